@@ -1,0 +1,56 @@
+// Package api holds the OpenAPI 3.1 document of the public HTTP API, embedded
+// so the server can serve it (GET /openapi.yaml) and tests can hold it to the
+// route table.
+package api
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Spec is the OpenAPI document, as YAML.
+//
+//go:embed openapi.yaml
+var Spec []byte
+
+// Operation is one method and path of the document, e.g. {"GET", "/v1/programs/{id}"}.
+type Operation struct {
+	Method string // upper case
+	Path   string // with {param} segments, as in the document
+}
+
+// httpMethods are the keys of an OpenAPI path item that name operations.
+var httpMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true,
+}
+
+// Operations returns every operation of the document, sorted by path and
+// then method.
+func Operations() ([]Operation, error) {
+	var doc struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(Spec, &doc); err != nil {
+		return nil, fmt.Errorf("api: parse openapi.yaml: %w", err)
+	}
+	var ops []Operation
+	for path, item := range doc.Paths {
+		for key := range item {
+			if httpMethods[key] {
+				ops = append(ops, Operation{Method: strings.ToUpper(key), Path: path})
+			}
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if ops[i].Path != ops[j].Path {
+			return ops[i].Path < ops[j].Path
+		}
+		return ops[i].Method < ops[j].Method
+	})
+	return ops, nil
+}

@@ -1,0 +1,103 @@
+// Command local runs the whole product as one process on the embedded
+// SQLite store: every route group on one HTTP server. It is the default for
+// development (make run) and a real option for small installations.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/demo"
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	loadDemo := fs.Bool("demo", false, "load demo data (programs, referrers, clicks, referrals, conversions over 90 days) if the installation has none")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := app.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, "local")
+	st, err := app.OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clock := domain.SystemClock
+	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if *loadDemo {
+		n, err := demo.Load(ctx, a, admin.OrgID, clock)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		if n > 0 {
+			fmt.Fprintf(os.Stderr, "Loaded demo data: %d records.\n", n)
+		} else {
+			fmt.Fprintln(os.Stderr, "Demo data already present; nothing loaded.")
+		}
+	}
+
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	fmt.Fprintf(os.Stderr, "\nPartnerloop is running at %s (data in %s)\n", cfg.PublicBaseURL, cfg.DataDir)
+	switch {
+	case created && generated != "":
+		fmt.Fprintf(os.Stderr, "Log in as %s with the generated password %s\n(shown only this once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)\n\n", admin.Email, generated)
+	case created:
+		fmt.Fprintf(os.Stderr, "Log in as %s with BOOTSTRAP_ADMIN_PASSWORD\n\n", admin.Email)
+	default:
+		fmt.Fprintf(os.Stderr, "Log in as %s (POST %s/v1/auth/login)\n\n", admin.Email, cfg.PublicBaseURL)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package app wires the product together from configuration: the store
+// adapter, the services and the HTTP API. The Lambda functions and the local
+// one-process server both start here, so they run the same code.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/httpapi"
+	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+	"github.com/partnerloop/partnerloop/internal/tracking"
+)
+
+// Config is read from the environment; see ConfigFromEnv for the names.
+type Config struct {
+	Port              int
+	DataDir           string
+	PublicBaseURL     string
+	Store             string // "sqlite" or "dynamodb"
+	BootstrapEmail    string
+	BootstrapPassword string
+	OrgName           string
+	LogLevel          slog.Level
+}
+
+// ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE,
+// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME and LOG_LEVEL,
+// with defaults for the local embedded mode. It fails on values it cannot
+// use rather than guessing.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DataDir:           get("DATA_DIR", ".data"),
+		Store:             get("STORE", "sqlite"),
+		BootstrapEmail:    get("BOOTSTRAP_ADMIN_EMAIL", "admin@example.com"),
+		BootstrapPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
+		OrgName:           get("ORG_NAME", "My Company"),
+	}
+	port, err := strconv.Atoi(get("PORT", "3000"))
+	if err != nil || port < 0 || port > 65535 {
+		return c, fmt.Errorf("PORT=%q is not a port number", getenv("PORT"))
+	}
+	c.Port = port
+	c.PublicBaseURL = strings.TrimRight(get("PUBLIC_BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("PUBLIC_BASE_URL=%q must be an absolute http(s) URL", c.PublicBaseURL)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "INFO"))); err != nil {
+		return c, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if c.Store != "sqlite" && c.Store != "dynamodb" {
+		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
+	}
+	return c, nil
+}
+
+// App is the wired product.
+type App struct {
+	Config   Config
+	Store    store.Store
+	Identity *identity.Service
+	Programs *programs.Service
+	Tracking *tracking.Service
+	API      *httpapi.API
+	Log      *slog.Logger
+}
+
+// OpenStore opens the store the configuration names.
+func OpenStore(c Config) (store.Store, error) {
+	switch c.Store {
+	case "sqlite":
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("DATA_DIR: %w", err)
+		}
+		return sqlite.Open(filepath.Join(c.DataDir, "partnerloop.db"))
+	default:
+		return nil, fmt.Errorf("STORE=%s is not available in this build yet; use STORE=sqlite", c.Store)
+	}
+}
+
+// New wires services and the API on an open store.
+func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger) *App {
+	a := &App{Config: c, Store: st, Log: log}
+	a.Identity = identity.New(st, now, ids)
+	a.Programs = programs.New(st, now, ids, c.PublicBaseURL)
+	a.Tracking = tracking.New(st, now, ids)
+	a.API = &httpapi.API{
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Log: log,
+		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
+		Health: func(ctx context.Context) error {
+			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
+				return p.Ping(ctx)
+			}
+			return nil
+		},
+	}
+	return a
+}
+
+// NewLogger returns the JSON logger every process uses, tagged with the
+// function (or "local") it runs as.
+func NewLogger(c Config, function string) *slog.Logger {
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel})
+	return slog.New(h).With("function", function)
+}

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+// HTTPFunction is the Lambda handler of one route group: API Gateway HTTP
+// API (payload 2.0) events in, the same http.Handler as the local server in
+// the middle.
+type HTTPFunction func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// NewHTTPFunction adapts the API's handler for group to Lambda.
+func (a *App) NewHTTPFunction(group string) HTTPFunction {
+	return httpadapter.NewV2(a.API.Handler(group)).ProxyWithContext
+}
+
+// StartHTTPFunction is the whole main of an HTTP Lambda function: read the
+// configuration, open the store, serve the group. It exits with a clear
+// message when the configuration is unusable.
+func StartHTTPFunction(group string) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "configuration:", err)
+		os.Exit(1)
+	}
+	log := NewLogger(cfg, group)
+	st, err := OpenStore(cfg)
+	if err != nil {
+		log.Error("cannot open the store", "err", err)
+		os.Exit(1)
+	}
+	a := New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log)
+	lambda.Start(a.NewHTTPFunction(group))
+}

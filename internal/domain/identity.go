@@ -1,0 +1,69 @@
+package domain
+
+import "time"
+
+// Role is what a caller may do. API keys act for the organization's backend
+// with their own role, so an integration never holds an admin's powers.
+type Role string
+
+const (
+	RoleAdmin          Role = "admin"
+	RoleProgramManager Role = "program_manager"
+	RolePartner        Role = "partner"
+	RoleAPIKey         Role = "api_key"
+)
+
+// ValidUserRole reports whether r can be given to a person.
+func ValidUserRole(r Role) bool {
+	return r == RoleAdmin || r == RoleProgramManager || r == RolePartner
+}
+
+// Organization is a tenant. Nothing crosses organizations.
+type Organization struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// User statuses.
+const (
+	UserInvited  = "invited"
+	UserActive   = "active"
+	UserDisabled = "disabled"
+)
+
+// User is a person who signs in. Emails are unique across the installation
+// because login names no organization.
+type User struct {
+	ID           string    `json:"id"`
+	OrgID        string    `json:"organizationId"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PartnerID    string    `json:"partnerId,omitempty"`
+	Status       string    `json:"status"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// Session is a signed-in user's token, stored only as its SHA-256 hash.
+type Session struct {
+	TokenHash string    `json:"-"`
+	OrgID     string    `json:"organizationId"`
+	UserID    string    `json:"userId"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// APIKey lets an organization's backend call the API. Only the SHA-256 hash
+// of the secret is stored; Prefix identifies the key in lists.
+type APIKey struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"organizationId"`
+	Name      string    `json:"name"`
+	Prefix    string    `json:"prefix"`
+	Hash      string    `json:"-"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+}

@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/tracking"
+)
+
+// Caller is the authenticated principal of a request (nil on public routes
+// called without credentials).
+type Caller = identity.Principal
+
+// API holds what the handlers need.
+type API struct {
+	Identity *identity.Service
+	Programs *programs.Service
+	Tracking *tracking.Service
+	Log      *slog.Logger
+	// Health reports whether the store answers (GET /healthz).
+	Health func(context.Context) error
+	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
+	SecureCookies bool
+}
+
+// Routes is the route table: every route of every group, with who may call it.
+func (a *API) Routes() []Route {
+	staff := roles(domain.RoleAdmin, domain.RoleProgramManager)
+	staffOrKey := roles(domain.RoleAdmin, domain.RoleProgramManager, domain.RoleAPIKey)
+	adminOrKey := roles(domain.RoleAdmin, domain.RoleAPIKey)
+	admin := roles(domain.RoleAdmin)
+	return []Route{
+		{GroupIdentity, "GET", "/healthz", "Liveness and store health", public(), a.healthz},
+		{GroupIdentity, "GET", "/openapi.yaml", "This API's OpenAPI document", public(), a.openAPI},
+		{GroupIdentity, "POST", "/v1/auth/login", "Sign in", public(), a.login},
+		{GroupIdentity, "POST", "/v1/auth/logout", "Sign out", anyone(), a.logout},
+		{GroupIdentity, "GET", "/v1/me", "The caller", anyone(), a.me},
+		{GroupIdentity, "GET", "/v1/users", "List users", admin, a.listUsers},
+		{GroupIdentity, "POST", "/v1/api-keys", "Create an API key", admin, a.createAPIKey},
+		{GroupIdentity, "GET", "/v1/api-keys", "List API keys", admin, a.listAPIKeys},
+		{GroupIdentity, "DELETE", "/v1/api-keys/{id}", "Delete an API key", admin, a.deleteAPIKey},
+
+		{GroupPrograms, "POST", "/v1/programs", "Create a program", staff, a.createProgram},
+		{GroupPrograms, "GET", "/v1/programs", "List programs", staffOrKey, a.listPrograms},
+		{GroupPrograms, "GET", "/v1/programs/{id}", "Get a program", staffOrKey, a.getProgram},
+		{GroupPrograms, "PATCH", "/v1/programs/{id}", "Update a program", staff, a.patchProgram},
+		{GroupPrograms, "POST", "/v1/programs/{id}/activate", "Activate a program", staff, a.transition(domain.ProgramActive)},
+		{GroupPrograms, "POST", "/v1/programs/{id}/pause", "Pause a program", staff, a.transition(domain.ProgramPaused)},
+		{GroupPrograms, "POST", "/v1/programs/{id}/archive", "Archive a program", staff, a.transition(domain.ProgramArchived)},
+		{GroupPrograms, "POST", "/v1/programs/{id}/referrers", "Enrol a referrer", staffOrKey, a.createReferrer},
+		{GroupPrograms, "GET", "/v1/programs/{id}/referrers", "List a program's referrers", staffOrKey, a.listReferrers},
+		{GroupPrograms, "GET", "/v1/referrers/{id}", "Get a referrer", staffOrKey, a.getReferrer},
+
+		{GroupTracking, "GET", "/r/{code}", "Follow a referral link", public(), a.redirect},
+		{GroupTracking, "POST", "/v1/referrals", "Submit a referred contact", adminOrKey, a.createReferral},
+		{GroupTracking, "GET", "/v1/referrals", "List referrals", staffOrKey, a.listReferrals},
+		{GroupTracking, "GET", "/v1/referrals/{id}", "Get a referral", staffOrKey, a.getReferral},
+		{GroupTracking, "POST", "/v1/conversions", "Record a conversion", adminOrKey, a.createConversion},
+		{GroupTracking, "GET", "/v1/conversions", "List conversions", staffOrKey, a.listConversions},
+		{GroupTracking, "GET", "/v1/conversions/{id}", "Get a conversion", staffOrKey, a.getConversion},
+	}
+}
+
+// Handler serves the routes of the given groups (all groups when none).
+func (a *API) Handler(groups ...string) http.Handler {
+	mux := http.NewServeMux()
+	var methods []string
+	for _, rt := range a.Routes() {
+		if len(groups) > 0 && !slices.Contains(groups, rt.Group) {
+			continue
+		}
+		mux.Handle(rt.Method+" "+rt.Pattern, a.serve(rt))
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
+	}
+	// Unmatched requests get problem documents too: 405 when the path
+	// exists under another method, else 404.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" {
+				w.Header().Set("Allow", m)
+				writeProblem(w, http.StatusMethodNotAllowed, domain.Errorf(0, "method_not_allowed", "%s is not allowed on this path", r.Method))
+				return
+			}
+		}
+		writeProblem(w, http.StatusNotFound, domain.Errorf(domain.KindNotFound, "no_route", "no such route"))
+	})
+	return a.middleware(mux)
+}
+
+// ctxKey keys request-scoped values.
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// middleware adds a request ID, security headers, access logs and panic
+// recovery around every request.
+func (a *API) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = newRequestID()
+		}
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				a.Log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					writeProblem(rec, http.StatusInternalServerError, domain.Errorf(0, "internal_error", "something went wrong on our side; it has been logged"))
+				}
+			}
+			a.Log.InfoContext(ctx, "request", "requestId", id, "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "durationMs", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serve authenticates and authorizes the caller of rt — in this one place
+// for every route — then runs its handler.
+func (a *API) serve(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, err := a.authorize(r, rt.Access)
+		if err == nil {
+			err = rt.handle(w, r, caller)
+		}
+		if err != nil {
+			if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="partnerloop"`)
+			}
+			writeError(w, r, a.Log, err)
+		}
+	})
+}
+
+// authorize resolves the caller and checks the route's access rule. On a
+// public route a bad or stale token is ignored rather than refused.
+func (a *API) authorize(r *http.Request, access Access) (*Caller, error) {
+	token := bearer(r)
+	if access.Public && token == "" {
+		return nil, nil
+	}
+	p, err := a.Identity.Authenticate(r.Context(), token)
+	if err != nil {
+		if access.Public {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if !access.allows(p.Role) {
+		return nil, domain.Errorf(domain.KindForbidden, "forbidden", "your role (%s) may not do this", p.Role)
+	}
+	return &p, nil
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// clientAddr is the address the request came from: the TCP peer locally, the
+// source IP API Gateway saw on Lambda.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}

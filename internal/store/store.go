@@ -1,0 +1,161 @@
+// Package store defines the persistence port of the product. Adapters
+// (SQLite for the embedded mode, DynamoDB on AWS) implement Store and prove it
+// with the shared conformance suite in storetest.
+//
+// Every method is one atomic change: a method that touches several records
+// does so all-or-nothing. Records of another organization are reported as
+// ErrNotFound, never returned.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+// Sentinel errors. Each adapter maps its driver's errors to these in one
+// function, so services never see a driver error they must interpret.
+var (
+	// ErrNotFound: no such record in this organization.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique value is taken, or the record changed since it
+	// was read (optimistic locking).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Page asks for one page of a list. Lists are newest first. Cursor is the
+// opaque NextCursor of the previous page; "" starts at the beginning.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Default and maximum page sizes of the public API.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// Clamp returns the page with its limit inside 1..MaxLimit.
+func (p Page) Clamp() Page {
+	if p.Limit <= 0 {
+		p.Limit = DefaultLimit
+	}
+	if p.Limit > MaxLimit {
+		p.Limit = MaxLimit
+	}
+	return p
+}
+
+// ErrBadCursor is returned for a cursor the adapter did not issue.
+var ErrBadCursor = errors.New("store: invalid cursor")
+
+// ReferralFilter narrows ListReferrals; empty fields match everything.
+type ReferralFilter struct {
+	ProgramID  string
+	ReferrerID string
+	Status     string
+}
+
+// ConversionFilter narrows ListConversions; empty fields match everything.
+type ConversionFilter struct {
+	ProgramID  string
+	ReferralID string
+}
+
+// Store is everything the services persist.
+type Store interface {
+	// Organizations and people.
+	CreateOrganization(ctx context.Context, o domain.Organization) error
+	GetOrganization(ctx context.Context, id string) (domain.Organization, error)
+	// CreateUser fails with ErrConflict when the email is taken anywhere in
+	// the installation (login names no organization).
+	CreateUser(ctx context.Context, u domain.User) error
+	GetUser(ctx context.Context, orgID, id string) (domain.User, error)
+	// GetUserByEmail looks an address up across the installation (login).
+	GetUserByEmail(ctx context.Context, email string) (domain.User, error)
+	ListUsers(ctx context.Context, orgID string, p Page) ([]domain.User, string, error)
+
+	// Sessions, keyed by the hash of their token.
+	CreateSession(ctx context.Context, s domain.Session) error
+	GetSession(ctx context.Context, tokenHash string) (domain.Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	// DeleteUserSessions ends every session of a user at once.
+	DeleteUserSessions(ctx context.Context, orgID, userID string) error
+
+	// API keys, looked up by the hash of their secret.
+	CreateAPIKey(ctx context.Context, k domain.APIKey) error
+	GetAPIKeyByHash(ctx context.Context, hash string) (domain.APIKey, error)
+	ListAPIKeys(ctx context.Context, orgID string, p Page) ([]domain.APIKey, string, error)
+	DeleteAPIKey(ctx context.Context, orgID, id string) error
+
+	// Programs. UpdateProgram stores p if the stored revision is still
+	// p.Revision, and stores it with Revision+1; else ErrConflict.
+	CreateProgram(ctx context.Context, p domain.Program) error
+	GetProgram(ctx context.Context, orgID, id string) (domain.Program, error)
+	UpdateProgram(ctx context.Context, p domain.Program) error
+	ListPrograms(ctx context.Context, orgID string, p Page) ([]domain.Program, string, error)
+
+	// Referrers. Codes are unique across the installation by domain.CodeKey
+	// (the redirect has no organization in its path), and an email has at
+	// most one referrer per program; either clash is ErrConflict.
+	CreateReferrer(ctx context.Context, r domain.Referrer) error
+	GetReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error)
+	GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error)
+	GetReferrerByEmail(ctx context.Context, orgID, programID, email string) (domain.Referrer, error)
+	ListReferrers(ctx context.Context, orgID, programID string, p Page) ([]domain.Referrer, string, error)
+
+	// RecordClick stores c and adds one to its referrer's click count unless
+	// the same visitor clicked the same code less than window before c.At.
+	// It reports whether the click was counted.
+	RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error)
+	ListClicks(ctx context.Context, orgID, referrerID string, p Page) ([]domain.Click, string, error)
+
+	// Referrals. An email has at most one referral per program, and an
+	// externalId at most one referral per organization: ErrConflict.
+	CreateReferral(ctx context.Context, r domain.Referral) error
+	GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error)
+	GetReferralByExternalID(ctx context.Context, orgID, externalID string) (domain.Referral, error)
+	// ReferralsByEmail lists an address's referrals in the organization,
+	// newest first (at most 100: one per program).
+	ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error)
+	ListReferrals(ctx context.Context, orgID string, f ReferralFilter, p Page) ([]domain.Referral, string, error)
+
+	// RecordConversion atomically stores c, first stores newReferral when it
+	// is not nil (a conversion that arrives with only a code creates its
+	// referral), and marks the referral converted at c.OccurredAt if it was
+	// pending. An externalId already used in the organization is ErrConflict,
+	// and then nothing is written.
+	RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error
+	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
+	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)
+	ListConversions(ctx context.Context, orgID string, f ConversionFilter, p Page) ([]domain.Conversion, string, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Change is one record change, in commit order: the embedded store's
+// transactional outbox, and the shape a DynamoDB stream record is turned
+// into, so the event pipeline has one input whichever store runs.
+type Change struct {
+	Seq      int64     `json:"seq"`
+	Entity   string    `json:"entity"` // "program", "referrer", "referral", "conversion", ...
+	Op       string    `json:"op"`     // "INSERT", "MODIFY" or "REMOVE"
+	OrgID    string    `json:"organizationId"`
+	ID       string    `json:"id"`
+	OldImage []byte    `json:"oldImage,omitempty"` // JSON of the record before, if any
+	NewImage []byte    `json:"newImage,omitempty"` // JSON of the record after, if any
+	At       time.Time `json:"at"`
+}
+
+// Outbox is implemented by stores that keep their own change log (SQLite).
+// It is written in the same transaction as each change it describes.
+type Outbox interface {
+	// Changes returns up to limit changes with Seq > after, oldest first.
+	Changes(ctx context.Context, after int64, limit int) ([]Change, error)
+	// PruneChanges drops changes with Seq <= through once consumed.
+	PruneChanges(ctx context.Context, through int64) error
+}

@@ -1,0 +1,414 @@
+// Package tracking records what happens to referral links: clicks through
+// the redirect, referred contacts (referrals) and their conversions.
+package tracking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// ClickWindow is how long repeat clicks by one visitor count once.
+const ClickWindow = time.Hour
+
+// Service records clicks, referrals and conversions.
+type Service struct {
+	store store.Store
+	now   domain.Clock
+	ids   domain.IDs
+}
+
+// New returns a tracking service.
+func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
+	return &Service{store: s, now: now, ids: ids}
+}
+
+// Visitor describes who followed a link. It is hashed, never stored as is.
+type Visitor struct {
+	Addr      string
+	UserAgent string
+	Referer   string
+}
+
+// Redirect is where a followed link goes.
+type Redirect struct {
+	Target        string
+	Code          string
+	CookieMaxAge  time.Duration
+	Counted       bool
+	ProgramActive bool
+}
+
+// ErrLinkInactive is returned for unknown codes and for codes of programs
+// that are not live; the redirect shows one "not active" page for both.
+var ErrLinkInactive = domain.Errorf(domain.KindNotFound, "link_inactive", "this referral link is not active")
+
+// Follow resolves a code to its program's landing page and records a click.
+// The target always comes from the program, never from the request, so the
+// redirect cannot be turned into an open redirect.
+func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool) (Redirect, error) {
+	if !domain.ValidVanityCode(code) {
+		return Redirect{}, ErrLinkInactive
+	}
+	ref, err := s.store.GetReferrerByCode(ctx, code)
+	if errors.Is(err, store.ErrNotFound) {
+		return Redirect{}, ErrLinkInactive
+	}
+	if err != nil {
+		return Redirect{}, err
+	}
+	prog, err := s.store.GetProgram(ctx, ref.OrgID, ref.ProgramID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Redirect{}, ErrLinkInactive
+	}
+	if err != nil {
+		return Redirect{}, err
+	}
+	now := s.now()
+	if !prog.Live(now) {
+		return Redirect{}, ErrLinkInactive
+	}
+	target, err := landingWithRef(prog.LandingURL, ref.Code)
+	if err != nil {
+		return Redirect{}, err
+	}
+	red := Redirect{Target: target, Code: ref.Code, CookieMaxAge: time.Duration(prog.AttributionWindowDays) * 24 * time.Hour}
+	if count && !IsBot(v.UserAgent) {
+		c := domain.Click{
+			ID: s.ids("clk"), OrgID: ref.OrgID, ProgramID: ref.ProgramID, ReferrerID: ref.ID, Code: ref.Code,
+			VisitorHash: visitorHash(ref.Code, v), RefererHost: refererHost(v.Referer), At: now,
+		}
+		red.Counted, err = s.store.RecordClick(ctx, c, ClickWindow)
+		if err != nil {
+			return Redirect{}, err
+		}
+	}
+	return red, nil
+}
+
+// landingWithRef adds ref=<code> to the landing URL's query, replacing any
+// ref already there.
+func landingWithRef(landing, code string) (string, error) {
+	u, err := url.Parse(landing)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("ref", code)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// visitorHash identifies a visitor for click de-duplication without storing
+// their address or browser: a hash of code, address and user agent.
+func visitorHash(code string, v Visitor) string {
+	sum := sha256.Sum256([]byte(domain.CodeKey(code) + "\x00" + v.Addr + "\x00" + v.UserAgent))
+	return hex.EncodeToString(sum[:16])
+}
+
+func refererHost(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil || len(u.Host) > 255 {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+// ReferralInput is a referred contact submitted by the organization.
+type ReferralInput struct {
+	Code       string
+	Email      string
+	Name       string
+	ExternalID string
+}
+
+// CreateReferral records a referred contact. created is false when the
+// externalId was seen before and the original referral is returned.
+// Ineligible contacts are kept with a reason: they count as submitted.
+func (s *Service) CreateReferral(ctx context.Context, orgID string, in ReferralInput) (ref domain.Referral, created bool, err error) {
+	in.Email = domain.NormalizeEmail(in.Email)
+	in.Name = strings.TrimSpace(in.Name)
+	var v domain.Validation
+	v.Check(strings.TrimSpace(in.Code) != "", "code", "is required")
+	v.Check(domain.ValidEmail(in.Email), "email", "must be a valid email address")
+	v.Check(len(in.Name) <= 200, "name", "must be at most 200 characters")
+	v.Check(len(in.ExternalID) <= 200, "externalId", "must be at most 200 characters")
+	if err := v.Err(); err != nil {
+		return ref, false, err
+	}
+	if in.ExternalID != "" {
+		if r, err := s.store.GetReferralByExternalID(ctx, orgID, in.ExternalID); err == nil {
+			return r, false, nil
+		}
+	}
+	referrer, prog, err := s.referrerAndProgram(ctx, orgID, in.Code)
+	if err != nil {
+		return ref, false, err
+	}
+	now := s.now()
+	if err := prog.NotLiveError(now); err != nil {
+		return ref, false, err
+	}
+	if dup, err := s.referralInProgram(ctx, orgID, prog.ID, in.Email); err == nil {
+		return ref, false, referralExists(dup)
+	}
+	ref, err = s.newReferral(ctx, prog, referrer, in, now)
+	if err != nil {
+		return ref, false, err
+	}
+	if err := s.store.CreateReferral(ctx, ref); err != nil {
+		if !errors.Is(err, store.ErrConflict) {
+			return ref, false, err
+		}
+		// Lost a race: either the same externalId (answer with the
+		// original) or the same contact in this program.
+		if in.ExternalID != "" {
+			if r, err := s.store.GetReferralByExternalID(ctx, orgID, in.ExternalID); err == nil {
+				return r, false, nil
+			}
+		}
+		if dup, err := s.referralInProgram(ctx, orgID, prog.ID, in.Email); err == nil {
+			return ref, false, referralExists(dup)
+		}
+		return ref, false, err
+	}
+	return ref, true, nil
+}
+
+// newReferral builds a referral and decides its eligibility.
+func (s *Service) newReferral(ctx context.Context, prog domain.Program, referrer domain.Referrer, in ReferralInput, now time.Time) (domain.Referral, error) {
+	existing := false
+	if prog.Eligibility.NewCustomersOnly && in.Email != "" {
+		others, err := s.store.ReferralsByEmail(ctx, prog.OrgID, in.Email)
+		if err != nil {
+			return domain.Referral{}, err
+		}
+		for _, o := range others {
+			existing = existing || o.Status == domain.ReferralConverted
+		}
+	}
+	ref := domain.Referral{
+		ID: s.ids("ref"), OrgID: prog.OrgID, ProgramID: prog.ID, ReferrerID: referrer.ID, PartnerID: referrer.PartnerID,
+		Email: in.Email, Name: in.Name, ExternalID: in.ExternalID, Status: domain.ReferralPending, CreatedAt: now,
+	}
+	if in.Email != "" {
+		if reason := prog.ReferralIneligibility(referrer, in.Email, existing); reason != "" {
+			ref.Status, ref.Reason = domain.ReferralIneligible, reason
+		}
+	}
+	return ref, nil
+}
+
+// referralInProgram finds an address's referral in one program.
+func (s *Service) referralInProgram(ctx context.Context, orgID, programID, email string) (domain.Referral, error) {
+	refs, err := s.store.ReferralsByEmail(ctx, orgID, email)
+	if err != nil {
+		return domain.Referral{}, err
+	}
+	for _, r := range refs {
+		if r.ProgramID == programID {
+			return r, nil
+		}
+	}
+	return domain.Referral{}, store.ErrNotFound
+}
+
+func referralExists(r domain.Referral) error {
+	e := domain.Errorf(domain.KindConflict, "referral_exists", "this contact has already been referred in the program")
+	e.Extra = map[string]any{"existingId": r.ID}
+	return e
+}
+
+// referrerAndProgram resolves a code within the organization. A code of
+// another organization is as unknown as a code that does not exist.
+func (s *Service) referrerAndProgram(ctx context.Context, orgID, code string) (domain.Referrer, domain.Program, error) {
+	unknown := &domain.Error{Kind: domain.KindInvalid, Code: "unknown_code", Message: "no referrer has this code",
+		Fields: []domain.FieldError{{Field: "code", Message: "is not a referral code of this organization"}}}
+	if !domain.ValidVanityCode(code) {
+		return domain.Referrer{}, domain.Program{}, unknown
+	}
+	r, err := s.store.GetReferrerByCode(ctx, code)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && r.OrgID != orgID) {
+		return r, domain.Program{}, unknown
+	}
+	if err != nil {
+		return r, domain.Program{}, err
+	}
+	p, err := s.store.GetProgram(ctx, orgID, r.ProgramID)
+	if err != nil {
+		return r, p, err
+	}
+	return r, p, nil
+}
+
+// GetReferral returns one referral of the organization.
+func (s *Service) GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	r, err := s.store.GetReferral(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, domain.NotFound("referral")
+	}
+	return r, err
+}
+
+// ListReferrals pages through referrals.
+func (s *Service) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, page store.Page) ([]domain.Referral, string, error) {
+	switch f.Status {
+	case "", domain.ReferralPending, domain.ReferralConverted, domain.ReferralExpired, domain.ReferralIneligible:
+	default:
+		return nil, "", &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
+			Fields: []domain.FieldError{{Field: "status", Message: "must be pending, converted, expired or ineligible"}}}
+	}
+	return s.store.ListReferrals(ctx, orgID, f, page)
+}
+
+// ConversionInput is a qualifying action reported by the organization.
+type ConversionInput struct {
+	ReferralID string
+	Code       string
+	Email      string
+	Event      string
+	Amount     *domain.MoneyInput
+	ExternalID string
+	OccurredAt *time.Time
+}
+
+// RecordConversion records a conversion once per externalId. created is
+// false when the externalId was seen before; the original is returned and
+// nothing new is recorded.
+func (s *Service) RecordConversion(ctx context.Context, orgID string, in ConversionInput) (conv domain.Conversion, created bool, err error) {
+	in.Email = domain.NormalizeEmail(in.Email)
+	in.Event = strings.TrimSpace(in.Event)
+	var v domain.Validation
+	v.Check(in.ExternalID != "", "externalId", "is required: it makes retries safe")
+	v.Check(len(in.ExternalID) <= 200, "externalId", "must be at most 200 characters")
+	v.Check(in.Event != "", "event", "is required")
+	v.Check(len(in.Event) <= 64, "event", "must be at most 64 characters")
+	v.Check(in.ReferralID != "" || in.Code != "" || in.Email != "", "referralId", "one of referralId, code or email is required")
+	v.Check(in.Email == "" || domain.ValidEmail(in.Email), "email", "must be a valid email address")
+	if in.Amount != nil {
+		v.Check(in.Amount.Amount >= 0, "amount", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return conv, false, err
+	}
+	if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
+		return c, false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return conv, false, err
+	}
+	now := s.now()
+	occurredAt := now
+	if in.OccurredAt != nil {
+		occurredAt = in.OccurredAt.UTC()
+	}
+	ref, newRef, prog, err := s.resolveReferral(ctx, orgID, in, occurredAt)
+	if err != nil {
+		return conv, false, err
+	}
+	var amount *domain.Money
+	if in.Amount != nil {
+		m, ok := in.Amount.In(prog.Currency)
+		if !ok {
+			return conv, false, notQualifying(domain.ReasonCurrencyMismatch, "the program's currency is "+prog.Currency)
+		}
+		amount = &m
+	}
+	if code, msg := prog.ConversionProblem(ref, in.Event, amount, occurredAt, now); code != "" {
+		return conv, false, notQualifying(code, msg)
+	}
+	conv = domain.Conversion{
+		ID: s.ids("cnv"), OrgID: orgID, ReferralID: ref.ID, ProgramID: prog.ID, ReferrerID: ref.ReferrerID,
+		PartnerID: ref.PartnerID, Event: in.Event, Amount: amount, ExternalID: in.ExternalID, OccurredAt: occurredAt,
+		RefundedAmount: domain.Money{Currency: prog.Currency}, CreatedAt: now,
+	}
+	if err := s.store.RecordConversion(ctx, conv, newRef); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// The same externalId raced us and won: answer with it.
+			if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
+				return c, false, nil
+			}
+		}
+		return conv, false, err
+	}
+	return conv, true, nil
+}
+
+// resolveReferral finds the referral a conversion belongs to: by ID, by
+// email (within the code's program when a code is given), or — for a code
+// with no known contact, such as a coupon used at checkout — a new referral
+// created together with the conversion.
+func (s *Service) resolveReferral(ctx context.Context, orgID string, in ConversionInput, occurredAt time.Time) (ref domain.Referral, newRef *domain.Referral, prog domain.Program, err error) {
+	switch {
+	case in.ReferralID != "":
+		ref, err = s.GetReferral(ctx, orgID, in.ReferralID)
+		if err != nil {
+			return ref, nil, prog, err
+		}
+	case in.Code != "":
+		referrer, p, err := s.referrerAndProgram(ctx, orgID, in.Code)
+		if err != nil {
+			return ref, nil, prog, err
+		}
+		if in.Email != "" {
+			ref, err = s.referralInProgram(ctx, orgID, p.ID, in.Email)
+			if err == nil {
+				return ref, nil, p, nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return ref, nil, p, err
+			}
+		}
+		if err := p.NotLiveError(occurredAt); err != nil {
+			return ref, nil, p, notQualifying("program_not_active", err.Error())
+		}
+		created, err := s.newReferral(ctx, p, referrer, ReferralInput{Code: in.Code, Email: in.Email}, occurredAt)
+		if err != nil {
+			return ref, nil, p, err
+		}
+		return created, &created, p, nil
+	default:
+		refs, err := s.store.ReferralsByEmail(ctx, orgID, in.Email)
+		if err != nil {
+			return ref, nil, prog, err
+		}
+		if len(refs) == 0 {
+			return ref, nil, prog, &domain.Error{Kind: domain.KindInvalid, Code: "unknown_referral", Message: "no referral matches this conversion",
+				Fields: []domain.FieldError{{Field: "email", Message: "has not been referred"}}}
+		}
+		// The most recent eligible referral gets the credit (last touch).
+		ref = refs[0]
+		for _, r := range refs {
+			if r.Status != domain.ReferralIneligible {
+				ref = r
+				break
+			}
+		}
+	}
+	prog, err = s.store.GetProgram(ctx, orgID, ref.ProgramID)
+	return ref, nil, prog, err
+}
+
+func notQualifying(code, msg string) error {
+	return domain.Errorf(domain.KindInvalid, code, "the conversion does not qualify: %s", msg)
+}
+
+// GetConversion returns one conversion of the organization.
+func (s *Service) GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
+	c, err := s.store.GetConversion(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, domain.NotFound("conversion")
+	}
+	return c, err
+}
+
+// ListConversions pages through conversions.
+func (s *Service) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, page store.Page) ([]domain.Conversion, string, error) {
+	return s.store.ListConversions(ctx, orgID, f, page)
+}

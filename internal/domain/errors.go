@@ -90,6 +90,25 @@ func (v *Validation) Check(ok bool, field, format string, args ...any) {
 	}
 }
 
+// Merge adds the field errors of err (a validation error) for fields that
+// have no error yet, so one answer lists every problem once.
+func (v *Validation) Merge(err error) error {
+	e, ok := AsError(err)
+	if !ok || e.Kind != KindInvalid || len(e.Fields) == 0 {
+		return err
+	}
+	have := map[string]bool{}
+	for _, f := range v.fields {
+		have[f.Field] = true
+	}
+	for _, f := range e.Fields {
+		if !have[f.Field] {
+			v.fields = append(v.fields, f)
+		}
+	}
+	return nil
+}
+
 // Err returns nil when nothing was added, else a KindInvalid error.
 func (v *Validation) Err() error {
 	if len(v.fields) == 0 {

@@ -53,7 +53,8 @@ type programInput struct {
 
 // apply sets every member present in the input onto spec. On create, the
 // required members must be present; absent optional ones keep spec's
-// defaults.
+// defaults. The error lists the input's problems together with those of the
+// resulting settings.
 func (in programInput) apply(spec *domain.ProgramSpec, create bool) error {
 	var v domain.Validation
 	need := func(set bool, field string) {
@@ -92,6 +93,9 @@ func (in programInput) apply(spec *domain.ProgramSpec, create bool) error {
 				v.Check(m.Currency == "" || m.Currency == cur, "eligibility.minPurchaseAmount", "must be in the program's currency (%s)", cur)
 			}
 		}
+	}
+	if err := v.Merge(spec.Validate()); err != nil {
+		return err
 	}
 	return v.Err()
 }
@@ -151,13 +155,9 @@ func (a *API) patchProgram(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	var inputErr error
-	p, err := a.Programs.Update(r.Context(), c.OrgID, r.PathValue("id"), func(spec *domain.ProgramSpec) {
-		inputErr = in.apply(spec, false)
+	p, err := a.Programs.Update(r.Context(), c.OrgID, r.PathValue("id"), func(spec *domain.ProgramSpec) error {
+		return in.apply(spec, false)
 	})
-	if inputErr != nil {
-		return inputErr
-	}
 	if err != nil {
 		return err
 	}

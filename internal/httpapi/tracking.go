@@ -41,7 +41,7 @@ func (a *API) redirect(w http.ResponseWriter, r *http.Request, _ *Caller) error 
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: RefCookie, Value: red.Code, Path: "/", MaxAge: int(red.CookieMaxAge / time.Second),
-		Expires: time.Now().Add(red.CookieMaxAge), SameSite: http.SameSiteLaxMode, Secure: a.SecureCookies,
+		Expires: red.At.Add(red.CookieMaxAge), SameSite: http.SameSiteLaxMode, Secure: a.SecureCookies,
 	})
 	// Each visit must reach us to be counted, so no caching of the redirect.
 	w.Header().Set("Cache-Control", "no-store")

@@ -52,12 +52,14 @@ func (s *Service) List(ctx context.Context, orgID string, page store.Page) ([]do
 	return s.store.ListPrograms(ctx, orgID, page)
 }
 
-// Update applies edit to the program's current settings and stores the
+// Update applies edit (which may refuse) to the program's current settings and stores the
 // result, retrying when a concurrent edit got there first.
-func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domain.ProgramSpec)) (domain.Program, error) {
+func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domain.ProgramSpec) error) (domain.Program, error) {
 	return s.modify(ctx, orgID, id, func(p domain.Program) (domain.Program, error) {
 		spec := p.Spec()
-		edit(&spec)
+		if err := edit(&spec); err != nil {
+			return p, err
+		}
 		if err := spec.Validate(); err != nil {
 			return p, err
 		}

@@ -115,6 +115,8 @@ type Store interface {
 
 	// Referrals. An email has at most one referral per program, and an
 	// externalId at most one referral per organization: ErrConflict.
+	// Anonymous referrals (no email: a code used at checkout) are not
+	// limited.
 	CreateReferral(ctx context.Context, r domain.Referral) error
 	GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error)
 	GetReferralByExternalID(ctx context.Context, orgID, externalID string) (domain.Referral, error)

@@ -39,11 +39,11 @@ type Visitor struct {
 
 // Redirect is where a followed link goes.
 type Redirect struct {
-	Target        string
-	Code          string
-	CookieMaxAge  time.Duration
-	Counted       bool
-	ProgramActive bool
+	Target       string
+	Code         string
+	CookieMaxAge time.Duration
+	At           time.Time
+	Counted      bool
 }
 
 // ErrLinkInactive is returned for unknown codes and for codes of programs
@@ -79,7 +79,7 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 	if err != nil {
 		return Redirect{}, err
 	}
-	red := Redirect{Target: target, Code: ref.Code, CookieMaxAge: time.Duration(prog.AttributionWindowDays) * 24 * time.Hour}
+	red := Redirect{Target: target, Code: ref.Code, At: now, CookieMaxAge: time.Duration(prog.AttributionWindowDays) * 24 * time.Hour}
 	if count && !IsBot(v.UserAgent) {
 		c := domain.Click{
 			ID: s.ids("clk"), OrgID: ref.OrgID, ProgramID: ref.ProgramID, ReferrerID: ref.ID, Code: ref.Code,

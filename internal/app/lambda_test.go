@@ -1,0 +1,170 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/eventfile"
+	"github.com/partnerloop/partnerloop/internal/httpapi"
+)
+
+// seeded builds an app with a live program whose referrer has the code
+// SPRING26, and returns it with the values the sample events refer to.
+func seeded(t *testing.T) (*apptest.Env, map[string]string) {
+	e := apptest.New(t)
+	programID, _ := e.LiveProgram(t, e.AdminToken)
+	r := e.Do(t, "POST", "/v1/programs/"+programID+"/referrers", e.AdminToken, map[string]string{"email": "sam@example.com", "code": "SPRING26"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("seed referrer: %d %s", r.Status, r.Body)
+	}
+	return e, map[string]string{
+		"TOKEN": e.AdminToken, "CODE": "SPRING26", "PROGRAM_ID": programID,
+		"EMAIL": apptest.AdminEmail, "PASSWORD": apptest.AdminPassword,
+	}
+}
+
+// TestSampleEventsMatchLocalServer invokes every function's Lambda handler
+// with every sample event in events/ and checks the answer is the one the
+// local server gives for the same request.
+func TestSampleEventsMatchLocalServer(t *testing.T) {
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample events: %v", err)
+	}
+	// Run them in the order of the referral flow: a conversion after the
+	// referral it converts.
+	sort.SliceStable(files, func(i, j int) bool {
+		return !strings.Contains(files[i], "conversion") && strings.Contains(files[j], "conversion")
+	})
+	lambdaEnv, lambdaVars := seeded(t)
+	localEnv, localVars := seeded(t)
+	groups := map[string]bool{}
+	for _, rt := range lambdaEnv.App.API.Routes() {
+		groups[rt.Group] = true
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		group, _, _ := strings.Cut(name, "-")
+		if !groups[group] {
+			continue // events of non-HTTP functions are tested with their function
+		}
+		t.Run(name, func(t *testing.T) {
+			raw, err := eventfile.Load(file, func(k string) (string, bool) { v, ok := lambdaVars[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			fn := lambdaEnv.App.NewHTTPFunction(group)
+			got, err := fn(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// The same request, as an HTTP client would send it to the
+			// local server.
+			rawLocal, err := eventfile.Load(file, func(k string) (string, bool) { v, ok := localVars[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(rawLocal, &lev); err != nil {
+				t.Fatal(err)
+			}
+			hdr := http.Header{}
+			for k, v := range lev.Headers {
+				hdr.Set(k, v)
+			}
+			path := lev.RawPath
+			if lev.RawQueryString != "" {
+				path += "?" + lev.RawQueryString
+			}
+			var body any
+			if lev.Body != "" {
+				body = lev.Body
+			}
+			want := apptest.Do(t, localEnv.Handler, lev.RequestContext.HTTP.Method, path, "", body, hdr)
+
+			if got.StatusCode != want.Status {
+				t.Fatalf("Lambda status %d, local %d\nLambda: %s\nlocal: %s", got.StatusCode, want.Status, got.Body, want.Body)
+			}
+			if got.StatusCode >= 400 && name != "identity-healthz" {
+				t.Fatalf("sample event fails: %d %s", got.StatusCode, got.Body)
+			}
+			if g, w := normalize(got.Body), normalize(string(want.Body)); g != w {
+				t.Fatalf("bodies differ\nLambda: %s\nlocal:  %s", g, w)
+			}
+			for _, h := range []string{"Content-Type", "Location"} {
+				if g, w := got.Headers[h], want.Header.Get(h); g != w {
+					t.Fatalf("%s: Lambda %q, local %q", h, g, w)
+				}
+			}
+			if g, w := strings.Join(got.Cookies, "; "), strings.Join(want.Header.Values("Set-Cookie"), "; "); g != w {
+				t.Fatalf("cookies: Lambda %q, local %q", g, w)
+			}
+		})
+	}
+}
+
+// normalize blanks the members that are random by design (session tokens).
+func normalize(body string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(body), &m) != nil {
+		return body
+	}
+	if _, ok := m["token"]; ok {
+		m["token"] = "<token>"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// TestFunctionServesOnlyItsGroup: a function answers its own routes and
+// 404s the others, so a routing mistake in the template cannot reach a
+// handler through the wrong function.
+func TestFunctionServesOnlyItsGroup(t *testing.T) {
+	e, _ := seeded(t)
+	ev := events.APIGatewayV2HTTPRequest{
+		RawPath: "/v1/programs", Headers: map[string]string{"authorization": "Bearer " + e.AdminToken},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/programs", SourceIP: "203.0.113.9"}},
+	}
+	for group, status := range map[string]int{httpapi.GroupPrograms: 200, httpapi.GroupTracking: 404, httpapi.GroupIdentity: 404} {
+		got, err := e.App.NewHTTPFunction(group)(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.StatusCode != status {
+			t.Errorf("%s function: GET /v1/programs → %d, want %d", group, got.StatusCode, status)
+		}
+	}
+}
+
+func TestEverySampleEventFileIsNamedAfterAFunction(t *testing.T) {
+	files, _ := filepath.Glob("../../events/*.json")
+	fns, _ := os.ReadDir("../../functions")
+	for _, f := range files {
+		ok := false
+		for _, fn := range fns {
+			ok = ok || strings.HasPrefix(filepath.Base(f), fn.Name()+"-")
+		}
+		if !ok {
+			t.Errorf("%s is not named <function>-<case>.json", f)
+		}
+	}
+	for _, fn := range fns {
+		if m, _ := filepath.Glob("../../events/" + fn.Name() + "-*.json"); len(m) == 0 {
+			t.Errorf("function %s has no sample event", fn.Name())
+		}
+	}
+}

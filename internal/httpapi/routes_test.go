@@ -1,0 +1,124 @@
+package httpapi_test
+
+import (
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/partnerloop/partnerloop/api"
+	"github.com/partnerloop/partnerloop/internal/apptest"
+)
+
+// routeKeys returns "METHOD /path" for every route of the table, by group.
+func routeKeys(t *testing.T) map[string]string {
+	e := apptest.New(t)
+	keys := map[string]string{}
+	for _, rt := range e.App.API.Routes() {
+		k := rt.Method + " " + rt.Pattern
+		if _, dup := keys[k]; dup {
+			t.Fatalf("route %s is in the table twice", k)
+		}
+		keys[k] = rt.Group
+	}
+	return keys
+}
+
+func diff(t *testing.T, what string, code map[string]string, other map[string]bool) {
+	t.Helper()
+	var missing, extra []string
+	for k := range code {
+		if !other[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range other {
+		if _, ok := code[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes missing from %s: %s", what, strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		t.Errorf("%s has routes the code does not serve: %s", what, strings.Join(extra, ", "))
+	}
+}
+
+// TestOpenAPIDocumentsEveryRoute: no route undocumented, no documented route
+// missing.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	ops, err := api.Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := map[string]bool{}
+	for _, op := range ops {
+		doc[op.Method+" "+op.Path] = true
+	}
+	diff(t, "api/openapi.yaml", routeKeys(t), doc)
+}
+
+// TestTemplateDeploysEveryRoute: template.yaml gives every route to the
+// function of its group, and nothing else.
+func TestTemplateDeploysEveryRoute(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		t.Fatal(err)
+	}
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Events map[string]struct {
+					Type       string `yaml:"Type"`
+					Properties struct {
+						Method string `yaml:"Method"`
+						Path   string `yaml:"Path"`
+					} `yaml:"Properties"`
+				} `yaml:"Events"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	stripTags(&root)
+	if err := root.Decode(&tpl); err != nil {
+		t.Fatal(err)
+	}
+	code := routeKeys(t)
+	deployed := map[string]bool{}
+	for id, res := range tpl.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		for _, ev := range res.Properties.Events {
+			if ev.Type != "HttpApi" {
+				continue
+			}
+			k := strings.ToUpper(ev.Properties.Method) + " " + ev.Properties.Path
+			deployed[k] = true
+			if g, ok := code[k]; ok && !strings.EqualFold(id, g+"Function") {
+				t.Errorf("%s is deployed on %s, but its group is %s", k, id, g)
+			}
+		}
+	}
+	diff(t, "template.yaml", code, deployed)
+}
+
+// stripTags drops CloudFormation's short-form tags (!Ref, !GetAtt, ...) so
+// the document decodes as plain YAML.
+func stripTags(n *yaml.Node) {
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		n.Tag = ""
+	}
+	for _, c := range n.Content {
+		stripTags(c)
+	}
+}

@@ -1,0 +1,39 @@
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+	"github.com/partnerloop/partnerloop/internal/store/storetest"
+)
+
+// openTemp opens a new, empty store in the test's temporary directory and
+// closes it when the test ends.
+func openTemp(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestOutboxConformance(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) interface {
+		store.Store
+		store.Outbox
+	} {
+		return openTemp(t)
+	})
+}

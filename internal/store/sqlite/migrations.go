@@ -1,0 +1,171 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations is the schema's history, oldest first. Migration i has version
+// i+1. Append new migrations; never edit or reorder applied ones.
+//
+// Each table keeps a record as JSON in data, plus the columns that lookups,
+// uniqueness and filters need. Emails in lookup columns are normalized
+// (domain.NormalizeEmail) and codes are stored under domain.CodeKey, so the
+// unique indexes compare what the domain considers the same value.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE organizations (
+	id         TEXT PRIMARY KEY,
+	created_at TEXT NOT NULL,
+	data       TEXT NOT NULL
+);
+
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	org_id        TEXT NOT NULL,
+	email         TEXT NOT NULL UNIQUE,
+	password_hash TEXT NOT NULL DEFAULT '',
+	data          TEXT NOT NULL
+);
+CREATE INDEX users_org ON users (org_id, id);
+
+CREATE TABLE sessions (
+	token_hash TEXT PRIMARY KEY,
+	org_id     TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	expires_at TEXT NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (org_id, user_id);
+
+CREATE TABLE api_keys (
+	id     TEXT PRIMARY KEY,
+	org_id TEXT NOT NULL,
+	hash   TEXT NOT NULL UNIQUE,
+	data   TEXT NOT NULL
+);
+CREATE INDEX api_keys_org ON api_keys (org_id, id);
+
+CREATE TABLE programs (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX programs_org ON programs (org_id, id);
+
+CREATE TABLE referrers (
+	id         TEXT PRIMARY KEY,
+	org_id     TEXT NOT NULL,
+	program_id TEXT NOT NULL,
+	email      TEXT NOT NULL,
+	code_key   TEXT NOT NULL UNIQUE,
+	clicks     INTEGER NOT NULL DEFAULT 0,
+	data       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX referrers_program_email ON referrers (org_id, program_id, email);
+CREATE INDEX referrers_program ON referrers (org_id, program_id, id);
+
+CREATE TABLE clicks (
+	id           TEXT PRIMARY KEY,
+	org_id       TEXT NOT NULL,
+	referrer_id  TEXT NOT NULL,
+	visitor_hash TEXT NOT NULL DEFAULT '',
+	at           TEXT NOT NULL,
+	data         TEXT NOT NULL
+);
+CREATE INDEX clicks_referrer ON clicks (org_id, referrer_id, id);
+
+-- The last counted click of a visitor through a code, for deduplication.
+CREATE TABLE click_dedupe (
+	code_key     TEXT NOT NULL,
+	visitor_hash TEXT NOT NULL,
+	last_at      TEXT NOT NULL,
+	PRIMARY KEY (code_key, visitor_hash)
+) WITHOUT ROWID;
+
+CREATE TABLE referrals (
+	id           TEXT PRIMARY KEY,
+	org_id       TEXT NOT NULL,
+	program_id   TEXT NOT NULL,
+	referrer_id  TEXT NOT NULL,
+	email        TEXT NOT NULL,
+	external_id  TEXT NOT NULL DEFAULT '',
+	status       TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	converted_at TEXT,
+	data         TEXT NOT NULL
+);
+CREATE UNIQUE INDEX referrals_program_email ON referrals (org_id, program_id, email) WHERE email <> '';
+CREATE UNIQUE INDEX referrals_external_id ON referrals (org_id, external_id) WHERE external_id <> '';
+CREATE INDEX referrals_org ON referrals (org_id, id);
+CREATE INDEX referrals_email ON referrals (org_id, email, id);
+CREATE INDEX referrals_program ON referrals (org_id, program_id, id);
+CREATE INDEX referrals_referrer ON referrals (org_id, referrer_id, id);
+
+CREATE TABLE conversions (
+	id          TEXT PRIMARY KEY,
+	org_id      TEXT NOT NULL,
+	program_id  TEXT NOT NULL,
+	referral_id TEXT NOT NULL,
+	external_id TEXT NOT NULL DEFAULT '',
+	occurred_at TEXT NOT NULL,
+	data        TEXT NOT NULL
+);
+CREATE UNIQUE INDEX conversions_external_id ON conversions (org_id, external_id) WHERE external_id <> '';
+CREATE INDEX conversions_org ON conversions (org_id, id);
+CREATE INDEX conversions_program ON conversions (org_id, program_id, id);
+CREATE INDEX conversions_referral ON conversions (org_id, referral_id, id);
+
+-- The transactional outbox (store.Outbox): one row per record change,
+-- written in the transaction of the change.
+CREATE TABLE outbox (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	entity    TEXT NOT NULL,
+	op        TEXT NOT NULL CHECK (op IN ('INSERT', 'MODIFY', 'REMOVE')),
+	org_id    TEXT NOT NULL,
+	id        TEXT NOT NULL,
+	old_image TEXT,
+	new_image TEXT,
+	at        TEXT NOT NULL
+);
+`,
+}
+
+// migrate applies the migrations the file lacks, each in its own write
+// transaction together with its row in schema_migrations. Reading the
+// applied versions inside the (BEGIN IMMEDIATE) transaction makes two
+// processes opening the same file at once apply each migration only once.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_at TEXT NOT NULL
+)`); err != nil {
+		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+				version, formatTime(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", version, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Programs. The revision column is the optimistic-locking counter; the JSON
+// carries the same value.
+
+const programCols = `data, revision`
+
+func scanProgram(sc rowScanner) (domain.Program, error) {
+	var data string
+	var rev int64
+	var p domain.Program
+	if err := sc.Scan(&data, &rev); err != nil {
+		return p, err
+	}
+	if err := unmarshal(data, &p); err != nil {
+		return p, err
+	}
+	p.Revision = rev
+	return p, nil
+}
+
+// CreateProgram stores p at its given revision; an id already taken is
+// store.ErrConflict.
+func (s *Store) CreateProgram(ctx context.Context, p domain.Program) error {
+	p = normProgram(p)
+	data, err := marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO programs (id, org_id, revision, data) VALUES (?, ?, ?, ?)`,
+			p.ID, p.OrgID, p.Revision, data); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityProgram, opInsert, p.OrgID, p.ID, "", data)
+	})
+}
+
+// GetProgram returns the organization's program with id.
+func (s *Store) GetProgram(ctx context.Context, orgID, id string) (domain.Program, error) {
+	return getOne(ctx, s.r, scanProgram, `SELECT `+programCols+` FROM programs WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// UpdateProgram stores p with Revision p.Revision+1 if the stored revision
+// is still p.Revision: store.ErrNotFound when the organization has no such
+// program, store.ErrConflict when it changed since p was read.
+func (s *Store) UpdateProgram(ctx context.Context, p domain.Program) error {
+	p = normProgram(p)
+	expected := p.Revision
+	p.Revision = expected + 1
+	data, err := marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT data FROM programs WHERE org_id = ? AND id = ?`,
+			p.OrgID, p.ID).Scan(&old); err != nil {
+			return err // no row: ErrNotFound
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE programs SET data = ?, revision = revision + 1 WHERE org_id = ? AND id = ? AND revision = ?`,
+			data, p.OrgID, p.ID, expected)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrConflict // the row exists (read above) at another revision
+		}
+		return appendChange(ctx, tx, entityProgram, opModify, p.OrgID, p.ID, old, data)
+	})
+}
+
+// ListPrograms lists the organization's programs, newest first.
+func (s *Store) ListPrograms(ctx context.Context, orgID string, p store.Page) ([]domain.Program, string, error) {
+	return listPage(ctx, s.r, programCols, "programs", "org_id = ?", []any{orgID}, p, scanProgram,
+		func(p domain.Program) string { return p.ID })
+}

@@ -1,0 +1,257 @@
+// Package sqlite is the embedded adapter of the store port: one SQLite file
+// through the pure-Go modernc.org/sqlite driver (no cgo).
+//
+// The file runs in WAL mode with two connection pools: a writer pool of
+// exactly one connection, through which every write transaction goes (each
+// started as BEGIN IMMEDIATE, so writers queue on the Go side instead of
+// failing with SQLITE_BUSY), and a reader pool of several read-only
+// connections, which WAL lets read concurrently with the writer.
+//
+// Each record is one row: its own columns for the keys that lookups,
+// uniqueness and filters need, and a data column with the record's JSON.
+// Fields the domain keeps out of JSON (password, token, key and visitor
+// hashes) have their own columns. Every change of a program, referrer,
+// referral, conversion or user also appends a row to the outbox table in the
+// same transaction (store.Outbox).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Store is the SQLite implementation of store.Store and store.Outbox.
+type Store struct {
+	w *sql.DB // writer: one connection, every write transaction
+	r *sql.DB // readers: several query-only connections
+}
+
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Outbox = (*Store)(nil)
+)
+
+// busyTimeoutMS is how long a connection waits for a lock held by another
+// process (or a checkpoint) before giving up with SQLITE_BUSY.
+const busyTimeoutMS = 5000
+
+// Open opens the database file at path, creating it and its directory if
+// needed, and applies the schema migrations it lacks.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory: %w", err)
+		}
+	}
+
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "synchronous(NORMAL)")
+
+	wq := cloneValues(common)
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w}
+	ctx := context.Background()
+	// The writer connects first: it turns WAL on (a persistent property of
+	// the file) and creates the schema before any reader looks at it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+
+	rq := cloneValues(common)
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	n := max(4, runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.r = r
+	if err := r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that both pools can reach the database (health checks).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: readers: %w", err)
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: readers: %w", err)
+	}
+	return nil
+}
+
+// mapErr is the one place driver errors become the port's sentinels: a
+// missing row is store.ErrNotFound, a unique or primary-key violation
+// store.ErrConflict. Sentinels and other errors pass through unchanged.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return store.ErrConflict
+		}
+	}
+	return err
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits it if fn succeeds; any error rolls
+// everything back and is returned through mapErr. fn must use tx only: the
+// writer pool has one connection, which tx holds.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return mapErr(err)
+	}
+	return mapErr(tx.Commit())
+}
+
+// rowScanner is what *sql.Row and *sql.Rows have in common.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// getOne runs a query expected to return one row and decodes it.
+func getOne[T any](ctx context.Context, q querier, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, args...))
+	if err != nil {
+		var zero T
+		return zero, mapErr(err)
+	}
+	return v, nil
+}
+
+// listPage runs a keyset-paginated list, newest first by id. where and args
+// select the rows (the organization and any filters); the page's cursor adds
+// "id < last id". It fetches one row more than the limit to know whether
+// there is a next page.
+func listPage[T any](ctx context.Context, db *sql.DB, cols, table, where string, args []any,
+	p store.Page, scan func(rowScanner) (T, error), idOf func(T) string) ([]T, string, error) {
+	p = p.Clamp()
+	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where += " AND id < ?"
+		args = append(args, after)
+	}
+	query := "SELECT " + cols + " FROM " + table + " WHERE " + where + " ORDER BY id DESC LIMIT ?"
+	args = append(args, p.Limit+1)
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", mapErr(err)
+	}
+	defer rows.Close()
+	out := make([]T, 0, min(p.Limit+1, 64))
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, "", mapErr(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", mapErr(err)
+	}
+	next := ""
+	if len(out) > p.Limit {
+		out = out[:p.Limit]
+		next = encodeCursor(idOf(out[len(out)-1]))
+	}
+	return out, next, nil
+}
+
+// mustAffect returns store.ErrNotFound when an UPDATE or DELETE touched no row.
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,374 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Referrers. The click count lives only in the clicks column (RecordClick
+// increments it without rewriting the JSON) and is set on every read.
+
+const referrerCols = `data, clicks`
+
+func scanReferrer(sc rowScanner) (domain.Referrer, error) {
+	var data string
+	var clicks int64
+	var r domain.Referrer
+	if err := sc.Scan(&data, &clicks); err != nil {
+		return r, err
+	}
+	if err := unmarshal(data, &r); err != nil {
+		return r, err
+	}
+	r.Clicks = clicks
+	return r, nil
+}
+
+// CreateReferrer stores r; a code whose domain.CodeKey is taken anywhere in
+// the installation, an email that already has a referrer in the program, or
+// an id already taken is store.ErrConflict.
+func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
+	r = normReferrer(r)
+	data, err := marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email), domain.CodeKey(r.Code), r.Clicks, data); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityReferrer, opInsert, r.OrgID, r.ID, "", data)
+	})
+}
+
+// GetReferrer returns the organization's referrer with id.
+func (s *Store) GetReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error) {
+	return getOne(ctx, s.r, scanReferrer, `SELECT `+referrerCols+` FROM referrers WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// GetReferrerByCode looks a code up across the installation, ignoring case
+// (domain.CodeKey).
+func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error) {
+	return getOne(ctx, s.r, scanReferrer, `SELECT `+referrerCols+` FROM referrers WHERE code_key = ?`, domain.CodeKey(code))
+}
+
+// GetReferrerByEmail returns the program's referrer with the address.
+func (s *Store) GetReferrerByEmail(ctx context.Context, orgID, programID, email string) (domain.Referrer, error) {
+	return getOne(ctx, s.r, scanReferrer,
+		`SELECT `+referrerCols+` FROM referrers WHERE org_id = ? AND program_id = ? AND email = ?`,
+		orgID, programID, domain.NormalizeEmail(email))
+}
+
+// ListReferrers lists the program's referrers (every referrer of the
+// organization when programID is ""), newest first.
+func (s *Store) ListReferrers(ctx context.Context, orgID, programID string, p store.Page) ([]domain.Referrer, string, error) {
+	where, args := "org_id = ?", []any{orgID}
+	if programID != "" {
+		where += " AND program_id = ?"
+		args = append(args, programID)
+	}
+	return listPage(ctx, s.r, referrerCols, "referrers", where, args, p, scanReferrer,
+		func(r domain.Referrer) string { return r.ID })
+}
+
+// Clicks. The visitor hash has its own column (it is not in JSON).
+
+const clickCols = `data, visitor_hash`
+
+func scanClick(sc rowScanner) (domain.Click, error) {
+	var data, hash string
+	var c domain.Click
+	if err := sc.Scan(&data, &hash); err != nil {
+		return c, err
+	}
+	if err := unmarshal(data, &c); err != nil {
+		return c, err
+	}
+	c.VisitorHash = hash
+	return c, nil
+}
+
+// RecordClick stores c and adds one to its referrer's click count unless
+// the same visitor's last counted click through the same code (by
+// domain.CodeKey) was less than window before c.At; it reports whether the
+// click was counted. An uncounted click writes nothing. A referrer that the
+// click's organization does not have is store.ErrNotFound.
+func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error) {
+	c = normClick(c)
+	data, err := marshal(c)
+	if err != nil {
+		return false, err
+	}
+	key := domain.CodeKey(c.Code)
+	counted := false
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var last string
+		err := tx.QueryRowContext(ctx,
+			`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, c.VisitorHash).Scan(&last)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			lastAt, err := parseTime(last)
+			if err != nil {
+				return err
+			}
+			if lastAt.After(c.At.Add(-window)) {
+				return nil // a duplicate: nothing is written
+			}
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES (?, ?, ?)
+			 ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`,
+			key, c.VisitorHash, formatTime(c.At)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, formatTime(c.At), data); err != nil {
+			return err
+		}
+		counted = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return counted, nil
+}
+
+// ListClicks lists the referrer's clicks (every click of the organization
+// when referrerID is ""), newest first.
+func (s *Store) ListClicks(ctx context.Context, orgID, referrerID string, p store.Page) ([]domain.Click, string, error) {
+	where, args := "org_id = ?", []any{orgID}
+	if referrerID != "" {
+		where += " AND referrer_id = ?"
+		args = append(args, referrerID)
+	}
+	return listPage(ctx, s.r, clickCols, "clicks", where, args, p, scanClick,
+		func(c domain.Click) string { return c.ID })
+}
+
+// Referrals.
+
+const referralCols = `data`
+
+func scanReferral(sc rowScanner) (domain.Referral, error) {
+	var data string
+	var r domain.Referral
+	if err := sc.Scan(&data); err != nil {
+		return r, err
+	}
+	return r, unmarshal(data, &r)
+}
+
+func insertReferral(ctx context.Context, tx *sql.Tx, r domain.Referral) error {
+	r = normReferral(r)
+	data, err := marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO referrals (id, org_id, program_id, referrer_id, email, external_id, status, created_at, converted_at, data)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.OrgID, r.ProgramID, r.ReferrerID, domain.NormalizeEmail(r.Email), r.ExternalID, r.Status,
+		formatTime(r.CreatedAt), optTime(r.ConvertedAt), data); err != nil {
+		return err
+	}
+	return appendChange(ctx, tx, entityReferral, opInsert, r.OrgID, r.ID, "", data)
+}
+
+func optTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+// CreateReferral stores r; an email that already has a referral in the
+// program, an externalId already used in the organization, or an id already
+// taken is store.ErrConflict.
+func (s *Store) CreateReferral(ctx context.Context, r domain.Referral) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return insertReferral(ctx, tx, r) })
+}
+
+// GetReferral returns the organization's referral with id.
+func (s *Store) GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	return getOne(ctx, s.r, scanReferral, `SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// GetReferralByExternalID returns the organization's referral with the
+// externalId; "" matches nothing.
+func (s *Store) GetReferralByExternalID(ctx context.Context, orgID, externalID string) (domain.Referral, error) {
+	if externalID == "" {
+		return domain.Referral{}, store.ErrNotFound
+	}
+	return getOne(ctx, s.r, scanReferral,
+		`SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND external_id = ?`, orgID, externalID)
+}
+
+// maxReferralsByEmail bounds ReferralsByEmail (one referral per program).
+const maxReferralsByEmail = 100
+
+// ReferralsByEmail lists the address's referrals in the organization,
+// newest first, at most 100.
+func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND email = ? ORDER BY id DESC LIMIT ?`,
+		orgID, domain.NormalizeEmail(email), maxReferralsByEmail)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []domain.Referral
+	for rows.Next() {
+		r, err := scanReferral(rows)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// ListReferrals lists the organization's referrals that match f, newest
+// first.
+func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
+	where, args := "org_id = ?", []any{orgID}
+	if f.ProgramID != "" {
+		where += " AND program_id = ?"
+		args = append(args, f.ProgramID)
+	}
+	if f.ReferrerID != "" {
+		where += " AND referrer_id = ?"
+		args = append(args, f.ReferrerID)
+	}
+	if f.Status != "" {
+		where += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	return listPage(ctx, s.r, referralCols, "referrals", where, args, p, scanReferral,
+		func(r domain.Referral) string { return r.ID })
+}
+
+// Conversions.
+
+const conversionCols = `data`
+
+func scanConversion(sc rowScanner) (domain.Conversion, error) {
+	var data string
+	var c domain.Conversion
+	if err := sc.Scan(&data); err != nil {
+		return c, err
+	}
+	return c, unmarshal(data, &c)
+}
+
+// RecordConversion, in one transaction, stores newReferral if it is not nil,
+// stores c, and marks the referral c.ReferralID converted at c.OccurredAt if
+// it is pending. An externalId (or id) already used in the organization is
+// store.ErrConflict and nothing is written. A referral the organization does
+// not have is left alone (there is nothing to mark).
+func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error {
+	c = normConversion(c)
+	data, err := marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if newReferral != nil {
+			if err := insertReferral(ctx, tx, *newReferral); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO conversions (id, org_id, program_id, referral_id, external_id, occurred_at, data)
+			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.OrgID, c.ProgramID, c.ReferralID, c.ExternalID, formatTime(c.OccurredAt), data); err != nil {
+			return err
+		}
+		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
+			return err
+		}
+		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt)
+	})
+}
+
+// markConverted sets a pending referral's status to converted at at.
+func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at time.Time) error {
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var r domain.Referral
+	if err := unmarshal(old, &r); err != nil {
+		return err
+	}
+	if r.Status != domain.ReferralPending {
+		return nil
+	}
+	r.Status = domain.ReferralConverted
+	r.ConvertedAt = utcPtr(&at)
+	r = normReferral(r)
+	data, err := marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE referrals SET status = ?, converted_at = ?, data = ? WHERE org_id = ? AND id = ?`,
+		r.Status, optTime(r.ConvertedAt), data, orgID, referralID); err != nil {
+		return err
+	}
+	return appendChange(ctx, tx, entityReferral, opModify, orgID, referralID, old, data)
+}
+
+// GetConversion returns the organization's conversion with id.
+func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
+	return getOne(ctx, s.r, scanConversion, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// GetConversionByExternalID returns the organization's conversion with the
+// externalId; "" matches nothing.
+func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error) {
+	if externalID == "" {
+		return domain.Conversion{}, store.ErrNotFound
+	}
+	return getOne(ctx, s.r, scanConversion,
+		`SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND external_id = ?`, orgID, externalID)
+}
+
+// ListConversions lists the organization's conversions that match f, newest
+// first.
+func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
+	where, args := "org_id = ?", []any{orgID}
+	if f.ProgramID != "" {
+		where += " AND program_id = ?"
+		args = append(args, f.ProgramID)
+	}
+	if f.ReferralID != "" {
+		where += " AND referral_id = ?"
+		args = append(args, f.ReferralID)
+	}
+	return listPage(ctx, s.r, conversionCols, "conversions", where, args, p, scanConversion,
+		func(c domain.Conversion) string { return c.ID })
+}

@@ -110,7 +110,7 @@ func (p Program) ConversionProblem(ref Referral, event string, amount *Money, oc
 	if amount != nil && amount.Currency != p.Currency {
 		return ReasonCurrencyMismatch, "the program's currency is " + p.Currency
 	}
-	if min := p.Eligibility.MinPurchaseAmount; min != nil && event == EventPurchase {
+	if min := p.Eligibility.MinPurchaseAmount; min != nil && *min > 0 && event == EventPurchase {
 		if amount == nil || amount.Amount < *min {
 			return ReasonBelowMinimum, "the purchase is below the program's minimum of " + FormatMajor(*min, p.Currency) + " " + p.Currency
 		}

@@ -61,6 +61,11 @@ func CheckPassword(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, errBadHash
 	}
+	// A corrupted or hostile stored hash must fail cleanly, not panic or
+	// allocate without bound inside argon2.
+	if t < 1 || t > 16 || p < 1 || mem < 8*uint32(p) || mem > 1<<20 || len(salt) < 8 || len(want) < 16 || len(want) > 64 {
+		return false, errBadHash
+	}
 	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

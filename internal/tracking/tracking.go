@@ -94,15 +94,23 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 }
 
 // landingWithRef adds ref=<code> to the landing URL's query, replacing any
-// ref already there.
+// ref already there. It edits the raw query so that every other parameter
+// reaches the landing page exactly as the program wrote it (order, bare
+// flags, and values Go's parser would reject).
 func landingWithRef(landing, code string) (string, error) {
 	u, err := url.Parse(landing)
 	if err != nil {
 		return "", err
 	}
-	q := u.Query()
-	q.Set("ref", code)
-	u.RawQuery = q.Encode()
+	var kept []string
+	if u.RawQuery != "" {
+		for _, pair := range strings.Split(u.RawQuery, "&") {
+			if name, _, _ := strings.Cut(pair, "="); name != "ref" {
+				kept = append(kept, pair)
+			}
+		}
+	}
+	u.RawQuery = strings.Join(append(kept, "ref="+url.QueryEscape(code)), "&")
 	return u.String(), nil
 }
 

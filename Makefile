@@ -1,0 +1,102 @@
+# PartnerLoop — developer and build entry points (GNU make).
+#
+#   make help                      list the targets
+#   make run                       one-process server (PORT, DATA_DIR from the environment)
+#   make test                      what CI runs: gofmt check, vet, race tests, cfn-lint
+#   make invoke FN=tracking EVENT=events/tracking-redirect.json
+#                                  run one Lambda function locally with one event
+#
+# `sam build` calls the build-<LogicalId> targets (BuildMethod: makefile) with
+# ARTIFACTS_DIR set; run by hand they write to .aws-sam/make/<LogicalId>/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO ?= go
+
+# Lambda: provided.al2023 on arm64, a static binary named bootstrap.
+LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+# Output directory of a build-<LogicalId> target: SAM's, or a local one.
+artifacts = $(or $(ARTIFACTS_DIR),$(CURDIR)/.aws-sam/make/$(1))
+
+# Fuzz targets run by `make fuzz`, as <package>:<FuzzFunc>.
+FUZZ_TARGETS ?= ./internal/eventfile:FuzzExpand ./internal/httpapi:FuzzRequestBodies ./internal/httpapi:FuzzQueries
+FUZZTIME ?= 30s
+
+# Go files to format-check (not generated or fetched trees).
+GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/*' \
+	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
+
+.PHONY: help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
+	lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
+
+help: ## List the targets
+	@echo 'Usage: make <target> [VAR=value ...]'
+	@echo
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## Compile every package of the module (go build ./...)
+	$(GO) build ./...
+
+build-IdentityFunction: ## SAM: build functions/identity into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,IdentityFunction)/bootstrap ./functions/identity
+
+build-ProgramsFunction: ## SAM: build functions/programs into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,ProgramsFunction)/bootstrap ./functions/programs
+
+build-TrackingFunction: ## SAM: build functions/tracking into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,TrackingFunction)/bootstrap ./functions/tracking
+
+lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+
+run: ## Run the one-process server (honours PORT and DATA_DIR)
+	$(GO) run ./infra/local
+
+demo: ## Run the one-process server with demo data
+	$(GO) run ./infra/local -demo
+
+test: fmt-check vet test-go cfn-lint ## Everything CI checks: gofmt, vet, race tests, cfn-lint
+
+fmt-check: ## Fail if any Go file is not gofmt-formatted
+	@out="$$($(GOFILES_CMD) | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$out" ]; then echo "gofmt: these files need formatting (run gofmt -w):"; echo "$$out"; exit 1; fi; \
+	echo "gofmt: ok"
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+test-go: ## go test -race -count=1 ./...
+	$(GO) test -race -count=1 ./...
+
+cfn-lint: ## Lint template.yaml (SAM transform included)
+	@command -v cfn-lint >/dev/null 2>&1 || { \
+		echo "cfn-lint is not installed: pip install cfn-lint   (it lints template.yaml offline)" >&2; exit 1; }
+	cfn-lint template.yaml
+
+lint: fmt-check vet cfn-lint ## Static checks only: gofmt, vet, cfn-lint
+
+invoke: ## Run one function with one event: make invoke FN=tracking EVENT=events/tracking-redirect.json [TIMEOUT=30s]
+	@if [ -z "$(FN)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FN=<function> EVENT=<events/file.json> [TIMEOUT=30s]" >&2; \
+		echo "       placeholders like \$${TOKEN} or \$${CODE} in the event come from the environment" >&2; \
+		exit 2; fi
+	$(GO) run ./infra/local/invoke -fn '$(FN)' -event '$(EVENT)' $(if $(TIMEOUT),-timeout '$(TIMEOUT)')
+
+bench: ## Run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz: ## Fuzz each of FUZZ_TARGETS (pkg:FuzzFunc) for FUZZTIME
+	@if [ -z "$(strip $(FUZZ_TARGETS))" ]; then echo "fuzz: FUZZ_TARGETS is empty, nothing to do"; exit 0; fi
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg="$${t%%:*}"; fn="$${t##*:}"; \
+		echo "$(GO) test -run '^\$$' -fuzz '^$$fn\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+	done
+
+clean: ## Remove build outputs
+	rm -rf .aws-sam
+
+.PHONY: load
+load: ## Load test on loopback: throwaway server, redirect + conversion scenarios (LOAD_DURATION=10s LOAD_CONCURRENCY=16)
+	scripts/load.sh

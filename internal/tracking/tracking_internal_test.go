@@ -1,0 +1,80 @@
+package tracking
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLandingWithRef(t *testing.T) {
+	tests := []struct {
+		name      string
+		landing   string
+		code      string
+		wantPath  string
+		wantQuery url.Values
+		wantFrag  string
+	}{
+		{"no query", "https://example.com/signup", "JANE2026",
+			"/signup", url.Values{"ref": {"JANE2026"}}, ""},
+		{"bare host", "https://example.com", "jane",
+			"", url.Values{"ref": {"jane"}}, ""},
+		{"keeps existing params", "https://example.com/signup?utm_source=partner&utm_medium=referral", "jane",
+			"/signup", url.Values{"utm_source": {"partner"}, "utm_medium": {"referral"}, "ref": {"jane"}}, ""},
+		{"keeps repeated params", "https://example.com/?tag=a&tag=b", "jane",
+			"/", url.Values{"tag": {"a", "b"}, "ref": {"jane"}}, ""},
+		{"keeps encoded values", "https://example.com/?next=%2Fpricing%3Fplan%3Dpro&q=a+b", "jane",
+			"/", url.Values{"next": {"/pricing?plan=pro"}, "q": {"a b"}, "ref": {"jane"}}, ""},
+		{"replaces an existing ref", "https://example.com/signup?ref=OLDCODE&utm_source=x", "NEWCODE",
+			"/signup", url.Values{"ref": {"NEWCODE"}, "utm_source": {"x"}}, ""},
+		{"replaces every existing ref", "https://example.com/?ref=a&ref=b", "NEW",
+			"/", url.Values{"ref": {"NEW"}}, ""},
+		{"keeps fragment", "https://example.com/app#/signup?step=1", "jane",
+			"/app", url.Values{"ref": {"jane"}}, "/signup?step=1"},
+		{"keeps query and fragment", "https://example.com/p?utm_source=news#pricing", "jane",
+			"/p", url.Values{"utm_source": {"news"}, "ref": {"jane"}}, "pricing"},
+		{"code with dash and underscore", "https://example.com/", "jane-doe_2",
+			"/", url.Values{"ref": {"jane-doe_2"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := landingWithRef(tt.landing, tt.code)
+			if err != nil {
+				t.Fatalf("landingWithRef(%q): %v", tt.landing, err)
+			}
+			u, err := url.Parse(got)
+			if err != nil {
+				t.Fatalf("result %q does not parse: %v", got, err)
+			}
+			orig, _ := url.Parse(tt.landing)
+			if u.Scheme != orig.Scheme || u.Host != orig.Host || u.Path != tt.wantPath {
+				t.Errorf("landingWithRef(%q) = %q: scheme/host/path changed", tt.landing, got)
+			}
+			if q := u.Query(); !reflect.DeepEqual(q, tt.wantQuery) {
+				t.Errorf("landingWithRef(%q) = %q: query %v, want %v", tt.landing, got, q, tt.wantQuery)
+			}
+			if u.Fragment != tt.wantFrag {
+				t.Errorf("landingWithRef(%q) = %q: fragment %q, want %q", tt.landing, got, u.Fragment, tt.wantFrag)
+			}
+		})
+	}
+}
+
+// The landing URL is the organization's: whatever it carries must reach the
+// landing page unchanged, even parameters Go's query parser does not accept.
+func TestLandingWithRefKeepsUnparsableParams(t *testing.T) {
+	tests := []struct{ landing, keep string }{
+		{"https://example.com/?a=1;b=2&c=3", "a=1;b=2"},
+		{"https://example.com/?promo=50%off&c=3", "promo=50%off"},
+	}
+	for _, tt := range tests {
+		got, err := landingWithRef(tt.landing, "jane")
+		if err != nil {
+			t.Fatalf("landingWithRef(%q): %v", tt.landing, err)
+		}
+		if !strings.Contains(got, tt.keep) || !strings.Contains(got, "ref=jane") {
+			t.Errorf("landingWithRef(%q) = %q, want it to keep %q and add ref=jane", tt.landing, got, tt.keep)
+		}
+	}
+}

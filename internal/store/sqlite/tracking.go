@@ -95,6 +95,27 @@ func scanClick(sc rowScanner) (domain.Click, error) {
 	return c, nil
 }
 
+// isDuplicateClick reports whether the visitor's last counted click of this
+// code is less than window before c.At.
+func isDuplicateClick(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, key string, c domain.Click, window time.Duration) (bool, error) {
+	var last string
+	err := q.QueryRowContext(ctx,
+		`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, c.VisitorHash).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	lastAt, err := parseTime(last)
+	if err != nil {
+		return false, err
+	}
+	return lastAt.After(c.At.Add(-window)), nil
+}
+
 // RecordClick stores c and adds one to its referrer's click count unless
 // the same visitor's last counted click through the same code (by
 // domain.CodeKey) was less than window before c.At; it reports whether the
@@ -107,23 +128,16 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	key := domain.CodeKey(c.Code)
+	// A repeat visit is answered from a reader connection, without queueing
+	// behind writers; the write transaction checks again, so two racing
+	// first visits still count once.
+	if dup, err := isDuplicateClick(ctx, s.r, key, c, window); err != nil || dup {
+		return false, err
+	}
 	counted := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		var last string
-		err := tx.QueryRowContext(ctx,
-			`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, c.VisitorHash).Scan(&last)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		default:
-			lastAt, err := parseTime(last)
-			if err != nil {
-				return err
-			}
-			if lastAt.After(c.At.Add(-window)) {
-				return nil // a duplicate: nothing is written
-			}
+		if dup, err := isDuplicateClick(ctx, tx, key, c, window); err != nil || dup {
+			return err // a duplicate: nothing is written
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
@@ -220,7 +234,7 @@ func (s *Store) GetReferralByExternalID(ctx context.Context, orgID, externalID s
 		return domain.Referral{}, store.ErrNotFound
 	}
 	return getOne(ctx, s.r, scanReferral,
-		`SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND external_id = ?`, orgID, externalID)
+		`SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND external_id = ? AND external_id <> ''`, orgID, externalID)
 }
 
 // maxReferralsByEmail bounds ReferralsByEmail (one referral per program).
@@ -354,7 +368,7 @@ func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID
 		return domain.Conversion{}, store.ErrNotFound
 	}
 	return getOne(ctx, s.r, scanConversion,
-		`SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND external_id = ?`, orgID, externalID)
+		`SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND external_id = ? AND external_id <> ''`, orgID, externalID)
 }
 
 // ListConversions lists the organization's conversions that match f, newest

@@ -166,7 +166,6 @@ func checkImage(t *testing.T, what string, img []byte, want any) {
 func testChangesInCommitOrder(t *testing.T, fx *fixture) {
 	org := fx.mustOrg(t)
 	ob := &outboxReader{fx: fx, last: fx.lastSeq(t)}
-	ob.next(t)
 
 	u := fx.mustUser(t, org.ID, "ada")
 	batch := ob.next(t)

@@ -339,7 +339,7 @@ func checkEqual[T any](t *testing.T, what string, got, want T) bool {
 	return true
 }
 
-// get calls a getter and compares its record with want.
+// checkGet calls a getter and compares its record with want.
 func checkGet[T any](t *testing.T, what string, want T, get func() (T, error)) {
 	t.Helper()
 	got, err := get()
@@ -452,6 +452,20 @@ func race(n int, f func(i int) error) []error {
 	return errs
 }
 
+// warmUp reads concurrently from the store before a race, so that an
+// adapter with a connection pool has its connections open: opening one is
+// slow enough to serialise the racers and hide a check-then-act bug.
+func (fx *fixture) warmUp(t *testing.T, orgID string) {
+	t.Helper()
+	for range 2 {
+		for i, err := range race(concurrency, func(int) error { _, err := fx.s.GetOrganization(fx.ctx, orgID); return err }) {
+			if err != nil {
+				t.Fatalf("GetOrganization(warm-up %d): %v", i, err)
+			}
+		}
+	}
+}
+
 // exactlyOneWinner checks that one call succeeded and every other one failed
 // with store.ErrConflict, and returns the winner's index.
 func exactlyOneWinner(t *testing.T, what string, errs []error) int {
@@ -473,5 +487,10 @@ func exactlyOneWinner(t *testing.T, what string, errs []error) int {
 	return winner
 }
 
-// concurrency is how many goroutines race for one unique value.
-const concurrency = 12
+// concurrency is how many goroutines race for one unique value, and
+// raceRounds how many times a race is run: a lost update shows only when
+// racers really overlap, which one round on a small machine may not achieve.
+const (
+	concurrency = 16
+	raceRounds  = 10
+)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// server is the real local binary running on a free loopback port.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *bytes.Buffer
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func start(t *testing.T, bin, dataDir string, env ...string) *server {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), append(env, fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "LOG_LEVEL=WARN",
+		"BOOTSTRAP_ADMIN_EMAIL=owner@example.com", "PUBLIC_BASE_URL=")...)
+	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &bytes.Buffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	for i := 0; i < 200; i++ {
+		if r, err := http.Get(s.base + "/healthz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not start: %s", s.stderr)
+	return nil
+}
+
+// stop ends the server as an operator would (SIGTERM) and waits for it.
+func (s *server) stop(t *testing.T) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("server exited with %v: %s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Error("server did not stop on SIGTERM")
+	}
+}
+
+func (s *server) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), method, s.base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func (s *server) login(t *testing.T, password string) string {
+	t.Helper()
+	status, m := s.call(t, "POST", "/v1/auth/login", "", `{"email":"owner@example.com","password":"`+password+`"}`)
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, m)
+	}
+	return m["token"].(string)
+}
+
+// TestServerKeepsDataAcrossRestarts runs the product as a newcomer does:
+// a first start without a password prints a generated one once; data
+// written then is there after a restart, which prints no password again.
+func TestServerKeepsDataAcrossRestarts(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "local")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+
+	first := start(t, bin, data)
+	m := regexp.MustCompile(`Log in as owner@example.com with the generated password (\S+)`).FindStringSubmatch(first.stderr.String())
+	if m == nil {
+		t.Fatalf("first start printed no generated password:\n%s", first.stderr)
+	}
+	password := m[1]
+	token := first.login(t, password)
+	status, prog := first.call(t, "POST", "/v1/programs", token, `{"name":"Kept","landingUrl":"https://example.com","currency":"USD",
+		"startsAt":"2026-01-01T00:00:00Z","attributionWindowDays":30,"qualifyingEvents":["signup"],
+		"commission":{"type":"flat","amount":1000}}`)
+	if status != 201 {
+		t.Fatalf("create program: %d %v", status, prog)
+	}
+	first.stop(t)
+
+	second := start(t, bin, data)
+	if strings.Contains(second.stderr.String(), "generated password") {
+		t.Fatalf("restart printed a password again:\n%s", second.stderr)
+	}
+	token = second.login(t, password)
+	status, got := second.call(t, "GET", "/v1/programs/"+prog["id"].(string), token, "")
+	if status != 200 || got["name"] != "Kept" {
+		t.Fatalf("after restart: %d %v", status, got)
+	}
+	sc := bufio.NewScanner(strings.NewReader(second.stderr.String()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "is running at") && !strings.Contains(sc.Text(), second.base[len("http://127.0.0.1"):]) {
+			t.Errorf("banner does not name the port: %s", sc.Text())
+		}
+	}
+}

@@ -28,7 +28,7 @@ FUZZTIME ?= 30s
 GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/*' \
 	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
 
-.PHONY: help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
+.PHONY: deps help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
@@ -66,7 +66,15 @@ fmt-check: ## Fail if any Go file is not gofmt-formatted
 vet: ## go vet ./...
 	$(GO) vet ./...
 
-test-go: ## go test -race -count=1 ./...
+deps: infra/local/node_modules/.package-lock.json ## Install the pinned npm emulators (npm ci --prefix infra/local)
+
+# npm ci again whenever the lock file changes; the stamp is npm's own.
+infra/local/node_modules/.package-lock.json: infra/local/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is not installed: install Node 20+ (the emulators come from npm)" >&2; exit 1; }
+	npm ci --prefix infra/local --no-audit --no-fund
+	@touch $@
+
+test-go: deps ## go test -race -count=1 ./...
 	$(GO) test -race -count=1 ./...
 
 cfn-lint: ## Lint template.yaml (SAM transform included)

@@ -21,6 +21,11 @@ var Spec []byte
 type Operation struct {
 	Method string // upper case
 	Path   string // with {param} segments, as in the document
+	// Public is true when the operation declares no security (security: []).
+	Public bool
+	// Description is the operation's description; it names the roles that
+	// may call it on a line "Roles: admin, program_manager."
+	Description string
 }
 
 // httpMethods are the keys of an OpenAPI path item that name operations.
@@ -40,10 +45,19 @@ func Operations() ([]Operation, error) {
 	}
 	var ops []Operation
 	for path, item := range doc.Paths {
-		for key := range item {
-			if httpMethods[key] {
-				ops = append(ops, Operation{Method: strings.ToUpper(key), Path: path})
+		for key, node := range item {
+			if !httpMethods[key] {
+				continue
 			}
+			var op struct {
+				Description string           `yaml:"description"`
+				Security    []map[string]any `yaml:"security"`
+			}
+			if err := node.Decode(&op); err != nil {
+				return nil, fmt.Errorf("api: %s %s: %w", key, path, err)
+			}
+			ops = append(ops, Operation{Method: strings.ToUpper(key), Path: path,
+				Public: op.Security != nil && len(op.Security) == 0, Description: op.Description})
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool {

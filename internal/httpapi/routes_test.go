@@ -63,6 +63,63 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	diff(t, "api/openapi.yaml", routeKeys(t), doc)
 }
 
+// TestOpenAPIStatesWhoMayCall: the document's security and "Roles:" line of
+// every operation say what the route table enforces.
+func TestOpenAPIStatesWhoMayCall(t *testing.T) {
+	ops, err := api.Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]api.Operation{}
+	for _, op := range ops {
+		byKey[op.Method+" "+op.Path] = op
+	}
+	names := map[string]string{"admin": "admin", "program_manager": "program_manager", "partner": "partner", "API key": "api_key"}
+	e := apptest.New(t)
+	for _, rt := range e.App.API.Routes() {
+		op, ok := byKey[rt.Method+" "+rt.Pattern]
+		if !ok {
+			continue // reported by TestOpenAPIDocumentsEveryRoute
+		}
+		key := rt.Method + " " + rt.Pattern
+		if op.Public != rt.Access.Public {
+			t.Errorf("%s: document public=%v, route table public=%v", key, op.Public, rt.Access.Public)
+			continue
+		}
+		line := ""
+		for _, l := range strings.Split(op.Description, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "Roles:") {
+				line = strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "Roles:")), ".")
+			}
+		}
+		switch {
+		case line == "":
+			t.Errorf("%s: description has no \"Roles:\" line", key)
+		case rt.Access.Public:
+			if !strings.HasPrefix(line, "public") {
+				t.Errorf("%s: public route documented as %q", key, line)
+			}
+		case rt.Access.AnyRole:
+			if !strings.HasPrefix(line, "any") {
+				t.Errorf("%s: open to every caller, documented as %q", key, line)
+			}
+		default:
+			var want, got []string
+			for _, r := range rt.Access.Roles {
+				want = append(want, string(r))
+			}
+			for _, n := range strings.Split(line, ", ") {
+				got = append(got, names[n])
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%s: documented roles %q, route table allows %v", key, line, want)
+			}
+		}
+	}
+}
+
 // TestTemplateDeploysEveryRoute: template.yaml gives every route to the
 // function of its group, and nothing else.
 func TestTemplateDeploysEveryRoute(t *testing.T) {

@@ -28,7 +28,7 @@ FUZZTIME ?= 30s
 GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/*' \
 	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
 
-.PHONY: deps help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
+.PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
@@ -52,6 +52,9 @@ lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction ## 
 
 run: ## Run the one-process server (honours PORT and DATA_DIR)
 	$(GO) run ./infra/local
+
+run-aws: deps ## Run the one-process server on the AWS adapters against local emulators (DynamoDB Local, SQS, SES)
+	$(GO) run ./infra/local -aws
 
 demo: ## Run the one-process server with demo data
 	$(GO) run ./infra/local -demo

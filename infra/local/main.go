@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
@@ -30,24 +32,47 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	loadDemo := fs.Bool("demo", false, "load demo data (programs, referrers, clicks, referrals, conversions over 90 days) if the installation has none")
+	awsLocal := fs.Bool("aws", false, "AWS-local mode: start DynamoDB Local, local-aws-sqs and aws-ses-v2-local and use the AWS adapters")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *awsLocal {
+		dataDir := os.Getenv("DATA_DIR")
+		if dataDir == "" {
+			dataDir = ".data"
+		}
+		stopEmulators, err := startAWSLocal(filepath.Join(dataDir, "aws-local"))
+		if stopEmulators != nil {
+			defer stopEmulators()
+		}
+		if err != nil {
+			return err
+		}
 	}
 	cfg, err := app.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
 	}
 	log := app.NewLogger(cfg, "local")
-	st, err := app.OpenStore(cfg)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := app.OpenStore(ctx, cfg, os.Getenv, os.Environ())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if *awsLocal {
+		awsCfg, _, err := awsenv.Load(ctx, os.Getenv, os.Environ())
+		if err != nil {
+			return err
+		}
+		if err := ensureQueues(ctx, awsCfg); err != nil {
+			return err
+		}
+	}
 	clock := domain.SystemClock
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
 	if err != nil {
@@ -77,7 +102,11 @@ func run(args []string) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	fmt.Fprintf(os.Stderr, "\nPartnerloop is running at %s (data in %s)\n", cfg.PublicBaseURL, cfg.DataDir)
+	where := "data in " + cfg.DataDir
+	if cfg.Store == "dynamodb" {
+		where = "DynamoDB table " + cfg.TableName
+	}
+	fmt.Fprintf(os.Stderr, "\nPartnerloop is running at %s (%s)\n", cfg.PublicBaseURL, where)
 	switch {
 	case created && generated != "":
 		fmt.Fprintf(os.Stderr, "Log in as %s with the generated password %s\n(shown only this once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)\n\n", admin.Email, generated)

@@ -13,11 +13,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
@@ -28,13 +32,14 @@ type Config struct {
 	DataDir           string
 	PublicBaseURL     string
 	Store             string // "sqlite" or "dynamodb"
+	TableName         string // DynamoDB table (STORE=dynamodb)
 	BootstrapEmail    string
 	BootstrapPassword string
 	OrgName           string
 	LogLevel          slog.Level
 }
 
-// ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE,
+// ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
 // BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME and LOG_LEVEL,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
@@ -51,6 +56,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		BootstrapEmail:    get("BOOTSTRAP_ADMIN_EMAIL", "admin@example.com"),
 		BootstrapPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
 		OrgName:           get("ORG_NAME", "My Company"),
+		TableName:         get("TABLE_NAME", ""),
 	}
 	port, err := strconv.Atoi(get("PORT", "3000"))
 	if err != nil || port < 0 || port > 65535 {
@@ -67,6 +73,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
 	}
+	if c.Store == "dynamodb" && c.TableName == "" {
+		return c, fmt.Errorf("STORE=dynamodb needs TABLE_NAME")
+	}
 	return c, nil
 }
 
@@ -81,17 +90,31 @@ type App struct {
 	Log      *slog.Logger
 }
 
-// OpenStore opens the store the configuration names.
-func OpenStore(c Config) (store.Store, error) {
+// OpenStore opens the store the configuration names. For DynamoDB the AWS
+// configuration comes from the environment through awsenv (which fails
+// closed); against local emulators the table is created when missing, on
+// AWS it is the template's.
+func OpenStore(ctx context.Context, c Config, getenv func(string) string, environ []string) (store.Store, error) {
 	switch c.Store {
 	case "sqlite":
 		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("DATA_DIR: %w", err)
 		}
 		return sqlite.Open(filepath.Join(c.DataDir, "partnerloop.db"))
-	default:
-		return nil, fmt.Errorf("STORE=%s is not available in this build yet; use STORE=sqlite", c.Store)
+	case "dynamodb":
+		awsCfg, settings, err := awsenv.Load(ctx, getenv, environ)
+		if err != nil {
+			return nil, err
+		}
+		client := dynamodb.NewFromConfig(awsCfg)
+		if settings.Local() {
+			if err := dynamo.CreateTable(ctx, client, c.TableName); err != nil {
+				return nil, err
+			}
+		}
+		return dynamo.New(client, c.TableName), nil
 	}
+	return nil, fmt.Errorf("STORE=%s is not a store", c.Store)
 }
 
 // New wires services and the API on an open store.

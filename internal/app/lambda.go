@@ -32,7 +32,7 @@ func StartHTTPFunction(group string) {
 		os.Exit(1)
 	}
 	log := NewLogger(cfg, group)
-	st, err := OpenStore(cfg)
+	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
 	if err != nil {
 		log.Error("cannot open the store", "err", err)
 		os.Exit(1)

@@ -81,7 +81,7 @@ func StartDynamoDB(nodeModules string, o DynamoDBOptions) (*Process, error) {
 		return nil, err
 	}
 	args := []string{"-Xmx512m", "-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", strconv.Itoa(port), "-sharedDb"}
+		"-jar", jar, "-port", strconv.Itoa(port), "-sharedDb", "-disableTelemetry"}
 	if o.DataDir != "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return nil, err
@@ -134,7 +134,7 @@ func start(name string, cmd *exec.Cmd, port int, log io.Writer) (*Process, error
 	var tail tailBuffer
 	cmd.Stdout = io.MultiWriter(log, &tail)
 	cmd.Stderr = io.MultiWriter(log, &tail)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

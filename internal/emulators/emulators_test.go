@@ -2,6 +2,7 @@ package emulators
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -66,5 +67,20 @@ func TestEmulatorsStartAndStop(t *testing.T) {
 	ddb.Stop()
 	if _, err := http.Get(ddb.Endpoint); err == nil {
 		t.Fatal("DynamoDB Local still answers after Stop")
+	}
+}
+
+// TestMissingEmulatorSaysHowToFix: one message with the fix, no skip.
+func TestMissingEmulatorSaysHowToFix(t *testing.T) {
+	empty := t.TempDir()
+	for name, start := range map[string]func() error{
+		"dynamodb": func() error { _, err := StartDynamoDB(empty, DynamoDBOptions{}); return err },
+		"sqs":      func() error { _, err := StartSQS(empty, nil); return err },
+		"ses":      func() error { _, err := StartSES(empty, nil); return err },
+	} {
+		err := start()
+		if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "make deps") {
+			t.Errorf("%s with no packages: %v, want ErrMissing saying to run make deps", name, err)
+		}
 	}
 }

@@ -179,3 +179,60 @@ func stripTags(n *yaml.Node) {
 		stripTags(c)
 	}
 }
+
+// TestTemplatePermissionsAreNarrow: functions get the table actions they
+// use, never wildcards, scans or table administration.
+func TestTemplatePermissionsAreNarrow(t *testing.T) {
+	b, err := os.ReadFile("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		t.Fatal(err)
+	}
+	stripTags(&root)
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Policies []map[string]any `yaml:"Policies"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := root.Decode(&tpl); err != nil {
+		t.Fatal(err)
+	}
+	forbidden := map[string]bool{"dynamodb:*": true, "dynamodb:Scan": true, "dynamodb:DeleteTable": true,
+		"dynamodb:CreateTable": true, "dynamodb:UpdateTable": true, "*": true}
+	functions := 0
+	for id, res := range tpl.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		functions++
+		if len(res.Properties.Policies) == 0 {
+			t.Errorf("%s has no policy", id)
+		}
+		for _, p := range res.Properties.Policies {
+			for name, v := range p {
+				if name != "Statement" {
+					t.Errorf("%s uses the broad managed policy %s; list the actions instead", id, name)
+					continue
+				}
+				stmts, _ := v.([]any)
+				for _, st := range stmts {
+					actions, _ := st.(map[string]any)["Action"].([]any)
+					for _, a := range actions {
+						if forbidden[a.(string)] {
+							t.Errorf("%s is allowed %s", id, a)
+						}
+					}
+				}
+			}
+		}
+	}
+	if functions == 0 {
+		t.Fatal("no functions in template.yaml")
+	}
+}

@@ -1,0 +1,131 @@
+package dynamo
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"unicode/utf8"
+)
+
+// The table's key and special attributes (template.yaml).
+const (
+	attrPK     = "PK"
+	attrSK     = "SK"
+	attrGSI1PK = "GSI1PK"
+	attrGSI1SK = "GSI1SK"
+	attrGSI2PK = "GSI2PK"
+	attrGSI2SK = "GSI2SK"
+	attrTTL    = "ttl"
+	attrType   = "type"
+
+	indexGSI1 = "GSI1"
+	indexGSI2 = "GSI2"
+)
+
+// Item types (the "type" attribute). The records' names match
+// store.Change.Entity, so the stream router can use them as they are.
+const (
+	typeOrganization = "organization"
+	typeUser         = "user"
+	typeSession      = "session"
+	typeAPIKey       = "apikey"
+	typeProgram      = "program"
+	typeReferrer     = "referrer"
+	typeClick        = "click"
+	typeReferral     = "referral"
+	typeConversion   = "conversion"
+
+	typeUserEmail      = "user_email_guard"     // EMAIL#<email>: the address's user
+	typeAPIKeyLookup   = "apikey_lookup"        // APIKEY#<hash>: a copy of the (immutable) key
+	typeSessionRef     = "session_ref"          // a user's session, in the organization's partition
+	typeCode           = "code_guard"           // CODE#<key>: the code's referrer
+	typeReferrerEmail  = "referrer_email_guard" // an address's referrer per program
+	typeReferralEmail  = "referral_email_guard" // an address's referral per program
+	typeReferralExtID  = "referral_external_id_guard"
+	typeConversionExtI = "conversion_external_id_guard"
+	typeVisit          = "visit" // a visitor's last counted click through a code
+)
+
+// Sort-key prefixes of the records in an organization's partition. None is
+// a prefix of another, so begins_with selects one kind of record.
+const (
+	skOrg        = "ORG"
+	skUser       = "USER#"
+	skSessionRef = "USERSESSION#"
+	skAPIKey     = "APIKEY#"
+	skProgram    = "PROGRAM#"
+	skReferrer   = "REFERRER#"
+	skClick      = "CLICK#"
+	skReferral   = "REFERRAL#"
+	skConversion = "CONVERSION#"
+)
+
+// maxKeyPart is the longest free-form value (email, externalId, code) put
+// into a key as it is; longer values, and values that are not UTF-8, go in
+// as their SHA-256. DynamoDB allows 2048 bytes of partition key and 1024 of
+// sort key.
+const maxKeyPart = 256
+
+// keyPart makes a caller-supplied value safe to put into a key. Such a value
+// always comes last in its key, so a '#' in it cannot be confused with the
+// key's own separators.
+func keyPart(v string) string {
+	if len(v) <= maxKeyPart && utf8.ValidString(v) {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// orgPK is the partition of an organization's records.
+func orgPK(orgID string) string { return "ORG#" + orgID }
+
+// key returns a primary key.
+func key(pk, sk string) item { return item{attrPK: str(pk), attrSK: str(sk)} }
+
+// Primary keys of the records (all in their organization's partition).
+func orgKey(orgID string) item            { return key(orgPK(orgID), skOrg) }
+func userKey(orgID, id string) item       { return key(orgPK(orgID), skUser+id) }
+func apiKeyKey(orgID, id string) item     { return key(orgPK(orgID), skAPIKey+id) }
+func programKey(orgID, id string) item    { return key(orgPK(orgID), skProgram+id) }
+func referrerKey(orgID, id string) item   { return key(orgPK(orgID), skReferrer+id) }
+func clickKey(orgID, id string) item      { return key(orgPK(orgID), skClick+id) }
+func referralKey(orgID, id string) item   { return key(orgPK(orgID), skReferral+id) }
+func conversionKey(orgID, id string) item { return key(orgPK(orgID), skConversion+id) }
+func sessionRefKey(orgID, userID, hash string) item {
+	return key(orgPK(orgID), sessionRefPrefix(userID)+keyPart(hash))
+}
+func sessionRefPrefix(userID string) string { return skSessionRef + userID + "#" }
+
+// Keys of the installation-wide items: looked up without an organization.
+func sessionKey(hash string) item      { return key("SESSION#"+keyPart(hash), "SESSION") }
+func userEmailKey(email string) item   { return key("EMAIL#"+keyPart(email), "EMAIL") }
+func apiKeyLookupKey(hash string) item { return key("APIKEY#"+keyPart(hash), "APIKEY") }
+func codeKey(codeKey string) item      { return key("CODE#"+keyPart(codeKey), "CODE") }
+func visitKey(codeKey, visitor string) item {
+	return key("VISIT#"+keyPart(codeKey), "VISITOR#"+keyPart(visitor))
+}
+
+// Keys of the organization's guard items.
+func referrerEmailKey(orgID, programID, email string) item {
+	return key("ORG#"+orgID+"#REFERRER_EMAIL#"+keyPart(email), skProgram+programID)
+}
+
+// referralEmailPK is the partition of an address's referral guards, one per
+// program: ReferralsByEmail queries it.
+func referralEmailPK(orgID, email string) string {
+	return "ORG#" + orgID + "#REFERRAL_EMAIL#" + keyPart(email)
+}
+func referralEmailKey(orgID, programID, email string) item {
+	return key(referralEmailPK(orgID, email), skProgram+programID)
+}
+func referralExtKey(orgID, externalID string) item {
+	return key("ORG#"+orgID+"#REFERRAL_EXT#"+keyPart(externalID), "REFERRAL_EXT")
+}
+func conversionExtKey(orgID, externalID string) item {
+	return key("ORG#"+orgID+"#CONVERSION_EXT#"+keyPart(externalID), "CONVERSION_EXT")
+}
+
+// Partitions of the secondary indexes.
+func byProgram(orgID, programID string) string   { return "ORG#" + orgID + "#PROGRAM#" + programID }
+func byReferrer(orgID, referrerID string) string { return "ORG#" + orgID + "#REFERRER#" + referrerID }
+func byReferral(orgID, referralID string) string { return "ORG#" + orgID + "#REFERRAL#" + referralID }

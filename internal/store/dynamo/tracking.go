@@ -1,0 +1,442 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Referrers: the record in the organization's partition and in GSI1 under
+// its program; a guard CODE#<code key> naming it (codes are unique across
+// the installation, ignoring case) and a guard per (program, address). The
+// click count is the record's clicks attribute, which RecordClick adds to.
+
+// CreateReferrer stores r; a code whose domain.CodeKey is taken anywhere in
+// the installation, an email that already has a referrer in the program, or
+// an id already taken is store.ErrConflict.
+func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
+	ctx, done := s.op(ctx, "CreateReferrer")
+	defer done()
+	it, err := record(r, typeReferrer, referrerKey(r.OrgID, r.ID),
+		item{attrGSI1PK: str(byProgram(r.OrgID, r.ProgramID)), attrGSI1SK: str(skReferrer + r.ID)})
+	if err != nil {
+		return err
+	}
+	code := codeKey(domain.CodeKey(r.Code))
+	code[attrType], code["organizationId"], code["referrerId"] = str(typeCode), str(r.OrgID), str(r.ID)
+	email := referrerEmailKey(r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email))
+	email[attrType], email["referrerId"] = str(typeReferrerEmail), str(r.ID)
+	return s.transact(ctx, []txItem{s.txPutNew(it), s.txPutNew(code), s.txPutNew(email)})
+}
+
+// GetReferrer returns the organization's referrer with id.
+func (s *Store) GetReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error) {
+	ctx, done := s.op(ctx, "GetReferrer")
+	defer done()
+	return s.getReferrer(ctx, orgID, id)
+}
+
+func (s *Store) getReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error) {
+	it, err := s.getItem(ctx, referrerKey(orgID, id))
+	if err != nil {
+		return domain.Referrer{}, err
+	}
+	return decodeAs[domain.Referrer](it)
+}
+
+// GetReferrerByCode looks a code up across the installation, ignoring case
+// (domain.CodeKey): the code's guard, then the referrer.
+func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error) {
+	ctx, done := s.op(ctx, "GetReferrerByCode")
+	defer done()
+	g, err := s.getItem(ctx, codeKey(domain.CodeKey(code)))
+	if err != nil {
+		return domain.Referrer{}, err
+	}
+	return s.getReferrer(ctx, getS(g, "organizationId"), getS(g, "referrerId"))
+}
+
+// GetReferrerByEmail returns the program's referrer with the address: the
+// (program, address) guard, then the referrer.
+func (s *Store) GetReferrerByEmail(ctx context.Context, orgID, programID, email string) (domain.Referrer, error) {
+	ctx, done := s.op(ctx, "GetReferrerByEmail")
+	defer done()
+	g, err := s.getItem(ctx, referrerEmailKey(orgID, programID, domain.NormalizeEmail(email)))
+	if err != nil {
+		return domain.Referrer{}, err
+	}
+	return s.getReferrer(ctx, orgID, getS(g, "referrerId"))
+}
+
+// ListReferrers lists the program's referrers (GSI1), or every referrer of
+// the organization when programID is "" (the organization's partition),
+// newest first.
+func (s *Store) ListReferrers(ctx context.Context, orgID, programID string, p store.Page) ([]domain.Referrer, string, error) {
+	ctx, done := s.op(ctx, "ListReferrers")
+	defer done()
+	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skReferrer}
+	if programID != "" {
+		q.index, q.pk = indexGSI1, byProgram(orgID, programID)
+	}
+	return page(ctx, s, q, p, decodeAs[domain.Referrer])
+}
+
+// Clicks: the record in the organization's partition and in GSI2 under its
+// referrer; a visit item per (code key, visitor) holding the visitor's last
+// counted click, for de-duplication, expiring by TTL.
+
+func decodeClick(it item) (domain.Click, error) {
+	c, err := decodeAs[domain.Click](it)
+	c.VisitorHash = getS(it, attrVisitorHash)
+	return c, err
+}
+
+// visitRetention is how long a visit item outlives its window before TTL
+// removes it (TTL is lazy and approximate; the condition does not rely on
+// it, this only bounds the table's size).
+const visitRetention = 24 * time.Hour
+
+// RecordClick stores c and adds one to its referrer's click count unless
+// the same visitor's last counted click through the same code (by
+// domain.CodeKey) was less than window before c.At; it reports whether the
+// click was counted. One transaction: the visit item put on condition
+// attribute_not_exists(PK) OR lastAt <= c.At-window, the click, and ADD
+// clicks 1 on the referrer on condition it exists in the click's
+// organization (else store.ErrNotFound). An uncounted click writes nothing.
+func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error) {
+	ctx, done := s.op(ctx, "RecordClick")
+	defer done()
+	it, err := record(c, typeClick, clickKey(c.OrgID, c.ID),
+		item{attrGSI2PK: str(byReferrer(c.OrgID, c.ReferrerID)), attrGSI2SK: str(skClick + c.ID)})
+	if err != nil {
+		return false, err
+	}
+	it[attrVisitorHash] = str(c.VisitorHash)
+	visit := visitKey(domain.CodeKey(c.Code), c.VisitorHash)
+	visit[attrType] = str(typeVisit)
+	visit["lastAt"] = num(c.At.UnixNano())
+	visit["lastAtTime"] = str(formatTime(c.At))
+	visit[attrTTL] = num(c.At.Add(window + visitRetention).Unix())
+	err = s.transact(ctx, []txItem{
+		{w: types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: visit,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR lastAt <= :cutoff"),
+			ExpressionAttributeValues: item{":cutoff": num(c.At.Add(-window).UnixNano())},
+		}}, onFail: errDuplicateVisit},
+		s.txPutNew(it),
+		{w: types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
+			UpdateExpression:          aws.String("ADD clicks :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: item{":one": num(1)},
+		}}, onFail: store.ErrNotFound},
+	})
+	switch {
+	case errors.Is(err, errDuplicateVisit):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// ListClicks lists the referrer's clicks (GSI2), or every click of the
+// organization when referrerID is "" (the organization's partition),
+// newest first.
+func (s *Store) ListClicks(ctx context.Context, orgID, referrerID string, p store.Page) ([]domain.Click, string, error) {
+	ctx, done := s.op(ctx, "ListClicks")
+	defer done()
+	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skClick}
+	if referrerID != "" {
+		q.index, q.pk = indexGSI2, byReferrer(orgID, referrerID)
+	}
+	return page(ctx, s, q, p, decodeClick)
+}
+
+// Referrals: the record in the organization's partition, in GSI1 under its
+// program and in GSI2 under its referrer; a guard per (program, address)
+// unless the address is empty, kept in one partition per address so that
+// ReferralsByEmail finds them all; a guard per externalId unless it is
+// empty.
+
+// referralWrites returns the transaction items that create r.
+func (s *Store) referralWrites(r domain.Referral) ([]txItem, error) {
+	it, err := record(r, typeReferral, referralKey(r.OrgID, r.ID),
+		item{attrGSI1PK: str(byProgram(r.OrgID, r.ProgramID)), attrGSI1SK: str(skReferral + r.ID)},
+		item{attrGSI2PK: str(byReferrer(r.OrgID, r.ReferrerID)), attrGSI2SK: str(skReferral + r.ID)})
+	if err != nil {
+		return nil, err
+	}
+	items := []txItem{s.txPutNew(it)}
+	if email := domain.NormalizeEmail(r.Email); email != "" {
+		g := referralEmailKey(r.OrgID, r.ProgramID, email)
+		g[attrType], g["referralId"] = str(typeReferralEmail), str(r.ID)
+		items = append(items, s.txPutNew(g))
+	}
+	if r.ExternalID != "" {
+		g := referralExtKey(r.OrgID, r.ExternalID)
+		g[attrType], g["referralId"] = str(typeReferralExtID), str(r.ID)
+		items = append(items, s.txPutNew(g))
+	}
+	return items, nil
+}
+
+// CreateReferral stores r; an email that already has a referral in the
+// program, an externalId already used in the organization, or an id already
+// taken is store.ErrConflict.
+func (s *Store) CreateReferral(ctx context.Context, r domain.Referral) error {
+	ctx, done := s.op(ctx, "CreateReferral")
+	defer done()
+	items, err := s.referralWrites(r)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, items)
+}
+
+// GetReferral returns the organization's referral with id.
+func (s *Store) GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	ctx, done := s.op(ctx, "GetReferral")
+	defer done()
+	return s.getReferral(ctx, orgID, id)
+}
+
+func (s *Store) getReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	it, err := s.getItem(ctx, referralKey(orgID, id))
+	if err != nil {
+		return domain.Referral{}, err
+	}
+	return decodeAs[domain.Referral](it)
+}
+
+// GetReferralByExternalID returns the organization's referral with the
+// externalId (its guard, then the referral); "" matches nothing.
+func (s *Store) GetReferralByExternalID(ctx context.Context, orgID, externalID string) (domain.Referral, error) {
+	ctx, done := s.op(ctx, "GetReferralByExternalID")
+	defer done()
+	if externalID == "" {
+		return domain.Referral{}, store.ErrNotFound
+	}
+	g, err := s.getItem(ctx, referralExtKey(orgID, externalID))
+	if err != nil {
+		return domain.Referral{}, err
+	}
+	return s.getReferral(ctx, orgID, getS(g, "referralId"))
+}
+
+// maxReferralsByEmail bounds ReferralsByEmail (one referral per program).
+const maxReferralsByEmail = 100
+
+// ReferralsByEmail lists the address's referrals in the organization,
+// newest first, at most 100: a consistent Query of the address's guards
+// (one per program), then BatchGetItem of the newest 100 referrals. An
+// empty address has no guards, so anonymous referrals are never listed.
+func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error) {
+	ctx, done := s.op(ctx, "ReferralsByEmail")
+	defer done()
+	email = domain.NormalizeEmail(email)
+	if email == "" {
+		return nil, nil
+	}
+	var ids []string
+	var start item
+	for {
+		out, err := s.query(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("PK = :pk"),
+			ExpressionAttributeValues: item{":pk": str(referralEmailPK(orgID, email))},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range out.Items {
+			ids = append(ids, getS(g, "referralId"))
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// Newest first: ids are ULID-based and sort by creation.
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+	ids = ids[:min(len(ids), maxReferralsByEmail)]
+	keys := make([]item, len(ids))
+	for i, id := range ids {
+		keys[i] = referralKey(orgID, id)
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]domain.Referral, 0, len(items))
+	for _, it := range items {
+		r, err := decodeAs[domain.Referral](it)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, r)
+	}
+	slices.SortFunc(refs, func(a, b domain.Referral) int { return strings.Compare(b.ID, a.ID) })
+	return refs, nil
+}
+
+// ListReferrals lists the organization's referrals that match f, newest
+// first: by referrer (GSI2) when f names one, else by program (GSI1) when
+// f names one, else the organization's partition; the other fields of f
+// are filter expressions.
+func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
+	ctx, done := s.op(ctx, "ListReferrals")
+	defer done()
+	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skReferral, filters: map[string]string{}}
+	switch {
+	case f.ReferrerID != "":
+		q.index, q.pk = indexGSI2, byReferrer(orgID, f.ReferrerID)
+		if f.ProgramID != "" {
+			q.filters["programId"] = f.ProgramID
+		}
+	case f.ProgramID != "":
+		q.index, q.pk = indexGSI1, byProgram(orgID, f.ProgramID)
+	}
+	if f.Status != "" {
+		q.filters["status"] = f.Status
+	}
+	return page(ctx, s, q, p, decodeAs[domain.Referral])
+}
+
+// Conversions: the record in the organization's partition, in GSI1 under
+// its program and in GSI2 under its referral; a guard per externalId
+// unless it is empty.
+
+// maxConversionAttempts bounds RecordConversion's re-reads of a referral
+// that stopped being pending between the read and the transaction.
+const maxConversionAttempts = 3
+
+// RecordConversion, in one transaction, stores newReferral if it is not nil
+// (with its guards), stores c with its externalId guard, and marks the
+// referral c.ReferralID converted at c.OccurredAt if it is pending. The
+// referral is read first, and the update (conditioned on status = pending)
+// is in the transaction only if it was pending; when that condition fails
+// the referral is read again and the transaction retried. A new referral
+// that is c's own referral is stored converted. An externalId (or id)
+// already used in the organization is store.ErrConflict and nothing is
+// written. A referral the organization does not have is left alone.
+func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error {
+	ctx, done := s.op(ctx, "RecordConversion")
+	defer done()
+	it, err := record(c, typeConversion, conversionKey(c.OrgID, c.ID),
+		item{attrGSI1PK: str(byProgram(c.OrgID, c.ProgramID)), attrGSI1SK: str(skConversion + c.ID)},
+		item{attrGSI2PK: str(byReferral(c.OrgID, c.ReferralID)), attrGSI2SK: str(skConversion + c.ID)})
+	if err != nil {
+		return err
+	}
+	base := []txItem{s.txPutNew(it)}
+	if c.ExternalID != "" {
+		g := conversionExtKey(c.OrgID, c.ExternalID)
+		g[attrType], g["conversionId"] = str(typeConversionExtI), str(c.ID)
+		base = append(base, s.txPutNew(g))
+	}
+	ownReferral := newReferral != nil && newReferral.OrgID == c.OrgID && newReferral.ID == c.ReferralID
+	if newReferral != nil {
+		nr := *newReferral
+		if ownReferral && nr.Status == domain.ReferralPending {
+			at := c.OccurredAt
+			nr.Status, nr.ConvertedAt = domain.ReferralConverted, &at
+		}
+		writes, err := s.referralWrites(nr)
+		if err != nil {
+			return err
+		}
+		base = append(writes, base...)
+	}
+	for attempt := 1; ; attempt++ {
+		items := slices.Clone(base)
+		if !ownReferral {
+			ref, err := s.getReferral(ctx, c.OrgID, c.ReferralID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return err
+			case ref.Status == domain.ReferralPending:
+				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
+					TableName:                 &s.table,
+					Key:                       referralKey(c.OrgID, c.ReferralID),
+					UpdateExpression:          aws.String("SET #status = :converted, convertedAt = :at"),
+					ConditionExpression:       aws.String("#status = :pending"),
+					ExpressionAttributeNames:  map[string]string{"#status": "status"},
+					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending), ":at": str(formatTime(c.OccurredAt))},
+				}}, onFail: errNotPending})
+			}
+		}
+		err := s.transact(ctx, items)
+		if errors.Is(err, errNotPending) && attempt < maxConversionAttempts {
+			continue
+		}
+		if errors.Is(err, errNotPending) {
+			return errors.New("dynamo: RecordConversion: the referral kept changing; try again")
+		}
+		return err
+	}
+}
+
+// GetConversion returns the organization's conversion with id.
+func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
+	ctx, done := s.op(ctx, "GetConversion")
+	defer done()
+	return s.getConversion(ctx, orgID, id)
+}
+
+func (s *Store) getConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
+	it, err := s.getItem(ctx, conversionKey(orgID, id))
+	if err != nil {
+		return domain.Conversion{}, err
+	}
+	return decodeAs[domain.Conversion](it)
+}
+
+// GetConversionByExternalID returns the organization's conversion with the
+// externalId (its guard, then the conversion); "" matches nothing.
+func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error) {
+	ctx, done := s.op(ctx, "GetConversionByExternalID")
+	defer done()
+	if externalID == "" {
+		return domain.Conversion{}, store.ErrNotFound
+	}
+	g, err := s.getItem(ctx, conversionExtKey(orgID, externalID))
+	if err != nil {
+		return domain.Conversion{}, err
+	}
+	return s.getConversion(ctx, orgID, getS(g, "conversionId"))
+}
+
+// ListConversions lists the organization's conversions that match f,
+// newest first: by referral (GSI2) when f names one, else by program
+// (GSI1) when f names one, else the organization's partition; a program
+// given with a referral is a filter expression.
+func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
+	ctx, done := s.op(ctx, "ListConversions")
+	defer done()
+	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skConversion, filters: map[string]string{}}
+	switch {
+	case f.ReferralID != "":
+		q.index, q.pk = indexGSI2, byReferral(orgID, f.ReferralID)
+		if f.ProgramID != "" {
+			q.filters["programId"] = f.ProgramID
+		}
+	case f.ProgramID != "":
+		q.index, q.pk = indexGSI1, byProgram(orgID, f.ProgramID)
+	}
+	return page(ctx, s, q, p, decodeAs[domain.Conversion])
+}

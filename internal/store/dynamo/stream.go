@@ -1,0 +1,72 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// changeDecoders lists the item types that are change-log records, with how
+// to decode each into its domain record. Guards, sessions, clicks, visits
+// and counters are not: the stream router ignores them, as the SQLite
+// outbox never writes them.
+var changeDecoders = map[string]func(item) (any, error){
+	typeUser:       decodeChange[domain.User],
+	typeProgram:    decodeChange[domain.Program],
+	typeReferrer:   decodeChange[domain.Referrer],
+	typeReferral:   decodeChange[domain.Referral],
+	typeConversion: decodeChange[domain.Conversion],
+}
+
+func decodeChange[T any](it item) (any, error) { return decodeAs[T](it) }
+
+// ChangeFromStream turns the images of one DynamoDB stream record into a
+// store.Change — the shape the SQLite outbox writes — so the router has one
+// input whichever store runs. eventName is the record's INSERT, MODIFY or
+// REMOVE. ok is false for items that are not change-log records. Images are
+// the records' JSON as the API shows them: hashes and keys never appear.
+func ChangeFromStream(eventName string, oldImage, newImage map[string]types.AttributeValue, at time.Time) (c store.Change, ok bool, err error) {
+	typ := getS(newImage, attrType)
+	if typ == "" {
+		typ = getS(oldImage, attrType)
+	}
+	dec, ok := changeDecoders[typ]
+	if !ok {
+		return store.Change{}, false, nil
+	}
+	c = store.Change{Entity: typ, Op: eventName, At: at.UTC()}
+	image := func(it item) ([]byte, error) {
+		if it == nil {
+			return nil, nil
+		}
+		v, err := dec(it)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	}
+	if c.OldImage, err = image(oldImage); err != nil {
+		return c, false, fmt.Errorf("dynamo: stream %s old image: %w", typ, err)
+	}
+	if c.NewImage, err = image(newImage); err != nil {
+		return c, false, fmt.Errorf("dynamo: stream %s new image: %w", typ, err)
+	}
+	var ids struct {
+		ID    string `json:"id"`
+		OrgID string `json:"organizationId"`
+	}
+	img := c.NewImage
+	if img == nil {
+		img = c.OldImage
+	}
+	if err := json.Unmarshal(img, &ids); err != nil {
+		return c, false, fmt.Errorf("dynamo: stream %s image: %w", typ, err)
+	}
+	c.ID, c.OrgID = ids.ID, ids.OrgID
+	return c, true, nil
+}

@@ -1,0 +1,63 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+func TestChangeFromStream(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	p := domain.Program{ID: "prg_1", OrgID: "org_1", Name: "Spring", Status: domain.ProgramActive, Currency: "USD",
+		StartsAt: at, CreatedAt: at, UpdatedAt: at, Revision: 2, QualifyingEvents: []string{"signup"}}
+	progItem, err := record(p, typeProgram, item{"PK": str("ORG#org_1"), "SK": str("PROGRAM#prg_1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := p
+	old.Status, old.Revision = domain.ProgramDraft, 1
+	oldItem, _ := record(old, typeProgram)
+
+	c, ok, err := ChangeFromStream("MODIFY", oldItem, progItem, at)
+	if err != nil || !ok {
+		t.Fatalf("ChangeFromStream: ok=%v err=%v", ok, err)
+	}
+	if c.Entity != "program" || c.Op != "MODIFY" || c.ID != "prg_1" || c.OrgID != "org_1" || !c.At.Equal(at) {
+		t.Fatalf("change = %+v", c)
+	}
+	var got, gotOld domain.Program
+	if err := json.Unmarshal(c.NewImage, &got); err != nil || got.Name != "Spring" || got.Status != domain.ProgramActive || got.Revision != 2 {
+		t.Fatalf("new image %s (%v)", c.NewImage, err)
+	}
+	if err := json.Unmarshal(c.OldImage, &gotOld); err != nil || gotOld.Status != domain.ProgramDraft {
+		t.Fatalf("old image %s (%v)", c.OldImage, err)
+	}
+	if strings.Contains(string(c.NewImage), `"PK"`) || strings.Contains(string(c.NewImage), `"SK"`) {
+		t.Fatalf("keys leak into the image: %s", c.NewImage)
+	}
+
+	// Secrets stored beside a record never reach the image.
+	u := domain.User{ID: "usr_1", OrgID: "org_1", Email: "a@example.com", PasswordHash: "$argon2id$secret", CreatedAt: at, UpdatedAt: at}
+	uItem, _ := record(u, typeUser, item{"passwordHash": str(u.PasswordHash)})
+	c, ok, err = ChangeFromStream("INSERT", nil, uItem, at)
+	if err != nil || !ok || strings.Contains(string(c.NewImage), "argon2") || c.OldImage != nil {
+		t.Fatalf("user change %+v ok=%v err=%v", c, ok, err)
+	}
+
+	// Guards, sessions and clicks are not change-log records.
+	for _, typ := range []string{typeCode, typeSession, typeClick, typeVisit} {
+		if _, ok, err := ChangeFromStream("INSERT", nil, item{attrType: &types.AttributeValueMemberS{Value: typ}}, at); ok || err != nil {
+			t.Errorf("%s: ok=%v err=%v, want ignored", typ, ok, err)
+		}
+	}
+	// A removed record keeps its identity from the old image.
+	c, ok, err = ChangeFromStream("REMOVE", progItem, nil, at)
+	if err != nil || !ok || c.ID != "prg_1" || c.NewImage != nil {
+		t.Fatalf("remove: %+v ok=%v err=%v", c, ok, err)
+	}
+}

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+)
+
+// Ledger persists the commission ledger and the running totals of tiered
+// rules. Every method is atomic, and every write is safe to repeat: the
+// commission calculator consumes an at-least-once queue and must have
+// exactly-once effects.
+type Ledger interface {
+	// AssignSlot gives conversionID its place in the running total key
+	// (commission.CounterKey.String()): the next ordinal, with the count and
+	// revenue before it, adding value to the revenue. It happens exactly once
+	// per (key, conversionID): a repeated call returns the first call's slot
+	// unchanged, and concurrent calls for different conversions get distinct
+	// ordinals 1, 2, 3, … with none skipped.
+	AssignSlot(ctx context.Context, orgID, key, conversionID string, value int64) (PeriodSlot, error)
+	// ListSlots returns the slots of one running total in ordinal order
+	// (period close re-rates them).
+	ListSlots(ctx context.Context, orgID, key string) ([]PeriodSlot, error)
+
+	// ApplyLedgerChange writes a change of the ledger all or nothing:
+	// entries in Created must not exist (ErrConflict otherwise — the change
+	// was applied before), entries in Updated must still have the Revision
+	// they were read with (ErrConflict otherwise; stored with Revision+1),
+	// Audit entries are appended, and Refund, when set, moves the
+	// conversion's refunded amount from From to To (ErrConflict if it is no
+	// longer From).
+	ApplyLedgerChange(ctx context.Context, ch LedgerChange) error
+	GetCommission(ctx context.Context, orgID, id string) (commission.Commission, error)
+	// ListCommissions pages through entries, newest first by CreatedAt.
+	ListCommissions(ctx context.Context, orgID string, f CommissionFilter, p Page) ([]commission.Commission, string, error)
+	// CommissionsOfSource lists every entry of one conversion or deal (its
+	// commission, replacements, clawbacks), oldest first.
+	CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error)
+	// ListAudit returns the audit trail of one entry, oldest first.
+	ListAudit(ctx context.Context, orgID, commissionID string) ([]commission.AuditEntry, error)
+}
+
+// PeriodSlot is one conversion's place in a running total.
+type PeriodSlot struct {
+	Key           string `json:"key"`
+	ConversionID  string `json:"conversionId"`
+	Ordinal       int64  `json:"ordinal"`       // 1 for the period's first conversion
+	RevenueBefore int64  `json:"revenueBefore"` // running revenue before this conversion
+	Value         int64  `json:"value"`
+}
+
+// State is the running total before the slot's conversion.
+func (s PeriodSlot) State() commission.RunningState {
+	return commission.RunningState{Count: s.Ordinal - 1, Revenue: s.RevenueBefore}
+}
+
+// LedgerChange is one atomic change of the ledger.
+type LedgerChange struct {
+	OrgID   string
+	Created []commission.Commission
+	Updated []commission.Commission
+	Audit   []commission.AuditEntry
+	Refund  *RefundChange
+}
+
+// RefundChange moves a conversion's refunded amount (compare-and-set).
+type RefundChange struct {
+	ConversionID string
+	From, To     int64
+}
+
+// CommissionFilter narrows ListCommissions; empty fields match everything.
+// From and To bound CreatedAt: From <= createdAt < To.
+type CommissionFilter struct {
+	PartnerID  string
+	ReferrerID string
+	ProgramID  string
+	Status     string
+	From, To   time.Time
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
 // Item converts one image (NewImage or OldImage).
@@ -69,4 +70,63 @@ func Value(v events.DynamoDBAttributeValue) (types.AttributeValue, error) {
 		return &types.AttributeValueMemberM{Value: m}, nil
 	}
 	return nil, fmt.Errorf("unknown data type %v", v.DataType())
+}
+
+// FromStreams converts an image read with the DynamoDB Streams API (as the
+// AWS-local stream poller does) into the form Lambda delivers, so that the
+// poller can invoke a handler with a real events.DynamoDBEvent.
+func FromStreams(img map[string]streamtypes.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
+	if img == nil {
+		return nil, nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(img))
+	for k, v := range img {
+		ev, err := fromStreamsValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("streamimage: attribute %q: %w", k, err)
+		}
+		out[k] = ev
+	}
+	return out, nil
+}
+
+func fromStreamsValue(v streamtypes.AttributeValue) (events.DynamoDBAttributeValue, error) {
+	switch v := v.(type) {
+	case *streamtypes.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberNULL:
+		return events.NewNullAttribute(), nil
+	case *streamtypes.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value), nil
+	case *streamtypes.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			ev, err := fromStreamsValue(e)
+			if err != nil {
+				return events.DynamoDBAttributeValue{}, fmt.Errorf("[%d]: %w", i, err)
+			}
+			l[i] = ev
+		}
+		return events.NewListAttribute(l), nil
+	case *streamtypes.AttributeValueMemberM:
+		m, err := FromStreams(v.Value)
+		if err != nil {
+			return events.DynamoDBAttributeValue{}, err
+		}
+		if m == nil {
+			m = map[string]events.DynamoDBAttributeValue{}
+		}
+		return events.NewMapAttribute(m), nil
+	}
+	return events.DynamoDBAttributeValue{}, fmt.Errorf("unknown attribute value %T", v)
 }

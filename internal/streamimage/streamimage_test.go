@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
 // record is a stream record as Lambda delivers it, with every data type.
@@ -61,5 +62,43 @@ func TestNilImage(t *testing.T) {
 	item, err := Item(nil)
 	if err != nil || item != nil {
 		t.Fatalf("Item(nil) = %v, %v", item, err)
+	}
+}
+
+// TestFromStreamsRoundTrip: an image read from the Streams API, delivered as
+// Lambda would, converts back to the same SDK values.
+func TestFromStreamsRoundTrip(t *testing.T) {
+	in := map[string]streamtypes.AttributeValue{
+		"s": &streamtypes.AttributeValueMemberS{Value: "x"}, "n": &streamtypes.AttributeValueMemberN{Value: "-7"},
+		"b": &streamtypes.AttributeValueMemberB{Value: []byte{1, 2}}, "t": &streamtypes.AttributeValueMemberBOOL{Value: true},
+		"z": &streamtypes.AttributeValueMemberNULL{Value: true}, "ss": &streamtypes.AttributeValueMemberSS{Value: []string{"a"}},
+		"ns": &streamtypes.AttributeValueMemberNS{Value: []string{"1"}}, "bs": &streamtypes.AttributeValueMemberBS{Value: [][]byte{{3}}},
+		"l": &streamtypes.AttributeValueMemberL{Value: []streamtypes.AttributeValue{&streamtypes.AttributeValueMemberS{Value: "y"}}},
+		"m": &streamtypes.AttributeValueMemberM{Value: map[string]streamtypes.AttributeValue{"k": &streamtypes.AttributeValueMemberN{Value: "1"}}},
+	}
+	ev, err := FromStreams(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through JSON, as the Lambda runtime would carry it.
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]events.DynamoDBAttributeValue
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := Item(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := attributevalue.UnmarshalMap(sdk, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"b":"AQI=","bs":["Aw=="],"l":["y"],"m":{"k":1},"n":-7,"ns":[1],"s":"x","ss":["a"],"t":true,"z":null}`
+	if g, _ := json.Marshal(got); string(g) != want {
+		t.Fatalf("round trip = %s\nwant        %s", g, want)
 	}
 }

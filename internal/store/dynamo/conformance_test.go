@@ -2,14 +2,18 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/dynamolocal"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -70,4 +74,40 @@ func newStore(t *testing.T, opts ...dynamo.Option) *dynamo.Store {
 // change log), so the outbox suite does not apply.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+// TestLedgerConformance runs the conformance suite of the commission
+// ledger, each subtest on a fresh table.
+func TestLedgerConformance(t *testing.T) {
+	storetest.RunLedger(t, func(t *testing.T) storetest.LedgerStore { return newStore(t) })
+}
+
+// TestLedgerChangeOverTransactionLimit: a ledger change that needs more
+// than DynamoDB's 100 items per transaction is refused with an error that
+// says so, not taken for a conflict, and writes nothing.
+func TestLedgerChangeOverTransactionLimit(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ch := store.LedgerChange{OrgID: "org_limit"}
+	for i := range 34 { // 34 × (record + id guard + audit entry) = 102 items
+		c := commission.Commission{ID: fmt.Sprintf("com_%02d", i), OrgID: ch.OrgID, Kind: commission.KindCommission,
+			ConversionID: fmt.Sprintf("cnv_%02d", i), Amount: domain.Money{Amount: 100, Currency: "EUR"},
+			Status: commission.StatusPending, CreatedAt: now, UpdatedAt: now, AvailableAt: now}
+		ch.Created = append(ch.Created, c)
+		ch.Audit = append(ch.Audit, commission.AuditEntry{CommissionID: c.ID, To: c.Status, Actor: commission.ActorSystem, At: now})
+	}
+	err := s.ApplyLedgerChange(ctx, ch)
+	if err == nil || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "100") {
+		t.Fatalf("ApplyLedgerChange(102 items) = %v, want an error naming the limit of 100 items", err)
+	}
+	list, _, err := s.ListCommissions(ctx, ch.OrgID, store.CommissionFilter{}, store.Page{})
+	if err != nil || len(list) != 0 {
+		t.Errorf("after the refused change: ListCommissions = %d entries, %v; want none", len(list), err)
+	}
+	// At the limit it goes through: 33 × 3 = 99 items.
+	ch.Created, ch.Audit = ch.Created[:33], ch.Audit[:33]
+	if err := s.ApplyLedgerChange(ctx, ch); err != nil {
+		t.Fatalf("ApplyLedgerChange(99 items): %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 	"unicode/utf8"
 )
 
@@ -43,6 +44,13 @@ const (
 	typeReferralExtID  = "referral_external_id_guard"
 	typeConversionExtI = "conversion_external_id_guard"
 	typeVisit          = "visit" // a visitor's last counted click through a code
+
+	// The commission ledger (ledger.go).
+	typeCommission      = "commission"
+	typeCommissionID    = "commission_id_guard" // an entry's id: where its record is
+	typeCommissionAudit = "commission_audit"    // one status change of an entry
+	typePeriodCounter   = "period_counter"      // a running total of a tiered rule
+	typePeriodSlot      = "period_slot"         // one conversion's place in a running total
 )
 
 // Sort-key prefixes of the records in an organization's partition. None is
@@ -57,6 +65,7 @@ const (
 	skClick      = "CLICK#"
 	skReferral   = "REFERRAL#"
 	skConversion = "CONVERSION#"
+	skCommission = "COMMISSION#"
 )
 
 // maxKeyPart is the longest free-form value (email, externalId, code) put
@@ -129,3 +138,65 @@ func conversionExtKey(orgID, externalID string) item {
 func byProgram(orgID, programID string) string   { return "ORG#" + orgID + "#PROGRAM#" + programID }
 func byReferrer(orgID, referrerID string) string { return "ORG#" + orgID + "#REFERRER#" + referrerID }
 func byReferral(orgID, referralID string) string { return "ORG#" + orgID + "#REFERRAL#" + referralID }
+
+// The commission ledger. An entry's record is in the organization's
+// partition under COMMISSION#<createdAt>#<id>, so that the partition read
+// backwards lists entries newest first; its id guard and its audit trail
+// share a partition of their own per entry, and each running total of a
+// tiered rule has a partition holding its counter and its slots.
+
+// skTimeLayout is RFC 3339 with nanoseconds at a fixed width, in UTC, so
+// that times in sort keys sort as the instants they are.
+const skTimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func skTime(t time.Time) string { return t.UTC().Format(skTimeLayout) }
+
+// Sort keys of the ledger's items in their partitions.
+const (
+	skCommissionID = "ID"
+	skAudit        = "AUDIT#"
+	skCounter      = "COUNTER"
+	skSlot         = "SLOT#"
+)
+
+func commissionSK(createdAt time.Time, id string) string {
+	return skCommission + skTime(createdAt) + "#" + keyPart(id)
+}
+func commissionKey(orgID string, createdAt time.Time, id string) item {
+	return key(orgPK(orgID), commissionSK(createdAt, id))
+}
+
+// commissionPK is the partition of one entry's id guard and audit trail.
+func commissionPK(orgID, id string) string  { return "ORG#" + orgID + "#COMMISSION#" + keyPart(id) }
+func commissionIDKey(orgID, id string) item { return key(commissionPK(orgID, id), skCommissionID) }
+
+// auditKey orders an entry's audit trail by time and, for changes of the
+// same instant, by the lifecycle order of the status reached (pending,
+// approved, then the final statuses), which no entry ever reaches twice.
+func auditKey(orgID, commissionID string, at time.Time, to string) item {
+	return key(commissionPK(orgID, commissionID), skAudit+skTime(at)+"#"+auditRank(to)+"#"+keyPart(to))
+}
+
+func auditRank(status string) string {
+	switch status {
+	case "pending":
+		return "1"
+	case "approved":
+		return "2"
+	case "paid", "rejected", "reversed":
+		return "3"
+	}
+	return "9"
+}
+
+// runningPK is the partition of one running total (CounterKey.String()).
+func runningPK(orgID, counterKey string) string {
+	return "ORG#" + orgID + "#RUNNING#" + keyPart(counterKey)
+}
+func counterKey(orgID, k string) item { return key(runningPK(orgID, k), skCounter) }
+func slotKey(orgID, k, conversionID string) item {
+	return key(runningPK(orgID, k), skSlot+keyPart(conversionID))
+}
+
+// bySource is the GSI2 partition of the entries of one conversion or deal.
+func bySource(orgID, sourceID string) string { return "ORG#" + orgID + "#SOURCE#" + sourceID }

@@ -37,3 +37,11 @@ func TestOutboxConformance(t *testing.T) {
 		return openTemp(t)
 	})
 }
+
+func TestLedgerConformance(t *testing.T) {
+	storetest.RunLedger(t, func(t *testing.T) storetest.LedgerStore { return openTemp(t) })
+}
+
+func TestLedgerOutboxConformance(t *testing.T) {
+	storetest.RunLedgerOutbox(t, func(t *testing.T) storetest.LedgerOutboxStore { return openTemp(t) })
+}

@@ -133,6 +133,91 @@ CREATE TABLE outbox (
 	at        TEXT NOT NULL
 );
 `,
+	// 2: the commission ledger (store.Ledger).
+	`
+-- Running totals of tiered rules: one counter per (organization, key) and
+-- one slot per conversion counted in it.
+CREATE TABLE ledger_counters (
+	org_id  TEXT NOT NULL,
+	key     TEXT NOT NULL,
+	count   INTEGER NOT NULL,
+	revenue INTEGER NOT NULL,
+	PRIMARY KEY (org_id, key)
+) WITHOUT ROWID;
+
+CREATE TABLE ledger_slots (
+	org_id         TEXT NOT NULL,
+	key            TEXT NOT NULL,
+	conversion_id  TEXT NOT NULL,
+	ordinal        INTEGER NOT NULL,
+	revenue_before INTEGER NOT NULL,
+	value          INTEGER NOT NULL,
+	PRIMARY KEY (org_id, key, conversion_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX ledger_slots_ordinal ON ledger_slots (org_id, key, ordinal);
+
+-- Ledger entries; source_id is the conversion or deal ('' for adjustments).
+CREATE TABLE commissions (
+	org_id      TEXT NOT NULL,
+	id          TEXT NOT NULL,
+	source_id   TEXT NOT NULL,
+	program_id  TEXT NOT NULL,
+	referrer_id TEXT NOT NULL,
+	partner_id  TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	created_at  TEXT NOT NULL,
+	revision    INTEGER NOT NULL,
+	data        TEXT NOT NULL,
+	PRIMARY KEY (org_id, id)
+);
+CREATE INDEX commissions_created ON commissions (org_id, created_at, id);
+CREATE INDEX commissions_source ON commissions (org_id, source_id, created_at, id) WHERE source_id <> '';
+CREATE INDEX commissions_partner ON commissions (org_id, partner_id, created_at, id);
+CREATE INDEX commissions_referrer ON commissions (org_id, referrer_id, created_at, id);
+CREATE INDEX commissions_program ON commissions (org_id, program_id, created_at, id);
+
+-- The audit trail: appended, never changed. One entry per (entry, time,
+-- status reached).
+CREATE TABLE commission_audit (
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	org_id        TEXT NOT NULL,
+	commission_id TEXT NOT NULL,
+	at            TEXT NOT NULL,
+	to_status     TEXT NOT NULL,
+	data          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX commission_audit_entry ON commission_audit (org_id, commission_id, at, to_status);
+`,
+	// 3: the embedded message queue and its dead letters (store.Queue).
+	`
+-- One row per message of a named queue. A row stays after it is done
+-- (acknowledged or dead-lettered; body emptied) so that its id is remembered
+-- and enqueueing it again is a no-op. In flight = available_at in the future.
+CREATE TABLE queue_messages (
+	queue         TEXT NOT NULL,
+	id            TEXT NOT NULL,
+	body          BLOB NOT NULL,
+	available_at  TEXT NOT NULL,
+	receive_count INTEGER NOT NULL DEFAULT 0,
+	last_error    TEXT NOT NULL DEFAULT '',
+	done          INTEGER NOT NULL DEFAULT 0,
+	done_at       TEXT,
+	PRIMARY KEY (queue, id)
+);
+CREATE INDEX queue_messages_due ON queue_messages (queue, available_at) WHERE done = 0;
+
+CREATE TABLE dead_letters (
+	seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+	queue         TEXT NOT NULL,
+	id            TEXT NOT NULL,
+	body          BLOB NOT NULL,
+	receive_count INTEGER NOT NULL,
+	last_error    TEXT NOT NULL,
+	dead_at       TEXT NOT NULL,
+	UNIQUE (queue, id)
+);
+CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

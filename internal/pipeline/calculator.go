@@ -1,0 +1,280 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// LedgerStore is what the calculator reads and writes: the records and the
+// commission ledger.
+type LedgerStore interface {
+	store.Store
+	store.Ledger
+}
+
+// PartnerTerms is what a partner brings to the pricing of the conversions
+// credited to it (COMMISSIONS.md, "Which rule applies"). Every field is
+// optional.
+type PartnerTerms struct {
+	// Rule is the partner's own rule, nil when it has none.
+	Rule *domain.CommissionRule
+	// TierID is the partner's tier ("" when it has none): it owns the
+	// running totals of TierRule.
+	TierID string
+	// TierRule is the rule of the partner's tier, nil when it has none.
+	TierRule *domain.CommissionRule
+	// HoldDays is the tier's hold period, nil to use the program's.
+	HoldDays *int
+}
+
+// RuleSource gives the partner and tier side of rule selection. Partners
+// and tiers do not keep rule versions: the current terms are used.
+type RuleSource interface {
+	PartnerTerms(ctx context.Context, orgID, partnerID string) (PartnerTerms, error)
+}
+
+// NoPartnerRules is the RuleSource of an installation without partner or
+// tier rules: every conversion is priced by its program's rule.
+type NoPartnerRules struct{}
+
+// PartnerTerms returns no terms.
+func (NoPartnerRules) PartnerTerms(context.Context, string, string) (PartnerTerms, error) {
+	return PartnerTerms{}, nil
+}
+
+// maxConflictRetries bounds how often one message re-reads the ledger after
+// losing a race (an optimistic-lock conflict) before it gives the message
+// back to the queue.
+const maxConflictRetries = 5
+
+// Calculator turns conversions into ledger entries. It is the consumer of
+// the commissions queue and is safe to run concurrently with itself and to
+// hand the same message any number of times: it does not act on what a
+// message says happened, it reconciles the ledger with the conversion's
+// current state, and every write it makes is conditional (deterministic
+// IDs that must not exist, revisions that must not have moved).
+type Calculator struct {
+	st    LedgerStore
+	now   domain.Clock
+	rules RuleSource
+}
+
+// NewCalculator returns a calculator on st. now stamps ledger entries and
+// audit entries; rules nil means NoPartnerRules.
+func NewCalculator(st LedgerStore, now domain.Clock, rules RuleSource) *Calculator {
+	if now == nil {
+		now = domain.SystemClock
+	}
+	if rules == nil {
+		rules = NoPartnerRules{}
+	}
+	return &Calculator{st: st, now: now, rules: rules}
+}
+
+// Handle processes one message. A nil error means its effects are in the
+// ledger (or there were none to have); any other error means the message
+// should be delivered again, unless IsPermanent.
+//
+//   - conversion.recorded and conversion.refunded both reconcile the
+//     conversion: its commission is priced and recorded if it is not yet
+//     (exactly once per conversion and beneficiary, taking the conversion's
+//     running-total slot exactly once for tiered rules), then the ledger is
+//     brought to reflect the conversion's current refunded total. So a refund
+//     that overtakes its conversion's first delivery is not lost, and a
+//     replayed or stale message finds nothing left to do.
+//   - deal.won does nothing yet: deals are priced once deal registration
+//     exists, and until then no deal is ever won.
+//   - commission.* notifications are not the calculator's work.
+func (c *Calculator) Handle(ctx context.Context, m Message) error {
+	switch m.Type {
+	case TypeConversionRecorded, TypeConversionRefunded:
+		if m.OrgID == "" || m.EntityID == "" {
+			return Permanent(fmt.Errorf("pipeline: %s message %s names no conversion", m.Type, m.ID))
+		}
+		return c.ReconcileConversion(ctx, m.OrgID, m.EntityID)
+	case TypeDealWon:
+		return nil
+	}
+	if IsNotification(m.Type) {
+		return nil
+	}
+	return Permanent(fmt.Errorf("pipeline: message %s has unknown type %q", m.ID, m.Type))
+}
+
+// ReconcileConversion brings the ledger in line with one conversion: its
+// commission recorded, and its refunds applied. It re-reads and retries a
+// few times when it loses a race with another writer of the same entries.
+func (c *Calculator) ReconcileConversion(ctx context.Context, orgID, conversionID string) error {
+	var err error
+	for range maxConflictRetries {
+		if err = c.reconcileOnce(ctx, orgID, conversionID); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("pipeline: conversion %s: still conflicting after %d attempts: %w", conversionID, maxConflictRetries, err)
+}
+
+func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID string) error {
+	conv, err := c.st.GetConversion(ctx, orgID, conversionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
+	}
+	if err != nil {
+		return err
+	}
+	entries, err := c.st.CommissionsOfSource(ctx, orgID, conv.ID)
+	if err != nil {
+		return err
+	}
+	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)
+	firstID := commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))
+	if !hasEntry(entries, firstID) {
+		created, err := c.price(ctx, conv)
+		switch {
+		case errors.Is(err, errRecordedBefore):
+			// Recorded meanwhile by another delivery of the conversion.
+		case err != nil:
+			return err
+		case !created:
+			return nil // nothing earned, so nothing to refund
+		}
+		if conv.RefundedAmount.Amount <= 0 {
+			return nil
+		}
+		if entries, err = c.st.CommissionsOfSource(ctx, orgID, conv.ID); err != nil {
+			return err
+		}
+		if !hasEntry(entries, firstID) {
+			// Written but not visible yet (an eventually consistent
+			// index): read again.
+			return fmt.Errorf("pipeline: commission %s not visible yet: %w", firstID, store.ErrConflict)
+		}
+	}
+	return c.refund(ctx, conv, entries)
+}
+
+// errRecordedBefore: the commission price was about to record exists.
+var errRecordedBefore = errors.New("pipeline: commission recorded before")
+
+func hasEntry(entries []commission.Commission, id string) bool {
+	for _, e := range entries {
+		if e.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// price computes the conversion's commission and records it. created is
+// false when the conversion earns nothing (no rule, or a zero amount); a
+// commission recorded before is errRecordedBefore.
+func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created bool, err error) {
+	prog, err := c.st.GetProgram(ctx, conv.OrgID, conv.ProgramID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, Permanent(fmt.Errorf("pipeline: program %s of conversion %s not found", conv.ProgramID, conv.ID))
+	}
+	if err != nil {
+		return false, err
+	}
+	var terms PartnerTerms
+	if conv.PartnerID != "" {
+		if terms, err = c.rules.PartnerTerms(ctx, conv.OrgID, conv.PartnerID); err != nil {
+			return false, fmt.Errorf("pipeline: terms of partner %s: %w", conv.PartnerID, err)
+		}
+	}
+	rule, source, ok := commission.Select(terms.Rule, terms.TierRule, prog, false, conv.OccurredAt)
+	if !ok {
+		return false, nil
+	}
+	if conv.Amount != nil && conv.Amount.Currency != prog.Currency {
+		return false, Permanent(fmt.Errorf("pipeline: conversion %s is in %s, its program in %s",
+			conv.ID, conv.Amount.Currency, prog.Currency))
+	}
+	var value *int64
+	if conv.Amount != nil {
+		v := conv.Amount.Amount
+		value = &v
+	}
+
+	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)
+	var (
+		state     commission.RunningState
+		periodKey string
+		ordinal   int64
+	)
+	if commission.UsesRunningState(rule) {
+		key := commission.CounterKey{
+			BeneficiaryID: beneficiary,
+			RuleSource:    source,
+			RuleOwnerID:   ruleOwner(source, prog.ID, terms.TierID, conv.PartnerID),
+			PeriodKey:     commission.PeriodKey(rule.Period, conv.OccurredAt),
+		}
+		if key.PeriodKey == "" || key.RuleOwnerID == "" {
+			return false, Permanent(fmt.Errorf("pipeline: conversion %s: tiered %s rule without a period or owner (%q)",
+				conv.ID, source, key.String()))
+		}
+		var amount int64
+		if value != nil {
+			amount = *value
+		}
+		slot, err := c.st.AssignSlot(ctx, conv.OrgID, key.String(), conv.ID, amount)
+		if err != nil {
+			// Not wrapped: a conflict here is not "recorded before".
+			return false, fmt.Errorf("pipeline: running total %s: %v", key.String(), err)
+		}
+		state, periodKey, ordinal = slot.State(), key.PeriodKey, slot.Ordinal
+	}
+
+	amount, _ := commission.Compute(rule, value, state)
+	if !commission.ShouldRecord(amount) {
+		return false, nil
+	}
+	holdDays := prog.HoldDays
+	if terms.HoldDays != nil {
+		holdDays = *terms.HoldDays
+	}
+	version := 0
+	if source == commission.SourceProgram {
+		if v, ok := commission.VersionAt(prog.RuleVersions, conv.OccurredAt); ok {
+			version = v.Version
+		}
+	}
+	entry, audit, err := commission.NewCommission(commission.Earning{
+		OrgID: conv.OrgID, ProgramID: conv.ProgramID, ReferrerID: conv.ReferrerID, PartnerID: conv.PartnerID,
+		ConversionID: conv.ID, Currency: prog.Currency, Amount: amount,
+		RuleSource: source, RuleVersion: version, PeriodKey: periodKey, Ordinal: ordinal,
+		OccurredAt: conv.OccurredAt, HoldDays: holdDays,
+	}, commission.ActorSystem, c.now())
+	if err != nil {
+		return false, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
+	}
+	err = c.st.ApplyLedgerChange(ctx, store.LedgerChange{
+		OrgID: conv.OrgID, Created: []commission.Commission{entry}, Audit: []commission.AuditEntry{audit},
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return false, errRecordedBefore
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// ruleOwner is the ID of the record that owns a rule of the given source:
+// the program, the partner's tier or the partner.
+func ruleOwner(source, programID, tierID, partnerID string) string {
+	switch source {
+	case commission.SourceProgram:
+		return programID
+	case commission.SourceTier:
+		return tierID
+	case commission.SourcePartner:
+		return partnerID
+	}
+	return ""
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
@@ -32,6 +33,9 @@ type API struct {
 	Health func(context.Context) error
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
+	// Ledger is nil while the store does not implement store.Ledger; the
+	// commissions routes then answer 503.
+	Ledger *ledger.Service
 }
 
 // Routes is the route table: every route of every group, with who may call it.
@@ -69,6 +73,14 @@ func (a *API) Routes() []Route {
 		{GroupTracking, "POST", "/v1/conversions", "Record a conversion", adminOrKey, a.createConversion},
 		{GroupTracking, "GET", "/v1/conversions", "List conversions", staffOrKey, a.listConversions},
 		{GroupTracking, "GET", "/v1/conversions/{id}", "Get a conversion", staffOrKey, a.getConversion},
+
+		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
+		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},
+		{GroupCommissions, "GET", "/v1/commissions/{id}", "Get a commission and its audit trail", admin, a.withLedger(a.getCommission)},
+		{GroupCommissions, "POST", "/v1/commissions/approve", "Approve commissions", admin, a.withLedger(a.approveCommissions)},
+		{GroupCommissions, "POST", "/v1/commissions/reject", "Reject commissions", admin, a.withLedger(a.rejectCommissions)},
+		{GroupCommissions, "POST", "/v1/commissions/mark-paid", "Mark commissions paid", admin, a.withLedger(a.markCommissionsPaid)},
+		{GroupCommissions, "POST", "/v1/conversions/{id}/refund", "Refund a conversion", adminOrKey, a.withLedger(a.refundConversion)},
 	}
 }
 

@@ -1,0 +1,398 @@
+// Package ledger is the service behind the admin commission routes: listing
+// and reading the commission ledger, the all-or-nothing status changes
+// (approve, reject, mark paid), the payroll / accounts-payable CSV export,
+// and recording a refund on a conversion.
+//
+// The state machine itself is the pure commission engine
+// (internal/commission); this package loads entries, applies the engine with
+// the service clock and the caller as the audit actor, and writes the result
+// as one store.LedgerChange, so a batch either changes every entry or none.
+//
+// A refund only moves the conversion's refunded amount (a compare-and-set in
+// a LedgerChange with no commission changes); the commission pipeline reacts
+// to that conversion change and reverses or claws back its commissions.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// MaxBatch is the most commissions one approve, reject or mark-paid request
+// may name (after duplicates are collapsed). A batch is one LedgerChange of
+// an update and an audit entry per commission, which DynamoDB must write in
+// one transaction of at most 100 items: hence 50, not 100.
+const MaxBatch = 50
+
+// refundAttempts bounds the re-reads of a conversion whose refunded amount
+// changed between the read and the compare-and-set (concurrent refunds).
+const refundAttempts = 3
+
+// Conversions is the part of the store the service reads conversions from
+// (store.Store satisfies it).
+type Conversions interface {
+	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
+}
+
+// Service manages the commission ledger of every organization.
+type Service struct {
+	conversions Conversions
+	ledger      store.Ledger
+	now         domain.Clock
+}
+
+// New returns a ledger service.
+func New(c Conversions, l store.Ledger, now domain.Clock) *Service {
+	return &Service{conversions: c, ledger: l, now: now}
+}
+
+// Statuses lists every commission status, in lifecycle order.
+var Statuses = []commission.Status{
+	commission.StatusPending, commission.StatusApproved, commission.StatusPaid,
+	commission.StatusRejected, commission.StatusReversed,
+}
+
+// ValidateFilter refuses a filter the store cannot answer meaningfully: an
+// unknown status, or a from bound that is not before the to bound.
+func ValidateFilter(f store.CommissionFilter) error {
+	var v domain.Validation
+	v.Check(f.Status == "" || slices.Contains(Statuses, commission.Status(f.Status)), "status",
+		"must be pending, approved, paid, rejected or reversed")
+	v.Check(f.From.IsZero() || f.To.IsZero() || f.From.Before(f.To), "to", "must be after from")
+	return v.Err()
+}
+
+// List pages through the organization's commissions, newest first.
+func (s *Service) List(ctx context.Context, orgID string, f store.CommissionFilter, page store.Page) ([]commission.Commission, string, error) {
+	if err := ValidateFilter(f); err != nil {
+		return nil, "", err
+	}
+	return s.ledger.ListCommissions(ctx, orgID, f, page.Clamp())
+}
+
+// Detail is one commission with its audit trail, oldest change first.
+type Detail struct {
+	commission.Commission
+	Audit []commission.AuditEntry `json:"audit"`
+}
+
+// Get returns one commission of the organization with its audit trail.
+func (s *Service) Get(ctx context.Context, orgID, id string) (Detail, error) {
+	c, err := s.ledger.GetCommission(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.OrgID != orgID) {
+		return Detail{}, domain.NotFound("commission")
+	}
+	if err != nil {
+		return Detail{}, err
+	}
+	audit, err := s.ledger.ListAudit(ctx, orgID, id)
+	if err != nil {
+		return Detail{}, err
+	}
+	if audit == nil {
+		audit = []commission.AuditEntry{}
+	}
+	return Detail{Commission: c, Audit: audit}, nil
+}
+
+// Approve moves every named commission from pending to approved, or none:
+// each must be pending and out of its hold period.
+func (s *Service) Approve(ctx context.Context, orgID, actor string, ids []string) ([]commission.Commission, error) {
+	var v domain.Validation
+	return s.batch(ctx, orgID, ids, &v, "approved", func(c commission.Commission, now time.Time) (commission.Commission, commission.AuditEntry, error) {
+		return commission.Approve(c, actor, now)
+	})
+}
+
+// Reject moves every named commission from pending to rejected with the
+// reason, or none.
+func (s *Service) Reject(ctx context.Context, orgID, actor string, ids []string, reason string) ([]commission.Commission, error) {
+	var v domain.Validation
+	reason = strings.TrimSpace(reason)
+	checkText(&v, "reason", reason, commission.MaxReasonLen)
+	return s.batch(ctx, orgID, ids, &v, "rejected", func(c commission.Commission, now time.Time) (commission.Commission, commission.AuditEntry, error) {
+		return commission.Reject(c, reason, actor, now)
+	})
+}
+
+// MarkPaid moves every named commission from approved to paid with the
+// payout reference, or none.
+func (s *Service) MarkPaid(ctx context.Context, orgID, actor string, ids []string, payoutReference string) ([]commission.Commission, error) {
+	var v domain.Validation
+	payoutReference = strings.TrimSpace(payoutReference)
+	checkText(&v, "payoutReference", payoutReference, commission.MaxPayoutReferenceLen)
+	return s.batch(ctx, orgID, ids, &v, "marked paid", func(c commission.Commission, now time.Time) (commission.Commission, commission.AuditEntry, error) {
+		return commission.MarkPaid(c, payoutReference, actor, now)
+	})
+}
+
+func checkText(v *domain.Validation, field, s string, maxLen int) {
+	v.Check(s != "", field, "is required")
+	v.Check(len(s) <= maxLen, field, "must be at most %d bytes", maxLen)
+}
+
+// CollapseIDs checks the IDs of a batch request (1..MaxBatch distinct,
+// none empty) into v and returns them without duplicates, in request order.
+func CollapseIDs(v *domain.Validation, ids []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i, id := range ids {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			v.Add(fmt.Sprintf("ids[%d]", i), "must not be empty")
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		v.Add("ids", "is required: name 1 to %d commissions", MaxBatch)
+	case len(out) > MaxBatch:
+		v.Add("ids", "must name at most %d commissions (got %d)", MaxBatch, len(out))
+	}
+	return out
+}
+
+// step is one engine transition of a batch.
+type step func(c commission.Commission, now time.Time) (commission.Commission, commission.AuditEntry, error)
+
+// batch loads every named commission, applies step to each with one clock
+// reading, and writes all the changes in one LedgerChange. Any failure
+// writes nothing: request problems are 422, an unknown ID (or another
+// organization's) 404, a transition the engine refuses 409 naming every
+// offending ID, and a concurrent change of any of them 409 as well.
+func (s *Service) batch(ctx context.Context, orgID string, ids []string, v *domain.Validation, verb string, apply step) ([]commission.Commission, error) {
+	ids = CollapseIDs(v, ids)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	loaded := make([]commission.Commission, 0, len(ids))
+	var missing []string
+	for _, id := range ids {
+		c, err := s.ledger.GetCommission(ctx, orgID, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound), err == nil && c.OrgID != orgID:
+			missing = append(missing, id)
+		case err != nil:
+			return nil, err
+		default:
+			loaded = append(loaded, c)
+		}
+	}
+	if len(missing) > 0 {
+		e := domain.Errorf(domain.KindNotFound, "not_found", "commission not found: %s; nothing was %s", strings.Join(missing, ", "), verb)
+		e.Extra = map[string]any{"ids": missing}
+		return nil, e
+	}
+
+	now := s.now().UTC()
+	ch := store.LedgerChange{OrgID: orgID}
+	var refused []refusal
+	for _, c := range loaded {
+		u, a, err := apply(c, now)
+		if err != nil {
+			e, ok := domain.AsError(err)
+			if !ok || e.Kind != domain.KindConflict {
+				return nil, err
+			}
+			refused = append(refused, refusal{c, e})
+			continue
+		}
+		ch.Updated = append(ch.Updated, u)
+		ch.Audit = append(ch.Audit, a)
+	}
+	if len(refused) > 0 {
+		return nil, refusedError(refused, verb)
+	}
+	if err := s.ledger.ApplyLedgerChange(ctx, ch); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, errConcurrentChange
+		}
+		return nil, err
+	}
+	// The store keeps each entry with its revision plus one.
+	for i := range ch.Updated {
+		ch.Updated[i].Revision++
+	}
+	return ch.Updated, nil
+}
+
+var errConcurrentChange = domain.Errorf(domain.KindConflict, "concurrent_change",
+	"a commission changed while the request was processed; nothing was changed: reload and retry")
+
+// refusal is one commission the engine would not move.
+type refusal struct {
+	c   commission.Commission
+	err *domain.Error
+}
+
+// refusedError is the 409 of a batch the engine refused. Its code is
+// on_hold when every refusal is a hold period, else invalid_transition;
+// "ids" lists every offending ID and "commissions" says why for each.
+func refusedError(rs []refusal, verb string) error {
+	code := "on_hold"
+	ids := make([]string, len(rs))
+	details := make([]map[string]any, len(rs))
+	reasons := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.c.ID
+		d := map[string]any{"id": r.c.ID, "status": r.c.Status, "code": r.err.Code}
+		if r.err.Code == "on_hold" {
+			d["availableAt"] = r.c.AvailableAt.UTC()
+		} else {
+			code = "invalid_transition"
+		}
+		details[i] = d
+		reasons[i] = r.err.Message
+	}
+	msg := strings.Join(reasons, "; ")
+	if code == "on_hold" {
+		msg = "still in the hold period: " + msg
+	}
+	e := domain.Errorf(domain.KindConflict, code, "%s; nothing was %s", msg, verb)
+	e.Extra = map[string]any{"ids": ids, "commissions": details}
+	return e
+}
+
+// Refund records a refund on a conversion of the organization and returns
+// the conversion with its new refunded amount. amount (minor units, or
+// Money in the conversion's currency) defaults to everything not yet
+// refunded; a conversion without a value is only refunded in full, so its
+// amount must be omitted. Only the conversion changes here: the commission
+// pipeline reacts to that change.
+func (s *Service) Refund(ctx context.Context, orgID, conversionID string, amount *domain.MoneyInput) (domain.Conversion, error) {
+	for attempt := 1; ; attempt++ {
+		conv, err := s.conversions.GetConversion(ctx, orgID, conversionID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && conv.OrgID != orgID) {
+			return domain.Conversion{}, domain.NotFound("conversion")
+		}
+		if err != nil {
+			return domain.Conversion{}, err
+		}
+		change, updated, err := PlanRefund(conv, amount)
+		if err != nil {
+			return domain.Conversion{}, err
+		}
+		err = s.ledger.ApplyLedgerChange(ctx, store.LedgerChange{OrgID: orgID, Refund: &change})
+		if errors.Is(err, store.ErrConflict) {
+			// Another refund moved the amount first: read it again, so a
+			// full refund takes what is left and an over-refund is refused.
+			if attempt < refundAttempts {
+				continue
+			}
+			return domain.Conversion{}, errConcurrentChange
+		}
+		if err != nil {
+			return domain.Conversion{}, err
+		}
+		return updated, nil
+	}
+}
+
+// PlanRefund computes the refund of amount (nil: all that is left) on conv:
+// the compare-and-set of its refunded amount and the conversion after it.
+//
+//   - A conversion with a value: amount must be positive, in the
+//     conversion's currency and at most value − refunded (422 otherwise); a
+//     full refund of a conversion already refunded in full is 409
+//     already_refunded.
+//   - A conversion without a value (or of value 0): the refund is full and
+//     amount must be omitted; its refunded amount stays 0.
+func PlanRefund(conv domain.Conversion, amount *domain.MoneyInput) (store.RefundChange, domain.Conversion, error) {
+	currency := conv.RefundedAmount.Currency
+	var value int64
+	if conv.Amount != nil {
+		value = conv.Amount.Amount
+		currency = conv.Amount.Currency
+	}
+	already := conv.RefundedAmount.Amount
+	change := store.RefundChange{ConversionID: conv.ID, From: already, To: already}
+
+	if value <= 0 {
+		if amount != nil {
+			return change, conv, &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
+				Fields: []domain.FieldError{{Field: "amount", Message: "must be omitted: a conversion without a value is only refunded in full"}}}
+		}
+		conv.RefundedAmount = domain.Money{Amount: already, Currency: currency}
+		return change, conv, nil
+	}
+
+	remaining := value - already
+	refund := remaining
+	if amount == nil {
+		if remaining <= 0 {
+			return change, conv, domain.Errorf(domain.KindConflict, "already_refunded",
+				"conversion %s is already refunded in full (%s %s)", conv.ID, domain.FormatMajor(already, currency), currency)
+		}
+	} else {
+		m, ok := amount.In(currency)
+		if !ok {
+			return change, conv, &domain.Error{Kind: domain.KindInvalid, Code: domain.ReasonCurrencyMismatch,
+				Message: "the refund must be in the conversion's currency (" + currency + ")",
+				Fields:  []domain.FieldError{{Field: "amount", Message: "must be in " + currency}}}
+		}
+		refund = m.Amount
+		if refund <= 0 {
+			return change, conv, &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
+				Fields: []domain.FieldError{{Field: "amount", Message: "must be positive"}}}
+		}
+		if refund > remaining {
+			e := &domain.Error{Kind: domain.KindInvalid, Code: "refund_exceeds_value",
+				Message: fmt.Sprintf("the refund of %s %s exceeds the %s %s not yet refunded", domain.FormatMajor(refund, currency), currency,
+					domain.FormatMajor(max(remaining, 0), currency), currency),
+				Fields: []domain.FieldError{{Field: "amount", Message: fmt.Sprintf("must not exceed the %d not yet refunded", max(remaining, 0))}}}
+			e.Extra = map[string]any{"refundable": domain.Money{Amount: max(remaining, 0), Currency: currency}}
+			return change, conv, e
+		}
+	}
+	change.To = already + refund
+	conv.RefundedAmount = domain.Money{Amount: change.To, Currency: currency}
+	return change, conv, nil
+}
+
+// Export returns every commission matching f — all pages, not one — oldest
+// first (then by ID), for the CSV export. More than MaxExportRows is refused
+// (422 export_too_large): narrow the date range.
+func (s *Service) Export(ctx context.Context, orgID string, f store.CommissionFilter) ([]commission.Commission, error) {
+	if err := ValidateFilter(f); err != nil {
+		return nil, err
+	}
+	var all []commission.Commission
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		items, next, err := s.ledger.ListCommissions(ctx, orgID, f, page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if len(all) > MaxExportRows {
+			return nil, domain.Errorf(domain.KindInvalid, "export_too_large",
+				"more than %d commissions match; narrow the range with from and to", MaxExportRows)
+		}
+		if next == "" || next == page.Cursor {
+			break
+		}
+		page.Cursor = next
+	}
+	slices.SortStableFunc(all, func(a, b commission.Commission) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return all, nil
+}
+
+// Now is the service clock's current time.
+func (s *Service) Now() time.Time { return s.now() }

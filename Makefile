@@ -29,7 +29,7 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
-	lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
+	build-CommissionsFunction build-StreamRouterFunction build-CommissionCalculatorFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -48,7 +48,17 @@ build-ProgramsFunction: ## SAM: build functions/programs into $(ARTIFACTS_DIR)/b
 build-TrackingFunction: ## SAM: build functions/tracking into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,TrackingFunction)/bootstrap ./functions/tracking
 
-lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+build-CommissionsFunction: ## SAM: build functions/commissions into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,CommissionsFunction)/bootstrap ./functions/commissions
+
+build-StreamRouterFunction: ## SAM: build functions/stream-router into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,StreamRouterFunction)/bootstrap ./functions/stream-router
+
+build-CommissionCalculatorFunction: ## SAM: build functions/commission-calculator into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,CommissionCalculatorFunction)/bootstrap ./functions/commission-calculator
+
+lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction \
+	build-StreamRouterFunction build-CommissionCalculatorFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server (honours PORT and DATA_DIR)
 	$(GO) run ./infra/local

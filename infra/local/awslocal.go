@@ -3,13 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/awslocal"
 	"github.com/partnerloop/partnerloop/internal/emulators"
 )
 
@@ -17,6 +24,7 @@ import (
 const (
 	commissionQueue    = "partnerloop-commissions"
 	commissionDLQ      = "partnerloop-commissions-dlq"
+	eventsQueue        = "partnerloop-events"
 	maxReceiveCount    = "5"
 	defaultLocalTable  = "partnerloop"
 	localDummyKeyValue = "local"
@@ -55,11 +63,13 @@ func startAWSLocal(dataDir string) (stop func(), err error) {
 	for k, v := range map[string]string{
 		"STORE":                     "dynamodb",
 		"AWS_ENDPOINT_URL_DYNAMODB": ddb.Endpoint,
-		"AWS_ENDPOINT_URL_SQS":      sqsProc.Endpoint,
-		"AWS_ENDPOINT_URL_SES":      ses.Endpoint,
-		"AWS_ACCESS_KEY_ID":         localDummyKeyValue,
-		"AWS_SECRET_ACCESS_KEY":     localDummyKeyValue,
-		"AWS_REGION":                "us-east-1",
+		// Streams is a service of its own to the SDK.
+		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS": ddb.Endpoint,
+		"AWS_ENDPOINT_URL_SQS":              sqsProc.Endpoint,
+		"AWS_ENDPOINT_URL_SES":              ses.Endpoint,
+		"AWS_ACCESS_KEY_ID":                 localDummyKeyValue,
+		"AWS_SECRET_ACCESS_KEY":             localDummyKeyValue,
+		"AWS_REGION":                        "us-east-1",
 	} {
 		os.Setenv(k, v)
 	}
@@ -71,24 +81,73 @@ func startAWSLocal(dataDir string) (stop func(), err error) {
 	return stop, nil
 }
 
-// ensureQueues creates the commission queue and its dead-letter queue if
-// they are missing. CreateQueue with the same attributes is idempotent.
-func ensureQueues(ctx context.Context, cfg aws.Config) error {
-	client := sqs.NewFromConfig(cfg)
-	dlq, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(commissionDLQ)})
+// localQueues are the URLs and ARNs of the AWS-local queues.
+type localQueues struct {
+	CommissionsURL, CommissionsARN string
+	EventsURL, EventsARN           string
+}
+
+// ensureQueues creates the commission queue with its dead-letter queue, and
+// the events queue, if they are missing (CreateQueue with the same
+// attributes is idempotent).
+func ensureQueues(ctx context.Context, client *sqs.Client) (localQueues, error) {
+	var q localQueues
+	create := func(name string, attrs map[string]string) (url, arn string, err error) {
+		out, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		if err != nil {
+			return "", "", fmt.Errorf("create %s: %w", name, err)
+		}
+		a, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl,
+			AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+		if err != nil {
+			return "", "", fmt.Errorf("read %s: %w", name, err)
+		}
+		return aws.ToString(out.QueueUrl), a.Attributes["QueueArn"], nil
+	}
+	_, dlqARN, err := create(commissionDLQ, nil)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", commissionDLQ, err)
+		return q, err
 	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
+	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%s}`, dlqARN, maxReceiveCount)
+	if q.CommissionsURL, q.CommissionsARN, err = create(commissionQueue, map[string]string{"RedrivePolicy": redrive, "VisibilityTimeout": "60"}); err != nil {
+		return q, err
+	}
+	q.EventsURL, q.EventsARN, err = create(eventsQueue, nil)
+	return q, err
+}
+
+// runAWSPipeline runs the event source mappings of template.yaml against
+// the emulators: the table's stream drives the real stream-router handler,
+// the commission queue the real commission-calculator handler (the events
+// queue is drained for now: the webhook dispatcher is to come). It returns
+// when ctx ends.
+func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q localQueues, calc app.MessageHandler, log *slog.Logger) error {
+	db := dynamodb.NewFromConfig(awsCfg)
+	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
-		return fmt.Errorf("read %s: %w", commissionDLQ, err)
+		return fmt.Errorf("describe %s: %w", table, err)
 	}
-	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":%s}`, attrs.Attributes["QueueArn"], maxReceiveCount)
-	if _, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(commissionQueue),
-		Attributes: map[string]string{"RedrivePolicy": redrive, "VisibilityTimeout": "60"},
-	}); err != nil {
-		return fmt.Errorf("create %s: %w", commissionQueue, err)
+	if desc.Table.LatestStreamArn == nil {
+		return fmt.Errorf("table %s has no stream", table)
 	}
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	sender := app.SQSSender{Client: sqsClient, Commissions: q.CommissionsURL, Events: q.EventsURL}
+	pollers := []func(context.Context) error{
+		(&awslocal.StreamPoller{Client: dynamodbstreams.NewFromConfig(awsCfg), StreamARN: *desc.Table.LatestStreamArn,
+			Region: awsCfg.Region, Handler: awslocal.StreamHandler(app.NewStreamRouter(sender, log.With("function", "stream-router"))),
+			Log: log}).Run,
+		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.CommissionsURL, QueueARN: q.CommissionsARN, Region: awsCfg.Region,
+			Handler: awslocal.SQSHandler(app.NewCommissionCalculator(calc, log.With("function", "commission-calculator"))), Log: log}).Run,
+		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.EventsURL, QueueARN: q.EventsARN, Region: awsCfg.Region, Log: log,
+			Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+				return events.SQSEventResponse{}, nil
+			}}).Run,
+	}
+	var wg sync.WaitGroup
+	for _, run := range pollers {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = run(ctx) }()
+	}
+	wg.Wait()
 	return nil
 }

@@ -13,13 +13,18 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
 func main() {
@@ -62,17 +67,49 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	if *awsLocal {
+	clock := domain.SystemClock
+	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log)
+
+	// The commission pipeline: on SQLite the outbox pump and queue worker
+	// in this process; in AWS-local mode the table's stream and the queues
+	// drive the real Lambda handlers. It stops with ctx, before the store
+	// closes.
+	ls, ok := st.(pipeline.LedgerStore)
+	if !ok {
+		return fmt.Errorf("STORE=%s has no commission ledger", cfg.Store)
+	}
+	calc, err := withFaults(pipeline.NewCalculator(ls, clock, pipeline.NoPartnerRules{}))
+	if err != nil {
+		return err
+	}
+	var pipelineDone sync.WaitGroup
+	defer pipelineDone.Wait()
+	switch {
+	case *awsLocal:
 		awsCfg, _, err := awsenv.Load(ctx, os.Getenv, os.Environ())
 		if err != nil {
 			return err
 		}
-		if err := ensureQueues(ctx, awsCfg); err != nil {
+		queues, err := ensureQueues(ctx, sqs.NewFromConfig(awsCfg))
+		if err != nil {
 			return err
 		}
+		pipelineDone.Add(1)
+		go func() {
+			defer pipelineDone.Done()
+			if err := runAWSPipeline(ctx, awsCfg, cfg.TableName, queues, calc, log); err != nil {
+				log.Error("AWS-local pipeline stopped", "err", err)
+			}
+		}()
+	default:
+		sq, ok := st.(*sqlite.Store)
+		if !ok {
+			return fmt.Errorf("the embedded pipeline needs the SQLite store")
+		}
+		emb := pipeline.NewEmbedded(sq, sq, calc, log)
+		pipelineDone.Add(1)
+		go func() { defer pipelineDone.Done(); _ = emb.Run(ctx) }()
 	}
-	clock := domain.SystemClock
-	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log)
 
 	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
 	if err != nil {

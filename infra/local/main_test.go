@@ -57,8 +57,13 @@ func freePort(t *testing.T) int {
 
 func start(t *testing.T, bin, dataDir string, env ...string) *server {
 	t.Helper()
+	return startWith(t, bin, dataDir, nil, env...)
+}
+
+func startWith(t *testing.T, bin, dataDir string, args []string, env ...string) *server {
+	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), append(env, fmt.Sprintf("PORT=%d", port), "DATA_DIR="+dataDir, "LOG_LEVEL=WARN",
 		"BOOTSTRAP_ADMIN_EMAIL=owner@example.com", "PUBLIC_BASE_URL=")...)
 	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), stderr: &lockedBuffer{}}
@@ -67,7 +72,7 @@ func start(t *testing.T, bin, dataDir string, env ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.stop(t) })
-	for i := 0; i < 200; i++ {
+	for i := 0; i < 1200; i++ {
 		if r, err := http.Get(s.base + "/healthz"); err == nil {
 			r.Body.Close()
 			if r.StatusCode == 200 {
@@ -129,11 +134,7 @@ func (s *server) login(t *testing.T, password string) string {
 // a first start without a password prints a generated one once; data
 // written then is there after a restart, which prints no password again.
 func TestServerKeepsDataAcrossRestarts(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "local")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildServer(t)
 	data := t.TempDir()
 
 	first := start(t, bin, data)
@@ -166,4 +167,98 @@ func TestServerKeepsDataAcrossRestarts(t *testing.T) {
 			t.Errorf("banner does not name the port: %s", sc.Text())
 		}
 	}
+}
+
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "local")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestPipelineEndToEnd runs the product both ways — embedded (SQLite
+// outbox, in-process queue) and AWS-local (DynamoDB Local's stream, the
+// stream-router handler, local-aws-sqs, the commission-calculator handler)
+// — with every third calculator delivery failing, before or after doing its
+// work. Conversions posted to the API must each end as exactly one
+// commission of the right amount: nothing lost, nothing doubled.
+func TestPipelineEndToEnd(t *testing.T) {
+	bin := buildServer(t)
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"embedded", nil}, {"aws-local", []string{"-aws"}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startWith(t, bin, t.TempDir(), mode.args, "BOOTSTRAP_ADMIN_PASSWORD=pipeline-password", faultEnv+"=3")
+			token := s.login(t, "pipeline-password")
+			status, prog := s.call(t, "POST", "/v1/programs", token, `{"name":"E2E","landingUrl":"https://example.com","currency":"USD",
+				"startsAt":"2026-01-01T00:00:00Z","attributionWindowDays":30,"qualifyingEvents":["purchase"],
+				"commission":{"type":"percentage","rateBps":1000}}`)
+			if status != 201 {
+				t.Fatalf("program: %d %v", status, prog)
+			}
+			pid := prog["id"].(string)
+			if status, m := s.call(t, "POST", "/v1/programs/"+pid+"/activate", token, ""); status != 200 {
+				t.Fatalf("activate: %d %v", status, m)
+			}
+			status, ref := s.call(t, "POST", "/v1/programs/"+pid+"/referrers", token, `{"email":"jane@example.com"}`)
+			if status != 201 {
+				t.Fatalf("referrer: %d %v", status, ref)
+			}
+			want := map[string]float64{}
+			const n = 8
+			for i := 1; i <= n; i++ {
+				body := fmt.Sprintf(`{"code":%q,"email":"buyer%d@example.org","event":"purchase","amount":%d,"externalId":"order-%d"}`, ref["code"], i, i*1005, i)
+				status, c := s.call(t, "POST", "/v1/conversions", token, body)
+				if status != 201 {
+					t.Fatalf("conversion %d: %d %v", i, status, c)
+				}
+				// 10 % of i×1005, rounded half away from zero.
+				want[c["id"].(string)] = float64((i*1005*1000 + 5000) / 10000)
+			}
+			got := map[string]float64{}
+			deadline := time.Now().Add(90 * time.Second)
+			for time.Now().Before(deadline) {
+				got = commissionsByConversion(t, s, token)
+				if len(got) >= n {
+					break
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			// Give redeliveries time to (wrongly) double something.
+			time.Sleep(2 * time.Second)
+			got = commissionsByConversion(t, s, token)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("commissions by conversion = %v\nwant %v\nserver log:\n%s", got, want, s.stderr)
+			}
+			log := s.stderr.String()
+			if !strings.Contains(log, "injected fault before handling") || !strings.Contains(log, "injected fault after handling") {
+				t.Fatalf("no fault of both kinds was injected:\n%s", log)
+			}
+		})
+	}
+}
+
+// commissionsByConversion lists commissions as conversionId → amount; a
+// conversion with two commissions fails the test.
+func commissionsByConversion(t *testing.T, s *server, token string) map[string]float64 {
+	t.Helper()
+	status, m := s.call(t, "GET", "/v1/commissions?limit=200", token, "")
+	if status != 200 {
+		t.Fatalf("list commissions: %d %v", status, m)
+	}
+	out := map[string]float64{}
+	items, _ := m["items"].([]any)
+	for _, it := range items {
+		c := it.(map[string]any)
+		id := c["conversionId"].(string)
+		if _, dup := out[id]; dup {
+			t.Fatalf("conversion %s has two commissions: %v", id, items)
+		}
+		out[id] = c["amount"].(map[string]any)["amount"].(float64)
+	}
+	return out
 }

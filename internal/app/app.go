@@ -19,6 +19,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -123,8 +124,12 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Identity = identity.New(st, now, ids)
 	a.Programs = programs.New(st, now, ids, c.PublicBaseURL)
 	a.Tracking = tracking.New(st, now, ids)
+	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
+	if l, ok := st.(store.Ledger); ok {
+		led = ledger.New(st, l, now)
+	}
 	a.API = &httpapi.API{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Log: log,
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Ledger: led, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

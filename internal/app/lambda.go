@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -26,16 +25,10 @@ func (a *App) NewHTTPFunction(group string) HTTPFunction {
 // configuration, open the store, serve the group. It exits with a clear
 // message when the configuration is unusable.
 func StartHTTPFunction(group string) {
-	cfg, err := ConfigFromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "configuration:", err)
-		os.Exit(1)
-	}
-	log := NewLogger(cfg, group)
+	cfg, log := mustConfig(group)
 	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
 	if err != nil {
-		log.Error("cannot open the store", "err", err)
-		os.Exit(1)
+		fail(log, "store", err)
 	}
 	a := New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log)
 	lambda.Start(a.NewHTTPFunction(group))

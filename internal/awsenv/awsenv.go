@@ -22,6 +22,11 @@ import (
 // temporary ASIA…). Local credentials must not look like these.
 var realKeyRe = regexp.MustCompile(`^(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}$`)
 
+// Unconfigured is where, in local mode, a service with no endpoint override
+// is sent: a loopback port nothing listens on, so the mistake fails fast
+// and locally instead of reaching AWS.
+const Unconfigured = "http://127.0.0.1:1"
+
 // Settings is what Load decided, for logs and banners.
 type Settings struct {
 	Region    string
@@ -82,11 +87,21 @@ func Load(ctx context.Context, getenv func(string) string, environ []string) (aw
 		config.WithSharedConfigFiles([]string{}),
 		config.WithSharedCredentialsFiles([]string{}),
 	}
-	if base := s.Endpoints["AWS_ENDPOINT_URL"]; base != "" {
-		opts = append(opts, config.WithBaseEndpoint(base))
-	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	return cfg, s, err
+	if err != nil {
+		return cfg, s, err
+	}
+	// A service without an override of its own must not fall through to
+	// AWS: its base endpoint is the global override, else a closed loopback
+	// port where such a call fails at once. This is set on the loaded
+	// config, not as a load option, because a load option would outrank
+	// the service-specific variables (AWS_ENDPOINT_URL_DYNAMODB, ...).
+	base := s.Endpoints["AWS_ENDPOINT_URL"]
+	if base == "" {
+		base = Unconfigured
+	}
+	cfg.BaseEndpoint = aws.String(base)
+	return cfg, s, nil
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -2,8 +2,14 @@ package awsenv
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 func env(kv ...string) (func(string) string, []string) {
@@ -31,6 +37,7 @@ func TestLoad(t *testing.T) {
 		{"override with a temporary key", []string{"AWS_ENDPOINT_URL_SQS=http://localhost:9324", "AWS_ACCESS_KEY_ID=ASIAXXXXXXXXXXXXXXXX", "AWS_SECRET_ACCESS_KEY=x"}, "looks like a real AWS access key", true, ""},
 		{"override that is not a URL", []string{"AWS_ENDPOINT_URL=127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "not an http(s) URL", true, ""},
 		{"override with local credentials", []string{"AWS_ENDPOINT_URL=http://127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "", true, "us-east-1"},
+		{"service override only", []string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "", true, "us-east-1"},
 		{"empty override is no override", []string{"AWS_ENDPOINT_URL=", "AWS_REGION=us-west-2"}, "", false, "us-west-2"},
 	}
 	for _, c := range cases {
@@ -54,10 +61,40 @@ func TestLoad(t *testing.T) {
 				if err != nil || creds.AccessKeyID != "local" {
 					t.Fatalf("credentials %v %v, want the explicit local ones", creds.AccessKeyID, err)
 				}
-				if cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != "http://127.0.0.1:8000" {
-					t.Fatalf("base endpoint %v", cfg.BaseEndpoint)
+				// Services without their own override go to the global
+				// one, else to a closed local port — never to AWS.
+				want := Unconfigured
+				if getenv("AWS_ENDPOINT_URL") != "" {
+					want = getenv("AWS_ENDPOINT_URL")
+				}
+				if cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != want {
+					t.Fatalf("base endpoint %v, want %s", cfg.BaseEndpoint, want)
+				}
+				// What a client really calls: a service's own variable wins.
+				for _, kv := range c.env {
+					if k, v, _ := strings.Cut(kv, "="); k == "AWS_ENDPOINT_URL_DYNAMODB" {
+						t.Setenv(k, v)
+						if got := resolvedEndpoint(t, cfg); got != v {
+							t.Fatalf("DynamoDB client calls %s, want %s", got, v)
+						}
+					}
 				}
 			}
 		})
 	}
+}
+
+// resolvedEndpoint returns the URL a DynamoDB client of cfg sends to.
+func resolvedEndpoint(t *testing.T, cfg aws.Config) string {
+	t.Helper()
+	var got string
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.HTTPClient = smithyhttp.ClientDoFunc(func(r *http.Request) (*http.Response, error) {
+			got = r.URL.Scheme + "://" + r.URL.Host
+			return nil, errors.New("stop")
+		})
+		o.RetryMaxAttempts = 1
+	})
+	_, _ = client.ListTables(context.Background(), &dynamodb.ListTablesInput{})
+	return got
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -21,6 +22,7 @@ var changeDecoders = map[string]func(item) (any, error){
 	typeReferrer:   decodeChange[domain.Referrer],
 	typeReferral:   decodeChange[domain.Referral],
 	typeConversion: decodeChange[domain.Conversion],
+	typeCommission: decodeChange[commission.Commission],
 }
 
 func decodeChange[T any](it item) (any, error) { return decodeAs[T](it) }

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/partnerloop/partnerloop/internal/awsenv"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
+	"github.com/partnerloop/partnerloop/internal/store/dynamo"
+	"github.com/partnerloop/partnerloop/internal/streamimage"
+)
+
+// StreamHandler and QueueHandler are the Lambda handler shapes of the
+// stream-router and commission-calculator functions (partial batch
+// failures reported by SequenceNumber and by MessageId).
+type (
+	StreamHandler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+	QueueHandler  func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+)
+
+// Sender delivers routed messages; it reports the IDs it could not send.
+type Sender interface {
+	Send(ctx context.Context, msgs []pipeline.Message) (failed map[string]bool, err error)
+}
+
+// SQSSender sends work to the commission queue and notifications to the
+// events queue (read by the webhook dispatcher to come), ten per request.
+type SQSSender struct {
+	Client      *sqs.Client
+	Commissions string // queue URL
+	Events      string // queue URL
+}
+
+// Send implements Sender.
+func (s SQSSender) Send(ctx context.Context, msgs []pipeline.Message) (map[string]bool, error) {
+	byQueue := map[string][]pipeline.Message{}
+	for _, m := range msgs {
+		url := s.Commissions
+		if pipeline.IsNotification(m.Type) {
+			url = s.Events
+		}
+		byQueue[url] = append(byQueue[url], m)
+	}
+	failed := map[string]bool{}
+	for url, ms := range byQueue {
+		for start := 0; start < len(ms); start += 10 {
+			batch := ms[start:min(start+10, len(ms))]
+			entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
+			for i, m := range batch {
+				body, err := m.Encode()
+				if err != nil {
+					return nil, err
+				}
+				entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body)),
+					MessageAttributes: map[string]sqstypes.MessageAttributeValue{"type": {DataType: aws.String("String"), StringValue: aws.String(m.Type)}}}
+			}
+			out, err := s.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+			if err != nil {
+				for _, m := range batch {
+					failed[m.ID] = true
+				}
+				continue
+			}
+			for _, f := range out.Failed {
+				if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i < len(batch) {
+					failed[batch[i].ID] = true
+				}
+			}
+		}
+	}
+	return failed, nil
+}
+
+// NewStreamRouter returns the stream-router handler: each stream record is
+// turned into a store.Change (dynamo.ChangeFromStream, the same shape as the
+// SQLite outbox), routed, and its messages sent. When a record's messages
+// cannot all be sent, the earliest such record is reported, so Lambda
+// retries from it; the records after it are re-sent, which is harmless
+// because message IDs are derived from the change and every consumer is
+// idempotent. A record that cannot be read is logged and skipped: retrying
+// it cannot help, and it must not block its shard.
+func NewStreamRouter(send Sender, log *slog.Logger) StreamHandler {
+	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		type routed struct {
+			seq  string
+			msgs []pipeline.Message
+		}
+		var all []routed
+		var msgs []pipeline.Message
+		for _, r := range ev.Records {
+			oldImg, err1 := streamimage.Item(r.Change.OldImage)
+			newImg, err2 := streamimage.Item(r.Change.NewImage)
+			if err := errors.Join(err1, err2); err != nil {
+				log.ErrorContext(ctx, "stream record unreadable; skipped", "err", err, "sequenceNumber", r.Change.SequenceNumber)
+				continue
+			}
+			at := r.Change.ApproximateCreationDateTime.Time
+			if at.IsZero() {
+				at = time.Now().UTC()
+			}
+			c, ok, err := dynamo.ChangeFromStream(r.EventName, oldImg, newImg, at)
+			if err != nil {
+				log.ErrorContext(ctx, "stream record not decodable; skipped", "err", err, "sequenceNumber", r.Change.SequenceNumber)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			ms, err := pipeline.Route(c)
+			if err != nil {
+				log.ErrorContext(ctx, "change not routable; skipped", "err", err, "entity", c.Entity, "id", c.ID)
+				continue
+			}
+			all = append(all, routed{r.Change.SequenceNumber, ms})
+			msgs = append(msgs, ms...)
+		}
+		if len(msgs) == 0 {
+			return events.DynamoDBEventResponse{}, nil
+		}
+		failed, err := send.Send(ctx, msgs)
+		if err != nil {
+			return events.DynamoDBEventResponse{}, err
+		}
+		for _, r := range all {
+			for _, m := range r.msgs {
+				if failed[m.ID] {
+					log.WarnContext(ctx, "messages not sent; the stream resumes from this record", "sequenceNumber", r.seq)
+					return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.seq}}}, nil
+				}
+			}
+		}
+		return events.DynamoDBEventResponse{}, nil
+	}
+}
+
+// NewCommissionCalculator returns the commission-calculator handler: each
+// queued message is handled on its own and failures are reported by
+// MessageId, so SQS redelivers only those (and dead-letters them after the
+// queue's maxReceiveCount). The calculator is idempotent, so a redelivered
+// message never doubles a commission.
+func NewCommissionCalculator(calc MessageHandler, log *slog.Logger) QueueHandler {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, r := range ev.Records {
+			err := handleQueued(ctx, calc, r.Body)
+			if err == nil {
+				continue
+			}
+			log.ErrorContext(ctx, "message failed", "err", err, "messageId", r.MessageId, "permanent", pipeline.IsPermanent(err))
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+		return resp, nil
+	}
+}
+
+// MessageHandler handles one queued message (pipeline.Calculator does).
+type MessageHandler = pipeline.Handler
+
+func handleQueued(ctx context.Context, calc MessageHandler, body string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	m, err := pipeline.DecodeMessage([]byte(body))
+	if err != nil {
+		return err
+	}
+	return calc.Handle(ctx, m)
+}
+
+// StartStreamRouter is the whole main of the stream-router function.
+func StartStreamRouter() {
+	_, log := mustConfig("stream-router")
+	awsCfg, _, err := awsenv.Load(context.Background(), os.Getenv, os.Environ())
+	if err != nil {
+		fail(log, "AWS configuration", err)
+	}
+	sender := SQSSender{Client: sqs.NewFromConfig(awsCfg), Commissions: os.Getenv("COMMISSION_QUEUE_URL"), Events: os.Getenv("EVENTS_QUEUE_URL")}
+	if sender.Commissions == "" || sender.Events == "" {
+		fail(log, "configuration", errors.New("COMMISSION_QUEUE_URL and EVENTS_QUEUE_URL must be set"))
+	}
+	lambda.Start(NewStreamRouter(sender, log))
+}
+
+// StartCommissionCalculator is the whole main of the commission-calculator
+// function.
+func StartCommissionCalculator() {
+	cfg, log := mustConfig("commission-calculator")
+	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
+	if err != nil {
+		fail(log, "store", err)
+	}
+	ls, ok := st.(pipeline.LedgerStore)
+	if !ok {
+		fail(log, "store", fmt.Errorf("STORE=%s has no commission ledger", cfg.Store))
+	}
+	calc := pipeline.NewCalculator(ls, domain.SystemClock, pipeline.NoPartnerRules{})
+	lambda.Start(NewCommissionCalculator(calc, log))
+}
+
+func mustConfig(function string) (Config, *slog.Logger) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "configuration:", err)
+		os.Exit(1)
+	}
+	return cfg, NewLogger(cfg, function)
+}
+
+func fail(log *slog.Logger, what string, err error) {
+	log.Error("cannot start: "+what, "err", err)
+	os.Exit(1)
+}

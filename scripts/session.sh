@@ -55,3 +55,14 @@ curl -sf "$B/v1/conversions?referralId=$REFERRAL_ID" "${AUTH[@]}" | json '["item
 
 say "GET /v1/referrals/$REFERRAL_ID"
 curl -sf "$B/v1/referrals/$REFERRAL_ID" "${AUTH[@]}" | json '["status"]'
+
+say "GET /v1/commissions (the pipeline prices the conversion a moment later)"
+for i in $(seq 1 50); do
+  N=$(curl -sf "$B/v1/commissions?programId=$PROGRAM" "${AUTH[@]}" | json '["items"].__len__()')
+  [ "$N" -ge 1 ] && break
+  sleep 0.2
+done
+curl -sf "$B/v1/commissions?programId=$PROGRAM" "${AUTH[@]}" | python3 -c '
+import sys, json
+for c in json.load(sys.stdin)["items"]:
+    print(c["kind"], c["status"], c["amount"]["amount"], c["amount"]["currency"], "available", c["availableAt"])'

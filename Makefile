@@ -29,7 +29,8 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
-	build-CommissionsFunction build-StreamRouterFunction build-CommissionCalculatorFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
+	build-CommissionsFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction \
+	lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -57,8 +58,11 @@ build-StreamRouterFunction: ## SAM: build functions/stream-router into $(ARTIFAC
 build-CommissionCalculatorFunction: ## SAM: build functions/commission-calculator into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,CommissionCalculatorFunction)/bootstrap ./functions/commission-calculator
 
+build-PeriodCloseFunction: ## SAM: build functions/period-close into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,PeriodCloseFunction)/bootstrap ./functions/period-close
+
 lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction \
-	build-StreamRouterFunction build-CommissionCalculatorFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+	build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server (honours PORT and DATA_DIR)
 	$(GO) run ./infra/local

@@ -68,7 +68,11 @@ type Conversion struct {
 	ExternalID     string    `json:"externalId"`
 	OccurredAt     time.Time `json:"occurredAt"`
 	RefundedAmount Money     `json:"refundedAmount"`
-	CreatedAt      time.Time `json:"createdAt"`
+	// RefundedAt is when the conversion was last refunded (nil: never). It
+	// is what marks the full refund of a conversion without a value, whose
+	// refunded amount stays 0.
+	RefundedAt *time.Time `json:"refundedAt"`
+	CreatedAt  time.Time  `json:"createdAt"`
 }
 
 // Eligibility of a new referral. existingCustomer says whether the contact

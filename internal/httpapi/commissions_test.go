@@ -680,3 +680,25 @@ func TestRefundConversion(t *testing.T) {
 		}
 	}
 }
+
+// TestRefundSignup: a conversion without a value is refunded in full once;
+// refundedAt marks it, a second refund is 409.
+func TestRefundSignup(t *testing.T) {
+	e := apptest.New(t)
+	ledgerOf(t, e)
+	tok := e.AdminToken
+	_, code := e.LiveProgram(t, tok)
+	conv := e.Do(t, "POST", "/v1/conversions", tok, map[string]any{"code": code, "email": "new@example.org", "event": "signup", "externalId": "signup-1"})
+	wantStatus(t, conv, http.StatusCreated)
+	path := "/v1/conversions/" + conv.String("id") + "/refund"
+	wantProblem(t, e.Do(t, "POST", path, tok, map[string]any{"amount": 100}), 422, "validation_failed")
+	r := e.Do(t, "POST", path, tok, map[string]any{})
+	wantStatus(t, r, http.StatusOK)
+	if r.String("refundedAt") != apptest.Start.Format(time.RFC3339) {
+		t.Fatalf("refundedAt = %q", r.String("refundedAt"))
+	}
+	if got := e.Do(t, "GET", "/v1/conversions/"+conv.String("id"), tok, nil); got.String("refundedAt") == "" {
+		t.Fatalf("stored conversion: %s", got.Body)
+	}
+	wantProblem(t, e.Do(t, "POST", path, tok, map[string]any{}), http.StatusConflict, "already_refunded")
+}

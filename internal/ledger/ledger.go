@@ -284,6 +284,8 @@ func (s *Service) Refund(ctx context.Context, orgID, conversionID string, amount
 		if err != nil {
 			return domain.Conversion{}, err
 		}
+		now := s.now()
+		change.At, updated.RefundedAt = now, &now
 		err = s.ledger.ApplyLedgerChange(ctx, store.LedgerChange{OrgID: orgID, Refund: &change})
 		if errors.Is(err, store.ErrConflict) {
 			// Another refund moved the amount first: read it again, so a
@@ -308,7 +310,8 @@ func (s *Service) Refund(ctx context.Context, orgID, conversionID string, amount
 //     full refund of a conversion already refunded in full is 409
 //     already_refunded.
 //   - A conversion without a value (or of value 0): the refund is full and
-//     amount must be omitted; its refunded amount stays 0.
+//     amount must be omitted; its refunded amount stays 0 and RefundedAt
+//     marks it (a second refund is 409 already_refunded).
 func PlanRefund(conv domain.Conversion, amount *domain.MoneyInput) (store.RefundChange, domain.Conversion, error) {
 	currency := conv.RefundedAmount.Currency
 	var value int64
@@ -320,6 +323,10 @@ func PlanRefund(conv domain.Conversion, amount *domain.MoneyInput) (store.Refund
 	change := store.RefundChange{ConversionID: conv.ID, From: already, To: already}
 
 	if value <= 0 {
+		if conv.RefundedAt != nil {
+			return change, conv, domain.Errorf(domain.KindConflict, "already_refunded",
+				"conversion %s is already refunded in full", conv.ID)
+		}
 		if amount != nil {
 			return change, conv, &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
 				Fields: []domain.FieldError{{Field: "amount", Message: "must be omitted: a conversion without a value is only refunded in full"}}}

@@ -152,7 +152,7 @@ func (f *fixture) refund(conversionID string, total int64) {
 		f.t.Fatal(err)
 	}
 	if err := f.st.ApplyLedgerChange(f.ctx, store.LedgerChange{OrgID: f.org,
-		Refund: &store.RefundChange{ConversionID: conversionID, From: c.RefundedAmount.Amount, To: total}}); err != nil {
+		Refund: &store.RefundChange{ConversionID: conversionID, From: c.RefundedAmount.Amount, To: total, At: f.clock.Now()}}); err != nil {
 		f.t.Fatal(err)
 	}
 }

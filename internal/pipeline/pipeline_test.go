@@ -70,6 +70,49 @@ func TestFlatRuleAndHold(t *testing.T) {
 	}
 }
 
+// TestRefundOfConversionWithoutValue: a signup earns a flat commission; its
+// refund (full, marked by refundedAt) reverses it once, and once paid it is
+// clawed back in full instead.
+func TestRefundOfConversionWithoutValue(t *testing.T) {
+	amount := int64(2500)
+	f := newFixture(t, domain.CommissionRule{Type: domain.RuleFlat, Amount: &amount})
+	pending := f.record(nil)
+	paid := f.record(nil)
+	f.drain()
+	c := f.entries(paid.ID)[0]
+	f.clock.Advance(31 * 24 * time.Hour)
+	c, a1, err := commission.Approve(c, "usr_admin", f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Revision++
+	c2, a2, err := commission.MarkPaid(c, "payout-1", "usr_admin", f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Revision = c.Revision - 1
+	if err := f.st.ApplyLedgerChange(f.ctx, store.LedgerChange{OrgID: f.org, Updated: []commission.Commission{c2}, Audit: []commission.AuditEntry{a1, a2}}); err != nil {
+		t.Fatal(err)
+	}
+
+	f.refund(pending.ID, 0)
+	f.refund(paid.ID, 0)
+	f.drain()
+	if es := f.entries(pending.ID); len(es) != 1 || es[0].Status != commission.StatusReversed || net(es) != 0 {
+		t.Fatalf("refunded signup (pending commission): %+v", es)
+	}
+	es := f.entries(paid.ID)
+	if len(es) != 2 || es[0].Status != commission.StatusPaid || es[1].Kind != commission.KindClawback || es[1].Amount.Amount != -2500 || net(es) != 0 {
+		t.Fatalf("refunded signup (paid commission): %+v", es)
+	}
+	// Redelivery and a second stamp change nothing.
+	f.refund(paid.ID, 0)
+	f.drain()
+	if es := f.entries(paid.ID); len(es) != 2 || net(es) != 0 {
+		t.Fatalf("after a second refund stamp: %+v", es)
+	}
+}
+
 func TestDuplicateDeliveriesRecordOneCommission(t *testing.T) {
 	f := newFixture(t, pct(1000))
 	conv := f.record(i64(4999))

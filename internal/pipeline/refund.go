@@ -28,10 +28,16 @@ import (
 // pending replacement, or — once paid — a pending clawback; the derived
 // IDs depend on F, so the change is applied once.
 //
-// A conversion without a value has no refunded amount to read: its refunds
-// are not modelled yet, and it is left alone.
+// A conversion without a value is refunded in full or not at all: its
+// RefundedAt marks the refund (its refunded amount stays 0).
 func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries []commission.Commission) error {
-	if conv.Amount == nil || conv.Amount.Amount <= 0 || conv.RefundedAmount.Amount <= 0 {
+	if conv.Amount == nil || conv.Amount.Amount <= 0 {
+		if conv.RefundedAt == nil {
+			return nil
+		}
+		return c.refundInFull(ctx, conv, entries)
+	}
+	if conv.RefundedAmount.Amount <= 0 {
 		return nil
 	}
 	value := conv.Amount.Amount
@@ -168,4 +174,45 @@ func refundedFor(earned, taken, value int64) (int64, bool) {
 		}
 	}
 	return lo, takenBack(earned, lo, value) == taken
+}
+
+// refundInFull refunds every chain of a conversion without a value in
+// full: a pending or approved entry is reversed, a paid one gets a clawback
+// of its whole amount. A chain already refunded in full is left alone, so
+// the change is applied once.
+func (c *Calculator) refundInFull(ctx context.Context, conv domain.Conversion, entries []commission.Commission) error {
+	now := c.now()
+	ch := store.LedgerChange{OrgID: conv.OrgID}
+	for _, chain := range chains(entries) {
+		live, ok := chain.live()
+		if !ok || live.Status == commission.StatusRejected {
+			continue
+		}
+		earned := live.OriginalAmount
+		if earned == 0 {
+			earned = live.Amount.Amount
+		}
+		taken := earned - live.Amount.Amount
+		for _, cb := range chain.clawbacks {
+			taken -= cb.Amount.Amount
+		}
+		if earned <= 0 || taken >= earned {
+			continue
+		}
+		out, err := commission.Refund(live, 0, 0, 0, commission.ActorSystem, now)
+		if err != nil {
+			return Permanent(fmt.Errorf("pipeline: conversion %s: full refund of entry %s: %w", conv.ID, live.ID, err))
+		}
+		if out.Reversed != nil {
+			ch.Updated = append(ch.Updated, *out.Reversed)
+		}
+		if out.Added != nil {
+			ch.Created = append(ch.Created, *out.Added)
+		}
+		ch.Audit = append(ch.Audit, out.Audit...)
+	}
+	if len(ch.Updated) == 0 && len(ch.Created) == 0 {
+		return nil
+	}
+	return c.st.ApplyLedgerChange(ctx, ch)
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -69,6 +70,7 @@ type conversionImage struct {
 		Amount   int64  `json:"amount"`
 		Currency string `json:"currency"`
 	} `json:"refundedAmount"`
+	RefundedAt *time.Time `json:"refundedAt"`
 }
 
 type statusImage struct {
@@ -86,7 +88,11 @@ func routeConversion(c store.Change) ([]Message, error) {
 	if err := decodeImage(c, "old", c.OldImage, &old, false); err != nil {
 		return nil, err
 	}
-	if neu.RefundedAmount.Amount <= old.RefundedAmount.Amount {
+	// A refund grows the refunded amount — or, for a conversion without a
+	// value, only stamps RefundedAt.
+	grew := neu.RefundedAmount.Amount > old.RefundedAmount.Amount
+	stamped := neu.RefundedAt != nil && (old.RefundedAt == nil || !old.RefundedAt.Equal(*neu.RefundedAt))
+	if !grew && !stamped {
 		return nil, nil
 	}
 	return one(c, TypeConversionRefunded, ConversionPayload{

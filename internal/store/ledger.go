@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
@@ -22,6 +23,11 @@ type Ledger interface {
 	// ListSlots returns the slots of one running total in ordinal order
 	// (period close re-rates them).
 	ListSlots(ctx context.Context, orgID, key string) ([]PeriodSlot, error)
+	// RunningTotals lists the keys of the organization's running totals of
+	// one period (PeriodOfKey(key) == periodKey) that hold at least one
+	// slot, in ascending order: what the period-close job re-rates. A key
+	// is listed once its first slot is assigned.
+	RunningTotals(ctx context.Context, orgID, periodKey string) ([]string, error)
 
 	// ApplyLedgerChange writes a change of the ledger all or nothing:
 	// entries in Created must not exist (ErrConflict otherwise — the change
@@ -39,6 +45,13 @@ type Ledger interface {
 	CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error)
 	// ListAudit returns the audit trail of one entry, oldest first.
 	ListAudit(ctx context.Context, orgID, commissionID string) ([]commission.AuditEntry, error)
+}
+
+// PeriodOfKey is the period key a running total's key names: its last
+// "/"-separated part (commission.CounterKey.String() ends with it), e.g.
+// "2026-03" for "rfr_1/program/prg_1/2026-03".
+func PeriodOfKey(key string) string {
+	return key[strings.LastIndexByte(key, '/')+1:]
 }
 
 // PeriodSlot is one conversion's place in a running total.
@@ -64,10 +77,12 @@ type LedgerChange struct {
 	Refund  *RefundChange
 }
 
-// RefundChange moves a conversion's refunded amount (compare-and-set).
+// RefundChange moves a conversion's refunded amount (compare-and-set) and
+// sets its RefundedAt to At.
 type RefundChange struct {
 	ConversionID string
 	From, To     int64
+	At           time.Time
 }
 
 // CommissionFilter narrows ListCommissions; empty fields match everything.

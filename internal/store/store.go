@@ -70,6 +70,9 @@ type Store interface {
 	// Organizations and people.
 	CreateOrganization(ctx context.Context, o domain.Organization) error
 	GetOrganization(ctx context.Context, id string) (domain.Organization, error)
+	// ListOrganizations pages through every organization of the
+	// installation, newest first (scheduled jobs visit each one).
+	ListOrganizations(ctx context.Context, p Page) ([]domain.Organization, string, error)
 	// CreateUser fails with ErrConflict when the email is taken anywhere in
 	// the installation (login names no organization).
 	CreateUser(ctx context.Context, u domain.User) error

@@ -2,7 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -26,7 +30,7 @@ const (
 func (s *Store) CreateOrganization(ctx context.Context, o domain.Organization) error {
 	ctx, done := s.op(ctx, "CreateOrganization")
 	defer done()
-	it, err := record(o, typeOrganization, orgKey(o.ID))
+	it, err := record(o, typeOrganization, orgKey(o.ID), orgListKeys(o.ID))
 	if err != nil {
 		return err
 	}
@@ -42,6 +46,77 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (domain.Organiza
 		return domain.Organization{}, err
 	}
 	return decodeAs[domain.Organization](it)
+}
+
+// ListOrganizations lists every organization, newest first: a Query of the
+// GSI1 partition ORGS (eventually consistent, like every list on an
+// index), Query after Query until the page is full. The cursor is the id of
+// the page's last organization.
+func (s *Store) ListOrganizations(ctx context.Context, p store.Page) ([]domain.Organization, string, error) {
+	ctx, done := s.op(ctx, "ListOrganizations")
+	defer done()
+	p = p.Clamp()
+	var start item
+	if p.Cursor != "" {
+		id, err := decodeOrgsCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		start = orgListKeys(id)
+		start[attrPK], start[attrSK] = str(orgPK(id)), str(skOrg)
+	}
+	want := p.Limit + 1
+	var items []item
+	for len(items) < want {
+		out, err := s.query(ctx, &dynamodb.QueryInput{
+			IndexName:                 aws.String(indexGSI1),
+			KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+			ExpressionAttributeValues: item{":pk": str(orgsPK)},
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(int32(want - len(items))),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, out.Items...)
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	next := ""
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		next = encodeOrgsCursor(strings.TrimPrefix(getS(items[len(items)-1], attrGSI1SK), skOrg+"#"))
+	}
+	orgs, err := decodeAll[domain.Organization](items)
+	if err != nil {
+		return nil, "", err
+	}
+	return orgs, next, nil
+}
+
+// orgsCursorPrefix marks a ListOrganizations cursor, so a cursor of
+// another list is refused.
+const orgsCursorPrefix = "orgs\x00"
+
+func encodeOrgsCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(orgsCursorPrefix + id))
+}
+
+// decodeOrgsCursor returns the organization id a ListOrganizations cursor
+// names, or store.ErrBadCursor.
+func decodeOrgsCursor(c string) (string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", store.ErrBadCursor
+	}
+	id, ok := strings.CutPrefix(string(raw), orgsCursorPrefix)
+	if !ok || id == "" || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+		return "", store.ErrBadCursor
+	}
+	return id, nil
 }
 
 // Users: the record in the organization's partition, and a guard item per

@@ -51,6 +51,7 @@ const (
 	typeCommissionAudit = "commission_audit"    // one status change of an entry
 	typePeriodCounter   = "period_counter"      // a running total of a tiered rule
 	typePeriodSlot      = "period_slot"         // one conversion's place in a running total
+	typeRunningTotal    = "running_total"       // a running total of a period, in the organization's partition
 )
 
 // Sort-key prefixes of the records in an organization's partition. None is
@@ -66,6 +67,7 @@ const (
 	skReferral   = "REFERRAL#"
 	skConversion = "CONVERSION#"
 	skCommission = "COMMISSION#"
+	skRunning    = "RUNNING#" // RUNNING#<periodKey>#<counterKey>: the period's running totals
 )
 
 // maxKeyPart is the longest free-form value (email, externalId, code) put
@@ -104,6 +106,16 @@ func sessionRefKey(orgID, userID, hash string) item {
 	return key(orgPK(orgID), sessionRefPrefix(userID)+keyPart(hash))
 }
 func sessionRefPrefix(userID string) string { return skSessionRef + userID + "#" }
+
+// orgsPK is the GSI1 partition listing every organization: the
+// organization's record carries GSI1PK = ORGS, GSI1SK = ORG#<id>, so one
+// Query lists them newest first (ids are ULIDs).
+const orgsPK = "ORGS"
+
+func orgListKeys(orgID string) item {
+	return item{attrGSI1PK: str(orgsPK), attrGSI1SK: str(orgListSK(orgID))}
+}
+func orgListSK(orgID string) string { return skOrg + "#" + orgID }
 
 // Keys of the installation-wide items: looked up without an organization.
 func sessionKey(hash string) item      { return key("SESSION#"+keyPart(hash), "SESSION") }
@@ -197,6 +209,14 @@ func counterKey(orgID, k string) item { return key(runningPK(orgID, k), skCounte
 func slotKey(orgID, k, conversionID string) item {
 	return key(runningPK(orgID, k), skSlot+keyPart(conversionID))
 }
+
+// runningTotalKey is the item in the organization's partition that lists
+// a running total under its period, written with the counter's first slot
+// (RunningTotals queries RUNNING#<periodKey>#).
+func runningTotalKey(orgID, periodKey, counterKey string) item {
+	return key(orgPK(orgID), runningPrefix(periodKey)+keyPart(counterKey))
+}
+func runningPrefix(periodKey string) string { return skRunning + periodKey + "#" }
 
 // bySource is the GSI2 partition of the entries of one conversion or deal.
 func bySource(orgID, sourceID string) string { return "ORG#" + orgID + "#SOURCE#" + sourceID }

@@ -30,7 +30,9 @@ import (
 //     id whatever createdAt a redelivery computes.
 //   - Its audit trail, in the guard's partition: AUDIT#<at>#<rank>#<to>.
 //   - A running total: ORG#<org>#RUNNING#<key> / COUNTER ({count, revenue})
-//     and one slot per conversion, SLOT#<conversionId>.
+//     and one slot per conversion, SLOT#<conversionId>; and, written with
+//     its first slot, ORG#<org> / RUNNING#<periodKey>#<key>, which lists it
+//     under its period (RunningTotals).
 
 var _ store.Ledger = (*Store)(nil)
 
@@ -105,12 +107,19 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 		}
 		counterItem["organizationId"], counterItem["key"] = str(orgID), str(key)
 		put := &types.Put{TableName: &s.table, Item: counterItem, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+		items := []txItem{s.txPutNew(slotItem), {w: types.TransactWriteItem{Put: put}}}
 		if counter != nil {
 			put.ConditionExpression = aws.String("#count = :count")
 			put.ExpressionAttributeNames = map[string]string{"#count": "count"}
 			put.ExpressionAttributeValues = item{":count": num(state.Count)}
+		} else {
+			// The first slot creates the counter: list it under its period.
+			period := store.PeriodOfKey(key)
+			idx := runningTotalKey(orgID, period, key)
+			idx[attrType], idx["organizationId"], idx["key"], idx["periodKey"] = str(typeRunningTotal), str(orgID), str(key), str(period)
+			items = append(items, txItem{w: types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: idx}}})
 		}
-		err = s.transactOnce(ctx, []txItem{s.txPutNew(slotItem), {w: types.TransactWriteItem{Put: put}}})
+		err = s.transactOnce(ctx, items)
 		switch {
 		case err == nil:
 			return slot, nil
@@ -167,6 +176,32 @@ func (s *Store) ListSlots(ctx context.Context, orgID, key string) ([]store.Perio
 	}
 	slices.SortFunc(slots, func(a, b store.PeriodSlot) int { return cmp.Compare(a.Ordinal, b.Ordinal) })
 	return slots, nil
+}
+
+// RunningTotals lists the keys of the organization's running totals of the
+// period, in ascending order: a consistent Query of the organization's
+// partition, begins_with(SK, "RUNNING#<periodKey>#") — the items AssignSlot
+// writes with each counter's first slot.
+func (s *Store) RunningTotals(ctx context.Context, orgID, periodKey string) ([]string, error) {
+	ctx, done := s.op(ctx, "RunningTotals")
+	defer done()
+	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: item{":pk": str(orgPK(orgID)), ":prefix": str(runningPrefix(periodKey))},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, it := range items {
+		// A period key holding '#' could share the prefix: check.
+		if k := getS(it, "key"); store.PeriodOfKey(k) == periodKey {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // queryAll runs a Query to its last page and returns every item.
@@ -303,10 +338,10 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 		items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
 			TableName:                 &s.table,
 			Key:                       conversionKey(ch.OrgID, rc.ConversionID),
-			UpdateExpression:          aws.String("SET refundedAmount.#amount = :to"),
+			UpdateExpression:          aws.String("SET refundedAmount.#amount = :to, refundedAt = :at"),
 			ConditionExpression:       aws.String("refundedAmount.#amount = :from"),
 			ExpressionAttributeNames:  map[string]string{"#amount": "amount"},
-			ExpressionAttributeValues: item{":from": num(rc.From), ":to": num(rc.To)},
+			ExpressionAttributeValues: item{":from": num(rc.From), ":to": num(rc.To), ":at": str(formatTime(rc.At))},
 		}}, onFail: store.ErrNotFound})
 	}
 	// One item twice (the same audit entry, say) is a request DynamoDB

@@ -38,6 +38,12 @@ func (s *Store) GetOrganization(ctx context.Context, id string) (domain.Organiza
 	return getOne(ctx, s.r, scanOrg, `SELECT data FROM organizations WHERE id = ?`, id)
 }
 
+// ListOrganizations lists every organization, newest first (by id).
+func (s *Store) ListOrganizations(ctx context.Context, p store.Page) ([]domain.Organization, string, error) {
+	return listPage(ctx, s.r, "data", "organizations", "1 = 1", nil, p, scanOrg,
+		func(o domain.Organization) string { return o.ID })
+}
+
 // Users. The email column holds the normalized address, unique across the
 // installation; the password hash has its own column (it is not in JSON).
 

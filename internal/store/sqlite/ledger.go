@@ -82,9 +82,9 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
-			`INSERT INTO ledger_counters (org_id, key, count, revenue) VALUES (?, ?, ?, ?)
+			`INSERT INTO ledger_counters (org_id, key, period_key, count, revenue) VALUES (?, ?, ?, ?, ?)
 			 ON CONFLICT (org_id, key) DO UPDATE SET count = excluded.count, revenue = excluded.revenue`,
-			orgID, key, slot.Ordinal, satAdd(revenue, value))
+			orgID, key, store.PeriodOfKey(key), slot.Ordinal, satAdd(revenue, value))
 		return err
 	})
 	if err != nil {
@@ -97,6 +97,18 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 func (s *Store) ListSlots(ctx context.Context, orgID, key string) ([]store.PeriodSlot, error) {
 	return queryAll(ctx, s.r, scanSlot,
 		`SELECT `+slotCols+` FROM ledger_slots WHERE org_id = ? AND key = ? ORDER BY ordinal`, orgID, key)
+}
+
+// RunningTotals lists the keys of the organization's running totals of the
+// period, in ascending order: the counters of that period_key (a counter
+// exists once its first slot does; the primary key makes each key appear
+// once).
+func (s *Store) RunningTotals(ctx context.Context, orgID, periodKey string) ([]string, error) {
+	return queryAll(ctx, s.r, func(sc rowScanner) (string, error) {
+		var key string
+		err := sc.Scan(&key)
+		return key, err
+	}, `SELECT key FROM ledger_counters WHERE org_id = ? AND period_key = ? ORDER BY key`, orgID, periodKey)
 }
 
 // queryAll runs a query and decodes every row.
@@ -284,6 +296,8 @@ func refund(ctx context.Context, tx *sql.Tx, orgID string, rc store.RefundChange
 		return store.ErrConflict
 	}
 	c.RefundedAmount.Amount = rc.To
+	at := rc.At.UTC()
+	c.RefundedAt = &at
 	data, err := marshal(normConversion(c))
 	if err != nil {
 		return err

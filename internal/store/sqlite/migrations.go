@@ -218,6 +218,14 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
 `,
+	// 4: the period of each running total (store.Ledger.RunningTotals), for
+	// the period-close job: the key's last '/'-separated part, filled in
+	// for the counters that exist.
+	`
+ALTER TABLE ledger_counters ADD COLUMN period_key TEXT NOT NULL DEFAULT '';
+UPDATE ledger_counters SET period_key = substr(key, length(rtrim(key, replace(key, '/', ''))) + 1);
+CREATE INDEX ledger_counters_period ON ledger_counters (org_id, period_key, key);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

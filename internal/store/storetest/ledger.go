@@ -72,7 +72,7 @@ type ledgerGroup struct {
 
 func ledgerGroups() []ledgerGroup {
 	return []ledgerGroup{
-		{"RunningTotals", runningTotalTests()},
+		{"RunningTotals", append(runningTotalTests(), runningTotalListTests()...)},
 		{"LedgerChanges", ledgerChangeTests()},
 		{"LedgerLists", ledgerListTests()},
 	}
@@ -505,10 +505,11 @@ func ledgerChangeTests() []ledgerTest {
 			repl := derived(c, commission.KindCommission, c.Amount.Amount/2, now)
 			ch := store.LedgerChange{OrgID: orgA.ID, Created: []commission.Commission{repl}, Updated: []commission.Commission{reversed},
 				Audit:  []commission.AuditEntry{a1, createdAudit(repl)},
-				Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 6000}}
+				Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 6000, At: now}}
 			fx.apply(t, "ApplyLedgerChange(refund 6000)", ch)
 			want := cv
 			want.RefundedAmount.Amount = 6000
+			want.RefundedAt = &now
 			checkGet(t, "conversion after the refund", want, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, orgA.ID, cv.ID) })
 			fx.checkCommission(t, "reversed", stored(reversed))
 			fx.checkCommission(t, "replacement", repl)
@@ -527,9 +528,11 @@ func ledgerChangeTests() []ledgerTest {
 			checkGet(t, "conversion after the stale refund", want, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, orgA.ID, cv.ID) })
 
 			// From the amount stored: moves.
+			later := fx.tick()
 			fx.apply(t, "ApplyLedgerChange(refund 6000 → 9000)", store.LedgerChange{OrgID: orgA.ID,
-				Refund: &store.RefundChange{ConversionID: cv.ID, From: 6000, To: 9000}})
+				Refund: &store.RefundChange{ConversionID: cv.ID, From: 6000, To: 9000, At: later}})
 			want.RefundedAmount.Amount = 9000
+			want.RefundedAt = &later
 			checkGet(t, "conversion after the second refund", want, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, orgA.ID, cv.ID) })
 
 			// No such conversion, or another organization's.
@@ -553,13 +556,14 @@ func ledgerChangeTests() []ledgerTest {
 			fx.create(t, org.ID, e)
 			n1 := fx.entry(org.ID, cv.ProgramID)
 			n2 := fx.entry(org.ID, cv.ProgramID)
+			refundAt := fx.tick()
 			moved, a := move(e, commission.StatusReversed, fx.tick())
 			staleMoved := moved
 			staleMoved.Revision = 7
 			good := func() store.LedgerChange {
 				return store.LedgerChange{OrgID: org.ID, Created: []commission.Commission{n1, n2}, Updated: []commission.Commission{moved},
 					Audit:  []commission.AuditEntry{createdAudit(n1), a, createdAudit(n2)},
-					Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 12345}}
+					Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 12345, At: refundAt}}
 			}
 			for _, tc := range []struct {
 				what   string
@@ -602,6 +606,7 @@ func ledgerChangeTests() []ledgerTest {
 			fx.checkAudit(t, "after the whole change", org.ID, n2.ID, createdAudit(n2))
 			want := cv
 			want.RefundedAmount.Amount = 12345
+			want.RefundedAt = &refundAt
 			checkGet(t, "conversion after the whole change", want, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, org.ID, cv.ID) })
 		}},
 	}
@@ -769,9 +774,10 @@ func ledgerOutboxTests() []ledgerTest {
 			repl := derived(c, commission.KindCommission, 100, now)
 			fx.apply(t, "ApplyLedgerChange(refund)", store.LedgerChange{OrgID: org.ID, Created: []commission.Commission{repl},
 				Updated: []commission.Commission{rev}, Audit: []commission.AuditEntry{a1, createdAudit(repl)},
-				Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 10000}})
+				Refund: &store.RefundChange{ConversionID: cv.ID, From: 0, To: 10000, At: now}})
 			refunded := cv
 			refunded.RefundedAmount.Amount = 10000
+			refunded.RefundedAt = &now
 			checkBatch(t, "ApplyLedgerChange(refund)", ob.next(t),
 				wantChange{"commission", "MODIFY", org.ID, c.ID, stored(approved), stored(rev)},
 				wantChange{"commission", "INSERT", org.ID, repl.ID, nil, repl},

@@ -99,7 +99,7 @@ type group struct {
 
 func storeGroups() []group {
 	return []group{
-		{"Organizations", organizationTests()},
+		{"Organizations", append(organizationTests(), organizationListTests()...)},
 		{"Users", userTests()},
 		{"Sessions", sessionTests()},
 		{"APIKeys", apiKeyTests()},

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+	"github.com/partnerloop/partnerloop/internal/tracking"
+)
+
+// benchRules are the rules the benchmarks price conversions under: a
+// percentage rule, and a tiered count rule whose every conversion takes a
+// running-total slot (all of them fall on one referrer and one month).
+var benchRules = []struct {
+	name string
+	rule domain.CommissionRule
+}{
+	{"percentage", pct(1000)},
+	{"tiered count", tiered(domain.BasisCount,
+		domain.Tier{UpTo: i64(10), RateBps: i64(1000)},
+		domain.Tier{UpTo: i64(100), RateBps: i64(1500)},
+		domain.Tier{UpTo: nil, RateBps: i64(2000)})},
+}
+
+// benchFixture is newFixture for benchmarks (which have no *testing.T):
+// one organization, one live program with rule and one referrer on a fresh
+// SQLite store, and the tracking service that records conversions.
+type benchFixture struct {
+	b        *testing.B
+	ctx      context.Context
+	st       *sqlite.Store
+	clock    *fakeClock
+	track    *tracking.Service
+	org      string
+	program  domain.Program
+	referrer domain.Referrer
+}
+
+func newBenchFixture(b *testing.B, rule domain.CommissionRule) *benchFixture {
+	b.Helper()
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	f := &benchFixture{b: b, ctx: context.Background(), st: st, clock: &fakeClock{now: start}, org: "org_1"}
+	seq := 0
+	f.track = tracking.New(st, f.clock.Now, func(prefix string) string {
+		seq++ // recorded from one goroutine only
+		return fmt.Sprintf("%s_%026d", prefix, seq)
+	})
+	if err := st.CreateOrganization(f.ctx, domain.Organization{ID: f.org, Name: "Acme", CreatedAt: start}); err != nil {
+		b.Fatal(err)
+	}
+	spec := domain.ProgramSpec{
+		Name: "Bench", LandingURL: "https://example.com/", Currency: "USD", StartsAt: start.AddDate(0, -1, 0),
+		AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventSignup, domain.EventPurchase},
+		Commission: rule, HoldDays: 30,
+	}
+	if err := spec.Validate(); err != nil {
+		b.Fatalf("program spec: %v", err)
+	}
+	p := domain.NewProgram(f.org, "prg_1", spec, start.AddDate(0, -1, 0))
+	if p, err = p.Transition(domain.ProgramActive, start); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.CreateProgram(f.ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	f.program = p
+	f.referrer = domain.Referrer{ID: "rfr_1", OrgID: f.org, ProgramID: p.ID, Email: "jane@example.com", Name: "Jane",
+		Code: "JANE2345", CreatedAt: start}
+	if err := st.CreateReferrer(f.ctx, f.referrer); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// recordN records n purchases of 49.99 for new contacts through the
+// tracking service (each with its referral, as a coupon code at checkout
+// does) and returns the conversion.recorded message of each.
+func (f *benchFixture) recordN(n int) []Message {
+	f.b.Helper()
+	msgs := make([]Message, n)
+	for i := range n {
+		c, created, err := f.track.RecordConversion(f.ctx, f.org, tracking.ConversionInput{
+			Code: f.referrer.Code, Email: fmt.Sprintf("buyer%d@example.org", i), Event: domain.EventPurchase,
+			Amount: &domain.MoneyInput{Amount: 4999}, ExternalID: fmt.Sprintf("order-%d", i)})
+		if err != nil || !created {
+			f.b.Fatalf("record conversion %d: %v (created %v)", i, err, created)
+		}
+		msgs[i] = Message{ID: "msg_" + c.ID, Type: TypeConversionRecorded, OrgID: f.org, EntityID: c.ID, At: c.CreatedAt}
+	}
+	return msgs
+}
+
+// allCommissions pages through the organization's whole ledger.
+func allCommissions(tb testing.TB, st store.Ledger, org string) []commission.Commission {
+	tb.Helper()
+	var all []commission.Commission
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		es, next, err := st.ListCommissions(context.Background(), org, store.CommissionFilter{}, page)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		all = append(all, es...)
+		if next == "" {
+			return all
+		}
+		page.Cursor = next
+	}
+}
+
+// checkOnePerConversion fails the benchmark unless the ledger holds
+// exactly one commission for each of msgs' conversions, and nothing else.
+func checkOnePerConversion(b *testing.B, st store.Ledger, org string, msgs []Message) {
+	b.Helper()
+	all := allCommissions(b, st, org)
+	if len(all) != len(msgs) {
+		b.Fatalf("%d commissions for %d conversions", len(all), len(msgs))
+	}
+	seen := make(map[string]bool, len(all))
+	for _, e := range all {
+		if seen[e.ConversionID] || e.Kind != commission.KindCommission || e.Amount.Amount <= 0 {
+			b.Fatalf("unexpected ledger entry %+v (seen before: %v)", e, seen[e.ConversionID])
+		}
+		seen[e.ConversionID] = true
+	}
+	for _, m := range msgs {
+		if !seen[m.EntityID] {
+			b.Fatalf("conversion %s has no commission", m.EntityID)
+		}
+	}
+}
+
+// BenchmarkCalculator times Calculator.Handle of one conversion.recorded
+// message per conversion, the conversions recorded beforehand (untimed).
+// One op is one conversion priced and written to the ledger.
+func BenchmarkCalculator(b *testing.B) {
+	for _, bc := range benchRules {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newBenchFixture(b, bc.rule)
+			msgs := f.recordN(b.N)
+			calc := NewCalculator(f.st, f.clock.Now, NoPartnerRules{})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if err := calc.Handle(f.ctx, msgs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conversions/s")
+			checkOnePerConversion(b, f.st, f.org, msgs)
+		})
+	}
+}
+
+// BenchmarkEmbeddedPipeline times the whole embedded pipeline on SQLite
+// for conversions recorded beforehand (untimed): the outbox pumped into the
+// queues, the commissions worker running the calculator, the commission
+// inserts pumped again as notifications and acknowledged — Drain until
+// everything is at rest. One op is one conversion.
+func BenchmarkEmbeddedPipeline(b *testing.B) {
+	for _, bc := range benchRules {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newBenchFixture(b, bc.rule)
+			msgs := f.recordN(b.N)
+			emb := NewEmbedded(f.st, f.st, NewCalculator(f.st, f.clock.Now, NoPartnerRules{}), nil)
+			ctx, cancel := context.WithTimeout(f.ctx, 10*time.Minute)
+			defer cancel()
+			b.ReportAllocs()
+			b.ResetTimer()
+			if err := emb.Drain(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conversions/s")
+			checkOnePerConversion(b, f.st, f.org, msgs)
+			for _, q := range []string{QueueCommissions, QueueEvents} {
+				if dl, _, err := f.st.DeadLetters(f.ctx, q, store.Page{}); err != nil || len(dl) != 0 {
+					b.Fatalf("dead letters in %s: %+v, %v", q, dl, err)
+				}
+			}
+			if changes, err := f.st.Changes(f.ctx, 0, 1); err != nil || len(changes) != 0 {
+				b.Fatalf("outbox not drained: %+v, %v", changes, err)
+			}
+		})
+	}
+}

@@ -26,7 +26,7 @@ func ledgerOf(t *testing.T, e *apptest.Env) store.Ledger {
 	t.Helper()
 	l, ok := e.App.Store.(store.Ledger)
 	if !ok {
-		t.Skip("the store does not implement store.Ledger yet")
+		t.Fatal("the SQLite store does not implement store.Ledger")
 	}
 	return l
 }

@@ -3,14 +3,12 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
-	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
 
@@ -28,72 +26,18 @@ var benchRules = []struct {
 		domain.Tier{UpTo: nil, RateBps: i64(2000)})},
 }
 
-// benchFixture is newFixture for benchmarks (which have no *testing.T):
-// one organization, one live program with rule and one referrer on a fresh
-// SQLite store, and the tracking service that records conversions.
-type benchFixture struct {
-	b        *testing.B
-	ctx      context.Context
-	st       *sqlite.Store
-	clock    *fakeClock
-	track    *tracking.Service
-	org      string
-	program  domain.Program
-	referrer domain.Referrer
-}
-
-func newBenchFixture(b *testing.B, rule domain.CommissionRule) *benchFixture {
-	b.Helper()
-	st, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	f := &benchFixture{b: b, ctx: context.Background(), st: st, clock: &fakeClock{now: start}, org: "org_1"}
-	seq := 0
-	f.track = tracking.New(st, f.clock.Now, func(prefix string) string {
-		seq++ // recorded from one goroutine only
-		return fmt.Sprintf("%s_%026d", prefix, seq)
-	})
-	if err := st.CreateOrganization(f.ctx, domain.Organization{ID: f.org, Name: "Acme", CreatedAt: start}); err != nil {
-		b.Fatal(err)
-	}
-	spec := domain.ProgramSpec{
-		Name: "Bench", LandingURL: "https://example.com/", Currency: "USD", StartsAt: start.AddDate(0, -1, 0),
-		AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventSignup, domain.EventPurchase},
-		Commission: rule, HoldDays: 30,
-	}
-	if err := spec.Validate(); err != nil {
-		b.Fatalf("program spec: %v", err)
-	}
-	p := domain.NewProgram(f.org, "prg_1", spec, start.AddDate(0, -1, 0))
-	if p, err = p.Transition(domain.ProgramActive, start); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.CreateProgram(f.ctx, p); err != nil {
-		b.Fatal(err)
-	}
-	f.program = p
-	f.referrer = domain.Referrer{ID: "rfr_1", OrgID: f.org, ProgramID: p.ID, Email: "jane@example.com", Name: "Jane",
-		Code: "JANE2345", CreatedAt: start}
-	if err := st.CreateReferrer(f.ctx, f.referrer); err != nil {
-		b.Fatal(err)
-	}
-	return f
-}
-
 // recordN records n purchases of 49.99 for new contacts through the
 // tracking service (each with its referral, as a coupon code at checkout
 // does) and returns the conversion.recorded message of each.
-func (f *benchFixture) recordN(n int) []Message {
-	f.b.Helper()
+func (f *fixture) recordN(n int) []Message {
+	f.t.Helper()
 	msgs := make([]Message, n)
 	for i := range n {
 		c, created, err := f.track.RecordConversion(f.ctx, f.org, tracking.ConversionInput{
 			Code: f.referrer.Code, Email: fmt.Sprintf("buyer%d@example.org", i), Event: domain.EventPurchase,
 			Amount: &domain.MoneyInput{Amount: 4999}, ExternalID: fmt.Sprintf("order-%d", i)})
 		if err != nil || !created {
-			f.b.Fatalf("record conversion %d: %v (created %v)", i, err, created)
+			f.t.Fatalf("record conversion %d: %v (created %v)", i, err, created)
 		}
 		msgs[i] = Message{ID: "msg_" + c.ID, Type: TypeConversionRecorded, OrgID: f.org, EntityID: c.ID, At: c.CreatedAt}
 	}
@@ -146,7 +90,7 @@ func checkOnePerConversion(b *testing.B, st store.Ledger, org string, msgs []Mes
 func BenchmarkCalculator(b *testing.B) {
 	for _, bc := range benchRules {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newBenchFixture(b, bc.rule)
+			f := newFixture(b, bc.rule)
 			msgs := f.recordN(b.N)
 			calc := NewCalculator(f.st, f.clock.Now, NoPartnerRules{})
 			b.ReportAllocs()
@@ -171,7 +115,7 @@ func BenchmarkCalculator(b *testing.B) {
 func BenchmarkEmbeddedPipeline(b *testing.B) {
 	for _, bc := range benchRules {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newBenchFixture(b, bc.rule)
+			f := newFixture(b, bc.rule)
 			msgs := f.recordN(b.N)
 			emb := NewEmbedded(f.st, f.st, NewCalculator(f.st, f.clock.Now, NoPartnerRules{}), nil)
 			ctx, cancel := context.WithTimeout(f.ctx, 10*time.Minute)

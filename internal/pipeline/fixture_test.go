@@ -39,7 +39,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // fresh SQLite store, the tracking service that records conversions, and
 // the embedded pipeline with fast retries.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	st       *sqlite.Store
 	clock    *fakeClock
@@ -61,7 +61,7 @@ func pct(bps int64) domain.CommissionRule {
 
 func i64(v int64) *int64 { return &v }
 
-func newFixture(t *testing.T, rule domain.CommissionRule) *fixture {
+func newFixture(t testing.TB, rule domain.CommissionRule) *fixture {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "pipeline.db"))
 	if err != nil {

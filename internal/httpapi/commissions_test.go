@@ -20,8 +20,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-// ledgerOf returns the store's ledger, skipping the test while the store
-// does not implement one.
+// ledgerOf returns the store's ledger; every store the app opens has one.
 func ledgerOf(t *testing.T, e *apptest.Env) store.Ledger {
 	t.Helper()
 	l, ok := e.App.Store.(store.Ledger)

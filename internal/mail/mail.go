@@ -1,0 +1,68 @@
+// Package mail sends the platform's email. One Mailer interface has three
+// implementations: SES (AWS, and aws-ses-v2-local in the AWS-local mode),
+// and Mailbox, an in-process mailbox for the embedded mode that developers
+// read in the browser at /_dev/mail. Render builds a Message (subject,
+// plain text and HTML) from the embedded templates.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+)
+
+// Message is one email to one recipient. Text and HTML are alternative
+// bodies of the same content; senders send both.
+type Message struct {
+	To      string // one address, "user@example.com" or "Name <user@example.com>"
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer sends a Message from the sender it was configured with.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// ErrInvalid is wrapped by every error about a malformed message or
+// address (as opposed to a delivery failure).
+var ErrInvalid = errors.New("mail: invalid")
+
+// parseAddress accepts exactly one RFC 5322 address and returns it in the
+// form to put in a header: the bare address, or "Name <address>" with the
+// name encoded as needed.
+func parseAddress(field, s string) (string, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return "", fmt.Errorf("%w: %s address contains a line break", ErrInvalid, field)
+	}
+	a, err := mail.ParseAddress(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("%w: %s address %q: %v", ErrInvalid, field, s, err)
+	}
+	if a.Name == "" {
+		return a.Address, nil
+	}
+	return a.String(), nil
+}
+
+// validate checks m and returns it with the recipient normalised.
+func (m Message) validate() (Message, error) {
+	to, err := parseAddress("recipient", m.To)
+	if err != nil {
+		return m, err
+	}
+	m.To = to
+	if strings.TrimSpace(m.Subject) == "" {
+		return m, fmt.Errorf("%w: empty subject", ErrInvalid)
+	}
+	if strings.ContainsAny(m.Subject, "\r\n") {
+		return m, fmt.Errorf("%w: subject contains a line break", ErrInvalid)
+	}
+	if m.Text == "" && m.HTML == "" {
+		return m, fmt.Errorf("%w: no body", ErrInvalid)
+	}
+	return m, nil
+}

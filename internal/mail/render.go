@@ -1,0 +1,144 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// Template is one email: a subject and a plain-text body (text/template)
+// and an HTML body (html/template), plus a check of its data.
+type Template struct {
+	name     string
+	subject  *texttemplate.Template
+	text     *texttemplate.Template
+	html     *htmltemplate.Template
+	validate func(data any) error
+}
+
+// Name is the template's name, e.g. "invitation".
+func (t Template) Name() string { return t.name }
+
+// InvitationData fills the Invitation template.
+type InvitationData struct {
+	OrganizationName string
+	RecipientName    string // may be empty
+	InviterName      string // may be empty
+	AcceptURL        string // absolute http(s) URL, e.g. under PUBLIC_BASE_URL
+	ExpiresAt        time.Time
+}
+
+// Invitation invites a partner contact to the partner portal.
+var Invitation = mustLoad("invitation", validateInvitation)
+
+// Render executes t with data. The returned Message has no recipient: the
+// caller sets To.
+func Render(t Template, data any) (Message, error) {
+	if t.subject == nil {
+		return Message{}, fmt.Errorf("mail: render: zero Template")
+	}
+	if t.validate != nil {
+		if err := t.validate(data); err != nil {
+			return Message{}, fmt.Errorf("mail: render %s: %w", t.name, err)
+		}
+	}
+	var subj, text, html bytes.Buffer
+	if err := t.subject.Execute(&subj, data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s subject: %w", t.name, err)
+	}
+	if err := t.text.Execute(&text, data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s text: %w", t.name, err)
+	}
+	if err := t.html.Execute(&html, data); err != nil {
+		return Message{}, fmt.Errorf("mail: render %s html: %w", t.name, err)
+	}
+	return Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}, nil
+}
+
+// RenderInvitation renders Invitation for d and addresses it to to.
+func RenderInvitation(to string, d InvitationData) (Message, error) {
+	m, err := Render(Invitation, d)
+	m.To = to
+	return m, err
+}
+
+// oneLine makes a header value: control characters (line breaks included)
+// become spaces, runs of spaces collapse.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+var funcs = map[string]any{
+	// when formats an expiry for people, in UTC.
+	"when": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
+}
+
+func mustLoad(name string, validate func(any) error) Template {
+	read := func(part string) string {
+		b, err := templateFS.ReadFile("templates/" + name + "." + part + ".tmpl")
+		if err != nil {
+			panic(err)
+		}
+		return string(b)
+	}
+	return Template{
+		name:     name,
+		subject:  texttemplate.Must(texttemplate.New(name + ".subject").Funcs(funcs).Option("missingkey=error").Parse(read("subject"))),
+		text:     texttemplate.Must(texttemplate.New(name + ".text").Funcs(funcs).Option("missingkey=error").Parse(read("text"))),
+		html:     htmltemplate.Must(htmltemplate.New(name + ".html").Funcs(funcs).Option("missingkey=error").Parse(read("html"))),
+		validate: validate,
+	}
+}
+
+func validateInvitation(data any) error {
+	var d InvitationData
+	switch v := data.(type) {
+	case InvitationData:
+		d = v
+	case *InvitationData:
+		if v == nil {
+			return fmt.Errorf("%w: nil data", ErrInvalid)
+		}
+		d = *v
+	default:
+		return fmt.Errorf("%w: data is %T, want InvitationData", ErrInvalid, data)
+	}
+	if strings.TrimSpace(d.OrganizationName) == "" {
+		return fmt.Errorf("%w: OrganizationName is empty", ErrInvalid)
+	}
+	return checkLinkURL("AcceptURL", d.AcceptURL)
+}
+
+// checkLinkURL accepts only absolute http(s) URLs with a host: no
+// javascript:, data:, relative or protocol-relative links.
+func checkLinkURL(field, s string) error {
+	if s != strings.TrimSpace(s) || strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("%w: %s contains whitespace or control characters", ErrInvalid, field)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, field, err)
+	}
+	if scheme := strings.ToLower(u.Scheme); scheme != "https" && scheme != "http" {
+		return fmt.Errorf("%w: %s must be an http(s) URL, got scheme %q", ErrInvalid, field, u.Scheme)
+	}
+	if u.Host == "" || u.User != nil {
+		return fmt.Errorf("%w: %s must be an absolute URL with a host and no user info", ErrInvalid, field)
+	}
+	return nil
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
@@ -78,7 +79,7 @@ func run(args []string) error {
 	if !ok {
 		return fmt.Errorf("STORE=%s has no commission ledger", cfg.Store)
 	}
-	calc, err := withFaults(pipeline.NewCalculator(ls, clock, pipeline.NoPartnerRules{}))
+	calc, err := withFaults(pipeline.NewCalculator(ls, clock, partners.NewRuleSource(ls, clock)))
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -87,6 +88,7 @@ type App struct {
 	Identity *identity.Service
 	Programs *programs.Service
 	Tracking *tracking.Service
+	Partners *partners.Service
 	API      *httpapi.API
 	Log      *slog.Logger
 }
@@ -122,14 +124,15 @@ func OpenStore(ctx context.Context, c Config, getenv func(string) string, enviro
 func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger) *App {
 	a := &App{Config: c, Store: st, Log: log}
 	a.Identity = identity.New(st, now, ids)
-	a.Programs = programs.New(st, now, ids, c.PublicBaseURL)
+	a.Partners = partners.New(st, now, ids)
+	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
 	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
 	if l, ok := st.(store.Ledger); ok {
 		led = ledger.New(st, l, now)
 	}
 	a.API = &httpapi.API{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Ledger: led, Log: log,
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

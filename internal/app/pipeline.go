@@ -17,6 +17,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/streamimage"
@@ -207,7 +208,7 @@ func StartCommissionCalculator() {
 	if !ok {
 		fail(log, "store", fmt.Errorf("STORE=%s has no commission ledger", cfg.Store))
 	}
-	calc := pipeline.NewCalculator(ls, domain.SystemClock, pipeline.NoPartnerRules{})
+	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls, domain.SystemClock))
 	lambda.Start(NewCommissionCalculator(calc, log))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
@@ -28,6 +29,7 @@ type API struct {
 	Identity *identity.Service
 	Programs *programs.Service
 	Tracking *tracking.Service
+	Partners *partners.Service
 	Log      *slog.Logger
 	// Health reports whether the store answers (GET /healthz).
 	Health func(context.Context) error
@@ -73,6 +75,13 @@ func (a *API) Routes() []Route {
 		{GroupTracking, "POST", "/v1/conversions", "Record a conversion", adminOrKey, a.createConversion},
 		{GroupTracking, "GET", "/v1/conversions", "List conversions", staffOrKey, a.listConversions},
 		{GroupTracking, "GET", "/v1/conversions/{id}", "Get a conversion", staffOrKey, a.getConversion},
+
+		{GroupPartners, "POST", "/v1/partner-tiers", "Create a partner tier", admin, a.createTier},
+		{GroupPartners, "GET", "/v1/partner-tiers", "List partner tiers", admin, a.listTiers},
+		{GroupPartners, "POST", "/v1/partners", "Create a partner", admin, a.createPartner},
+		{GroupPartners, "GET", "/v1/partners", "List partners", admin, a.listPartners},
+		{GroupPartners, "GET", "/v1/partners/{id}", "Get a partner", admin, a.getPartner},
+		{GroupPartners, "PATCH", "/v1/partners/{id}", "Update a partner", admin, a.patchPartner},
 
 		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},

@@ -14,16 +14,36 @@ import (
 
 // Service manages programs and referrers.
 type Service struct {
-	store   store.Store
-	now     domain.Clock
-	ids     domain.IDs
-	baseURL string
+	store    store.Store
+	now      domain.Clock
+	ids      domain.IDs
+	baseURL  string
+	partners PartnerLookup
+}
+
+// PartnerLookup tells whether a partner exists in an organization: all the
+// programs service needs to know of partners (partners.Service has it).
+type PartnerLookup interface {
+	Exists(ctx context.Context, orgID, partnerID string) (bool, error)
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithPartners lets referrers name a partner of their organization. Without
+// it no partner ID is valid.
+func WithPartners(p PartnerLookup) Option {
+	return func(s *Service) { s.partners = p }
 }
 
 // New returns a programs service. baseURL is the public address referral
 // links are built on (e.g. "https://refer.example.com").
-func New(s store.Store, now domain.Clock, ids domain.IDs, baseURL string) *Service {
-	return &Service{store: s, now: now, ids: ids, baseURL: strings.TrimRight(baseURL, "/")}
+func New(s store.Store, now domain.Clock, ids domain.IDs, baseURL string, opts ...Option) *Service {
+	svc := &Service{store: s, now: now, ids: ids, baseURL: strings.TrimRight(baseURL, "/")}
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
 }
 
 // Create stores a new draft program.
@@ -115,9 +135,19 @@ func (s *Service) CreateReferrer(ctx context.Context, orgID, programID string, i
 	v.Check(domain.ValidEmail(in.Email), "email", "must be a valid email address")
 	v.Check(len(in.Name) <= 200, "name", "must be at most 200 characters")
 	v.Check(in.Code == "" || domain.ValidVanityCode(in.Code), "code", "must be 3 to 32 letters, digits, '-' or '_', starting with a letter or digit")
-	// Partners arrive with the partners feature; until then no partner ID
-	// can be valid, and accepting one would attach records to nobody.
-	v.Check(in.PartnerID == "", "partnerId", "unknown partner")
+	// A partner ID must name a partner of the organization (another
+	// organization's is as unknown as a made-up one); without a lookup none
+	// is valid, since accepting one would attach records to nobody.
+	if in.PartnerID != "" {
+		known := false
+		if s.partners != nil {
+			var err error
+			if known, err = s.partners.Exists(ctx, orgID, in.PartnerID); err != nil {
+				return domain.Referrer{}, err
+			}
+		}
+		v.Check(known, "partnerId", "unknown partner")
+	}
 	if err := v.Err(); err != nil {
 		return domain.Referrer{}, err
 	}

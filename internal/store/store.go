@@ -65,6 +65,11 @@ type ConversionFilter struct {
 	ReferralID string
 }
 
+// PartnerFilter narrows ListPartners; empty fields match everything.
+type PartnerFilter struct {
+	TierID string
+}
+
 // Store is everything the services persist.
 type Store interface {
 	// Organizations and people.
@@ -137,6 +142,21 @@ type Store interface {
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
 	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)
 	ListConversions(ctx context.Context, orgID string, f ConversionFilter, p Page) ([]domain.Conversion, string, error)
+
+	// Partner tiers. UpdateTier stores t if the stored revision is still
+	// t.Revision, and stores it with Revision+1; else ErrConflict.
+	CreateTier(ctx context.Context, t domain.PartnerTier) error
+	GetTier(ctx context.Context, orgID, id string) (domain.PartnerTier, error)
+	UpdateTier(ctx context.Context, t domain.PartnerTier) error
+	ListTiers(ctx context.Context, orgID string, p Page) ([]domain.PartnerTier, string, error)
+
+	// Partners. An email (domain.NormalizeEmail) has at most one partner
+	// per organization: a clash on create or update is ErrConflict.
+	// UpdatePartner is optimistic like UpdateProgram.
+	CreatePartner(ctx context.Context, p domain.Partner) error
+	GetPartner(ctx context.Context, orgID, id string) (domain.Partner, error)
+	UpdatePartner(ctx context.Context, p domain.Partner) error
+	ListPartners(ctx context.Context, orgID string, f PartnerFilter, p Page) ([]domain.Partner, string, error)
 
 	// Close releases the store's resources.
 	Close() error

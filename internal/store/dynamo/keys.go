@@ -34,6 +34,8 @@ const (
 	typeClick        = "click"
 	typeReferral     = "referral"
 	typeConversion   = "conversion"
+	typePartner      = "partner"
+	typePartnerTier  = "partner_tier"
 
 	typeUserEmail      = "user_email_guard"     // EMAIL#<email>: the address's user
 	typeAPIKeyLookup   = "apikey_lookup"        // APIKEY#<hash>: a copy of the (immutable) key
@@ -43,7 +45,8 @@ const (
 	typeReferralEmail  = "referral_email_guard" // an address's referral per program
 	typeReferralExtID  = "referral_external_id_guard"
 	typeConversionExtI = "conversion_external_id_guard"
-	typeVisit          = "visit" // a visitor's last counted click through a code
+	typeVisit          = "visit"               // a visitor's last counted click through a code
+	typePartnerEmail   = "partner_email_guard" // an address's partner in the organization
 
 	// The commission ledger (ledger.go).
 	typeCommission      = "commission"
@@ -66,6 +69,8 @@ const (
 	skClick      = "CLICK#"
 	skReferral   = "REFERRAL#"
 	skConversion = "CONVERSION#"
+	skPartner    = "PARTNER#"
+	skTier       = "TIER#"
 	skCommission = "COMMISSION#"
 	skRunning    = "RUNNING#" // RUNNING#<periodKey>#<counterKey>: the period's running totals
 )
@@ -102,6 +107,8 @@ func referrerKey(orgID, id string) item   { return key(orgPK(orgID), skReferrer+
 func clickKey(orgID, id string) item      { return key(orgPK(orgID), skClick+id) }
 func referralKey(orgID, id string) item   { return key(orgPK(orgID), skReferral+id) }
 func conversionKey(orgID, id string) item { return key(orgPK(orgID), skConversion+id) }
+func partnerKey(orgID, id string) item    { return key(orgPK(orgID), skPartner+id) }
+func tierKey(orgID, id string) item       { return key(orgPK(orgID), skTier+id) }
 func sessionRefKey(orgID, userID, hash string) item {
 	return key(orgPK(orgID), sessionRefPrefix(userID)+keyPart(hash))
 }
@@ -146,10 +153,17 @@ func conversionExtKey(orgID, externalID string) item {
 	return key("ORG#"+orgID+"#CONVERSION_EXT#"+keyPart(externalID), "CONVERSION_EXT")
 }
 
+// partnerEmailKey is the guard making a (normalized) address unique among
+// the organization's partners.
+func partnerEmailKey(orgID, email string) item {
+	return key("ORG#"+orgID+"#PARTNER_EMAIL#"+keyPart(email), "PARTNER_EMAIL")
+}
+
 // Partitions of the secondary indexes.
 func byProgram(orgID, programID string) string   { return "ORG#" + orgID + "#PROGRAM#" + programID }
 func byReferrer(orgID, referrerID string) string { return "ORG#" + orgID + "#REFERRER#" + referrerID }
 func byReferral(orgID, referralID string) string { return "ORG#" + orgID + "#REFERRAL#" + referralID }
+func byTier(orgID, tierID string) string         { return "ORG#" + orgID + "#TIER#" + tierID }
 
 // The commission ledger. An entry's record is in the organization's
 // partition under COMMISSION#<createdAt>#<id>, so that the partition read

@@ -17,12 +17,14 @@ import (
 // and counters are not: the stream router ignores them, as the SQLite
 // outbox never writes them.
 var changeDecoders = map[string]func(item) (any, error){
-	typeUser:       decodeChange[domain.User],
-	typeProgram:    decodeChange[domain.Program],
-	typeReferrer:   decodeChange[domain.Referrer],
-	typeReferral:   decodeChange[domain.Referral],
-	typeConversion: decodeChange[domain.Conversion],
-	typeCommission: decodeChange[commission.Commission],
+	typeUser:        decodeChange[domain.User],
+	typeProgram:     decodeChange[domain.Program],
+	typeReferrer:    decodeChange[domain.Referrer],
+	typeReferral:    decodeChange[domain.Referral],
+	typeConversion:  decodeChange[domain.Conversion],
+	typePartner:     decodeChange[domain.Partner],
+	typePartnerTier: decodeChange[domain.PartnerTier],
+	typeCommission:  decodeChange[commission.Commission],
 }
 
 func decodeChange[T any](it item) (any, error) { return decodeAs[T](it) }

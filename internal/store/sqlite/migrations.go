@@ -226,6 +226,29 @@ ALTER TABLE ledger_counters ADD COLUMN period_key TEXT NOT NULL DEFAULT '';
 UPDATE ledger_counters SET period_key = substr(key, length(rtrim(key, replace(key, '/', ''))) + 1);
 CREATE INDEX ledger_counters_period ON ledger_counters (org_id, period_key, key);
 `,
+	// 5: partner tiers and partners. A partner's email is unique in its
+	// organization; tier_id serves ListPartners' filter.
+	`
+CREATE TABLE partner_tiers (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX partner_tiers_org ON partner_tiers (org_id, id);
+
+CREATE TABLE partners (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	email    TEXT NOT NULL,
+	tier_id  TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE UNIQUE INDEX partners_org_email ON partners (org_id, email);
+CREATE INDEX partners_org ON partners (org_id, id);
+CREATE INDEX partners_tier ON partners (org_id, tier_id, id);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

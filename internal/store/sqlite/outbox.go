@@ -15,6 +15,8 @@ const (
 	entityReferrer   = "referrer"
 	entityReferral   = "referral"
 	entityConversion = "conversion"
+	entityPartner    = "partner"
+	entityTier       = "partner_tier"
 
 	opInsert = "INSERT"
 	opModify = "MODIFY"

@@ -16,7 +16,8 @@ import (
 // entities an adapter may log (organizations, sessions, keys, clicks) are
 // passed over where the suite checks which changes a write appended, but
 // count where it checks that a failed write appended nothing at all.
-var outboxEntities = map[string]bool{"program": true, "referrer": true, "referral": true, "conversion": true, "user": true}
+var outboxEntities = map[string]bool{"program": true, "referrer": true, "referral": true, "conversion": true, "user": true,
+	"partner": true, "partner_tier": true}
 
 func outboxTests() []test {
 	return []test{
@@ -24,6 +25,7 @@ func outboxTests() []test {
 		{"ChangesPages", testChangesPages},
 		{"PruneChanges", testPruneChanges},
 		{"FailedWritesAppendNothing", testFailedWritesAppendNothing},
+		{"PartnerChanges", testPartnerChanges},
 	}
 }
 

@@ -109,6 +109,8 @@ func storeGroups() []group {
 		{"Referrals", referralTests()},
 		{"Conversions", conversionTests()},
 		{"Pagination", paginationTests()},
+		{"PartnerTiers", tierTests()},
+		{"Partners", partnerTests()},
 	}
 }
 

@@ -1,0 +1,213 @@
+// Package partners holds an organization's partner tiers and partners, and
+// gives the commission calculator the partner side of rule selection.
+package partners
+
+import (
+	"context"
+	"errors"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Service manages partner tiers and partners.
+type Service struct {
+	store store.Store
+	now   domain.Clock
+	ids   domain.IDs
+}
+
+// New returns a partners service.
+func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
+	return &Service{store: s, now: now, ids: ids}
+}
+
+// maxAttempts bounds the re-reads of an optimistic update that lost a race.
+const maxAttempts = 5
+
+// CreateTier stores a new tier.
+func (s *Service) CreateTier(ctx context.Context, orgID string, spec domain.PartnerTierSpec) (domain.PartnerTier, error) {
+	if err := spec.Validate(); err != nil {
+		return domain.PartnerTier{}, err
+	}
+	t := domain.NewPartnerTier(orgID, s.ids("tir"), spec, s.now())
+	if err := s.store.CreateTier(ctx, t); err != nil {
+		return domain.PartnerTier{}, err
+	}
+	return t, nil
+}
+
+// GetTier returns one tier of the organization.
+func (s *Service) GetTier(ctx context.Context, orgID, id string) (domain.PartnerTier, error) {
+	t, err := s.store.GetTier(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, domain.NotFound("partner tier")
+	}
+	return t, err
+}
+
+// ListTiers pages through the organization's tiers, newest first.
+func (s *Service) ListTiers(ctx context.Context, orgID string, page store.Page) ([]domain.PartnerTier, string, error) {
+	return s.store.ListTiers(ctx, orgID, page)
+}
+
+// UpdateTier applies edit to the tier's current settings and stores the
+// result; a changed rule becomes a new version effective from now.
+func (s *Service) UpdateTier(ctx context.Context, orgID, id string, edit func(*domain.PartnerTierSpec) error) (domain.PartnerTier, error) {
+	for range maxAttempts {
+		t, err := s.GetTier(ctx, orgID, id)
+		if err != nil {
+			return t, err
+		}
+		spec := t.Spec()
+		if err := edit(&spec); err != nil {
+			return t, err
+		}
+		if err := spec.Validate(); err != nil {
+			return t, err
+		}
+		next := t.Update(spec, s.now())
+		err = s.store.UpdateTier(ctx, next)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return t, err
+		}
+		next.Revision++
+		return next, nil
+	}
+	return domain.PartnerTier{}, concurrent("partner tier")
+}
+
+// Create stores a new active partner of an existing tier of the
+// organization.
+func (s *Service) Create(ctx context.Context, orgID string, spec domain.PartnerSpec) (domain.Partner, error) {
+	if err := s.validate(ctx, orgID, spec); err != nil {
+		return domain.Partner{}, err
+	}
+	p := domain.NewPartner(orgID, s.ids("prt"), spec, s.now())
+	err := s.store.CreatePartner(ctx, p)
+	if errors.Is(err, store.ErrConflict) {
+		return domain.Partner{}, emailTaken()
+	}
+	if err != nil {
+		return domain.Partner{}, err
+	}
+	return p, nil
+}
+
+// validate checks the settings, and that the tier is one of the
+// organization's (another organization's tier is as unknown as a made-up id).
+func (s *Service) validate(ctx context.Context, orgID string, spec domain.PartnerSpec) error {
+	var v domain.Validation
+	err := v.Merge(spec.Validate())
+	if err != nil {
+		return err
+	}
+	if spec.TierID != "" {
+		_, err := s.store.GetTier(ctx, orgID, spec.TierID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			v.Add("tierId", "unknown tier")
+		case err != nil:
+			return err
+		}
+	}
+	return v.Err()
+}
+
+// Get returns one partner of the organization.
+func (s *Service) Get(ctx context.Context, orgID, id string) (domain.Partner, error) {
+	p, err := s.store.GetPartner(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, domain.NotFound("partner")
+	}
+	return p, err
+}
+
+// Exists reports whether the organization has a partner with id; it is
+// what the programs service asks before attaching a referrer to a partner.
+func (s *Service) Exists(ctx context.Context, orgID, id string) (bool, error) {
+	_, err := s.store.GetPartner(ctx, orgID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// List pages through the organization's partners, newest first, of one tier
+// when tierID is set.
+func (s *Service) List(ctx context.Context, orgID, tierID string, page store.Page) ([]domain.Partner, string, error) {
+	return s.store.ListPartners(ctx, orgID, store.PartnerFilter{TierID: tierID}, page)
+}
+
+// Update applies edit (which may refuse) to the partner's current settings
+// and stores the result, retrying when a concurrent edit got there first.
+// A changed rule of its own becomes a new version effective from now.
+func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domain.PartnerSpec) error) (domain.Partner, error) {
+	for range maxAttempts {
+		p, err := s.Get(ctx, orgID, id)
+		if err != nil {
+			return p, err
+		}
+		spec := p.Spec()
+		if err := edit(&spec); err != nil {
+			return p, err
+		}
+		if err := s.validate(ctx, orgID, spec); err != nil {
+			return p, err
+		}
+		next := p.Update(spec, s.now())
+		err = s.store.UpdatePartner(ctx, next)
+		if errors.Is(err, store.ErrConflict) {
+			// A lost race, or an address another partner has: tell them
+			// apart by reading again.
+			if domain.NormalizeEmail(spec.Email) != p.Email {
+				if taken, terr := s.emailTaken(ctx, orgID, id, domain.NormalizeEmail(spec.Email)); terr != nil {
+					return p, terr
+				} else if taken {
+					return p, emailTaken()
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return p, err
+		}
+		next.Revision++
+		return next, nil
+	}
+	return domain.Partner{}, concurrent("partner")
+}
+
+// emailTaken reports whether another partner of the organization has the
+// address. The store has no lookup by address, so this pages through the
+// partners; it runs only after an update was refused.
+func (s *Service) emailTaken(ctx context.Context, orgID, id, email string) (bool, error) {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		ps, next, err := s.store.ListPartners(ctx, orgID, store.PartnerFilter{}, page)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range ps {
+			if p.ID != id && p.Email == email {
+				return true, nil
+			}
+		}
+		if next == "" {
+			return false, nil
+		}
+		page.Cursor = next
+	}
+}
+
+func emailTaken() error {
+	return &domain.Error{Kind: domain.KindConflict, Code: "partner_exists", Message: "a partner with this email already exists",
+		Fields: []domain.FieldError{{Field: "email", Message: "is already a partner's address"}}}
+}
+
+func concurrent(what string) error {
+	return domain.Errorf(domain.KindConflict, "concurrent_update", "the %s is being changed by someone else; try again", what)
+}

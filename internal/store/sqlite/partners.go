@@ -1,0 +1,218 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Partner tiers and partners. As with programs, the revision column is the
+// optimistic-locking counter and the JSON carries the same value; a
+// partner's normalized email and tier are columns for the unique index and
+// the list filter.
+
+const revCols = `data, revision`
+
+func scanTier(sc rowScanner) (domain.PartnerTier, error) {
+	var data string
+	var rev int64
+	var t domain.PartnerTier
+	if err := sc.Scan(&data, &rev); err != nil {
+		return t, err
+	}
+	if err := unmarshal(data, &t); err != nil {
+		return t, err
+	}
+	t.Revision = rev
+	return t, nil
+}
+
+func scanPartner(sc rowScanner) (domain.Partner, error) {
+	var data string
+	var rev int64
+	var p domain.Partner
+	if err := sc.Scan(&data, &rev); err != nil {
+		return p, err
+	}
+	if err := unmarshal(data, &p); err != nil {
+		return p, err
+	}
+	p.Revision = rev
+	return p, nil
+}
+
+func normTier(t domain.PartnerTier) domain.PartnerTier {
+	t.CreatedAt = utc(t.CreatedAt)
+	t.UpdatedAt = utc(t.UpdatedAt)
+	if t.RuleVersions != nil {
+		rv := make([]domain.RuleVersion, len(t.RuleVersions))
+		copy(rv, t.RuleVersions)
+		for i := range rv {
+			rv[i].EffectiveFrom = utc(rv[i].EffectiveFrom)
+		}
+		t.RuleVersions = rv
+	}
+	return t
+}
+
+func normPartner(p domain.Partner) domain.Partner {
+	p.CreatedAt = utc(p.CreatedAt)
+	p.UpdatedAt = utc(p.UpdatedAt)
+	if p.RuleVersions != nil {
+		rv := make([]domain.PartnerRuleVersion, len(p.RuleVersions))
+		copy(rv, p.RuleVersions)
+		for i := range rv {
+			rv[i].EffectiveFrom = utc(rv[i].EffectiveFrom)
+		}
+		p.RuleVersions = rv
+	}
+	if p.Agreements != nil {
+		as := make([]domain.Agreement, len(p.Agreements))
+		copy(as, p.Agreements)
+		for i := range as {
+			as[i].SignedAt = utc(as[i].SignedAt)
+		}
+		p.Agreements = as
+	}
+	return p
+}
+
+// CreateTier stores t at its given revision; an id already taken is
+// store.ErrConflict.
+func (s *Store) CreateTier(ctx context.Context, t domain.PartnerTier) error {
+	t = normTier(t)
+	data, err := marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partner_tiers (id, org_id, revision, data) VALUES (?, ?, ?, ?)`,
+			t.ID, t.OrgID, t.Revision, data); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityTier, opInsert, t.OrgID, t.ID, "", data)
+	})
+}
+
+// GetTier returns the organization's tier with id.
+func (s *Store) GetTier(ctx context.Context, orgID, id string) (domain.PartnerTier, error) {
+	return getOne(ctx, s.r, scanTier, `SELECT `+revCols+` FROM partner_tiers WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// UpdateTier stores t with Revision t.Revision+1 if the stored revision is
+// still t.Revision: store.ErrNotFound when the organization has no such
+// tier, store.ErrConflict when it changed since t was read.
+func (s *Store) UpdateTier(ctx context.Context, t domain.PartnerTier) error {
+	t = normTier(t)
+	expected := t.Revision
+	t.Revision = expected + 1
+	data, err := marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT data FROM partner_tiers WHERE org_id = ? AND id = ?`,
+			t.OrgID, t.ID).Scan(&old); err != nil {
+			return err // no row: ErrNotFound
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE partner_tiers SET data = ?, revision = revision + 1 WHERE org_id = ? AND id = ? AND revision = ?`,
+			data, t.OrgID, t.ID, expected)
+		if err != nil {
+			return err
+		}
+		if err := affected(res); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityTier, opModify, t.OrgID, t.ID, old, data)
+	})
+}
+
+// ListTiers lists the organization's tiers, newest first.
+func (s *Store) ListTiers(ctx context.Context, orgID string, p store.Page) ([]domain.PartnerTier, string, error) {
+	return listPage(ctx, s.r, revCols, "partner_tiers", "org_id = ?", []any{orgID}, p, scanTier,
+		func(t domain.PartnerTier) string { return t.ID })
+}
+
+// CreatePartner stores p; an email already used by a partner of the
+// organization, or an id taken, is store.ErrConflict.
+func (s *Store) CreatePartner(ctx context.Context, p domain.Partner) error {
+	p = normPartner(p)
+	data, err := marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO partners (id, org_id, email, tier_id, revision, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			p.ID, p.OrgID, domain.NormalizeEmail(p.Email), p.TierID, p.Revision, data); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityPartner, opInsert, p.OrgID, p.ID, "", data)
+	})
+}
+
+// GetPartner returns the organization's partner with id.
+func (s *Store) GetPartner(ctx context.Context, orgID, id string) (domain.Partner, error) {
+	return getOne(ctx, s.r, scanPartner, `SELECT `+revCols+` FROM partners WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// UpdatePartner stores p with Revision p.Revision+1 if the stored revision
+// is still p.Revision: store.ErrNotFound when the organization has no such
+// partner, store.ErrConflict when it changed since p was read or its new
+// email belongs to another partner.
+func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
+	p = normPartner(p)
+	expected := p.Revision
+	p.Revision = expected + 1
+	data, err := marshal(p)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT data FROM partners WHERE org_id = ? AND id = ?`,
+			p.OrgID, p.ID).Scan(&old); err != nil {
+			return err // no row: ErrNotFound
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE partners SET data = ?, email = ?, tier_id = ?, revision = revision + 1
+			 WHERE org_id = ? AND id = ? AND revision = ?`,
+			data, domain.NormalizeEmail(p.Email), p.TierID, p.OrgID, p.ID, expected)
+		if err != nil {
+			return err // a taken email: ErrConflict
+		}
+		if err := affected(res); err != nil {
+			return err
+		}
+		return appendChange(ctx, tx, entityPartner, opModify, p.OrgID, p.ID, old, data)
+	})
+}
+
+// ListPartners lists the organization's partners, newest first, of one tier
+// when f.TierID is set.
+func (s *Store) ListPartners(ctx context.Context, orgID string, f store.PartnerFilter, p store.Page) ([]domain.Partner, string, error) {
+	where, args := "org_id = ?", []any{orgID}
+	if f.TierID != "" {
+		where += " AND tier_id = ?"
+		args = append(args, f.TierID)
+	}
+	return listPage(ctx, s.r, revCols, "partners", where, args, p, scanPartner,
+		func(p domain.Partner) string { return p.ID })
+}
+
+// affected turns an optimistic UPDATE that touched no row (the row exists,
+// read before, at another revision) into store.ErrConflict.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}

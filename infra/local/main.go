@@ -79,7 +79,7 @@ func run(args []string) error {
 	if !ok {
 		return fmt.Errorf("STORE=%s has no commission ledger", cfg.Store)
 	}
-	calc, err := withFaults(pipeline.NewCalculator(ls, clock, partners.NewRuleSource(ls, clock)))
+	calc, err := withFaults(pipeline.NewCalculator(ls, clock, partners.NewRuleSource(ls)))
 	if err != nil {
 		return err
 	}

@@ -208,7 +208,7 @@ func StartCommissionCalculator() {
 	if !ok {
 		fail(log, "store", fmt.Errorf("STORE=%s has no commission ledger", cfg.Store))
 	}
-	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls, domain.SystemClock))
+	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls))
 	lambda.Start(NewCommissionCalculator(calc, log))
 }
 

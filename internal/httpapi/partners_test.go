@@ -348,7 +348,7 @@ func TestPartnerRulesPriceConversions(t *testing.T) {
 	if !ok {
 		t.Fatal("the store has no ledger")
 	}
-	calc := pipeline.NewCalculator(ls, e.Clock.Now, partners.NewRuleSource(e.App.Store, e.Clock.Now))
+	calc := pipeline.NewCalculator(ls, e.Clock.Now, partners.NewRuleSource(e.App.Store))
 	price := func(partnerID, email string) map[string]any {
 		t.Helper()
 		code := mustCreate(t, e, "/v1/programs/"+programID+"/referrers", tok,

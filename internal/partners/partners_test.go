@@ -23,7 +23,7 @@ func setup(t *testing.T) (*partners.Service, partners.RuleSource, *clock) {
 	}
 	t.Cleanup(func() { st.Close() })
 	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	return partners.New(st, c.Now, domain.NewULIDs(c.Now)), partners.NewRuleSource(st, c.Now), c
+	return partners.New(st, c.Now, domain.NewULIDs(c.Now)), partners.NewRuleSource(st), c
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -46,7 +46,7 @@ func TestRuleSourceVersionsAndPrecedence(t *testing.T) {
 	created := c.now
 
 	// No rule of its own: the tier's rule and hold period.
-	terms, err := rules.PartnerTerms(ctx, "org_1", p.ID)
+	terms, err := rules.PartnerTerms(ctx, "org_1", p.ID, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestRuleSourceVersionsAndPrecedence(t *testing.T) {
 		{created.Add(90 * time.Minute), 0, 2000},
 		{created.Add(2 * time.Hour), 3000, 2000},
 	} {
-		terms, err := rules.PartnerTermsAt(ctx, "org_1", p.ID, tc.at)
+		terms, err := rules.PartnerTerms(ctx, "org_1", p.ID, tc.at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestRuleSourceVersionsAndPrecedence(t *testing.T) {
 		if org == "org_1" {
 			id = "prt_unknown"
 		}
-		terms, err := rules.PartnerTerms(ctx, org, id)
+		terms, err := rules.PartnerTerms(ctx, org, id, c.now)
 		if err != nil || terms.Rule != nil || terms.TierRule != nil || terms.TierID != "" || terms.HoldDays != nil {
 			t.Errorf("PartnerTerms(%s, %s) = %+v, %v; want none", org, id, terms, err)
 		}

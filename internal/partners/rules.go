@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -15,28 +14,20 @@ import (
 // (COMMISSIONS.md, "Which rule applies").
 type RuleSource struct {
 	store store.Store
-	now   domain.Clock
 }
 
 var _ pipeline.RuleSource = RuleSource{}
 
 // NewRuleSource returns the RuleSource of the partners in s.
-func NewRuleSource(s store.Store, now domain.Clock) RuleSource {
-	return RuleSource{store: s, now: now}
+func NewRuleSource(s store.Store) RuleSource {
+	return RuleSource{store: s}
 }
 
-// PartnerTerms returns the partner's terms in force now: pipeline.RuleSource
-// does not say when the conversion occurred. Use PartnerTermsAt where that
-// moment is known.
-func (r RuleSource) PartnerTerms(ctx context.Context, orgID, partnerID string) (pipeline.PartnerTerms, error) {
-	return r.PartnerTermsAt(ctx, orgID, partnerID, r.now())
-}
-
-// PartnerTermsAt returns the versions of the partner's own rule and of its
+// PartnerTerms returns the versions of the partner's own rule and of its
 // tier's rule in force at at, and the tier's hold period. A partner or tier
 // that does not exist (in the organization) brings no terms: the program's
 // rule applies.
-func (r RuleSource) PartnerTermsAt(ctx context.Context, orgID, partnerID string, at time.Time) (pipeline.PartnerTerms, error) {
+func (r RuleSource) PartnerTerms(ctx context.Context, orgID, partnerID string, at time.Time) (pipeline.PartnerTerms, error) {
 	var terms pipeline.PartnerTerms
 	p, err := r.store.GetPartner(ctx, orgID, partnerID)
 	if errors.Is(err, store.ErrNotFound) {

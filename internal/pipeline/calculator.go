@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -32,10 +33,11 @@ type PartnerTerms struct {
 	HoldDays *int
 }
 
-// RuleSource gives the partner and tier side of rule selection. Partners
-// and tiers do not keep rule versions: the current terms are used.
+// RuleSource gives the partner and tier side of rule selection: the
+// versions of their rules in force at the moment the conversion occurred
+// (COMMISSIONS.md: editing a rule never rewrites what was earned).
 type RuleSource interface {
-	PartnerTerms(ctx context.Context, orgID, partnerID string) (PartnerTerms, error)
+	PartnerTerms(ctx context.Context, orgID, partnerID string, at time.Time) (PartnerTerms, error)
 }
 
 // NoPartnerRules is the RuleSource of an installation without partner or
@@ -43,7 +45,7 @@ type RuleSource interface {
 type NoPartnerRules struct{}
 
 // PartnerTerms returns no terms.
-func (NoPartnerRules) PartnerTerms(context.Context, string, string) (PartnerTerms, error) {
+func (NoPartnerRules) PartnerTerms(context.Context, string, string, time.Time) (PartnerTerms, error) {
 	return PartnerTerms{}, nil
 }
 
@@ -183,7 +185,7 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 	}
 	var terms PartnerTerms
 	if conv.PartnerID != "" {
-		if terms, err = c.rules.PartnerTerms(ctx, conv.OrgID, conv.PartnerID); err != nil {
+		if terms, err = c.rules.PartnerTerms(ctx, conv.OrgID, conv.PartnerID, conv.OccurredAt); err != nil {
 			return false, fmt.Errorf("pipeline: terms of partner %s: %w", conv.PartnerID, err)
 		}
 	}

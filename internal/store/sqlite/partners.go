@@ -88,11 +88,7 @@ func (s *Store) CreateTier(ctx context.Context, t domain.PartnerTier) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO partner_tiers (id, org_id, revision, data) VALUES (?, ?, ?, ?)`,
-			t.ID, t.OrgID, t.Revision, data); err != nil {
-			return err
-		}
-		return appendChange(ctx, tx, entityTier, opInsert, t.OrgID, t.ID, "", data)
+		return insertRevisioned(ctx, tx, "partner_tiers", entityTier, t.OrgID, t.ID, t.Revision, data)
 	})
 }
 
@@ -113,21 +109,7 @@ func (s *Store) UpdateTier(ctx context.Context, t domain.PartnerTier) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var old string
-		if err := tx.QueryRowContext(ctx, `SELECT data FROM partner_tiers WHERE org_id = ? AND id = ?`,
-			t.OrgID, t.ID).Scan(&old); err != nil {
-			return err // no row: ErrNotFound
-		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE partner_tiers SET data = ?, revision = revision + 1 WHERE org_id = ? AND id = ? AND revision = ?`,
-			data, t.OrgID, t.ID, expected)
-		if err != nil {
-			return err
-		}
-		if err := affected(res); err != nil {
-			return err
-		}
-		return appendChange(ctx, tx, entityTier, opModify, t.OrgID, t.ID, old, data)
+		return updateRevisioned(ctx, tx, "partner_tiers", entityTier, t.OrgID, t.ID, expected, data)
 	})
 }
 
@@ -146,12 +128,7 @@ func (s *Store) CreatePartner(ctx context.Context, p domain.Partner) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO partners (id, org_id, email, tier_id, revision, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			p.ID, p.OrgID, domain.NormalizeEmail(p.Email), p.TierID, p.Revision, data); err != nil {
-			return err
-		}
-		return appendChange(ctx, tx, entityPartner, opInsert, p.OrgID, p.ID, "", data)
+		return insertRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, p.Revision, data, partnerColumns(p)...)
 	})
 }
 
@@ -173,23 +150,14 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var old string
-		if err := tx.QueryRowContext(ctx, `SELECT data FROM partners WHERE org_id = ? AND id = ?`,
-			p.OrgID, p.ID).Scan(&old); err != nil {
-			return err // no row: ErrNotFound
-		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE partners SET data = ?, email = ?, tier_id = ?, revision = revision + 1
-			 WHERE org_id = ? AND id = ? AND revision = ?`,
-			data, domain.NormalizeEmail(p.Email), p.TierID, p.OrgID, p.ID, expected)
-		if err != nil {
-			return err // a taken email: ErrConflict
-		}
-		if err := affected(res); err != nil {
-			return err
-		}
-		return appendChange(ctx, tx, entityPartner, opModify, p.OrgID, p.ID, old, data)
+		return updateRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, expected, data, partnerColumns(p)...)
 	})
+}
+
+// partnerColumns are a partner's lookup columns: the email, unique in the
+// organization, and the tier it is listed under.
+func partnerColumns(p domain.Partner) []column {
+	return []column{{"email", domain.NormalizeEmail(p.Email)}, {"tier_id", p.TierID}}
 }
 
 // ListPartners lists the organization's partners, newest first, of one tier
@@ -202,17 +170,4 @@ func (s *Store) ListPartners(ctx context.Context, orgID string, f store.PartnerF
 	}
 	return listPage(ctx, s.r, revCols, "partners", where, args, p, scanPartner,
 		func(p domain.Partner) string { return p.ID })
-}
-
-// affected turns an optimistic UPDATE that touched no row (the row exists,
-// read before, at another revision) into store.ErrConflict.
-func affected(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }

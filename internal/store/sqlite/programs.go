@@ -36,11 +36,7 @@ func (s *Store) CreateProgram(ctx context.Context, p domain.Program) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO programs (id, org_id, revision, data) VALUES (?, ?, ?, ?)`,
-			p.ID, p.OrgID, p.Revision, data); err != nil {
-			return err
-		}
-		return appendChange(ctx, tx, entityProgram, opInsert, p.OrgID, p.ID, "", data)
+		return insertRevisioned(ctx, tx, "programs", entityProgram, p.OrgID, p.ID, p.Revision, data)
 	})
 }
 
@@ -61,25 +57,7 @@ func (s *Store) UpdateProgram(ctx context.Context, p domain.Program) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		var old string
-		if err := tx.QueryRowContext(ctx, `SELECT data FROM programs WHERE org_id = ? AND id = ?`,
-			p.OrgID, p.ID).Scan(&old); err != nil {
-			return err // no row: ErrNotFound
-		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE programs SET data = ?, revision = revision + 1 WHERE org_id = ? AND id = ? AND revision = ?`,
-			data, p.OrgID, p.ID, expected)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrConflict // the row exists (read above) at another revision
-		}
-		return appendChange(ctx, tx, entityProgram, opModify, p.OrgID, p.ID, old, data)
+		return updateRevisioned(ctx, tx, "programs", entityProgram, p.OrgID, p.ID, expected, data)
 	})
 }
 

@@ -22,9 +22,6 @@ func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
 	return &Service{store: s, now: now, ids: ids}
 }
 
-// maxAttempts bounds the re-reads of an optimistic update that lost a race.
-const maxAttempts = 5
-
 // CreateTier stores a new tier.
 func (s *Service) CreateTier(ctx context.Context, orgID string, spec domain.PartnerTierSpec) (domain.PartnerTier, error) {
 	if err := spec.Validate(); err != nil {
@@ -54,11 +51,8 @@ func (s *Service) ListTiers(ctx context.Context, orgID string, page store.Page) 
 // UpdateTier applies edit to the tier's current settings and stores the
 // result; a changed rule becomes a new version effective from now.
 func (s *Service) UpdateTier(ctx context.Context, orgID, id string, edit func(*domain.PartnerTierSpec) error) (domain.PartnerTier, error) {
-	for range maxAttempts {
-		t, err := s.GetTier(ctx, orgID, id)
-		if err != nil {
-			return t, err
-		}
+	read := func(ctx context.Context) (domain.PartnerTier, error) { return s.GetTier(ctx, orgID, id) }
+	change := func(t domain.PartnerTier) (domain.PartnerTier, error) {
 		spec := t.Spec()
 		if err := edit(&spec); err != nil {
 			return t, err
@@ -66,18 +60,10 @@ func (s *Service) UpdateTier(ctx context.Context, orgID, id string, edit func(*d
 		if err := spec.Validate(); err != nil {
 			return t, err
 		}
-		next := t.Update(spec, s.now())
-		err = s.store.UpdateTier(ctx, next)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return t, err
-		}
-		next.Revision++
-		return next, nil
+		return t.Update(spec, s.now()), nil
 	}
-	return domain.PartnerTier{}, concurrent("partner tier")
+	next, err := store.Modify(ctx, read, change, s.store.UpdateTier)
+	return bumped(next, err, "partner tier", func(t *domain.PartnerTier) { t.Revision++ })
 }
 
 // Create stores a new active partner of an existing tier of the
@@ -146,11 +132,10 @@ func (s *Service) List(ctx context.Context, orgID, tierID string, page store.Pag
 // and stores the result, retrying when a concurrent edit got there first.
 // A changed rule of its own becomes a new version effective from now.
 func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domain.PartnerSpec) error) (domain.Partner, error) {
-	for range maxAttempts {
-		p, err := s.Get(ctx, orgID, id)
-		if err != nil {
-			return p, err
-		}
+	read := func(ctx context.Context) (domain.Partner, error) { return s.Get(ctx, orgID, id) }
+	var before domain.Partner
+	change := func(p domain.Partner) (domain.Partner, error) {
+		before = p
 		spec := p.Spec()
 		if err := edit(&spec); err != nil {
 			return p, err
@@ -158,27 +143,35 @@ func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domai
 		if err := s.validate(ctx, orgID, spec); err != nil {
 			return p, err
 		}
-		next := p.Update(spec, s.now())
-		err = s.store.UpdatePartner(ctx, next)
-		if errors.Is(err, store.ErrConflict) {
-			// A lost race, or an address another partner has: tell them
-			// apart by reading again.
-			if domain.NormalizeEmail(spec.Email) != p.Email {
-				if taken, terr := s.emailTaken(ctx, orgID, id, domain.NormalizeEmail(spec.Email)); terr != nil {
-					return p, terr
-				} else if taken {
-					return p, emailTaken()
-				}
-			}
-			continue
-		}
-		if err != nil {
-			return p, err
-		}
-		next.Revision++
-		return next, nil
+		return p.Update(spec, s.now()), nil
 	}
-	return domain.Partner{}, concurrent("partner")
+	write := func(ctx context.Context, next domain.Partner) error {
+		err := s.store.UpdatePartner(ctx, next)
+		// A lost race, or an address another partner has: tell them
+		// apart by reading again (an address clash ends the retries).
+		if errors.Is(err, store.ErrConflict) && next.Email != before.Email {
+			if taken, terr := s.emailTaken(ctx, orgID, id, next.Email); terr != nil {
+				return terr
+			} else if taken {
+				return emailTaken()
+			}
+		}
+		return err
+	}
+	next, err := store.Modify(ctx, read, change, write)
+	return bumped(next, err, "partner", func(p *domain.Partner) { p.Revision++ })
+}
+
+// bumped finishes a store.Modify: the written record gets its stored
+// revision, and losing every race becomes a 409 about what.
+func bumped[T any](next T, err error, what string, bump func(*T)) (T, error) {
+	if errors.Is(err, store.ErrConflict) {
+		return next, concurrent(what)
+	}
+	if err == nil {
+		bump(&next)
+	}
+	return next, err
 }
 
 // emailTaken reports whether another partner of the organization has the

@@ -97,26 +97,15 @@ func (s *Service) Transition(ctx context.Context, orgID, id string, to domain.Pr
 // modify is read-modify-write with optimistic locking. A lost race re-reads
 // and re-applies the change; after a few losses the caller gets 409.
 func (s *Service) modify(ctx context.Context, orgID, id string, change func(domain.Program) (domain.Program, error)) (domain.Program, error) {
-	for attempt := 0; attempt < 5; attempt++ {
-		p, err := s.Get(ctx, orgID, id)
-		if err != nil {
-			return p, err
-		}
-		next, err := change(p)
-		if err != nil {
-			return p, err
-		}
-		err = s.store.UpdateProgram(ctx, next)
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return p, err
-		}
-		next.Revision++
-		return next, nil
+	read := func(ctx context.Context) (domain.Program, error) { return s.Get(ctx, orgID, id) }
+	next, err := store.Modify(ctx, read, change, s.store.UpdateProgram)
+	if errors.Is(err, store.ErrConflict) {
+		return next, domain.Errorf(domain.KindConflict, "concurrent_update", "the program is being changed by someone else; try again")
 	}
-	return domain.Program{}, domain.Errorf(domain.KindConflict, "concurrent_update", "the program is being changed by someone else; try again")
+	if err == nil {
+		next.Revision++
+	}
+	return next, err
 }
 
 // ReferrerInput is a request to enrol a referrer.

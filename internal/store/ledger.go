@@ -63,6 +63,15 @@ type PeriodSlot struct {
 	Value         int64  `json:"value"`
 }
 
+// NextSlot is the slot a conversion of value takes in the running total
+// key whose state before it is before, with the state after it. Adapters
+// call it inside the write that assigns the slot; the arithmetic is the
+// engine's (totals saturate instead of wrapping).
+func NextSlot(key, conversionID string, before commission.RunningState, value int64) (PeriodSlot, commission.RunningState) {
+	slot := PeriodSlot{Key: key, ConversionID: conversionID, Ordinal: before.Ordinal(), RevenueBefore: before.Revenue, Value: value}
+	return slot, before.Add(&value)
+}
+
 // State is the running total before the slot's conversion.
 func (s PeriodSlot) State() commission.RunningState {
 	return commission.RunningState{Count: s.Ordinal - 1, Revenue: s.RevenueBefore}

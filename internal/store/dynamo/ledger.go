@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -38,18 +37,6 @@ var _ store.Ledger = (*Store)(nil)
 
 // maxTransactItems is DynamoDB's limit of items per TransactWriteItems.
 const maxTransactItems = 100
-
-// satAdd adds without wrapping: the sum saturates at the int64 bounds.
-func satAdd(a, b int64) int64 {
-	s := a + b
-	switch {
-	case b > 0 && s < a:
-		return math.MaxInt64
-	case b < 0 && s > a:
-		return math.MinInt64
-	}
-	return s
-}
 
 // --- running totals ------------------------------------------------------------
 
@@ -93,14 +80,12 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 				return store.PeriodSlot{}, err
 			}
 		}
-		slot := store.PeriodSlot{Key: key, ConversionID: conversionID, Ordinal: satAdd(state.Count, 1),
-			RevenueBefore: state.Revenue, Value: value}
+		slot, next := store.NextSlot(key, conversionID, state, value)
 		slotItem, err := record(slot, typePeriodSlot, sk)
 		if err != nil {
 			return store.PeriodSlot{}, err
 		}
 		slotItem["organizationId"] = str(orgID)
-		next := commission.RunningState{Count: slot.Ordinal, Revenue: satAdd(state.Revenue, value)}
 		counterItem, err := record(next, typePeriodCounter, ck)
 		if err != nil {
 			return store.PeriodSlot{}, err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -24,18 +23,6 @@ var _ store.Ledger = (*Store)(nil)
 
 // entityCommission is the outbox entity of ledger entries.
 const entityCommission = "commission"
-
-// satAdd adds without wrapping: the sum saturates at the int64 bounds.
-func satAdd(a, b int64) int64 {
-	s := a + b
-	switch {
-	case b > 0 && s < a:
-		return math.MaxInt64
-	case b < 0 && s > a:
-		return math.MinInt64
-	}
-	return s
-}
 
 // Running totals.
 
@@ -75,7 +62,8 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		slot = store.PeriodSlot{Key: key, ConversionID: conversionID, Ordinal: satAdd(count, 1), RevenueBefore: revenue, Value: value}
+		var next commission.RunningState
+		slot, next = store.NextSlot(key, conversionID, commission.RunningState{Count: count, Revenue: revenue}, value)
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO ledger_slots (org_id, key, conversion_id, ordinal, revenue_before, value) VALUES (?, ?, ?, ?, ?, ?)`,
 			orgID, key, conversionID, slot.Ordinal, slot.RevenueBefore, slot.Value); err != nil {
@@ -84,7 +72,7 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 		_, err = tx.ExecContext(ctx,
 			`INSERT INTO ledger_counters (org_id, key, period_key, count, revenue) VALUES (?, ?, ?, ?, ?)
 			 ON CONFLICT (org_id, key) DO UPDATE SET count = excluded.count, revenue = excluded.revenue`,
-			orgID, key, store.PeriodOfKey(key), slot.Ordinal, satAdd(revenue, value))
+			orgID, key, store.PeriodOfKey(key), next.Count, next.Revenue)
 		return err
 	})
 	if err != nil {

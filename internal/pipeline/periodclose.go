@@ -370,20 +370,9 @@ func periodConversion(prog domain.Program, beneficiary string, slot store.Period
 		return pc, !commission.ShouldRecord(amount)
 	}
 	for _, ch := range chains(mine) {
-		live, ok := ch.live()
-		if !ok || live.Status == commission.StatusRejected {
+		_, earned, taken, ok := ch.owed()
+		if !ok {
 			continue
-		}
-		earned := live.OriginalAmount
-		if earned == 0 {
-			earned = live.Amount.Amount
-		}
-		if earned <= 0 {
-			continue
-		}
-		taken := earned - live.Amount.Amount
-		for _, cb := range ch.clawbacks {
-			taken -= cb.Amount.Amount
 		}
 		switch {
 		case hasValue && takenBack(earned, min(pc.Refunded, *value), *value) > taken:

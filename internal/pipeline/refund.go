@@ -46,20 +46,9 @@ func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries
 
 	ch := store.LedgerChange{OrgID: conv.OrgID}
 	for _, chain := range chains(entries) {
-		live, ok := chain.live()
-		if !ok || live.Status == commission.StatusRejected {
+		live, earned, taken, ok := chain.owed()
+		if !ok {
 			continue // all reversed (refunded in full), or nothing was owed
-		}
-		earned := live.OriginalAmount
-		if earned == 0 {
-			earned = live.Amount.Amount
-		}
-		if earned <= 0 {
-			continue
-		}
-		taken := earned - live.Amount.Amount
-		for _, cb := range chain.clawbacks {
-			taken -= cb.Amount.Amount
 		}
 		if takenBack(earned, total, value) <= taken {
 			continue // the ledger reflects this refunded total already
@@ -73,20 +62,54 @@ func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries
 		if err != nil {
 			return Permanent(fmt.Errorf("pipeline: conversion %s: refund of entry %s: %w", conv.ID, live.ID, err))
 		}
-		if out.Reversed != nil {
-			ch.Updated = append(ch.Updated, *out.Reversed)
-		}
-		if out.Added != nil {
-			ch.Created = append(ch.Created, *out.Added)
-		}
-		ch.Audit = append(ch.Audit, out.Audit...)
+		addOutcome(&ch, out)
 	}
+	return c.applyRefunds(ctx, ch)
+}
+
+// applyRefunds writes the refunds gathered in ch, if any. ErrConflict:
+// another writer moved an entry (or applied this refund) since it was
+// read; the caller reads again.
+func (c *Calculator) applyRefunds(ctx context.Context, ch store.LedgerChange) error {
 	if len(ch.Updated) == 0 && len(ch.Created) == 0 {
 		return nil
 	}
-	// ErrConflict: another writer moved an entry (or applied this refund)
-	// since it was read; the caller reads again.
 	return c.st.ApplyLedgerChange(ctx, ch)
+}
+
+// addOutcome adds what commission.Refund decided to the ledger change.
+func addOutcome(ch *store.LedgerChange, out commission.RefundOutcome) {
+	if out.Reversed != nil {
+		ch.Updated = append(ch.Updated, *out.Reversed)
+	}
+	if out.Added != nil {
+		ch.Created = append(ch.Created, *out.Added)
+	}
+	ch.Audit = append(ch.Audit, out.Audit...)
+}
+
+// owed returns the chain's live entry, the amount first earned on it and
+// how much refunds have taken back so far: A minus the live entry's amount
+// (a replacement carries A − T) plus every clawback, whatever its status.
+// ok is false when nothing can be taken back: every entry is reversed, the
+// live one was rejected, or nothing was earned.
+func (c chain) owed() (live commission.Commission, earned, taken int64, ok bool) {
+	live, ok = c.live()
+	if !ok || live.Status == commission.StatusRejected {
+		return live, 0, 0, false
+	}
+	earned = live.OriginalAmount
+	if earned == 0 {
+		earned = live.Amount.Amount
+	}
+	if earned <= 0 {
+		return live, 0, 0, false
+	}
+	taken = earned - live.Amount.Amount
+	for _, cb := range c.clawbacks {
+		taken -= cb.Amount.Amount
+	}
+	return live, earned, taken, true
 }
 
 // chain is a first commission of a conversion with the entries derived from
@@ -184,35 +207,15 @@ func (c *Calculator) refundInFull(ctx context.Context, conv domain.Conversion, e
 	now := c.now()
 	ch := store.LedgerChange{OrgID: conv.OrgID}
 	for _, chain := range chains(entries) {
-		live, ok := chain.live()
-		if !ok || live.Status == commission.StatusRejected {
-			continue
-		}
-		earned := live.OriginalAmount
-		if earned == 0 {
-			earned = live.Amount.Amount
-		}
-		taken := earned - live.Amount.Amount
-		for _, cb := range chain.clawbacks {
-			taken -= cb.Amount.Amount
-		}
-		if earned <= 0 || taken >= earned {
+		live, earned, taken, ok := chain.owed()
+		if !ok || taken >= earned {
 			continue
 		}
 		out, err := commission.Refund(live, 0, 0, 0, commission.ActorSystem, now)
 		if err != nil {
 			return Permanent(fmt.Errorf("pipeline: conversion %s: full refund of entry %s: %w", conv.ID, live.ID, err))
 		}
-		if out.Reversed != nil {
-			ch.Updated = append(ch.Updated, *out.Reversed)
-		}
-		if out.Added != nil {
-			ch.Created = append(ch.Created, *out.Added)
-		}
-		ch.Audit = append(ch.Audit, out.Audit...)
+		addOutcome(&ch, out)
 	}
-	if len(ch.Updated) == 0 && len(ch.Created) == 0 {
-		return nil
-	}
-	return c.st.ApplyLedgerChange(ctx, ch)
+	return c.applyRefunds(ctx, ch)
 }

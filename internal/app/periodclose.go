@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -60,13 +59,6 @@ func NewPeriodClose(st pipeline.LedgerStore, now domain.Clock, log *slog.Logger)
 // StartPeriodClose is the whole main of the period-close function.
 func StartPeriodClose() {
 	cfg, log := mustConfig("period-close")
-	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
-	if err != nil {
-		fail(log, "store", err)
-	}
-	ls, ok := st.(pipeline.LedgerStore)
-	if !ok {
-		fail(log, "store", fmt.Errorf("STORE=%s has no commission ledger", cfg.Store))
-	}
+	ls := mustLedgerStore(cfg, log)
 	lambda.Start(NewPeriodClose(ls, domain.SystemClock, log))
 }

@@ -200,6 +200,14 @@ func StartStreamRouter() {
 // function.
 func StartCommissionCalculator() {
 	cfg, log := mustConfig("commission-calculator")
+	ls := mustLedgerStore(cfg, log)
+	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls))
+	lambda.Start(NewCommissionCalculator(calc, log))
+}
+
+// mustLedgerStore opens the configured store, which must keep the
+// commission ledger, or ends the process with a clear message.
+func mustLedgerStore(cfg Config, log *slog.Logger) pipeline.LedgerStore {
 	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
 	if err != nil {
 		fail(log, "store", err)
@@ -208,8 +216,7 @@ func StartCommissionCalculator() {
 	if !ok {
 		fail(log, "store", fmt.Errorf("STORE=%s has no commission ledger", cfg.Store))
 	}
-	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls))
-	lambda.Start(NewCommissionCalculator(calc, log))
+	return ls
 }
 
 func mustConfig(function string) (Config, *slog.Logger) {

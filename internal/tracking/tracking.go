@@ -164,13 +164,16 @@ func (s *Service) CreateReferral(ctx context.Context, orgID string, in ReferralI
 	if err := prog.NotLiveError(now); err != nil {
 		return ref, false, err
 	}
-	if dup, err := s.referralInProgram(ctx, orgID, prog.ID, in.Email); err == nil {
-		return ref, false, referralExists(dup)
-	}
-	ref, err = s.newReferral(ctx, prog, referrer, in, now)
+	// One read of the address's referrals answers both questions: is it
+	// already referred in this program, and is it an existing customer?
+	others, err := s.store.ReferralsByEmail(ctx, orgID, in.Email)
 	if err != nil {
 		return ref, false, err
 	}
+	if dup, ok := inProgram(others, prog.ID); ok {
+		return ref, false, referralExists(dup)
+	}
+	ref = s.newReferral(prog, referrer, in, now, others)
 	if err := s.store.CreateReferral(ctx, ref); err != nil {
 		if !errors.Is(err, store.ErrConflict) {
 			return ref, false, err
@@ -182,25 +185,23 @@ func (s *Service) CreateReferral(ctx context.Context, orgID string, in ReferralI
 				return r, false, nil
 			}
 		}
-		if dup, err := s.referralInProgram(ctx, orgID, prog.ID, in.Email); err == nil {
-			return ref, false, referralExists(dup)
+		if again, rerr := s.store.ReferralsByEmail(ctx, orgID, in.Email); rerr == nil {
+			if dup, ok := inProgram(again, prog.ID); ok {
+				return ref, false, referralExists(dup)
+			}
 		}
 		return ref, false, err
 	}
 	return ref, true, nil
 }
 
-// newReferral builds a referral and decides its eligibility.
-func (s *Service) newReferral(ctx context.Context, prog domain.Program, referrer domain.Referrer, in ReferralInput, now time.Time) (domain.Referral, error) {
+// newReferral builds a referral and decides its eligibility; others are
+// the address's referrals in the organization (an existing customer has a
+// converted one).
+func (s *Service) newReferral(prog domain.Program, referrer domain.Referrer, in ReferralInput, now time.Time, others []domain.Referral) domain.Referral {
 	existing := false
-	if prog.Eligibility.NewCustomersOnly && in.Email != "" {
-		others, err := s.store.ReferralsByEmail(ctx, prog.OrgID, in.Email)
-		if err != nil {
-			return domain.Referral{}, err
-		}
-		for _, o := range others {
-			existing = existing || o.Status == domain.ReferralConverted
-		}
+	for _, o := range others {
+		existing = existing || o.Status == domain.ReferralConverted
 	}
 	ref := domain.Referral{
 		ID: s.ids("ref"), OrgID: prog.OrgID, ProgramID: prog.ID, ReferrerID: referrer.ID, PartnerID: referrer.PartnerID,
@@ -211,21 +212,17 @@ func (s *Service) newReferral(ctx context.Context, prog domain.Program, referrer
 			ref.Status, ref.Reason = domain.ReferralIneligible, reason
 		}
 	}
-	return ref, nil
+	return ref
 }
 
-// referralInProgram finds an address's referral in one program.
-func (s *Service) referralInProgram(ctx context.Context, orgID, programID, email string) (domain.Referral, error) {
-	refs, err := s.store.ReferralsByEmail(ctx, orgID, email)
-	if err != nil {
-		return domain.Referral{}, err
-	}
+// inProgram finds, among an address's referrals, the one in a program.
+func inProgram(refs []domain.Referral, programID string) (domain.Referral, bool) {
 	for _, r := range refs {
 		if r.ProgramID == programID {
-			return r, nil
+			return r, true
 		}
 	}
-	return domain.Referral{}, store.ErrNotFound
+	return domain.Referral{}, false
 }
 
 func referralExists(r domain.Referral) error {
@@ -364,22 +361,19 @@ func (s *Service) resolveReferral(ctx context.Context, orgID string, in Conversi
 		if err != nil {
 			return ref, nil, prog, err
 		}
+		var others []domain.Referral
 		if in.Email != "" {
-			ref, err = s.referralInProgram(ctx, orgID, p.ID, in.Email)
-			if err == nil {
-				return ref, nil, p, nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
+			if others, err = s.store.ReferralsByEmail(ctx, orgID, in.Email); err != nil {
 				return ref, nil, p, err
+			}
+			if known, ok := inProgram(others, p.ID); ok {
+				return known, nil, p, nil
 			}
 		}
 		if err := p.NotLiveError(occurredAt); err != nil {
 			return ref, nil, p, notQualifying("program_not_active", err.Error())
 		}
-		created, err := s.newReferral(ctx, p, referrer, ReferralInput{Code: in.Code, Email: in.Email}, occurredAt)
-		if err != nil {
-			return ref, nil, p, err
-		}
+		created := s.newReferral(p, referrer, ReferralInput{Code: in.Code, Email: in.Email}, occurredAt, others)
 		return created, &created, p, nil
 	default:
 		refs, err := s.store.ReferralsByEmail(ctx, orgID, in.Email)

@@ -15,8 +15,9 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-// Referrers: the record in the organization's partition and in GSI1 under
-// its program; a guard CODE#<code key> naming it (codes are unique across
+// Referrers: the record in the organization's partition, in GSI1 under
+// its program and, when it belongs to a partner, in GSI2 under the partner
+// (portal.go); a guard CODE#<code key> naming it (codes are unique across
 // the installation, ignoring case) and a guard per (program, address). The
 // click count is the record's clicks attribute, which RecordClick adds to.
 
@@ -26,8 +27,7 @@ import (
 func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	ctx, done := s.op(ctx, "CreateReferrer")
 	defer done()
-	it, err := record(r, typeReferrer, referrerKey(r.OrgID, r.ID),
-		item{attrGSI1PK: str(byProgram(r.OrgID, r.ProgramID)), attrGSI1SK: str(skReferrer + r.ID)})
+	it, err := record(r, typeReferrer, referrerKey(r.OrgID, r.ID), referrerIndexKeys(r))
 	if err != nil {
 		return err
 	}

@@ -45,3 +45,7 @@ func TestLedgerConformance(t *testing.T) {
 func TestLedgerOutboxConformance(t *testing.T) {
 	storetest.RunLedgerOutbox(t, func(t *testing.T) storetest.LedgerOutboxStore { return openTemp(t) })
 }
+
+func TestPortalConformance(t *testing.T) {
+	storetest.RunPortal(t, func(t *testing.T) storetest.PortalStore { return openTemp(t) })
+}

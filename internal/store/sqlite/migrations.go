@@ -249,6 +249,16 @@ CREATE UNIQUE INDEX partners_org_email ON partners (org_id, email);
 CREATE INDEX partners_org ON partners (org_id, id);
 CREATE INDEX partners_tier ON partners (org_id, tier_id, id);
 `,
+	// 6 and 7 are reserved for the invitations and deals work streams
+	// (merged in parallel); at merge their real migrations replace these
+	// no-ops, so the portal's index stays migration 8.
+	`SELECT 1;`,
+	`SELECT 1;`,
+	// 8: referrers by partner (store.PartnerReferrers). An index on the
+	// record's own partnerId, so CreateReferrer needs no new column.
+	`
+CREATE INDEX referrers_partner ON referrers (org_id, json_extract(data, '$.partnerId'), id);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -29,7 +29,7 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 	-not -path '*/node_modules/*' -not -path '*/cdk.out/*' -print0
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
-	build-CommissionsFunction build-PartnersFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
+	build-CommissionsFunction build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
 	build-PeriodCloseFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
@@ -55,6 +55,9 @@ build-CommissionsFunction: ## SAM: build functions/commissions into $(ARTIFACTS_
 build-PartnersFunction: ## SAM: build functions/partners into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,PartnersFunction)/bootstrap ./functions/partners
 
+build-PortalFunction: ## SAM: build functions/portal into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,PortalFunction)/bootstrap ./functions/portal
+
 build-StreamRouterFunction: ## SAM: build functions/stream-router into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,StreamRouterFunction)/bootstrap ./functions/stream-router
 
@@ -65,7 +68,7 @@ build-PeriodCloseFunction: ## SAM: build functions/period-close into $(ARTIFACTS
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,PeriodCloseFunction)/bootstrap ./functions/period-close
 
 lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction \
-	build-PartnersFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+	build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server (honours PORT and DATA_DIR)
 	$(GO) run ./infra/local

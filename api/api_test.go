@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/portal"
 )
 
 type node = map[string]any
@@ -544,6 +545,18 @@ func TestSchemasMatchTheWireFormat(t *testing.T) {
 	conformJSON(t, doc, "Conversion", domain.Conversion{ID: "cnv_2", OrgID: "org_1", ReferralID: "rfl_2",
 		ProgramID: "prg_1", ReferrerID: "ref_1", Event: "purchase", Amount: &domain.Money{Amount: 9900, Currency: "USD"},
 		ExternalID: "order-1", OccurredAt: now, RefundedAmount: domain.Money{Amount: 100, Currency: "USD"}, CreatedAt: now})
+
+	var sum portal.Summary
+	sum.Partner.ID, sum.Partner.CompanyName = "prt_1", "Acme"
+	sum.Referrals = map[string]int{"total": 1, "pending": 1, "converted": 0, "expired": 0, "ineligible": 0}
+	sum.Earnings.Pending = []domain.Money{{Amount: 500, Currency: "USD"}}
+	sum.Earnings.Approved, sum.Earnings.Paid = []domain.Money{}, []domain.Money{}
+	sum.AsOf = now
+	conformJSON(t, doc, "PortalSummary", sum)
+	conformJSON(t, doc, "PortalLinkList", map[string]any{"items": []portal.Link{{ReferrerID: "ref_1", ProgramID: "prg_1",
+		ProgramName: "Spring", ProgramStatus: domain.ProgramActive, Code: "JANE", Link: "https://app.example.com/r/JANE", CreatedAt: now}}, "nextCursor": nil})
+	conformJSON(t, doc, "PortalReferralList", map[string]any{"items": []portal.Referral{{ID: "rfl_1", ProgramID: "prg_1",
+		ReferrerID: "ref_1", Email: "j***@example.com", Status: domain.ReferralConverted, CreatedAt: now, ConvertedAt: &ends}}, "nextCursor": "abc"})
 
 	v := domain.Validation{}
 	v.Add("commission.tiers[1].upTo", "must be greater than the previous tier's upTo (and than 0)")

@@ -21,6 +21,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -131,8 +132,12 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if l, ok := st.(store.Ledger); ok {
 		led = ledger.New(st, l, now)
 	}
+	var portalSvc *portal.Service // nil (routes answer 503) until the store has the portal's queries
+	if ps, ok := st.(portal.Store); ok {
+		portalSvc = portal.New(ps, now, a.Programs.Link)
+	}
 	a.API = &httpapi.API{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led, Log: log,
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led, Portal: portalSvc, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

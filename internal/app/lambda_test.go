@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/eventfile"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
@@ -26,8 +27,19 @@ func seeded(t *testing.T) (*apptest.Env, map[string]string) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("seed referrer: %d %s", r.Status, r.Body)
 	}
+	// A partner with a portal user, for the portal's events.
+	r = e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Gold", "commission": map[string]any{"type": "flat", "amount": 1000}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("seed tier: %d %s", r.Status, r.Body)
+	}
+	r = e.Do(t, "POST", "/v1/partners", e.AdminToken, map[string]any{"companyName": "Acme Resellers", "contactName": "Ann",
+		"email": "ann@acme.example", "tierId": r.String("id")})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("seed partner: %d %s", r.Status, r.Body)
+	}
+	partnerToken := e.NewUser(t, e.OrgID, domain.RolePartner, r.String("id"))
 	return e, map[string]string{
-		"TOKEN": e.AdminToken, "CODE": "SPRING26", "PROGRAM_ID": programID,
+		"TOKEN": e.AdminToken, "PARTNER_TOKEN": partnerToken, "CODE": "SPRING26", "PROGRAM_ID": programID,
 		"EMAIL": apptest.AdminEmail, "PASSWORD": apptest.AdminPassword,
 	}
 }

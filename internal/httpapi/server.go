@@ -16,6 +16,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
@@ -38,6 +39,9 @@ type API struct {
 	// Ledger is nil while the store does not implement store.Ledger; the
 	// commissions routes then answer 503.
 	Ledger *ledger.Service
+	// Portal is nil while the store lacks the portal's queries; the portal
+	// routes then answer 503.
+	Portal *portal.Service
 }
 
 // Routes is the route table: every route of every group, with who may call it.
@@ -46,6 +50,7 @@ func (a *API) Routes() []Route {
 	staffOrKey := roles(domain.RoleAdmin, domain.RoleProgramManager, domain.RoleAPIKey)
 	adminOrKey := roles(domain.RoleAdmin, domain.RoleAPIKey)
 	admin := roles(domain.RoleAdmin)
+	partner := roles(domain.RolePartner)
 	return []Route{
 		{GroupIdentity, "GET", "/healthz", "Liveness and store health", public(), a.healthz},
 		{GroupIdentity, "GET", "/openapi.yaml", "This API's OpenAPI document", public(), a.openAPI},
@@ -90,6 +95,12 @@ func (a *API) Routes() []Route {
 		{GroupCommissions, "POST", "/v1/commissions/reject", "Reject commissions", admin, a.withLedger(a.rejectCommissions)},
 		{GroupCommissions, "POST", "/v1/commissions/mark-paid", "Mark commissions paid", admin, a.withLedger(a.markCommissionsPaid)},
 		{GroupCommissions, "POST", "/v1/conversions/{id}/refund", "Refund a conversion", adminOrKey, a.withLedger(a.refundConversion)},
+
+		{GroupPortal, "GET", "/v1/portal/summary", "The partner's own activity and earnings", partner, a.withPortal(a.portalSummary)},
+		{GroupPortal, "GET", "/v1/portal/links", "The partner's own referral links", partner, a.withPortal(a.portalLinks)},
+		{GroupPortal, "GET", "/v1/portal/referrals", "Contacts referred through the partner's links", partner, a.withPortal(a.portalReferrals)},
+		{GroupPortal, "GET", "/v1/portal/commissions", "The partner's own commissions", partner, a.withPortal(a.portalCommissions)},
+		{GroupPortal, "GET", "/v1/portal/statements/{period}", "The partner's monthly statement (YYYY-MM.csv or .pdf)", partner, a.withPortal(a.portalStatement)},
 	}
 }
 

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/portal"
+)
+
+// GroupPortal is the route group of the partner portal: every route is for
+// partners only and scoped to the caller's own partner (Caller.PartnerID),
+// never to a partner named in the request.
+const GroupPortal = "portal"
+
+// withPortal answers 503 while the store lacks the portal's queries,
+// instead of failing on a nil service.
+func (a *API) withPortal(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
+		if a.Portal == nil {
+			w.Header().Set("Retry-After", "60")
+			writeProblem(w, http.StatusServiceUnavailable, domain.Errorf(0, "portal_unavailable",
+				"the partner portal is not available on this installation's store yet"))
+			return nil
+		}
+		return h(w, r, c)
+	}
+}
+
+func (a *API) portalSummary(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	s, err := a.Portal.Summary(r.Context(), c.OrgID, c.PartnerID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s)
+}
+
+func (a *API) portalLinks(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Portal.Links(r.Context(), c.OrgID, c.PartnerID, page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(items, next))
+}
+
+func (a *API) portalReferrals(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Portal.Referrals(r.Context(), c.OrgID, c.PartnerID, r.URL.Query().Get("status"), page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(items, next))
+}
+
+// portalCommissions lists the caller's commissions; a partnerId in the
+// query is ignored (the partner is always the caller's).
+func (a *API) portalCommissions(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	f, err := commissionFilter(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.Portal.Commissions(r.Context(), c.OrgID, c.PartnerID, f, page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(items, next))
+}
+
+// portalStatement sends the statement of the month in the path
+// ("2026-03.csv" or "2026-03.pdf") as an attachment. The whole file is
+// built before the first byte is sent, so a failure is a problem document.
+func (a *API) portalStatement(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	seg := r.PathValue("period")
+	period, ext, ok := strings.Cut(seg, ".")
+	if !ok || (ext != "csv" && ext != "pdf") {
+		return domain.Errorf(domain.KindNotFound, "not_found", "no statement %q: ask for YYYY-MM.csv or YYYY-MM.pdf", seg)
+	}
+	st, err := a.Portal.Statement(r.Context(), c.OrgID, c.PartnerID, period)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	contentType := "text/csv; charset=utf-8"
+	if ext == "csv" {
+		err = portal.WriteStatementCSV(&buf, st)
+	} else {
+		contentType = "application/pdf"
+		err = portal.WriteStatementPDF(&buf, st)
+	}
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", `attachment; filename="`+portal.StatementFilename(st, ext)+`"`)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
+	return err
+}

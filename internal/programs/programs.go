@@ -118,6 +118,12 @@ type ReferrerInput struct {
 
 // CreateReferrer enrols a referrer in a live program with a unique code.
 func (s *Service) CreateReferrer(ctx context.Context, orgID, programID string, in ReferrerInput) (domain.Referrer, error) {
+	// The program first: another organization's program is 404 whatever
+	// the body says.
+	p, err := s.Get(ctx, orgID, programID)
+	if err != nil {
+		return domain.Referrer{}, err
+	}
 	in.Email = domain.NormalizeEmail(in.Email)
 	in.Name = strings.TrimSpace(in.Name)
 	var v domain.Validation
@@ -138,10 +144,6 @@ func (s *Service) CreateReferrer(ctx context.Context, orgID, programID string, i
 		v.Check(known, "partnerId", "unknown partner")
 	}
 	if err := v.Err(); err != nil {
-		return domain.Referrer{}, err
-	}
-	p, err := s.Get(ctx, orgID, programID)
-	if err != nil {
 		return domain.Referrer{}, err
 	}
 	if err := p.NotLiveError(s.now()); err != nil {

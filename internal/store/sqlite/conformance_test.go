@@ -45,3 +45,13 @@ func TestLedgerConformance(t *testing.T) {
 func TestLedgerOutboxConformance(t *testing.T) {
 	storetest.RunLedgerOutbox(t, func(t *testing.T) storetest.LedgerOutboxStore { return openTemp(t) })
 }
+
+func TestDealsConformance(t *testing.T) {
+	storetest.RunDeals(t, func(t *testing.T) storetest.DealStore { return openTemp(t) })
+	storetest.RunDealsOutbox(t, func(t *testing.T) interface {
+		storetest.DealStore
+		store.Outbox
+	} {
+		return openTemp(t)
+	})
+}

@@ -50,12 +50,25 @@ type Service struct {
 // Option configures a Service.
 type Option func(*Service)
 
-// WithExclusivity sets the organization's exclusivity window (default
-// domain.DefaultDealExclusivity).
-func WithExclusivity(d time.Duration) Option { return func(s *Service) { s.window = d } }
+// WithExclusivity sets the organization's exclusivity window; zero or less
+// keeps domain.DefaultDealExclusivity.
+func WithExclusivity(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.window = d
+		}
+	}
+}
 
-// WithCurrency sets the currency of values given as bare minor units.
-func WithCurrency(c string) Option { return func(s *Service) { s.currency = c } }
+// WithCurrency sets the currency of values given as bare minor units; ""
+// keeps DefaultCurrency.
+func WithCurrency(c string) Option {
+	return func(s *Service) {
+		if c != "" {
+			s.currency = c
+		}
+	}
+}
 
 // WithLimiter rate-limits registrations per partner (and the direct deals of
 // an organization).

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
@@ -30,7 +31,10 @@ type API struct {
 	Programs *programs.Service
 	Tracking *tracking.Service
 	Partners *partners.Service
-	Log      *slog.Logger
+	// Deals is nil when the store keeps no deals; the deal routes then
+	// answer 503.
+	Deals *deals.Service
+	Log   *slog.Logger
 	// Health reports whether the store answers (GET /healthz).
 	Health func(context.Context) error
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
@@ -82,6 +86,13 @@ func (a *API) Routes() []Route {
 		{GroupPartners, "GET", "/v1/partners", "List partners", admin, a.listPartners},
 		{GroupPartners, "GET", "/v1/partners/{id}", "Get a partner", admin, a.getPartner},
 		{GroupPartners, "PATCH", "/v1/partners/{id}", "Update a partner", admin, a.patchPartner},
+		{GroupPartners, "POST", "/v1/deals", "Register a deal", admin, a.withDeals(a.createDeal)},
+		{GroupPartners, "GET", "/v1/deals", "List deals", admin, a.withDeals(a.listDeals)},
+		{GroupPartners, "GET", "/v1/deals/{id}", "Get a deal", admin, a.withDeals(a.getDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/approve", "Approve a deal", admin, a.withDeals(a.approveDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/reject", "Reject a deal", admin, a.withDeals(a.rejectDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/won", "Close a deal as won", admin, a.withDeals(a.wonDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/lost", "Close a deal as lost", admin, a.withDeals(a.lostDeal)},
 
 		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},

@@ -114,7 +114,10 @@ func run(args []string) error {
 	// The period-close job, in both modes: at start, then hourly (on AWS,
 	// EventBridge Scheduler runs the period-close function).
 	pipelineDone.Add(1)
-	go func() { defer pipelineDone.Done(); pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log) }()
+	go func() {
+		defer pipelineDone.Done()
+		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.DealExpirySweep(a.Deals)...)
+	}()
 
 	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
 	if err != nil {

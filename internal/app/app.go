@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/partnerloop/partnerloop/internal/awsenv"
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -40,10 +42,17 @@ type Config struct {
 	BootstrapPassword string
 	OrgName           string
 	LogLevel          slog.Level
+	// DealExclusivityDays is how long a partner's deal registration keeps
+	// other parties off its customer (DEAL_EXCLUSIVITY_DAYS, default 90).
+	DealExclusivityDays int
+	// DealCurrency is the currency of a deal value given as bare minor
+	// units (DEAL_CURRENCY, default USD).
+	DealCurrency string
 }
 
 // ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
-// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME and LOG_LEVEL,
+// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, LOG_LEVEL,
+// DEAL_EXCLUSIVITY_DAYS and DEAL_CURRENCY,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -60,6 +69,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		BootstrapPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
 		OrgName:           get("ORG_NAME", "My Company"),
 		TableName:         get("TABLE_NAME", ""),
+		DealCurrency:      get("DEAL_CURRENCY", deals.DefaultCurrency),
 	}
 	port, err := strconv.Atoi(get("PORT", "3000"))
 	if err != nil || port < 0 || port > 65535 {
@@ -73,6 +83,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "INFO"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
+	days, err := strconv.Atoi(get("DEAL_EXCLUSIVITY_DAYS", "90"))
+	if err != nil || days < 1 || days > MaxDealExclusivityDays {
+		return c, fmt.Errorf("DEAL_EXCLUSIVITY_DAYS=%q must be a whole number of days from 1 to %d", getenv("DEAL_EXCLUSIVITY_DAYS"), MaxDealExclusivityDays)
+	}
+	c.DealExclusivityDays = days
+	if !domain.ValidCurrency(c.DealCurrency) {
+		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
+	}
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
 	}
@@ -82,6 +100,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// MaxDealExclusivityDays bounds DEAL_EXCLUSIVITY_DAYS (ten years).
+const MaxDealExclusivityDays = 3650
+
 // App is the wired product.
 type App struct {
 	Config   Config
@@ -90,6 +111,7 @@ type App struct {
 	Programs *programs.Service
 	Tracking *tracking.Service
 	Partners *partners.Service
+	Deals    *deals.Service // nil when the store keeps no deals
 	API      *httpapi.API
 	Log      *slog.Logger
 }
@@ -128,6 +150,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Partners = partners.New(st, now, ids)
 	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
+	a.Deals = NewDeals(c, st, now, ids)
 	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
 	if l, ok := st.(store.Ledger); ok {
 		led = ledger.New(st, l, now)
@@ -137,7 +160,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
 	a.API = &httpapi.API{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led, Portal: portalSvc, Log: log,
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -147,6 +170,19 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 		},
 	}
 	return a
+}
+
+// NewDeals returns the deals service on st, nil when st keeps no deals.
+// Registrations are not rate limited here: the store-backed
+// internal/ratelimit.Limiter is given with deals.WithLimiter where the
+// invitations work wires it (the deals service needs only its Allow).
+func NewDeals(c Config, st store.Store, now domain.Clock, ids domain.IDs) *deals.Service {
+	ds, ok := st.(deals.Store)
+	if !ok {
+		return nil
+	}
+	return deals.New(ds, now, ids,
+		deals.WithExclusivity(time.Duration(c.DealExclusivityDays)*24*time.Hour), deals.WithCurrency(c.DealCurrency))
 }
 
 // NewLogger returns the JSON logger every process uses, tagged with the

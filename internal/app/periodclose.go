@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 )
@@ -41,7 +43,10 @@ type scheduleInput struct {
 // pipeline.ClosePeriods at now(). Running it again, early, late or twice at
 // once is harmless (each adjustment is created once); an error fails the
 // invocation so that it is retried, and the next hourly run retries anyway.
-func NewPeriodClose(st pipeline.LedgerStore, now domain.Clock, log *slog.Logger) ScheduledHandler {
+//
+// The sweeps (the deals' expiry) run after it in the same invocation, even
+// when period close failed; a failed sweep fails the invocation too.
+func NewPeriodClose(st pipeline.LedgerStore, now domain.Clock, log *slog.Logger, sweeps ...pipeline.Sweep) ScheduledHandler {
 	return func(ctx context.Context, payload []byte) ([]byte, error) {
 		var in scheduleInput
 		_ = json.Unmarshal(payload, &in) // any payload will do: it only labels the logs
@@ -49,16 +54,33 @@ func NewPeriodClose(st pipeline.LedgerStore, now domain.Clock, log *slog.Logger)
 		created, err := pipeline.ClosePeriods(ctx, st, now(), log)
 		if err != nil {
 			log.ErrorContext(ctx, "period close failed", "err", err, "created", created)
-			return nil, fmt.Errorf("period close (%d adjustments recorded before the failure): %w", created, err)
+			err = fmt.Errorf("period close (%d adjustments recorded before the failure): %w", created, err)
+		} else {
+			log.InfoContext(ctx, "period close done", "created", created)
 		}
-		log.InfoContext(ctx, "period close done", "created", created)
+		if serr := pipeline.RunSweeps(ctx, sweeps, log); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		if err != nil {
+			return nil, err
+		}
 		return json.Marshal(PeriodCloseResult{Created: created})
 	}
+}
+
+// DealExpirySweep is the hourly sweep that expires partner deals past their
+// exclusivity, in every organization (nil service: no sweep).
+func DealExpirySweep(ds *deals.Service) []pipeline.Sweep {
+	if ds == nil {
+		return nil
+	}
+	return []pipeline.Sweep{{Name: "deal expiry", Run: ds.ExpireAll}}
 }
 
 // StartPeriodClose is the whole main of the period-close function.
 func StartPeriodClose() {
 	cfg, log := mustConfig("period-close")
 	ls := mustLedgerStore(cfg, log)
-	lambda.Start(NewPeriodClose(ls, domain.SystemClock, log))
+	ds := NewDeals(cfg, ls, domain.SystemClock, domain.NewULIDs(domain.SystemClock))
+	lambda.Start(NewPeriodClose(ls, domain.SystemClock, log, DealExpirySweep(ds)...))
 }

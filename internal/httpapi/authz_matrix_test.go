@@ -91,7 +91,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	tier := mustCreate(t, e, "/v1/partner-tiers", adm, tierBody("Silver"))["id"].(string)
 
 	type partnerFixture struct {
-		id, referrerID, code, referralID, conversionID, commissionID string
+		id, referrerID, code, referralID, conversionID, commissionID, dealID string
 	}
 	mkPartner := func(name string) partnerFixture {
 		var f partnerFixture
@@ -103,6 +103,10 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		f.conversionID = mustCreate(t, e, "/v1/conversions", adm, map[string]any{
 			"referralId": f.referralID, "event": "purchase", "amount": 20000, "externalId": "order-" + name})["id"].(string)
 		f.commissionID = seed(t, e, earning{program: programID, referrer: f.referrerID, partner: f.id, amount: 2000})[0].ID
+		// Both partners register the same customer: B's deal is in
+		// conflict with A's, which B must not learn the ID of.
+		f.dealID = mustCreate(t, e, "/v1/deals", adm, map[string]any{
+			"customerName": "Contested", "customerDomain": "contested.example", "value": 100000, "partnerId": f.id})["id"].(string)
 		return f
 	}
 	a, b := mkPartner("alpha"), mkPartner("bravo")
@@ -118,7 +122,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	doomedKey := e.Do(t, "POST", "/v1/api-keys", adm, map[string]string{"name": "to delete"}).String("id")
 
 	secretsOf := func(f partnerFixture) []string {
-		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID}
+		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID, f.dealID}
 	}
 	w.secrets[partnerB] = secretsOf(a)
 	w.secrets[partnerA] = secretsOf(b)
@@ -142,6 +146,11 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/partners/{id}/invitation":       org("/v1/partners/" + spareP + "/invitation"),
 		"/v1/partners/{id}/portal-access":    org("/v1/partners/" + spareP + "/portal-access"),
 		"/v1/partner-tiers/{id}":             org("/v1/partner-tiers/" + tier),
+		"/v1/deals/{id}":                     org("/v1/deals/" + a.dealID),
+		"/v1/deals/{id}/approve":             org("/v1/deals/" + a.dealID + "/approve"),
+		"/v1/deals/{id}/reject":              org("/v1/deals/" + a.dealID + "/reject"),
+		"/v1/deals/{id}/won":                 org("/v1/deals/" + a.dealID + "/won"),
+		"/v1/deals/{id}/lost":                org("/v1/deals/" + a.dealID + "/lost"),
 		"/v1/portal/statements/{period}":     {"/v1/portal/statements/2026-03.csv", noRecord},
 		"GET /v1/portal/statements/{period}": {"/v1/portal/statements/2026-03.csv", noRecord},
 	} {

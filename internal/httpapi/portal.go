@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/portal"
 )
@@ -109,4 +110,39 @@ func (a *API) portalStatement(w http.ResponseWriter, r *http.Request, c *Caller)
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// portalDeals lists the caller's own deals (?status= narrows them).
+func (a *API) portalDeals(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if _, err := a.Portal.Partner(r.Context(), c.OrgID, c.PartnerID); err != nil {
+		return err
+	}
+	page, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ds, next, err := a.Deals.List(r.Context(), c.OrgID, deals.Filter{
+		Source: string(domain.DealSourcePartner), PartnerID: c.PartnerID, Status: r.URL.Query().Get("status"),
+	}, page)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(portal.DealViews(ds), next))
+}
+
+// portalRegisterDeal registers a deal for the caller's own partner; a
+// partnerId in the body is ignored.
+func (a *API) portalRegisterDeal(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if _, err := a.Portal.Partner(r.Context(), c.OrgID, c.PartnerID); err != nil {
+		return err
+	}
+	var in dealInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	d, err := a.Deals.Register(r.Context(), c.OrgID, c.UserID, in.NewDeal(c.PartnerID))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, portal.DealView(d))
 }

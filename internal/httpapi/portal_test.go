@@ -357,3 +357,49 @@ func TestPortalReferralsRefusesBadInput(t *testing.T) {
 		t.Errorf("converted referrals: %s", conv.Body)
 	}
 }
+
+// TestPortalDeals: a partner registers deals for itself only, sees only its
+// own, learns of a conflict without learning whose deal it collides with,
+// and its summary counts them.
+func TestPortalDeals(t *testing.T) {
+	w := newPortalWorld(t)
+	e := w.e
+	mine := e.Do(t, "POST", "/v1/portal/deals", w.tokenA, map[string]any{
+		"customerName": "Umbrella", "customerDomain": "https://WWW.umbrella.example/x", "value": 900000,
+		"partnerId": w.partnerB, // ignored: a partner registers for itself
+	})
+	wantStatus(t, mine, http.StatusCreated)
+	if mine.String("partnerId") != w.partnerA || mine.String("source") != "partner" || mine.String("status") != "registered" ||
+		mine.String("customerDomain") != "umbrella.example" {
+		t.Fatalf("registered deal = %s", mine.Body)
+	}
+	wantProblem(t, e.Do(t, "POST", "/v1/portal/deals", w.tokenA, map[string]any{
+		"customerName": "Umbrella again", "customerDomain": "umbrella.example", "value": 1}), http.StatusConflict, "duplicate_registration")
+	wantFields(t, wantProblem(t, e.Do(t, "POST", "/v1/portal/deals", w.tokenA, map[string]any{
+		"customerDomain": "not a domain", "value": 1}), http.StatusUnprocessableEntity, "validation_failed"), "customerName", "customerDomain")
+
+	// B registers the same customer: a conflict, without A's deal ID.
+	theirs := e.Do(t, "POST", "/v1/portal/deals", w.tokenB, map[string]any{
+		"customerName": "Umbrella Corp", "customerDomain": "umbrella.example", "value": 5})
+	wantStatus(t, theirs, http.StatusCreated)
+	if theirs.String("status") != "conflict" || theirs.String("conflictsWith") != "" || strings.Contains(string(theirs.Body), mine.String("id")) {
+		t.Fatalf("B's conflicting deal shows A's deal: %s", theirs.Body)
+	}
+	// The admin sees whose.
+	if r := e.Do(t, "GET", "/v1/deals/"+theirs.String("id"), e.AdminToken, nil); r.String("conflictsWith") != mine.String("id") {
+		t.Fatalf("admin view of the conflict: %s", r.Body)
+	}
+	for tok, want := range map[string]string{w.tokenA: mine.String("id"), w.tokenB: theirs.String("id")} {
+		got := field(pages(t, e, "/v1/portal/deals", tok, 1), "id")
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("portal deals = %v, want only %s", got, want)
+		}
+	}
+	if got := field(pages(t, e, "/v1/portal/deals?status=conflict", w.tokenA, 50), "id"); len(got) != 0 {
+		t.Fatalf("A's conflicting deals = %v, want none", got)
+	}
+	sum := e.Do(t, "GET", "/v1/portal/summary", w.tokenB, nil).JSON()
+	if d := sum["deals"].(map[string]any); d["total"] != float64(1) || d["conflict"] != float64(1) {
+		t.Fatalf("B's summary deals = %v", d)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
@@ -31,7 +32,10 @@ type API struct {
 	Programs *programs.Service
 	Tracking *tracking.Service
 	Partners *partners.Service
-	Log      *slog.Logger
+	// Deals is nil when the store keeps no deals; the deal routes then
+	// answer 503.
+	Deals *deals.Service
+	Log   *slog.Logger
 	// Health reports whether the store answers (GET /healthz).
 	Health func(context.Context) error
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
@@ -87,6 +91,13 @@ func (a *API) Routes() []Route {
 		{GroupPartners, "GET", "/v1/partners", "List partners", admin, a.listPartners},
 		{GroupPartners, "GET", "/v1/partners/{id}", "Get a partner", admin, a.getPartner},
 		{GroupPartners, "PATCH", "/v1/partners/{id}", "Update a partner", admin, a.patchPartner},
+		{GroupPartners, "POST", "/v1/deals", "Register a deal", admin, a.withDeals(a.createDeal)},
+		{GroupPartners, "GET", "/v1/deals", "List deals", admin, a.withDeals(a.listDeals)},
+		{GroupPartners, "GET", "/v1/deals/{id}", "Get a deal", admin, a.withDeals(a.getDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/approve", "Approve a deal", admin, a.withDeals(a.approveDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/reject", "Reject a deal", admin, a.withDeals(a.rejectDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/won", "Close a deal as won", admin, a.withDeals(a.wonDeal)},
+		{GroupPartners, "POST", "/v1/deals/{id}/lost", "Close a deal as lost", admin, a.withDeals(a.lostDeal)},
 
 		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},
@@ -99,6 +110,8 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/summary", "The partner's own activity and earnings", partner, a.withPortal(a.portalSummary)},
 		{GroupPortal, "GET", "/v1/portal/links", "The partner's own referral links", partner, a.withPortal(a.portalLinks)},
 		{GroupPortal, "GET", "/v1/portal/referrals", "Contacts referred through the partner's links", partner, a.withPortal(a.portalReferrals)},
+		{GroupPortal, "GET", "/v1/portal/deals", "The partner's own registered deals", partner, a.withPortal(a.withDeals(a.portalDeals))},
+		{GroupPortal, "POST", "/v1/portal/deals", "Register a deal for the partner", partner, a.withPortal(a.withDeals(a.portalRegisterDeal))},
 		{GroupPortal, "GET", "/v1/portal/commissions", "The partner's own commissions", partner, a.withPortal(a.portalCommissions)},
 		{GroupPortal, "GET", "/v1/portal/statements/{period}", "The partner's monthly statement (YYYY-MM.csv or .pdf)", partner, a.withPortal(a.portalStatement)},
 	}

@@ -54,11 +54,11 @@ func (NoPartnerRules) PartnerTerms(context.Context, string, string, time.Time) (
 // back to the queue.
 const maxConflictRetries = 5
 
-// Calculator turns conversions into ledger entries. It is the consumer of
-// the commissions queue and is safe to run concurrently with itself and to
-// hand the same message any number of times: it does not act on what a
-// message says happened, it reconciles the ledger with the conversion's
-// current state, and every write it makes is conditional (deterministic
+// Calculator turns conversions and won deals into ledger entries. It is the
+// consumer of the commissions queue and is safe to run concurrently with
+// itself and to hand the same message any number of times: it does not act
+// on what a message says happened, it reconciles the ledger with the
+// conversion's or deal's current state, and every write it makes is conditional (deterministic
 // IDs that must not exist, revisions that must not have moved).
 type Calculator struct {
 	st    LedgerStore
@@ -89,8 +89,8 @@ func NewCalculator(st LedgerStore, now domain.Clock, rules RuleSource) *Calculat
 //     brought to reflect the conversion's current refunded total. So a refund
 //     that overtakes its conversion's first delivery is not lost, and a
 //     replayed or stale message finds nothing left to do.
-//   - deal.won does nothing yet: deals are priced once deal registration
-//     exists, and until then no deal is ever won.
+//   - deal.won reconciles the deal (ReconcileDeal): a won partner deal's
+//     commission is recorded once; the store must implement store.Deals.
 //   - commission.* notifications are not the calculator's work.
 func (c *Calculator) Handle(ctx context.Context, m Message) error {
 	switch m.Type {
@@ -100,7 +100,10 @@ func (c *Calculator) Handle(ctx context.Context, m Message) error {
 		}
 		return c.ReconcileConversion(ctx, m.OrgID, m.EntityID)
 	case TypeDealWon:
-		return nil
+		if m.OrgID == "" || m.EntityID == "" {
+			return Permanent(fmt.Errorf("pipeline: %s message %s names no deal", m.Type, m.ID))
+		}
+		return c.ReconcileDeal(ctx, m.OrgID, m.EntityID)
 	}
 	if IsNotification(m.Type) {
 		return nil

@@ -83,11 +83,35 @@ func ClosePeriods(ctx context.Context, st LedgerStore, now time.Time, log *slog.
 	return created, errors.Join(errs...)
 }
 
-// RunPeriodClose runs ClosePeriods at once and then every interval until
-// ctx ends, logging what each run did: the scheduler of the one-process
-// modes (on AWS, EventBridge Scheduler runs the period-close function).
-// A failed run is logged and retried at the next one.
-func RunPeriodClose(ctx context.Context, st LedgerStore, now domain.Clock, every time.Duration, log *slog.Logger) {
+// Sweep is another idempotent job of the hourly run (the deals' expiry):
+// it returns how many records it changed.
+type Sweep struct {
+	Name string
+	Run  func(ctx context.Context) (int, error)
+}
+
+// RunSweeps runs each sweep once, logging what each did; their errors are
+// joined.
+func RunSweeps(ctx context.Context, sweeps []Sweep, log *slog.Logger) error {
+	var errs []error
+	for _, s := range sweeps {
+		n, err := s.Run(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name, err))
+			log.ErrorContext(ctx, s.Name+" failed; retried at the next run", "err", err, "changed", n)
+		} else if n > 0 {
+			log.InfoContext(ctx, s.Name+" done", "changed", n)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunPeriodClose runs ClosePeriods (and then the sweeps) at once and then
+// every interval until ctx ends, logging what each run did: the scheduler
+// of the one-process modes (on AWS, EventBridge Scheduler runs the
+// period-close function). A failed run is logged and retried at the next
+// one.
+func RunPeriodClose(ctx context.Context, st LedgerStore, now domain.Clock, every time.Duration, log *slog.Logger, sweeps ...Sweep) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -103,6 +127,7 @@ func RunPeriodClose(ctx context.Context, st LedgerStore, now domain.Clock, every
 		case created > 0:
 			log.InfoContext(ctx, "period close done", "created", created)
 		}
+		_ = RunSweeps(ctx, sweeps, log) // logged there
 		select {
 		case <-ctx.Done():
 			return

@@ -441,7 +441,7 @@ func TestRefundOvertakesConversion(t *testing.T) {
 
 func TestHandleOtherTypes(t *testing.T) {
 	f := newFixture(t, pct(1000))
-	for _, typ := range []string{TypeDealWon, TypeCommissionCreated, TypeCommissionApproved, TypeCommissionRejected,
+	for _, typ := range []string{TypeCommissionCreated, TypeCommissionApproved, TypeCommissionRejected,
 		TypeCommissionPaid, TypeCommissionReversed} {
 		if err := f.calc.Handle(f.ctx, Message{ID: "m", Type: typ, OrgID: f.org, EntityID: "x"}); err != nil {
 			t.Errorf("%s: %v", typ, err)
@@ -452,6 +452,8 @@ func TestHandleOtherTypes(t *testing.T) {
 		"unknown conversion":   {ID: "m", Type: TypeConversionRecorded, OrgID: f.org, EntityID: "cnv_missing"},
 		"other organization":   {ID: "m", Type: TypeConversionRecorded, OrgID: "org_2", EntityID: "cnv_1"},
 		"conversion not named": {ID: "m", Type: TypeConversionRefunded, OrgID: f.org},
+		"unknown deal":         {ID: "m", Type: TypeDealWon, OrgID: f.org, EntityID: "dea_missing"},
+		"deal not named":       {ID: "m", Type: TypeDealWon, OrgID: f.org},
 	} {
 		if err := f.calc.Handle(f.ctx, m); !IsPermanent(err) {
 			t.Errorf("%s: %v, want a permanent error", name, err)

@@ -30,6 +30,7 @@ type Store interface {
 	store.PartnerReferrers
 	ListCommissions(ctx context.Context, orgID string, f store.CommissionFilter, p store.Page) ([]commission.Commission, string, error)
 	ListAudit(ctx context.Context, orgID, commissionID string) ([]commission.AuditEntry, error)
+	ListDeals(ctx context.Context, orgID string, f store.DealFilter, p store.Page) ([]domain.Deal, string, error)
 }
 
 // Service answers the portal's questions.
@@ -53,8 +54,13 @@ const maxScan = 50000
 var errTooLarge = domain.Errorf(domain.KindInvalid, "too_large",
 	"this partner has more records than the portal can total in one request; ask the program's admin for an export")
 
-// partner loads the caller's partner; a partner user whose partner no
-// longer exists sees 404.
+// Partner loads the caller's partner: a partner user whose partner no
+// longer exists (or is not in the caller's organization) sees 404, and a
+// user without a partner 403.
+func (s *Service) Partner(ctx context.Context, orgID, partnerID string) (domain.Partner, error) {
+	return s.partner(ctx, orgID, partnerID)
+}
+
 func (s *Service) partner(ctx context.Context, orgID, partnerID string) (domain.Partner, error) {
 	if partnerID == "" {
 		return domain.Partner{}, domain.Errorf(domain.KindForbidden, "no_partner", "your account is not linked to a partner")
@@ -278,6 +284,10 @@ type Summary struct {
 	Links     int            `json:"links"`
 	Clicks    int64          `json:"clicks"`
 	Referrals map[string]int `json:"referrals"` // total and per status
+	// Deals counts the partner's deals, in total and per status; WonValue
+	// sums the value of its won deals, one Money per currency.
+	Deals    map[string]int `json:"deals"`
+	WonValue []domain.Money `json:"wonValue"`
 	// Conversions counts the conversions that earned the partner a
 	// commission (each once, whatever its refunds).
 	Conversions int `json:"conversions"`
@@ -333,6 +343,29 @@ func (s *Service) Summary(ctx context.Context, orgID, partnerID string) (Summary
 			out.Referrals[ref.Status]++
 		}
 	}
+
+	ds, err := all(ctx, func(pg store.Page) ([]domain.Deal, string, error) {
+		return s.st.ListDeals(ctx, orgID, store.DealFilter{PartnerID: partnerID, Source: string(domain.DealSourcePartner)}, pg)
+	})
+	if err != nil {
+		return out, err
+	}
+	if scanned += len(ds); scanned > maxScan {
+		return out, errTooLarge
+	}
+	out.Deals = map[string]int{"total": len(ds)}
+	for _, st := range []domain.DealStatus{domain.DealRegistered, domain.DealConflict, domain.DealApproved,
+		domain.DealRejected, domain.DealWon, domain.DealLost, domain.DealExpired} {
+		out.Deals[string(st)] = 0
+	}
+	won := map[string]int64{}
+	for _, d := range ds {
+		out.Deals[string(d.Status)]++
+		if d.Status == domain.DealWon && d.WonValue != nil {
+			won[d.WonValue.Currency] += d.WonValue.Amount
+		}
+	}
+	out.WonValue = moneyList(won)
 
 	entries, err := all(ctx, func(pg store.Page) ([]commission.Commission, string, error) {
 		return s.st.ListCommissions(ctx, orgID, store.CommissionFilter{PartnerID: partnerID}, pg)

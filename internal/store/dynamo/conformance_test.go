@@ -88,6 +88,12 @@ func TestPortalConformance(t *testing.T) {
 	storetest.RunPortal(t, func(t *testing.T) storetest.PortalStore { return newStore(t) })
 }
 
+// TestDealsConformance runs the conformance suite of deals, each subtest
+// on a fresh table.
+func TestDealsConformance(t *testing.T) {
+	storetest.RunDeals(t, func(t *testing.T) storetest.DealStore { return newStore(t) })
+}
+
 // TestLedgerChangeOverTransactionLimit: a ledger change that needs more
 // than DynamoDB's 100 items per transaction is refused with an error that
 // says so, not taken for a conflict, and writes nothing.

@@ -36,6 +36,7 @@ const (
 	typeConversion   = "conversion"
 	typePartner      = "partner"
 	typePartnerTier  = "partner_tier"
+	typeDeal         = "deal"
 
 	typeUserEmail      = "user_email_guard"     // EMAIL#<email>: the address's user
 	typeAPIKeyLookup   = "apikey_lookup"        // APIKEY#<hash>: a copy of the (immutable) key
@@ -47,6 +48,8 @@ const (
 	typeConversionExtI = "conversion_external_id_guard"
 	typeVisit          = "visit"               // a visitor's last counted click through a code
 	typePartnerEmail   = "partner_email_guard" // an address's partner in the organization
+	typeDealDomain     = "deal_domain_ref"     // a deal on a customer domain (DealsByDomain)
+	typeDealClaim      = "deal_claim_guard"    // an open partner deal's claim on its domain
 
 	// The commission ledger (ledger.go).
 	typeCommission      = "commission"
@@ -71,6 +74,7 @@ const (
 	skConversion = "CONVERSION#"
 	skPartner    = "PARTNER#"
 	skTier       = "TIER#"
+	skDeal       = "DEAL#"
 	skCommission = "COMMISSION#"
 	skRunning    = "RUNNING#" // RUNNING#<periodKey>#<counterKey>: the period's running totals
 )

@@ -24,6 +24,7 @@ var changeDecoders = map[string]func(item) (any, error){
 	typeConversion:  decodeChange[domain.Conversion],
 	typePartner:     decodeChange[domain.Partner],
 	typePartnerTier: decodeChange[domain.PartnerTier],
+	typeDeal:        decodeChange[domain.Deal],
 	typeCommission:  decodeChange[commission.Commission],
 }
 

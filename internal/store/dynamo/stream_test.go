@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
 )
 
 func TestChangeFromStream(t *testing.T) {
@@ -59,5 +60,40 @@ func TestChangeFromStream(t *testing.T) {
 	c, ok, err = ChangeFromStream("REMOVE", progItem, nil, at)
 	if err != nil || !ok || c.ID != "prg_1" || c.NewImage != nil {
 		t.Fatalf("remove: %+v ok=%v err=%v", c, ok, err)
+	}
+}
+
+// A deal's items reach the pipeline as on SQLite: the deal is a change-log
+// record whose MODIFY to won routes to deal.won; its domain reference and
+// claim are not.
+func TestDealChangeFromStream(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	until := at.Add(90 * 24 * time.Hour)
+	d := domain.Deal{ID: "dea_1", OrgID: "org_1", PartnerID: "prt_1", Source: domain.DealSourcePartner,
+		CustomerName: "Acme", CustomerDomain: "acme.example", Value: domain.Money{Amount: 100000, Currency: "USD"},
+		Status: domain.DealApproved, ExclusiveUntil: &until, CreatedAt: at, UpdatedAt: at, Revision: 1}
+	oldItem, err := dealItem(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	won := d
+	won.Status, won.ClosedAt, won.WonValue, won.Revision = domain.DealWon, &at, &domain.Money{Amount: 90000, Currency: "USD"}, 2
+	newItem, _ := dealItem(won)
+	c, ok, err := ChangeFromStream("MODIFY", oldItem, newItem, at)
+	if err != nil || !ok || c.Entity != pipeline.EntityDeal || c.ID != "dea_1" || c.OrgID != "org_1" {
+		t.Fatalf("ChangeFromStream = %+v ok=%v err=%v", c, ok, err)
+	}
+	msgs, err := pipeline.Route(c)
+	if err != nil || len(msgs) != 1 || msgs[0].Type != pipeline.TypeDealWon || msgs[0].EntityID != "dea_1" {
+		t.Fatalf("Route = %+v, %v; want one deal.won", msgs, err)
+	}
+	var got domain.Deal
+	if err := json.Unmarshal(c.NewImage, &got); err != nil || got.WonValue == nil || got.WonValue.Amount != 90000 || got.ClosedAt == nil {
+		t.Fatalf("new image %s (%v)", c.NewImage, err)
+	}
+	for _, typ := range []string{typeDealDomain, typeDealClaim} {
+		if _, ok, err := ChangeFromStream("INSERT", nil, item{attrType: str(typ)}, at); ok || err != nil {
+			t.Errorf("%s: ok=%v err=%v, want ignored", typ, ok, err)
+		}
 	}
 }

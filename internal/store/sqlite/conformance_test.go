@@ -49,3 +49,13 @@ func TestLedgerOutboxConformance(t *testing.T) {
 func TestPortalConformance(t *testing.T) {
 	storetest.RunPortal(t, func(t *testing.T) storetest.PortalStore { return openTemp(t) })
 }
+
+func TestDealsConformance(t *testing.T) {
+	storetest.RunDeals(t, func(t *testing.T) storetest.DealStore { return openTemp(t) })
+	storetest.RunDealsOutbox(t, func(t *testing.T) interface {
+		storetest.DealStore
+		store.Outbox
+	} {
+		return openTemp(t)
+	})
+}

@@ -249,11 +249,29 @@ CREATE UNIQUE INDEX partners_org_email ON partners (org_id, email);
 CREATE INDEX partners_org ON partners (org_id, id);
 CREATE INDEX partners_tier ON partners (org_id, tier_id, id);
 `,
-	// 6 and 7 are reserved for the invitations and deals work streams
-	// (merged in parallel); at merge their real migrations replace these
-	// no-ops, so the portal's index stays migration 8.
+	// 6: reserved for the invitations stream's migration (merged from its
+	// branch); a no-op here so that deals keep number 7.
 	`SELECT 1;`,
-	`SELECT 1;`,
+	// 7: deals. The partial unique index is the claim of an open partner
+	// deal on its customer domain (store.Deals): a partner cannot hold two
+	// open deals on one domain, and closing a deal releases the claim.
+	`
+CREATE TABLE deals (
+	id         TEXT PRIMARY KEY,
+	org_id     TEXT NOT NULL,
+	source     TEXT NOT NULL,
+	partner_id TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	domain     TEXT NOT NULL,
+	revision   INTEGER NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE INDEX deals_org ON deals (org_id, id);
+CREATE INDEX deals_partner ON deals (org_id, partner_id, id);
+CREATE INDEX deals_domain ON deals (org_id, domain, id);
+CREATE UNIQUE INDEX deals_open_claim ON deals (org_id, partner_id, domain)
+	WHERE source = 'partner' AND status IN ('registered', 'conflict', 'approved');
+`,
 	// 8: referrers by partner (store.PartnerReferrers). An index on the
 	// record's own partnerId, so CreateReferrer needs no new column.
 	`

@@ -1,9 +1,8 @@
-// Package deals holds the rules of deal registration: partners register the
-// deals they bring, internal users create direct deals or deals on a
+// Deal registration: partners register the deals they bring, internal users create direct deals or deals on a
 // partner's behalf, and a registration that collides with another party's
 // claim on the same customer is flagged as a conflict for a person to decide.
 //
-// Like package domain it has no I/O: the clock is passed in, and the caller
+// Like the rest of package domain they have no I/O: the clock is passed in, and the caller
 // loads the deals a rule looks at. Every function returns a new Deal value
 // and leaves its receiver alone; the store bumps Revision when it saves.
 //
@@ -16,7 +15,7 @@
 //
 //   - an open partner deal claims it until ExclusiveUntil, which is its
 //     registration time plus the organization's exclusivity window
-//     (DefaultExclusivity unless configured). The claim ends at that
+//     (DefaultDealExclusivity unless configured). The claim ends at that
 //     instant: at now == ExclusiveUntil the deal no longer claims;
 //   - an open direct deal has no ExclusiveUntil and claims the domain for as
 //     long as it stays open: it is the organization's own opportunity;
@@ -30,80 +29,79 @@
 // registered or approved partner deal past its ExclusiveUntil stops
 // claiming at once, whether or not Expire has yet moved it to expired.
 // Approving a deal does not extend its exclusivity.
-package deals
+
+package domain
 
 import (
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
-// Status is where a deal is in its life.
-type Status string
+// DealStatus is where a deal is in its life.
+type DealStatus string
 
 const (
-	// StatusRegistered: accepted for review, no other party's claim.
-	StatusRegistered Status = "registered"
-	// StatusConflict: another party claimed the domain first (ConflictsWith).
+	// DealRegistered: accepted for review, no other party's claim.
+	DealRegistered DealStatus = "registered"
+	// DealConflict: another party claimed the domain first (ConflictsWith).
 	// Never approved automatically.
-	StatusConflict Status = "conflict"
-	StatusApproved Status = "approved"
-	StatusRejected Status = "rejected"
-	StatusWon      Status = "won"
-	StatusLost     Status = "lost"
-	StatusExpired  Status = "expired"
+	DealConflict DealStatus = "conflict"
+	DealApproved DealStatus = "approved"
+	DealRejected DealStatus = "rejected"
+	DealWon      DealStatus = "won"
+	DealLost     DealStatus = "lost"
+	DealExpired  DealStatus = "expired"
 )
 
 // Open reports whether a deal in status s is still being worked on.
-func (s Status) Open() bool {
-	return s == StatusRegistered || s == StatusConflict || s == StatusApproved
+func (s DealStatus) Open() bool {
+	return s == DealRegistered || s == DealConflict || s == DealApproved
 }
 
-// Source says who brought the deal.
-type Source string
+// DealSource says who brought the deal.
+type DealSource string
 
 const (
-	SourcePartner Source = "partner" // a partner's deal, whoever entered it
-	SourceDirect  Source = "direct"  // the organization's own deal
+	DealSourcePartner DealSource = "partner" // a partner's deal, whoever entered it
+	DealSourceDirect  DealSource = "direct"  // the organization's own deal
 )
 
-// DefaultExclusivity is how long a partner's registration keeps other
+// DefaultDealExclusivity is how long a partner's registration keeps other
 // parties off its customer when the organization configures nothing.
-const DefaultExclusivity = 90 * 24 * time.Hour
+const DefaultDealExclusivity = 90 * 24 * time.Hour
 
 // MaxCustomerNameLength bounds a customer's name, in characters.
 const MaxCustomerNameLength = 200
 
-// MaxReasonLength bounds a rejection reason, in characters.
-const MaxReasonLength = 1000
+// MaxDealReasonLength bounds a rejection reason, in characters.
+const MaxDealReasonLength = 1000
 
-// Deal is an opportunity with one customer, identified by its domain.
+// Deal is an opportunity with one customer, identified by its
 type Deal struct {
-	ID        string `json:"id"`
-	OrgID     string `json:"organizationId"`
-	PartnerID string `json:"partnerId,omitempty"` // empty for direct deals
-	Source    Source `json:"source"`
+	ID        string     `json:"id"`
+	OrgID     string     `json:"organizationId"`
+	PartnerID string     `json:"partnerId"` // empty for direct deals
+	Source    DealSource `json:"source"`
 	// CreatedBy is the user who registered the deal: the partner's user,
 	// or the internal user who created a direct deal or a partner's deal
 	// on the partner's behalf.
-	CreatedBy      string       `json:"createdBy"`
-	CustomerName   string       `json:"customerName"`
-	CustomerDomain string       `json:"customerDomain"` // normalised (NormalizeDomain)
-	Value          domain.Money `json:"value"`
-	Status         Status       `json:"status"`
+	CreatedBy      string     `json:"createdBy"`
+	CustomerName   string     `json:"customerName"`
+	CustomerDomain string     `json:"customerDomain"` // normalised (NormalizeDomain)
+	Value          Money      `json:"value"`
+	Status         DealStatus `json:"status"`
 	// ConflictsWith is the ID of the deal whose claim this registration
 	// collided with (the earliest registered one), when Status is or was
 	// conflict. It is kept when an admin approves the deal anyway.
-	ConflictsWith string `json:"conflictsWith,omitempty"`
+	ConflictsWith string `json:"conflictsWith"`
 	// ExclusiveUntil is when the deal's claim on the domain ends; nil for
 	// direct deals, which claim it while open.
-	ExclusiveUntil    *time.Time    `json:"exclusiveUntil"`
-	ExpectedCloseDate *time.Time    `json:"expectedCloseDate"`
-	Reason            string        `json:"reason,omitempty"`   // why it was rejected
-	WonValue          *domain.Money `json:"wonValue,omitempty"` // the value it was won at
+	ExclusiveUntil    *time.Time `json:"exclusiveUntil"`
+	ExpectedCloseDate *time.Time `json:"expectedCloseDate"`
+	Reason            string     `json:"reason,omitempty"`   // why it was rejected
+	WonValue          *Money     `json:"wonValue,omitempty"` // the value it was won at
 	// ClosedAt is when the deal was rejected, won or lost, or when its
 	// exclusivity ended for an expired deal.
 	ClosedAt  *time.Time `json:"closedAt"`
@@ -113,31 +111,31 @@ type Deal struct {
 	Revision int64 `json:"revision"`
 }
 
-// NewDeal is a registration as the caller gives it. CustomerDomain is raw
-// and normalised by Register. PartnerID is empty for direct deals.
-type NewDeal struct {
+// DealRegistration is a registration as the caller gives it. CustomerDomain is raw
+// and normalised by RegisterDeal. PartnerID is empty for direct deals.
+type DealRegistration struct {
 	OrgID             string
 	ID                string
 	PartnerID         string
-	Source            Source
+	Source            DealSource
 	CreatedBy         string
 	CustomerName      string
 	CustomerDomain    string
-	Value             domain.Money
+	Value             Money
 	ExpectedCloseDate *time.Time
 }
 
 // Validate reports every invalid field of the registration and returns the
 // normalised domain when it is valid.
-func (in NewDeal) Validate() (string, error) {
-	var v domain.Validation
+func (in DealRegistration) Validate() (string, error) {
+	var v Validation
 	switch in.Source {
-	case SourcePartner:
+	case DealSourcePartner:
 		v.Check(in.PartnerID != "", "partnerId", "is required for a partner deal")
-	case SourceDirect:
+	case DealSourceDirect:
 		v.Check(in.PartnerID == "", "partnerId", "must be empty for a direct deal")
 	default:
-		v.Add("source", "must be %q or %q", SourcePartner, SourceDirect)
+		v.Add("source", "must be %q or %q", DealSourcePartner, DealSourceDirect)
 	}
 	name := strings.TrimSpace(in.CustomerName)
 	v.Check(name != "", "customerName", "is required")
@@ -149,7 +147,7 @@ func (in NewDeal) Validate() (string, error) {
 		}
 	}
 	v.Check(in.Value.Amount >= 0, "value.amount", "must not be negative")
-	v.Check(domain.ValidCurrency(in.Value.Currency), "value.currency", "must be an ISO 4217 code such as USD")
+	v.Check(ValidCurrency(in.Value.Currency), "value.currency", "must be an ISO 4217 code such as USD")
 	v.Check(in.ExpectedCloseDate == nil || !in.ExpectedCloseDate.IsZero(), "expectedCloseDate", "must be a date")
 	if err := v.Err(); err != nil {
 		return "", err
@@ -160,24 +158,24 @@ func (in NewDeal) Validate() (string, error) {
 // Party is who a deal belongs to: the partner's ID, or "" for the
 // organization itself (direct deals).
 func (d Deal) Party() string {
-	if d.Source == SourceDirect {
+	if d.Source == DealSourceDirect {
 		return ""
 	}
 	return d.PartnerID
 }
 
 // Claims reports whether d holds a claim on its customer domain at now (see
-// the package documentation); window is the organization's exclusivity
+// the comment at the top of deal.go); window is the organization's exclusivity
 // window, which only matters for won deals.
 func (d Deal) Claims(now time.Time, window time.Duration) bool {
 	switch {
 	case d.Status.Open():
 		return d.ExclusiveUntil == nil || now.Before(*d.ExclusiveUntil)
-	case d.Status == StatusWon:
+	case d.Status == DealWon:
 		if d.ExclusiveUntil != nil && now.Before(*d.ExclusiveUntil) {
 			return true
 		}
-		return d.ClosedAt != nil && now.Before(d.ClosedAt.Add(normalWindow(window)))
+		return d.ClosedAt != nil && now.Before(d.ClosedAt.Add(dealWindow(window)))
 	}
 	return false
 }
@@ -185,7 +183,7 @@ func (d Deal) Claims(now time.Time, window time.Duration) bool {
 // ExpiryDue reports whether Expire would move d to expired at now: it is a
 // registered or approved partner deal whose exclusivity has ended.
 func (d Deal) ExpiryDue(now time.Time) bool {
-	return (d.Status == StatusRegistered || d.Status == StatusApproved) &&
+	return (d.Status == DealRegistered || d.Status == DealApproved) &&
 		d.ExclusiveUntil != nil && !now.Before(*d.ExclusiveUntil)
 }
 
@@ -194,23 +192,23 @@ func (d Deal) ExpiryDue(now time.Time) bool {
 // pipeline routes every deal MODIFY whose status becomes "won" as deal.won;
 // the calculator pays only deals for which this is true).
 func (d Deal) EarnsCommission() bool {
-	return d.Status == StatusWon && d.Source == SourcePartner && d.PartnerID != ""
+	return d.Status == DealWon && d.Source == DealSourcePartner && d.PartnerID != ""
 }
 
-func normalWindow(w time.Duration) time.Duration {
+func dealWindow(w time.Duration) time.Duration {
 	if w <= 0 {
-		return DefaultExclusivity
+		return DefaultDealExclusivity
 	}
 	return w
 }
 
-// Register validates a registration and decides its status.
+// RegisterDeal validates a registration and decides its status.
 //
 // existing must hold the organization's deals on the same customer domain
 // (the caller queries them by the normalised domain; deals of other
 // organizations or domains, and a deal with in's ID, are ignored here).
 // window is the organization's exclusivity window; zero or negative means
-// DefaultExclusivity.
+// DefaultDealExclusivity.
 //
 // The rules, in order:
 //
@@ -223,20 +221,20 @@ func normalWindow(w time.Duration) time.Duration {
 //     customer.
 //  3. If another party — a different partner, or the organization for a
 //     partner's deal and any partner for a direct deal — has a deal that
-//     Claims the domain at now, the deal is StatusConflict and ConflictsWith
+//     Claims the domain at now, the deal is DealConflict and ConflictsWith
 //     names the earliest registered such deal (by CreatedAt, then ID). It
 //     waits for an admin: nothing approves a conflict automatically.
-//  4. Otherwise the deal is StatusRegistered.
+//  4. Otherwise the deal is DealRegistered.
 //
 // A partner deal is exclusive until now + window, even in conflict (should
 // an admin approve it, it holds the claim like any other); a direct deal has
 // no ExclusiveUntil.
-func Register(in NewDeal, existing []Deal, window time.Duration, now time.Time) (Deal, error) {
+func RegisterDeal(in DealRegistration, existing []Deal, window time.Duration, now time.Time) (Deal, error) {
 	host, err := in.Validate()
 	if err != nil {
 		return Deal{}, err
 	}
-	window = normalWindow(window)
+	window = dealWindow(window)
 
 	same := make([]Deal, 0, len(existing))
 	for _, e := range existing {
@@ -260,7 +258,7 @@ func Register(in NewDeal, existing []Deal, window time.Duration, now time.Time) 
 		CustomerName:   strings.TrimSpace(in.CustomerName),
 		CustomerDomain: host,
 		Value:          in.Value,
-		Status:         StatusRegistered,
+		Status:         DealRegistered,
 		CreatedAt:      now,
 		UpdatedAt:      now,
 	}
@@ -268,15 +266,15 @@ func Register(in NewDeal, existing []Deal, window time.Duration, now time.Time) 
 		t := *in.ExpectedCloseDate
 		d.ExpectedCloseDate = &t
 	}
-	if d.Source == SourcePartner {
+	if d.Source == DealSourcePartner {
 		until := now.Add(window)
 		d.ExclusiveUntil = &until
 	}
 
-	if d.Source == SourcePartner {
+	if d.Source == DealSourcePartner {
 		for _, e := range same {
-			if e.Source == SourcePartner && e.PartnerID == d.PartnerID && e.Status.Open() && !e.ExpiryDue(now) {
-				err := domain.Errorf(domain.KindConflict, "duplicate_registration",
+			if e.Source == DealSourcePartner && e.PartnerID == d.PartnerID && e.Status.Open() && !e.ExpiryDue(now) {
+				err := Errorf(KindConflict, "duplicate_registration",
 					"the partner already registered %s (deal %s, %s)", host, e.ID, e.Status)
 				err.Extra = map[string]any{"existingId": e.ID}
 				return Deal{}, err
@@ -285,7 +283,7 @@ func Register(in NewDeal, existing []Deal, window time.Duration, now time.Time) 
 	}
 	for _, e := range same {
 		if e.Party() != d.Party() && e.Claims(now, window) {
-			d.Status = StatusConflict
+			d.Status = DealConflict
 			d.ConflictsWith = e.ID
 			break
 		}
@@ -293,11 +291,11 @@ func Register(in NewDeal, existing []Deal, window time.Duration, now time.Time) 
 	return d, nil
 }
 
-func invalidTransition(d Deal, action string) error {
-	return domain.Errorf(domain.KindConflict, "invalid_transition", "a %s deal cannot be %s", d.Status, action)
+func invalidDealTransition(d Deal, action string) error {
+	return Errorf(KindConflict, "invalid_transition", "a %s deal cannot be %s", d.Status, action)
 }
 
-func (d Deal) close(to Status, now time.Time) Deal {
+func (d Deal) close(to DealStatus, now time.Time) Deal {
 	d.Status = to
 	d.UpdatedAt = now
 	t := now
@@ -307,13 +305,13 @@ func (d Deal) close(to Status, now time.Time) Deal {
 
 // Approve accepts a registered deal. A deal in conflict may be approved too,
 // but only by this explicit call, which the caller must reserve to admins:
-// Register never approves anything, and no rule here approves a conflict on
+// RegisterDeal never approves anything, and no rule here approves a conflict on
 // its own. Approving does not extend ExclusiveUntil.
 func (d Deal) Approve(now time.Time) (Deal, error) {
-	if d.Status != StatusRegistered && d.Status != StatusConflict {
-		return d, invalidTransition(d, "approved")
+	if d.Status != DealRegistered && d.Status != DealConflict {
+		return d, invalidDealTransition(d, "approved")
 	}
-	d.Status = StatusApproved
+	d.Status = DealApproved
 	d.UpdatedAt = now
 	return d, nil
 }
@@ -321,17 +319,17 @@ func (d Deal) Approve(now time.Time) (Deal, error) {
 // Reject refuses a registered or conflicting deal, for a reason the partner
 // sees. An approved deal ends as won, lost or expired instead.
 func (d Deal) Reject(reason string, now time.Time) (Deal, error) {
-	if d.Status != StatusRegistered && d.Status != StatusConflict {
-		return d, invalidTransition(d, "rejected")
+	if d.Status != DealRegistered && d.Status != DealConflict {
+		return d, invalidDealTransition(d, "rejected")
 	}
-	var v domain.Validation
+	var v Validation
 	reason = strings.TrimSpace(reason)
 	v.Check(reason != "", "reason", "is required")
-	v.Check(utf8.RuneCountInString(reason) <= MaxReasonLength, "reason", "must be at most %d characters", MaxReasonLength)
+	v.Check(utf8.RuneCountInString(reason) <= MaxDealReasonLength, "reason", "must be at most %d characters", MaxDealReasonLength)
 	if err := v.Err(); err != nil {
 		return d, err
 	}
-	d = d.close(StatusRejected, now)
+	d = d.close(DealRejected, now)
 	d.Reason = reason
 	return d, nil
 }
@@ -340,9 +338,9 @@ func (d Deal) Reject(reason string, now time.Time) (Deal, error) {
 // the registered value. A value without a currency is in the deal's
 // currency; another currency is refused (multi-currency is not built). For a
 // partner deal this is the change that earns a commission (EarnsCommission).
-func (d Deal) Won(value *domain.Money, now time.Time) (Deal, error) {
-	if d.Status != StatusApproved {
-		return d, invalidTransition(d, "won")
+func (d Deal) Won(value *Money, now time.Time) (Deal, error) {
+	if d.Status != DealApproved {
+		return d, invalidDealTransition(d, "won")
 	}
 	won := d.Value
 	if value != nil {
@@ -350,14 +348,14 @@ func (d Deal) Won(value *domain.Money, now time.Time) (Deal, error) {
 		if won.Currency == "" {
 			won.Currency = d.Value.Currency
 		}
-		var v domain.Validation
+		var v Validation
 		v.Check(won.Amount >= 0, "value.amount", "must not be negative")
 		v.Check(won.Currency == d.Value.Currency, "value.currency", "must be the deal's currency, %s", d.Value.Currency)
 		if err := v.Err(); err != nil {
 			return d, err
 		}
 	}
-	d = d.close(StatusWon, now)
+	d = d.close(DealWon, now)
 	d.WonValue = &won
 	return d, nil
 }
@@ -365,9 +363,9 @@ func (d Deal) Won(value *domain.Money, now time.Time) (Deal, error) {
 // Lost closes a registered, conflicting or approved deal as lost.
 func (d Deal) Lost(now time.Time) (Deal, error) {
 	if !d.Status.Open() {
-		return d, invalidTransition(d, "lost")
+		return d, invalidDealTransition(d, "lost")
 	}
-	return d.close(StatusLost, now), nil
+	return d.close(DealLost, now), nil
 }
 
 // Expire moves a registered or approved partner deal whose exclusivity has
@@ -378,18 +376,18 @@ func (d Deal) Lost(now time.Time) (Deal, error) {
 // KindConflict "exclusivity_active". Conflicting deals do not expire: they
 // wait for an admin's decision.
 func (d Deal) Expire(now time.Time) (Deal, error) {
-	if d.Status != StatusRegistered && d.Status != StatusApproved {
-		return d, invalidTransition(d, "expired")
+	if d.Status != DealRegistered && d.Status != DealApproved {
+		return d, invalidDealTransition(d, "expired")
 	}
 	if d.ExclusiveUntil == nil {
-		return d, domain.Errorf(domain.KindConflict, "invalid_transition", "a direct deal has no exclusivity to expire")
+		return d, Errorf(KindConflict, "invalid_transition", "a direct deal has no exclusivity to expire")
 	}
 	if !d.ExpiryDue(now) {
-		return d, domain.Errorf(domain.KindConflict, "exclusivity_active",
+		return d, Errorf(KindConflict, "exclusivity_active",
 			"the deal is exclusive until %s", d.ExclusiveUntil.Format(time.RFC3339))
 	}
 	ended := *d.ExclusiveUntil
-	d.Status = StatusExpired
+	d.Status = DealExpired
 	d.UpdatedAt = now
 	d.ClosedAt = &ended
 	return d, nil

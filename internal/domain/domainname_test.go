@@ -1,10 +1,9 @@
-package deals_test
+package domain_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
@@ -78,7 +77,7 @@ func TestNormalizeDomain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := deals.NormalizeDomain(tt.in)
+			got, err := domain.NormalizeDomain(tt.in)
 			if tt.want == "" {
 				if err == nil {
 					t.Fatalf("NormalizeDomain(%q) = %q, want an error", tt.in, got)
@@ -99,7 +98,7 @@ func TestNormalizeDomain(t *testing.T) {
 				t.Errorf("NormalizeDomain(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 			// Normalising is idempotent.
-			if again, err := deals.NormalizeDomain(got); err != nil || again != got {
+			if again, err := domain.NormalizeDomain(got); err != nil || again != got {
 				t.Errorf("NormalizeDomain(%q) = %q, %v; want it unchanged", got, again, err)
 			}
 		})
@@ -113,16 +112,16 @@ func TestNormalizeDomainMaxLength(t *testing.T) {
 	if len(ok) != 253 {
 		t.Fatalf("test domain has %d characters", len(ok))
 	}
-	if _, err := deals.NormalizeDomain(ok); err != nil {
+	if _, err := domain.NormalizeDomain(ok); err != nil {
 		t.Errorf("253 characters: %v", err)
 	}
-	if _, err := deals.NormalizeDomain("a" + ok); err == nil {
+	if _, err := domain.NormalizeDomain("a" + ok); err == nil {
 		t.Error("254 characters: want an error")
 	}
 }
 
 func TestNormalizeDomainUnicodeMessage(t *testing.T) {
-	_, err := deals.NormalizeDomain("bücher.de")
+	_, err := domain.NormalizeDomain("bücher.de")
 	if err == nil || !strings.Contains(err.Error(), "punycode") {
 		t.Errorf("err = %v, want a message pointing to punycode", err)
 	}

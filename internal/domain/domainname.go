@@ -1,11 +1,9 @@
-package deals
+package domain
 
 import (
 	"fmt"
 	"net/netip"
 	"strings"
-
-	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
 // Limits of a hostname (RFC 1035 §2.3.4, RFC 1123 §2.1).
@@ -36,7 +34,7 @@ const (
 // form ("xn--bcher-kva.de", not "bücher.de"): no IDNA library is a
 // dependency, and converting by hand risks two spellings of one customer.
 //
-// Errors are *domain.Error of KindInvalid with code "invalid_domain" and one
+// Errors are *Error of KindInvalid with code "invalid_domain" and one
 // field error for "customerDomain".
 func NormalizeDomain(input string) (string, error) {
 	s := strings.TrimSpace(input)
@@ -163,13 +161,13 @@ func allDigits(s string) bool {
 }
 
 // invalidDomain is a KindInvalid error that also names the field, so that
-// a caller validating a whole request can domain.Validation.Merge it.
-func invalidDomain(format string, args ...any) *domain.Error {
+// a caller validating a whole request can Validation.Merge it.
+func invalidDomain(format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
-	return &domain.Error{
-		Kind:    domain.KindInvalid,
+	return &Error{
+		Kind:    KindInvalid,
 		Code:    "invalid_domain",
 		Message: "the customer domain " + msg,
-		Fields:  []domain.FieldError{{Field: "customerDomain", Message: msg}},
+		Fields:  []FieldError{{Field: "customerDomain", Message: msg}},
 	}
 }

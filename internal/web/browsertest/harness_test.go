@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -312,4 +311,3 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-var _ = http.StatusOK

@@ -310,4 +310,3 @@ func screenshotDir(t *testing.T) string {
 	}
 	return dir
 }
-

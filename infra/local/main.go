@@ -140,7 +140,7 @@ func run(args []string) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.API.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -158,7 +158,7 @@ func run(args []string) error {
 	case created:
 		fmt.Fprintf(os.Stderr, "Log in as %s with BOOTSTRAP_ADMIN_PASSWORD\n\n", admin.Email)
 	default:
-		fmt.Fprintf(os.Stderr, "Log in as %s (POST %s/v1/auth/login)\n\n", admin.Email, cfg.PublicBaseURL)
+		fmt.Fprintf(os.Stderr, "Sign in as %s at %s/login\n\n", admin.Email, cfg.PublicBaseURL)
 	}
 
 	errc := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/web"
 )
 
 // Config is read from the environment; see ConfigFromEnv for the names.
@@ -113,7 +115,9 @@ type App struct {
 	Partners *partners.Service
 	Deals    *deals.Service // nil when the store keeps no deals
 	API      *httpapi.API
-	Log      *slog.Logger
+	// Web is the server-rendered UI (the web function's handler).
+	Web *web.Server
+	Log *slog.Logger
 }
 
 // OpenStore opens the store the configuration names. For DynamoDB the AWS
@@ -169,6 +173,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 			return nil
 		},
 	}
+	a.Web = web.New(web.Config{
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
+		SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+	})
 	return a
 }
 
@@ -183,6 +191,36 @@ func NewDeals(c Config, st store.Store, now domain.Clock, ids domain.IDs) *deals
 	}
 	return deals.New(ds, now, ids,
 		deals.WithExclusivity(time.Duration(c.DealExclusivityDays)*24*time.Hour), deals.WithCurrency(c.DealCurrency))
+}
+
+// apiPrefixes are the paths the API serves in the one-process server;
+// every other path is the web UI's (on AWS: API Gateway's $default route).
+var apiPrefixes = []string{"/v1/", "/r/", "/_dev/"}
+
+// IsAPIPath reports whether the API (not the web UI) serves path.
+func IsAPIPath(path string) bool {
+	if path == "/healthz" || path == "/openapi.yaml" {
+		return true
+	}
+	for _, p := range apiPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Handler is the one-process server's handler: the API's paths to the API
+// (every group), everything else to the web UI.
+func (a *App) Handler() http.Handler {
+	api, ui := a.API.Handler(), a.Web
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsAPIPath(r.URL.Path) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // NewLogger returns the JSON logger every process uses, tagged with the

@@ -9,6 +9,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/web"
 )
 
 // HTTPFunction is the Lambda handler of one route group: API Gateway HTTP
@@ -16,8 +17,12 @@ import (
 // the middle.
 type HTTPFunction func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// NewHTTPFunction adapts the API's handler for group to Lambda.
+// NewHTTPFunction adapts the handler of group to Lambda: the API's routes
+// of the group, or for web.Group the web UI.
 func (a *App) NewHTTPFunction(group string) HTTPFunction {
+	if group == web.Group {
+		return httpadapter.NewV2(a.Web).ProxyWithContext
+	}
 	return httpadapter.NewV2(a.API.Handler(group)).ProxyWithContext
 }
 

@@ -6,16 +6,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/eventfile"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
+	"github.com/partnerloop/partnerloop/internal/web"
 )
 
 // seeded builds an app with a live program whose referrer has the code
@@ -63,6 +66,7 @@ func TestSampleEventsMatchLocalServer(t *testing.T) {
 	for _, rt := range lambdaEnv.App.API.Routes() {
 		groups[rt.Group] = true
 	}
+	groups[web.Group] = true // the web UI: every path the API does not claim
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		group, _, _ := strings.Cut(name, "-")
@@ -98,6 +102,9 @@ func TestSampleEventsMatchLocalServer(t *testing.T) {
 			for k, v := range lev.Headers {
 				hdr.Set(k, v)
 			}
+			if len(lev.Cookies) > 0 {
+				hdr.Set("Cookie", strings.Join(lev.Cookies, "; "))
+			}
 			path := lev.RawPath
 			if lev.RawQueryString != "" {
 				path += "?" + lev.RawQueryString
@@ -106,10 +113,14 @@ func TestSampleEventsMatchLocalServer(t *testing.T) {
 			if lev.Body != "" {
 				body = lev.Body
 			}
-			want := apptest.Do(t, localEnv.Handler, lev.RequestContext.HTTP.Method, path, "", body, hdr)
+			// The one-process server: the API's paths to the API, the rest to the web UI.
+			want := apptest.Do(t, localEnv.App.Handler(), lev.RequestContext.HTTP.Method, path, "", body, hdr)
 
 			if got.StatusCode != want.Status {
 				t.Fatalf("Lambda status %d, local %d\nLambda: %s\nlocal: %s", got.StatusCode, want.Status, got.Body, want.Body)
+			}
+			if strings.HasPrefix(name, web.Group+"-") && got.StatusCode != http.StatusOK {
+				t.Fatalf("web sample event: %d, want the page", got.StatusCode)
 			}
 			if got.StatusCode >= 400 && name != "identity-healthz" {
 				t.Fatalf("sample event fails: %d %s", got.StatusCode, got.Body)
@@ -122,18 +133,30 @@ func TestSampleEventsMatchLocalServer(t *testing.T) {
 					t.Fatalf("%s: Lambda %q, local %q", h, g, w)
 				}
 			}
-			if g, w := strings.Join(got.Cookies, "; "), strings.Join(want.Header.Values("Set-Cookie"), "; "); g != w {
+			if g, w := normalizeCookies(strings.Join(got.Cookies, "; ")), normalizeCookies(strings.Join(want.Header.Values("Set-Cookie"), "; ")); g != w {
 				t.Fatalf("cookies: Lambda %q, local %q", g, w)
 			}
 		})
 	}
 }
 
-// normalize blanks the members that are random by design (session tokens).
+// csrfField and presession match what is random by design in web pages:
+// the form token, and the pre-session cookie it is derived from.
+var (
+	csrfField  = regexp.MustCompile(`name="csrf" value="[^"]*"`)
+	presession = regexp.MustCompile(`pl_presession=[^;]*`)
+)
+
+func normalizeCookies(s string) string {
+	return presession.ReplaceAllString(s, "pl_presession=<random>")
+}
+
+// normalize blanks the members that are random by design (session tokens,
+// form tokens).
 func normalize(body string) string {
 	var m map[string]any
 	if json.Unmarshal([]byte(body), &m) != nil {
-		return body
+		return csrfField.ReplaceAllString(body, `name="csrf" value="<token>"`)
 	}
 	if _, ok := m["token"]; ok {
 		m["token"] = "<token>"
@@ -177,6 +200,23 @@ func TestEverySampleEventFileIsNamedAfterAFunction(t *testing.T) {
 	for _, fn := range fns {
 		if m, _ := filepath.Glob("../../events/" + fn.Name() + "-*.json"); len(m) == 0 {
 			t.Errorf("function %s has no sample event", fn.Name())
+		}
+	}
+}
+
+// TestAPIAndWebPathsDoNotOverlap: the one-process server sends each path
+// to the API or to the web UI as API Gateway does (routes of the table to
+// their functions, the rest to the web function's $default route).
+func TestAPIAndWebPathsDoNotOverlap(t *testing.T) {
+	e := apptest.New(t)
+	for _, rt := range e.App.API.Routes() {
+		if !app.IsAPIPath(rt.Pattern) {
+			t.Errorf("API route %s %s would be served by the web UI locally", rt.Method, rt.Pattern)
+		}
+	}
+	for _, p := range e.App.Web.Pages() {
+		if app.IsAPIPath(p.Pattern) {
+			t.Errorf("web page %s %s would be served by the API locally", p.Method, p.Pattern)
 		}
 	}
 }

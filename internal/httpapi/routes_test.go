@@ -151,12 +151,23 @@ func TestTemplateDeploysEveryRoute(t *testing.T) {
 	}
 	code := routeKeys(t)
 	deployed := map[string]bool{}
+	webDefault := false
 	for id, res := range tpl.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue
 		}
 		for _, ev := range res.Properties.Events {
 			if ev.Type != "HttpApi" {
+				continue
+			}
+			// The web UI (internal/web) takes every request no route of
+			// the table matches: API Gateway's $default route, on the web
+			// function only, for every method.
+			if ev.Properties.Path == "$default" || id == "WebFunction" {
+				if id != "WebFunction" || ev.Properties.Path != "$default" || ev.Properties.Method != "ANY" || webDefault {
+					t.Errorf("%s: %s %s; only WebFunction serves $default, once, with Method ANY", id, ev.Properties.Method, ev.Properties.Path)
+				}
+				webDefault = true
 				continue
 			}
 			k := strings.ToUpper(ev.Properties.Method) + " " + ev.Properties.Path
@@ -167,6 +178,9 @@ func TestTemplateDeploysEveryRoute(t *testing.T) {
 		}
 	}
 	diff(t, "template.yaml", code, deployed)
+	if !webDefault {
+		t.Error("template.yaml: WebFunction does not serve the $default route (the web UI)")
+	}
 }
 
 // stripTags drops CloudFormation's short-form tags (!Ref, !GetAtt, ...) so

@@ -1,0 +1,10 @@
+// Command web is the Lambda function serving the web UI (HTML pages and
+// their assets) on the HTTP API's $default route.
+package main
+
+import (
+	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/web"
+)
+
+func main() { app.StartHTTPFunction(web.Group) }

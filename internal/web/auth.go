@@ -1,0 +1,122 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+// home is where a person lands after signing in, by role.
+func home(r domain.Role) string {
+	if r == domain.RolePartner {
+		return "/portal"
+	}
+	return "/"
+}
+
+// landing is where sign-in goes: the page asked for (already checked by
+// SafeNext) when it is on the person's side of the product, else home.
+func landing(r domain.Role, next string) string {
+	inPortal := next == "/portal" || strings.HasPrefix(next, "/portal/") || strings.HasPrefix(next, "/portal?")
+	if next == "" || inPortal != (r == domain.RolePartner) {
+		return home(r)
+	}
+	return next
+}
+
+type loginData struct {
+	Form *Form
+	Next string
+}
+
+func (s *Server) loginPage(rq *request) error {
+	next := SafeNext(rq.r.URL.Query().Get("next"))
+	if rq.p != nil {
+		if next == "" {
+			next = home(rq.p.Role)
+		}
+		http.Redirect(rq.w, rq.r, next, http.StatusSeeOther)
+		return nil
+	}
+	return s.render(rq, http.StatusOK, "login", "Sign in", "", loginData{Form: newForm(nil), Next: next})
+}
+
+func (s *Server) login(rq *request) error {
+	f := newForm(url.Values{"email": {rq.r.PostForm.Get("email")}})
+	next := SafeNext(rq.r.PostForm.Get("next"))
+	token, sess, u, err := s.cfg.Identity.Login(rq.r.Context(), rq.r.PostForm.Get("email"), rq.r.PostForm.Get("password"), clientAddr(rq.r))
+	if err != nil {
+		status := http.StatusUnauthorized
+		if e, ok := domain.AsError(err); ok && e.Kind == domain.KindRateLimited {
+			status = http.StatusTooManyRequests
+		}
+		if !f.fail(err, nil) {
+			return err
+		}
+		return s.render(rq, status, "login", "Sign in", "", loginData{Form: f, Next: next})
+	}
+	s.setSession(rq.w, token, sess.ExpiresAt, sess.CreatedAt)
+	http.Redirect(rq.w, rq.r, landing(u.Role, next), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(rq *request) error {
+	if err := s.cfg.Identity.Logout(rq.r.Context(), *rq.p); err != nil {
+		return err
+	}
+	s.clearCookie(rq.w, sessionCookie)
+	return s.redirect(rq, "/login", "You are signed out.")
+}
+
+type acceptData struct {
+	Form      *Form
+	Token     string
+	Available bool
+	Gone      bool
+}
+
+// acceptPage is where the invitation email's link lands.
+func (s *Server) acceptPage(rq *request) error {
+	d := acceptData{Form: newForm(nil), Token: rq.r.URL.Query().Get("token"), Available: s.cfg.Invitations != nil}
+	status := http.StatusOK
+	if !d.Available {
+		status = http.StatusServiceUnavailable
+	} else if d.Token == "" {
+		d.Gone, status = true, http.StatusGone
+	}
+	return s.render(rq, status, "accept", "Set up your account", "", d)
+}
+
+func (s *Server) accept(rq *request) error {
+	f := newForm(nil)
+	d := acceptData{Form: f, Token: rq.r.PostForm.Get("token"), Available: s.cfg.Invitations != nil}
+	if !d.Available {
+		return s.render(rq, http.StatusServiceUnavailable, "accept", "Set up your account", "", d)
+	}
+	pw := rq.r.PostForm.Get("password")
+	if pw != rq.r.PostForm.Get("passwordConfirm") {
+		f.add("passwordConfirm", "does not match the password")
+		f.Message = "Please correct the fields marked below."
+		return s.render(rq, http.StatusUnprocessableEntity, "accept", "Set up your account", "", d)
+	}
+	token, sess, u, err := s.cfg.Invitations.AcceptInvitation(rq.r.Context(), d.Token, pw, clientAddr(rq.r))
+	if err != nil {
+		e, ok := domain.AsError(err)
+		switch {
+		case ok && e.Kind == domain.KindGone:
+			d.Gone = true
+			return s.render(rq, http.StatusGone, "accept", "This link can no longer be used", "", d)
+		case f.fail(err, func(field string) bool { return field == "password" }):
+			status := http.StatusUnprocessableEntity
+			if e.Kind == domain.KindRateLimited {
+				status = http.StatusTooManyRequests
+			}
+			return s.render(rq, status, "accept", "Set up your account", "", d)
+		}
+		return err
+	}
+	s.setSession(rq.w, token, sess.ExpiresAt, sess.CreatedAt)
+	return s.redirect(rq, home(u.Role), "Welcome! Your account is ready.")
+}

@@ -1,0 +1,199 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+type commissionListData struct {
+	Available   bool
+	Filter      *Form
+	Bulk        *Form
+	Statuses    []Option
+	Programs    []Option
+	Partners    []Option
+	Names       map[string]string
+	Partner     map[string]string
+	Commissions []commission.Commission
+	Pager       pager
+	ExportURL   string
+	ReturnURL   string // this list, to come back to after a bulk change
+}
+
+// commissionFilter reads the list's filters (the API's, from the query);
+// a problem is put on the filter form next to its field.
+func commissionFilter(q url.Values, f *Form) store.CommissionFilter {
+	cf := store.CommissionFilter{PartnerID: q.Get("partnerId"), ProgramID: q.Get("programId"), Status: q.Get("status")}
+	for _, b := range []struct {
+		name  string
+		upper bool
+	}{{"from", false}, {"to", true}} {
+		s := q.Get(b.name)
+		if s == "" {
+			continue
+		}
+		t, err := ledger.ParseBound(s, b.upper)
+		if err != nil {
+			f.add(b.name, "must be a date (YYYY-MM-DD)")
+			continue
+		}
+		if b.upper {
+			cf.To = t
+		} else {
+			cf.From = t
+		}
+	}
+	if err := ledger.ValidateFilter(cf); err != nil {
+		f.fail(err, nil)
+	}
+	return cf
+}
+
+func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
+	d := commissionListData{Available: s.cfg.Ledger != nil, Bulk: bulk, ReturnURL: rq.r.URL.Path}
+	if rq.r.URL.RawQuery != "" {
+		d.ReturnURL = "/commissions?" + rq.r.URL.RawQuery
+	} else {
+		d.ReturnURL = "/commissions"
+	}
+	if !d.Available {
+		return s.render(rq, http.StatusServiceUnavailable, "commissions", "Commissions", "commissions", d)
+	}
+	ctx, org := rq.r.Context(), rq.p.OrgID
+	q := rq.r.URL.Query()
+	d.Filter = newForm(q)
+	cf := commissionFilter(q, d.Filter)
+	names, opts, err := s.programNames(rq)
+	if err != nil {
+		return err
+	}
+	d.Names, d.Programs = names, opts
+	ps, _, err := s.cfg.Partners.List(ctx, org, "", store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return err
+	}
+	d.Partner = map[string]string{}
+	d.Partners = []Option{{"", "All partners"}}
+	for _, p := range ps {
+		d.Partner[p.ID] = p.CompanyName
+		d.Partners = append(d.Partners, Option{p.ID, p.CompanyName})
+	}
+	d.Statuses = []Option{{"", "Any status"}}
+	for _, st := range ledger.Statuses {
+		d.Statuses = append(d.Statuses, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})
+	}
+	if len(d.Filter.Errors) == 0 {
+		items, next, err := s.cfg.Ledger.List(ctx, org, cf, listPage(rq))
+		if err != nil {
+			if !d.Filter.fail(err, nil) {
+				return err
+			}
+		}
+		d.Commissions, d.Pager = items, newPager(rq, next)
+		eq := url.Values{}
+		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
+			if v := q.Get(k); v != "" {
+				eq.Set(k, v)
+			}
+		}
+		d.ExportURL = "/commissions/export"
+		if len(eq) > 0 {
+			d.ExportURL += "?" + eq.Encode()
+		}
+	}
+	return s.render(rq, status, "commissions", "Commissions", "commissions", d)
+}
+
+func (s *Server) commissionList(rq *request) error {
+	return s.renderCommissions(rq, http.StatusOK, newForm(nil))
+}
+
+// commissionBulk approves, rejects or marks paid the ticked commissions,
+// all or none (the ledger's batch rule); a refusal (e.g. still on hold)
+// is shown above the list with the ticks kept.
+func (s *Server) commissionBulk(rq *request) error {
+	if s.cfg.Ledger == nil {
+		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
+	}
+	f := newForm(rq.r.PostForm)
+	ctx, org, actor := rq.r.Context(), rq.p.OrgID, rq.p.ID()
+	ids := f.Values["ids"]
+	back := "/commissions"
+	if ret := SafeNext(f.Get("return")); strings.HasPrefix(ret, "/commissions") {
+		back = ret
+	}
+	// The list to re-render is the one the form was posted from.
+	if u, err := url.Parse(back); err == nil {
+		rq.r.URL.RawQuery = u.RawQuery
+	}
+	var err error
+	var verb string
+	switch f.Get("action") {
+	case "approve":
+		_, err = s.cfg.Ledger.Approve(ctx, org, actor, ids)
+		verb = "approved"
+	case "reject":
+		_, err = s.cfg.Ledger.Reject(ctx, org, actor, ids, f.Get("reason"))
+		verb = "rejected"
+	case "mark-paid":
+		_, err = s.cfg.Ledger.MarkPaid(ctx, org, actor, ids, f.Get("payoutReference"))
+		verb = "marked paid"
+	default:
+		f.add("action", "choose approve, reject or mark paid")
+		f.Message = "Choose what to do with the selected commissions."
+		return s.renderCommissions(rq, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		if f.fail(err, func(field string) bool { return field == "reason" || field == "payoutReference" || field == "ids" }) {
+			status := http.StatusUnprocessableEntity
+			if e, _ := domain.AsError(err); e.Kind == domain.KindConflict {
+				status = http.StatusConflict
+			}
+			if f.Errors["ids"] != "" {
+				f.Message = "Select at least one commission: " + f.Errors["ids"]
+			}
+			return s.renderCommissions(rq, status, f)
+		}
+		return err
+	}
+	n := len(ledger.CollapseIDs(&domain.Validation{}, ids))
+	word := "commissions"
+	if n == 1 {
+		word = "commission"
+	}
+	return s.redirect(rq, back, itoa(n)+" "+word+" "+verb+".")
+}
+
+// commissionExport downloads the payroll CSV of the filtered commissions,
+// the same file as GET /v1/commissions/export.
+func (s *Server) commissionExport(rq *request) error {
+	if s.cfg.Ledger == nil {
+		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
+	}
+	f := newForm(nil)
+	cf := commissionFilter(rq.r.URL.Query(), f)
+	if len(f.Errors) > 0 {
+		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
+	}
+	items, err := s.cfg.Ledger.Export(rq.r.Context(), rq.p.OrgID, cf)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := ledger.WriteCSV(&buf, items); err != nil {
+		return err
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+ledger.ExportFilename(cf, s.cfg.Ledger.Now())+`"`)
+	rq.w.WriteHeader(http.StatusOK)
+	_, err = rq.w.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// ruleCurrency is the currency partner and tier rule amounts are typed in:
+// those rules apply to programs of any currency, and their amounts are
+// minor units, which this currency's two decimals display.
+const ruleCurrency = "USD"
+
+type tierListData struct {
+	Tiers []domain.PartnerTier
+	Pager pager
+	Form  *Form
+	Rule  ruleEditor
+}
+
+func (s *Server) renderTiers(rq *request, status int, f *Form) error {
+	ts, next, err := s.cfg.Partners.ListTiers(rq.r.Context(), rq.p.OrgID, listPage(rq))
+	if err != nil {
+		return err
+	}
+	return s.render(rq, status, "tiers", "Partner tiers", "tiers", tierListData{
+		Tiers: ts, Pager: newPager(rq, next), Form: f, Rule: newRuleEditor(f, "commission", false, ruleCurrency),
+	})
+}
+
+func (s *Server) tierList(rq *request) error {
+	v := url.Values{}
+	v.Set("commission.type", domain.RulePercentage)
+	v.Set("commission.basis", domain.BasisCount)
+	v.Set("commission.period", domain.PeriodMonth)
+	v.Set("commission.mode", domain.ModeMarginal)
+	return s.renderTiers(rq, http.StatusOK, newForm(v))
+}
+
+func (s *Server) tierCreate(rq *request) error {
+	f := newForm(rq.r.PostForm)
+	spec, err := tierSpec(f, ruleCurrency)
+	var t domain.PartnerTier
+	if err == nil {
+		t, err = s.cfg.Partners.CreateTier(rq.r.Context(), rq.p.OrgID, spec)
+	}
+	if err != nil {
+		if f.fail(err, nil) {
+			return s.renderTiers(rq, http.StatusUnprocessableEntity, f)
+		}
+		return err
+	}
+	return s.redirect(rq, "/partner-tiers", "Tier “"+t.Name+"” created.")
+}
+
+func (s *Server) tierOptions(rq *request, any string) ([]Option, map[string]string, error) {
+	ts, _, err := s.cfg.Partners.ListTiers(rq.r.Context(), rq.p.OrgID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []Option{{"", any}}
+	names := map[string]string{}
+	for _, t := range ts {
+		opts = append(opts, Option{t.ID, t.Name})
+		names[t.ID] = t.Name
+	}
+	return opts, names, nil
+}
+
+type partnerListData struct {
+	Filter   *Form
+	Tiers    []Option
+	Names    map[string]string
+	Partners []domain.Partner
+	Pager    pager
+}
+
+func (s *Server) partnerList(rq *request) error {
+	q := rq.r.URL.Query()
+	opts, names, err := s.tierOptions(rq, "All tiers")
+	if err != nil {
+		return err
+	}
+	ps, next, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, q.Get("tierId"), listPage(rq))
+	if err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "partners", "All partners", "partners", partnerListData{
+		Filter: newForm(q), Tiers: opts, Names: names, Partners: ps, Pager: newPager(rq, next),
+	})
+}
+
+type partnerFormData struct {
+	Form       *Form
+	Partner    *domain.Partner
+	Tiers      []Option
+	Rule       ruleEditor
+	Agreements []int
+}
+
+func (s *Server) renderPartnerForm(rq *request, status int, f *Form, p *domain.Partner) error {
+	opts, _, err := s.tierOptions(rq, "Choose a tier…")
+	if err != nil {
+		return err
+	}
+	title := "Add partner"
+	if p != nil {
+		title = p.CompanyName
+	}
+	return s.render(rq, status, "partner_form", title, "partners", partnerFormData{
+		Form: f, Partner: p, Tiers: opts, Rule: newRuleEditor(f, "commission", true, ruleCurrency), Agreements: agreementRows(f),
+	})
+}
+
+func partnerDefaults(v url.Values) url.Values {
+	for k, d := range map[string]string{"commission.basis": domain.BasisCount, "commission.period": domain.PeriodMonth, "commission.mode": domain.ModeMarginal} {
+		if v.Get(k) == "" {
+			v.Set(k, d)
+		}
+	}
+	return v
+}
+
+func (s *Server) partnerNew(rq *request) error {
+	return s.renderPartnerForm(rq, http.StatusOK, newForm(partnerDefaults(url.Values{})), nil)
+}
+
+func (s *Server) partnerCreate(rq *request) error {
+	f := newForm(rq.r.PostForm)
+	spec, err := partnerSpec(f, ruleCurrency)
+	var p domain.Partner
+	if err == nil {
+		p, err = s.cfg.Partners.Create(rq.r.Context(), rq.p.OrgID, spec)
+	}
+	if err != nil {
+		if f.fail(err, nil) {
+			return s.renderPartnerForm(rq, http.StatusUnprocessableEntity, f, nil)
+		}
+		return err
+	}
+	return s.redirect(rq, "/partners/"+p.ID, "Partner “"+p.CompanyName+"” added.")
+}
+
+func (s *Server) partnerShow(rq *request) error {
+	p, err := s.cfg.Partners.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderPartnerForm(rq, http.StatusOK, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p)
+}
+
+func (s *Server) partnerUpdate(rq *request) error {
+	ctx, org, id := rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id")
+	f := newForm(rq.r.PostForm)
+	p, err := s.cfg.Partners.Update(ctx, org, id, func(spec *domain.PartnerSpec) error {
+		next, err := partnerSpec(f, ruleCurrency)
+		*spec = next
+		return err
+	})
+	if err != nil {
+		if f.fail(err, nil) {
+			cur, gerr := s.cfg.Partners.Get(ctx, org, id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.renderPartnerForm(rq, http.StatusUnprocessableEntity, f, &cur)
+		}
+		return err
+	}
+	return s.redirect(rq, "/partners/"+p.ID, "Partner saved.")
+}
+
+// dealsPage is the deals pipeline's place in the navigation; the pipeline
+// itself arrives with deal registration.
+func (s *Server) dealsPage(rq *request) error {
+	return s.render(rq, http.StatusOK, "deals", "Deals", "deals", nil)
+}
+
+// portalHome is the partner portal's landing page.
+func (s *Server) portalHome(rq *request) error {
+	return s.render(rq, http.StatusOK, "portal", "Partner portal", "portal", nil)
+}

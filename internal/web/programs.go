@@ -1,0 +1,388 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// pageSize is the rows of a list page; the store's cursor leads on.
+const pageSize = 25
+
+// pager reads ?cursor= and says where the next page is.
+type pager struct {
+	Cursor string // this page's cursor ("" on the first page)
+	Next   string // URL of the next page ("" on the last)
+}
+
+func listPage(rq *request) store.Page {
+	return store.Page{Limit: pageSize, Cursor: rq.r.URL.Query().Get("cursor")}
+}
+
+func newPager(rq *request, next string) pager {
+	pg := pager{Cursor: rq.r.URL.Query().Get("cursor")}
+	if next != "" {
+		q := rq.r.URL.Query()
+		q.Set("cursor", next)
+		pg.Next = rq.r.URL.Path + "?" + q.Encode()
+	}
+	return pg
+}
+
+// firstPageURL is the list's first page with the same filters.
+func (pg pager) First(path string, q url.Values) string {
+	q.Del("cursor")
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+type stat struct {
+	Label, Value, Link string
+}
+
+func countLabel(n int, next string) string {
+	s := itoa(n)
+	if next != "" {
+		s += "+"
+	}
+	return s
+}
+
+func itoa(n int) string { return formatInt(int64(n)) }
+
+func formatInt(n int64) string {
+	return domain.FormatMajor(n, "JPY")
+}
+
+type dashboardData struct {
+	Stats    []stat
+	Programs []domain.Program
+}
+
+func (s *Server) dashboard(rq *request) error {
+	if rq.p.Role == domain.RolePartner {
+		http.Redirect(rq.w, rq.r, "/portal", http.StatusSeeOther)
+		return nil
+	}
+	ctx, org := rq.r.Context(), rq.p.OrgID
+	progs, nextP, err := s.cfg.Programs.List(ctx, org, store.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	active := 0
+	for _, p := range progs {
+		if p.Status == domain.ProgramActive {
+			active++
+		}
+	}
+	refs, nextR, err := s.cfg.Tracking.ListReferrals(ctx, org, store.ReferralFilter{}, store.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	convs, nextC, err := s.cfg.Tracking.ListConversions(ctx, org, store.ConversionFilter{}, store.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	d := dashboardData{Stats: []stat{
+		{"Active programs", itoa(active) + " of " + countLabel(len(progs), nextP), "/programs"},
+		{"Referrals", countLabel(len(refs), nextR), "/referrals"},
+		{"Conversions", countLabel(len(convs), nextC), "/conversions"},
+	}}
+	if rq.admin() && s.cfg.Ledger != nil {
+		pending, nextK, err := s.cfg.Ledger.List(ctx, org, store.CommissionFilter{Status: string(commission.StatusPending)}, store.Page{Limit: 100})
+		if err != nil {
+			return err
+		}
+		d.Stats = append(d.Stats, stat{"Commissions awaiting approval", countLabel(len(pending), nextK), "/commissions?status=pending"})
+	}
+	if len(progs) > 5 {
+		progs = progs[:5]
+	}
+	d.Programs = progs
+	return s.render(rq, http.StatusOK, "dashboard", "Dashboard", "dashboard", d)
+}
+
+type programListData struct {
+	Programs []domain.Program
+	Pager    pager
+}
+
+func (s *Server) programList(rq *request) error {
+	ps, next, err := s.cfg.Programs.List(rq.r.Context(), rq.p.OrgID, listPage(rq))
+	if err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "programs", "Programs", "programs", programListData{ps, newPager(rq, next)})
+}
+
+type programFormData struct {
+	Form    *Form
+	Program *domain.Program // nil when creating
+	Rule    ruleEditor
+}
+
+func (s *Server) renderProgramForm(rq *request, status int, f *Form, p *domain.Program) error {
+	title := "New program"
+	if p != nil {
+		title = "Edit " + p.Name
+	}
+	cur := f.Get("currency")
+	if cur == "" {
+		cur = "USD"
+	}
+	return s.render(rq, status, "program_form", title, "programs",
+		programFormData{Form: f, Program: p, Rule: newRuleEditor(f, "commission", false, cur)})
+}
+
+func (s *Server) programNew(rq *request) error {
+	v := url.Values{}
+	v.Set("currency", "USD")
+	v.Set("attributionWindowDays", "30")
+	v.Set("holdDays", "30")
+	v.Set("startsAt", s.now().UTC().Format("2006-01-02"))
+	v["qualifyingEvents"] = []string{domain.EventSignup, domain.EventPurchase}
+	v.Set("eligibility.newCustomersOnly", "on")
+	v.Set("commission.type", domain.RulePercentage)
+	v.Set("commission.basis", domain.BasisCount)
+	v.Set("commission.period", domain.PeriodMonth)
+	v.Set("commission.mode", domain.ModeMarginal)
+	return s.renderProgramForm(rq, http.StatusOK, newForm(v), nil)
+}
+
+func (s *Server) programCreate(rq *request) error {
+	f := newForm(rq.r.PostForm)
+	spec, err := programSpec(f)
+	var p domain.Program
+	if err == nil {
+		p, err = s.cfg.Programs.Create(rq.r.Context(), rq.p.OrgID, spec)
+	}
+	if err != nil {
+		if f.fail(err, nil) {
+			return s.renderProgramForm(rq, http.StatusUnprocessableEntity, f, nil)
+		}
+		return err
+	}
+	return s.redirect(rq, "/programs/"+p.ID, "Program “"+p.Name+"” created as a draft. Activate it to start enrolling referrers.")
+}
+
+type programData struct {
+	Program   domain.Program
+	Referrers []referrerRow
+	Pager     pager
+	Enrol     *Form
+	Partners  []Option
+}
+
+type referrerRow struct {
+	domain.Referrer
+	Link string
+}
+
+func (s *Server) renderProgram(rq *request, status int, p domain.Program, enrol *Form) error {
+	rs, next, err := s.cfg.Programs.ListReferrers(rq.r.Context(), rq.p.OrgID, p.ID, listPage(rq))
+	if err != nil {
+		return err
+	}
+	d := programData{Program: p, Pager: newPager(rq, next), Enrol: enrol}
+	for _, r := range rs {
+		d.Referrers = append(d.Referrers, referrerRow{r, s.cfg.Programs.Link(r.Code)})
+	}
+	if rq.admin() {
+		ps, _, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, "", store.Page{Limit: 100})
+		if err != nil {
+			return err
+		}
+		d.Partners = []Option{{"", "— none —"}}
+		for _, pt := range ps {
+			d.Partners = append(d.Partners, Option{pt.ID, pt.CompanyName})
+		}
+	}
+	return s.render(rq, status, "program", p.Name, "programs", d)
+}
+
+func (s *Server) programShow(rq *request) error {
+	p, err := s.cfg.Programs.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderProgram(rq, http.StatusOK, p, newForm(nil))
+}
+
+func (s *Server) programEdit(rq *request) error {
+	p, err := s.cfg.Programs.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	f := newForm(programValues(p))
+	for _, k := range []string{"commission.basis", "commission.period", "commission.mode"} {
+		if f.Get(k) == "" {
+			f.Values.Set(k, map[string]string{"commission.basis": domain.BasisCount, "commission.period": domain.PeriodMonth, "commission.mode": domain.ModeMarginal}[k])
+		}
+	}
+	return s.renderProgramForm(rq, http.StatusOK, f, &p)
+}
+
+func (s *Server) programUpdate(rq *request) error {
+	ctx, org, id := rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id")
+	f := newForm(rq.r.PostForm)
+	p, err := s.cfg.Programs.Update(ctx, org, id, func(spec *domain.ProgramSpec) error {
+		next, err := programSpec(f)
+		*spec = next
+		return err
+	})
+	if err != nil {
+		if f.fail(err, nil) {
+			cur, gerr := s.cfg.Programs.Get(ctx, org, id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.renderProgramForm(rq, http.StatusUnprocessableEntity, f, &cur)
+		}
+		return err
+	}
+	return s.redirect(rq, "/programs/"+p.ID, "Program saved.")
+}
+
+func (s *Server) programTransition(rq *request) error {
+	to := domain.ProgramStatus(rq.r.PostForm.Get("to"))
+	switch to {
+	case domain.ProgramActive, domain.ProgramPaused, domain.ProgramArchived:
+	default:
+		return domain.Errorf(domain.KindInvalid, "invalid_status", "%q is not a status a program can be moved to", to)
+	}
+	p, err := s.cfg.Programs.Transition(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"), to)
+	if err != nil {
+		if e, ok := domain.AsError(err); ok && (e.Kind == domain.KindConflict || e.Kind == domain.KindInvalid) {
+			return s.redirect(rq, "/programs/"+rq.r.PathValue("id"), "Could not change the status: "+e.Message)
+		}
+		return err
+	}
+	return s.redirect(rq, "/programs/"+p.ID, "Program is now "+string(p.Status)+".")
+}
+
+func (s *Server) referrerCreate(rq *request) error {
+	ctx, org, id := rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id")
+	f := newForm(rq.r.PostForm)
+	in := programs.ReferrerInput{Email: f.Get("email"), Name: f.Get("name"), Code: f.Get("code")}
+	if rq.admin() {
+		in.PartnerID = f.Get("partnerId")
+	}
+	rf, err := s.cfg.Programs.CreateReferrer(ctx, org, id, in)
+	if err != nil {
+		if f.fail(err, func(field string) bool {
+			return field == "email" || field == "name" || field == "code" || field == "partnerId"
+		}) {
+			p, gerr := s.cfg.Programs.Get(ctx, org, id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.renderProgram(rq, http.StatusUnprocessableEntity, p, f)
+		}
+		return err
+	}
+	return s.redirect(rq, "/programs/"+id+"#referrers", "Enrolled "+rf.Email+" with code "+rf.Code+".")
+}
+
+// names maps IDs to display names for a list page's lookups.
+func (s *Server) programNames(rq *request) (map[string]string, []Option, error) {
+	ps, _, err := s.cfg.Programs.List(rq.r.Context(), rq.p.OrgID, store.Page{Limit: store.MaxLimit})
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	opts := []Option{{"", "All programs"}}
+	for _, p := range ps {
+		names[p.ID] = p.Name
+		opts = append(opts, Option{p.ID, p.Name})
+	}
+	return names, opts, nil
+}
+
+type referralListData struct {
+	Filter    *Form
+	Programs  []Option
+	Statuses  []Option
+	Names     map[string]string
+	Referrers map[string]string
+	Referrals []domain.Referral
+	Pager     pager
+}
+
+func (s *Server) referrerCodes(rq *request, ids []string) map[string]string {
+	codes := map[string]string{}
+	for _, id := range ids {
+		if _, ok := codes[id]; ok || id == "" {
+			continue
+		}
+		if r, err := s.cfg.Programs.GetReferrer(rq.r.Context(), rq.p.OrgID, id); err == nil {
+			codes[id] = r.Code + " · " + r.Email
+		} else {
+			codes[id] = id
+		}
+	}
+	return codes
+}
+
+func (s *Server) referralList(rq *request) error {
+	q := rq.r.URL.Query()
+	f := newForm(q)
+	names, opts, err := s.programNames(rq)
+	if err != nil {
+		return err
+	}
+	refs, next, err := s.cfg.Tracking.ListReferrals(rq.r.Context(), rq.p.OrgID, store.ReferralFilter{
+		ProgramID: q.Get("programId"), ReferrerID: q.Get("referrerId"), Status: q.Get("status"),
+	}, listPage(rq))
+	if err != nil {
+		if f.fail(err, nil) {
+			refs, next = nil, ""
+		} else {
+			return err
+		}
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ReferrerID
+	}
+	return s.render(rq, http.StatusOK, "referrals", "Referrals", "referrals", referralListData{
+		Filter: f, Programs: opts, Names: names, Referrers: s.referrerCodes(rq, ids), Referrals: refs, Pager: newPager(rq, next),
+		Statuses: []Option{{"", "Any status"}, {domain.ReferralPending, "Pending"}, {domain.ReferralConverted, "Converted"},
+			{domain.ReferralExpired, "Expired"}, {domain.ReferralIneligible, "Ineligible"}},
+	})
+}
+
+type conversionListData struct {
+	Filter      *Form
+	Programs    []Option
+	Names       map[string]string
+	Conversions []domain.Conversion
+	Pager       pager
+}
+
+func (s *Server) conversionList(rq *request) error {
+	q := rq.r.URL.Query()
+	f := newForm(q)
+	names, opts, err := s.programNames(rq)
+	if err != nil {
+		return err
+	}
+	convs, next, err := s.cfg.Tracking.ListConversions(rq.r.Context(), rq.p.OrgID, store.ConversionFilter{
+		ProgramID: q.Get("programId"), ReferralID: q.Get("referralId"),
+	}, listPage(rq))
+	if err != nil {
+		if f.fail(err, nil) {
+			convs, next = nil, ""
+		} else {
+			return err
+		}
+	}
+	return s.render(rq, http.StatusOK, "conversions", "Conversions", "conversions", conversionListData{
+		Filter: f, Programs: opts, Names: names, Conversions: convs, Pager: newPager(rq, next),
+	})
+}

@@ -1,0 +1,376 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+// assetVersion fingerprints the embedded assets so their URLs change with
+// their content and browsers may cache them for good.
+var assetVersion = func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := assetFS.ReadFile(p)
+			h.Write([]byte(p))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+func (s *Server) asset(rq *request) error {
+	name := rq.r.PathValue("file")
+	b, err := assetFS.ReadFile("assets/" + name)
+	if err != nil || strings.Contains(name, "/") {
+		http.NotFound(rq.w, rq.r)
+		return nil
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+	if rq.r.URL.Query().Get("v") == assetVersion {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "public, max-age=300")
+	}
+	_, err = rq.w.Write(b)
+	return err
+}
+
+// pageTemplate is one page's template set: the layout, the shared
+// partials and the page's own "content".
+type pageTemplate struct{ t *template.Template }
+
+func parseTemplates() map[string]*pageTemplate {
+	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/_*.html"))
+	pages := map[string]*pageTemplate{}
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, f))
+		pages[name] = &pageTemplate{t}
+	}
+	return pages
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Section string // the navigation entry to highlight
+	User    *identity.Principal
+	CSRF    string
+	Flash   string
+	Asset   string // the assets' version
+	Data    any
+}
+
+func (v view) IsAdmin() bool   { return v.User != nil && v.User.Role == domain.RoleAdmin }
+func (v view) IsPartner() bool { return v.User != nil && v.User.Role == domain.RolePartner }
+func (v view) IsStaff() bool {
+	return v.User != nil && (v.User.Role == domain.RoleAdmin || v.User.Role == domain.RoleProgramManager)
+}
+func (v view) RoleName() string {
+	if v.User == nil {
+		return ""
+	}
+	return roleName(v.User.Role)
+}
+
+// render writes page with status; the whole page is built before the
+// first byte is sent, so a template failure is a clean 500.
+func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
+	pt, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	v := view{Title: title, Section: section, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data}
+	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return err
+	}
+	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rq.w.WriteHeader(status)
+	_, err := rq.w.Write(buf.Bytes())
+	return err
+}
+
+type errorData struct{ Heading, Message string }
+
+func (s *Server) errorPage(rq *request, status int, heading, message string) error {
+	return s.render(rq, status, "error", heading, "", errorData{heading, message})
+}
+
+// Form is a submitted (or pre-filled) form: its values and, after a failed
+// submission, the problem of each field and of the whole form.
+type Form struct {
+	Values  url.Values
+	Errors  map[string]string
+	Message string
+}
+
+func newForm(v url.Values) *Form {
+	if v == nil {
+		v = url.Values{}
+	}
+	return &Form{Values: v, Errors: map[string]string{}}
+}
+
+// Get returns a field's value.
+func (f *Form) Get(name string) string { return f.Values.Get(name) }
+
+// Has reports whether a checkbox or option value is chosen.
+func (f *Form) Has(name, value string) bool {
+	for _, v := range f.Values[name] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Err returns a field's problem ("" when none).
+func (f *Form) Err(name string) string { return f.Errors[name] }
+
+func (f *Form) add(field, msg string) {
+	if _, ok := f.Errors[field]; !ok {
+		f.Errors[field] = msg
+	}
+}
+
+// fail puts a service error on the form: each invalid field's message
+// next to the field (a field the form does not show, on the form itself).
+// It reports whether err was such an error; others go to the error page.
+func (f *Form) fail(err error, shown func(string) bool) bool {
+	e, ok := domain.AsError(err)
+	if !ok {
+		return false
+	}
+	switch e.Kind {
+	case domain.KindInvalid, domain.KindMalformed, domain.KindConflict, domain.KindRateLimited, domain.KindUnauthenticated, domain.KindGone, domain.KindNotFound:
+	default:
+		return false
+	}
+	var other []string
+	for _, fe := range e.Fields {
+		if shown == nil || shown(fe.Field) {
+			f.add(fe.Field, fe.Message)
+		} else {
+			other = append(other, fe.Field+" "+fe.Message)
+		}
+	}
+	switch {
+	case len(e.Fields) == 0:
+		f.Message = e.Message
+	case len(other) > 0:
+		f.Message = "Please correct the fields marked below. Also: " + strings.Join(other, "; ")
+	default:
+		f.Message = "Please correct the fields marked below."
+	}
+	return true
+}
+
+// Option is one choice of a select.
+type Option struct{ Value, Label string }
+
+// fieldArgs is what the "field" partial renders.
+type fieldArgs struct {
+	Form                         *Form
+	Name, Label, Type, ID, Hint  string
+	Required                     bool
+	Attrs                        map[string]string
+	Options                      []Option
+	Value                        string
+	Placeholder, Min, Step, Size string
+}
+
+func fieldID(name string) string {
+	r := strings.NewReplacer(".", "-", "[", "-", "]", "")
+	return "f-" + r.Replace(name)
+}
+
+// field builds a form field for the "field" partial: field form name label
+// type [options...], where options are "required", "hint=…",
+// "placeholder=…", "min=…", "step=…".
+func field(f *Form, name, label, typ string, opts ...string) fieldArgs {
+	a := fieldArgs{Form: f, Name: name, Label: label, Type: typ, ID: fieldID(name), Value: f.Get(name)}
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "required":
+			a.Required = true
+		case "hint":
+			a.Hint = v
+		case "placeholder":
+			a.Placeholder = v
+		case "min":
+			a.Min = v
+		case "step":
+			a.Step = v
+		}
+	}
+	return a
+}
+
+// selectField is field for a select.
+func selectField(f *Form, name, label string, options []Option, opts ...string) fieldArgs {
+	a := field(f, name, label, "select", opts...)
+	a.Options = options
+	return a
+}
+
+var funcs = template.FuncMap{
+	"field":  field,
+	"select": selectField,
+	"money": func(m domain.Money) string {
+		return m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
+	},
+	"moneyp": func(m *domain.Money) string {
+		if m == nil {
+			return "—"
+		}
+		return m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006")
+	},
+	"datep": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.UTC().Format("2 Jan 2006")
+	},
+	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
+	"short": func(id string) string {
+		if i := strings.LastIndex(id, "_"); i >= 0 && len(id)-i > 9 {
+			return id[:i+1] + "…" + id[len(id)-6:]
+		}
+		return id
+	},
+	"ruleText": ruleText,
+	"title": func(v any) string {
+		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	"seq": func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	},
+	"printf": fmt.Sprintf,
+	"inc":    func(i int) int { return i + 1 },
+	"list":   func(xs ...string) []string { return xs },
+	"opts": func(kv ...string) []Option {
+		var out []Option
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, Option{kv[i], kv[i+1]})
+		}
+		return out
+	},
+	"memberLabel": func(m string) string {
+		return map[string]string{"upTo": "up to", "rateBps": "rate (%)", "amount": "amount"}[m]
+	},
+	"fieldID": fieldID,
+	"query": func(base string, kv ...string) string {
+		q := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				q.Set(kv[i], kv[i+1])
+			}
+		}
+		if len(q) == 0 {
+			return base
+		}
+		return base + "?" + q.Encode()
+	},
+}
+
+// Error is the field's problem ("" when none).
+func (a fieldArgs) Error() string { return a.Form.Err(a.Name) }
+
+// DescribedBy lists the IDs of the hint and error that describe the field.
+func (a fieldArgs) DescribedBy() string {
+	var ids []string
+	if a.Hint != "" {
+		ids = append(ids, a.ID+"-hint")
+	}
+	if a.Error() != "" {
+		ids = append(ids, a.ID+"-error")
+	}
+	return strings.Join(ids, " ")
+}
+
+// Checked reports whether a checkbox field is ticked.
+func (a fieldArgs) Checked() bool { return a.Form.Get(a.Name) != "" }
+
+// Tier returns the field name of tier row i's member.
+func (e ruleEditor) Tier(i int, member string) string {
+	return fmt.Sprintf("%s.tiers[%d].%s", e.Prefix, i, member)
+}
+
+// Name returns the field name of a rule member.
+func (e ruleEditor) Name(member string) string { return e.Prefix + "." + member }
+
+// Type is the chosen rule type.
+func (e ruleEditor) Type() string { return e.Form.Get(e.Prefix + ".type") }
+
+// ruleText describes a commission rule in a line.
+func ruleText(r domain.CommissionRule, currency string) string {
+	pct := func(b *int64) string { return formatPercent(b) + "%" }
+	switch r.Type {
+	case domain.RuleFlat:
+		return currency + " " + formatMoney(r.Amount, currency) + " flat"
+	case domain.RulePercentage:
+		return pct(r.RateBps) + " of the value"
+	case domain.RuleTiered:
+		parts := make([]string, len(r.Tiers))
+		for i, t := range r.Tiers {
+			pay := pct(t.RateBps)
+			if t.Amount != nil {
+				pay = currency + " " + formatMoney(t.Amount, currency)
+			}
+			switch {
+			case t.UpTo == nil:
+				parts[i] = "then " + pay
+			case r.Basis == domain.BasisRevenue:
+				parts[i] = "up to " + formatMoney(t.UpTo, currency) + ": " + pay
+			default:
+				parts[i] = "up to " + strconv.FormatInt(*t.UpTo, 10) + ": " + pay
+			}
+		}
+		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ")
+	}
+	return r.Type
+}

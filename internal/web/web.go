@@ -1,0 +1,204 @@
+// Package web is the product's server-rendered user interface: the admin
+// console and (later) the partner portal. Pages call the same services as
+// the JSON API (internal/httpapi); who may open a page is decided on the
+// server, in the page table below, from the signed-in person's role — with
+// the same rules as the API's route table.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/tracking"
+)
+
+// Group is the route group (and Lambda function) that serves the web UI:
+// every path the API does not claim (API Gateway's $default route).
+const Group = "web"
+
+// Invitations accepts portal invitations. It is the identity service's
+// method (shared contract); nil while the installation has none, and the
+// acceptance page then says so.
+type Invitations interface {
+	AcceptInvitation(ctx context.Context, token, password, clientAddr string) (sessionToken string, sess domain.Session, u domain.User, err error)
+}
+
+// Config holds the services the pages call.
+type Config struct {
+	Identity *identity.Service
+	Programs *programs.Service
+	Tracking *tracking.Service
+	Partners *partners.Service
+	// Ledger is nil while the store has no commission ledger; the
+	// commissions page then explains that.
+	Ledger      *ledger.Service
+	Invitations Invitations
+	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
+	SecureCookies bool
+	Log           *slog.Logger
+	// Now is the services' clock (form defaults such as today's date).
+	Now domain.Clock
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+// Access says who may open a page.
+type Access struct {
+	Public bool          // no sign-in needed
+	Roles  []domain.Role // roles allowed; any signed-in person when empty
+}
+
+func (a Access) allows(r domain.Role) bool {
+	if a.Public || len(a.Roles) == 0 {
+		return r != domain.RoleAPIKey
+	}
+	for _, x := range a.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	public   = Access{Public: true}
+	signedIn = Access{}
+	staff    = Access{Roles: []domain.Role{domain.RoleAdmin, domain.RoleProgramManager}}
+	admin    = Access{Roles: []domain.Role{domain.RoleAdmin}}
+	partner  = Access{Roles: []domain.Role{domain.RolePartner}}
+)
+
+// Page is one entry of the page table.
+type Page struct {
+	Method  string
+	Pattern string
+	Access  Access
+	handle  func(*request) error
+}
+
+// Pages is the page table: every page and form target, with who may use it.
+func (s *Server) Pages() []Page {
+	return []Page{
+		{"GET", "/assets/{file}", public, s.asset},
+		{"GET", "/login", public, s.loginPage},
+		{"POST", "/login", public, s.login},
+		{"POST", "/logout", signedIn, s.logout},
+		{"GET", "/accept-invitation", public, s.acceptPage},
+		{"POST", "/accept-invitation", public, s.accept},
+
+		{"GET", "/{$}", signedIn, s.dashboard},
+
+		{"GET", "/programs", staff, s.programList},
+		{"GET", "/programs/new", staff, s.programNew},
+		{"POST", "/programs", staff, s.programCreate},
+		{"GET", "/programs/{id}", staff, s.programShow},
+		{"GET", "/programs/{id}/edit", staff, s.programEdit},
+		{"POST", "/programs/{id}", staff, s.programUpdate},
+		{"POST", "/programs/{id}/status", staff, s.programTransition},
+		{"POST", "/programs/{id}/referrers", staff, s.referrerCreate},
+		{"GET", "/referrals", staff, s.referralList},
+		{"GET", "/conversions", staff, s.conversionList},
+
+		{"GET", "/partners", admin, s.partnerList},
+		{"GET", "/partners/new", admin, s.partnerNew},
+		{"POST", "/partners", admin, s.partnerCreate},
+		{"GET", "/partners/{id}", admin, s.partnerShow},
+		{"POST", "/partners/{id}", admin, s.partnerUpdate},
+		{"GET", "/partner-tiers", admin, s.tierList},
+		{"POST", "/partner-tiers", admin, s.tierCreate},
+		{"GET", "/deals", admin, s.dealsPage},
+
+		{"GET", "/commissions", admin, s.commissionList},
+		{"POST", "/commissions/bulk", admin, s.commissionBulk},
+		{"GET", "/commissions/export", admin, s.commissionExport},
+
+		{"GET", "/portal", partner, s.portalHome},
+	}
+}
+
+// Server serves the pages.
+type Server struct {
+	cfg     Config
+	pages   map[string]*pageTemplate
+	handler http.Handler
+}
+
+// New builds the web handler.
+func New(c Config) *Server {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: c, pages: parseTemplates()}
+	mux := http.NewServeMux()
+	for _, p := range s.Pages() {
+		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))
+	}
+	mux.Handle("/", s.serve(Page{"", "/", public, func(rq *request) error {
+		return s.errorPage(rq, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	}}))
+	s.handler = s.middleware(mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// contentSecurityPolicy allows nothing inline and nothing from elsewhere:
+// scripts and styles are files served from /assets.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// middleware sets the security headers, logs every request and turns a
+// panic into a 500 page.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				s.cfg.Log.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					http.Error(rec, "Something went wrong on our side; it has been logged.", http.StatusInternalServerError)
+				}
+			}
+			s.cfg.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "durationMs", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}

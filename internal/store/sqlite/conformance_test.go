@@ -45,3 +45,7 @@ func TestLedgerConformance(t *testing.T) {
 func TestLedgerOutboxConformance(t *testing.T) {
 	storetest.RunLedgerOutbox(t, func(t *testing.T) storetest.LedgerOutboxStore { return openTemp(t) })
 }
+
+func TestInvitationsConformance(t *testing.T) {
+	storetest.RunInvitations(t, func(t *testing.T) storetest.InvitationStore { return openTemp(t) })
+}

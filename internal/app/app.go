@@ -20,6 +20,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -38,11 +39,16 @@ type Config struct {
 	BootstrapEmail    string
 	BootstrapPassword string
 	OrgName           string
+	MailFrom          string // sender of the platform's email
 	LogLevel          slog.Level
 }
 
+// DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
+// address or domain verified in SES.
+const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
+
 // ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
-// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME and LOG_LEVEL,
+// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM and LOG_LEVEL,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -59,6 +65,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		BootstrapPassword: getenv("BOOTSTRAP_ADMIN_PASSWORD"),
 		OrgName:           get("ORG_NAME", "My Company"),
 		TableName:         get("TABLE_NAME", ""),
+		MailFrom:          get("MAIL_FROM", DefaultMailFrom),
+	}
+	if _, err := mail.NewMailbox(c.MailFrom, nil, 1); err != nil {
+		return c, fmt.Errorf("MAIL_FROM=%q: %w", c.MailFrom, err)
 	}
 	port, err := strconv.Atoi(get("PORT", "3000"))
 	if err != nil || port < 0 || port > 65535 {
@@ -91,6 +101,34 @@ type App struct {
 	Partners *partners.Service
 	API      *httpapi.API
 	Log      *slog.Logger
+	// Mail sends the platform's email; Mailbox is set when it is the
+	// embedded mode's in-memory mailbox (served at /_dev/mail locally).
+	Mail    mail.Mailer
+	Mailbox *mail.Mailbox
+}
+
+// Option adjusts the wiring of New.
+type Option func(*App)
+
+// WithMailer sends email through m instead of an in-memory mailbox.
+func WithMailer(m mail.Mailer) Option {
+	return func(a *App) { a.Mail = m }
+}
+
+// OpenMailer returns the mailer the configuration names: the in-memory
+// Mailbox with the embedded store, SES (v2 API) with DynamoDB. SES takes
+// its configuration from awsenv, so a local endpoint
+// (AWS_ENDPOINT_URL_SESV2, as the AWS-local mode sets for
+// aws-ses-v2-local) needs local credentials like every other override.
+func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(string) string, environ []string) (mail.Mailer, error) {
+	if c.Store != "dynamodb" {
+		return mail.NewMailbox(c.MailFrom, now, 0)
+	}
+	awsCfg, _, err := awsenv.Load(ctx, getenv, environ)
+	if err != nil {
+		return nil, err
+	}
+	return mail.NewSES(awsCfg, c.MailFrom)
 }
 
 // OpenStore opens the store the configuration names. For DynamoDB the AWS
@@ -120,10 +158,22 @@ func OpenStore(ctx context.Context, c Config, getenv func(string) string, enviro
 	return nil, fmt.Errorf("STORE=%s is not a store", c.Store)
 }
 
-// New wires services and the API on an open store.
-func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger) *App {
+// New wires services and the API on an open store. Without WithMailer,
+// email goes to an in-memory Mailbox.
+func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger, opts ...Option) *App {
 	a := &App{Config: c, Store: st, Log: log}
-	a.Identity = identity.New(st, now, ids)
+	for _, o := range opts {
+		o(a)
+	}
+	if a.Mail == nil {
+		box, err := mail.NewMailbox(c.MailFrom, now, 0)
+		if err != nil { // ConfigFromEnv checked the sender
+			panic(err)
+		}
+		a.Mail = box
+	}
+	a.Mailbox, _ = a.Mail.(*mail.Mailbox)
+	a.Identity = identity.New(st, now, ids, identity.WithMail(a.Mail, c.PublicBaseURL))
 	a.Partners = partners.New(st, now, ids)
 	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -247,4 +248,33 @@ func (e *Env) LiveProgram(t testing.TB, token string) (programID, code string) {
 		t.Fatalf("create referrer: %d %s", r.Status, r.Body)
 	}
 	return programID, r.String("code")
+}
+
+// LastInvitationToken returns the token of the newest invitation link
+// emailed to email through the app's mailbox; it fails the test when there
+// is none.
+func (e *Env) LastInvitationToken(t testing.TB, email string) string {
+	t.Helper()
+	if e.App.Mailbox == nil {
+		t.Fatal("the app has no mailbox")
+	}
+	for _, m := range e.App.Mailbox.Messages() {
+		if !strings.EqualFold(m.To, email) && !strings.HasSuffix(strings.ToLower(m.To), "<"+strings.ToLower(email)+">") {
+			continue
+		}
+		_, rest, ok := strings.Cut(m.Text, identity.AcceptPath+"?token=")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
+			rest = rest[:i]
+		}
+		tok, err := url.QueryUnescape(rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	t.Fatalf("no invitation email to %s", email)
+	return ""
 }

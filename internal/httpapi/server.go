@@ -53,6 +53,9 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "POST", "/v1/auth/logout", "Sign out", anyone(), a.logout},
 		{GroupIdentity, "GET", "/v1/me", "The caller", anyone(), a.me},
 		{GroupIdentity, "GET", "/v1/users", "List users", admin, a.listUsers},
+		{GroupIdentity, "POST", "/v1/users", "Invite an internal user", admin, a.inviteUser},
+		{GroupIdentity, "POST", "/v1/users/{id}/invitation", "Re-send a user's invitation", admin, a.resendUserInvitation},
+		{GroupIdentity, "POST", "/v1/invitations/accept", "Accept an invitation", public(), a.acceptInvitation},
 		{GroupIdentity, "POST", "/v1/api-keys", "Create an API key", admin, a.createAPIKey},
 		{GroupIdentity, "GET", "/v1/api-keys", "List API keys", admin, a.listAPIKeys},
 		{GroupIdentity, "DELETE", "/v1/api-keys/{id}", "Delete an API key", admin, a.deleteAPIKey},
@@ -82,6 +85,8 @@ func (a *API) Routes() []Route {
 		{GroupPartners, "GET", "/v1/partners", "List partners", admin, a.listPartners},
 		{GroupPartners, "GET", "/v1/partners/{id}", "Get a partner", admin, a.getPartner},
 		{GroupPartners, "PATCH", "/v1/partners/{id}", "Update a partner", admin, a.patchPartner},
+		{GroupPartners, "POST", "/v1/partners/{id}/invitation", "Invite a partner to the portal", admin, a.invitePartner},
+		{GroupPartners, "DELETE", "/v1/partners/{id}/portal-access", "Revoke a partner's portal access", admin, a.revokePortalAccess},
 
 		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},

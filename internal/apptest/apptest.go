@@ -22,6 +22,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
@@ -68,6 +69,9 @@ type Env struct {
 	Handler    http.Handler
 	OrgID      string
 	AdminToken string
+
+	ids domain.IDs
+	log *slog.Logger
 }
 
 // AdminEmail and AdminPassword sign in the bootstrap admin.
@@ -96,12 +100,13 @@ func New(t testing.TB) *Env {
 	}
 	clock := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(cfg, st, clock.Now, SeqIDs(), log)
+	ids := SeqIDs()
+	a := app.New(cfg, st, clock.Now, ids, log)
 	admin, _, _, err := a.Identity.Bootstrap(context.Background(), "Test Org", AdminEmail, AdminPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{App: a, Clock: clock, Handler: a.API.Handler(), OrgID: admin.OrgID}
+	e := &Env{App: a, Clock: clock, Handler: a.API.Handler(), OrgID: admin.OrgID, ids: ids, log: log}
 	e.AdminToken = e.Login(t, AdminEmail, AdminPassword)
 	return e
 }
@@ -277,4 +282,13 @@ func (e *Env) LastInvitationToken(t testing.TB, email string) string {
 	}
 	t.Fatalf("no invitation email to %s", email)
 	return ""
+}
+
+// SetMailer rewires the application on the same store, clock and IDs to
+// send email through m (e.g. one that fails); pass the old App.Mail back
+// to restore the mailbox.
+func (e *Env) SetMailer(t testing.TB, m mail.Mailer) {
+	t.Helper()
+	e.App = app.New(e.App.Config, e.App.Store, e.Clock.Now, e.ids, e.log, app.WithMailer(m))
+	e.Handler = e.App.API.Handler()
 }

@@ -34,7 +34,7 @@ var commonPasswords = func() map[string]bool {
 // sequences are runs people type instead of a password, forwards and
 // backwards: the alphabet, digits and keyboard rows.
 var sequences = func() []string {
-	base := []string{"abcdefghijklmnopqrstuvwxyz", "01234567890123456789", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p"}
+	base := []string{"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz", "012345678901234567890123456789", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p"}
 	var out []string
 	for _, s := range base {
 		r := []rune(s)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -52,7 +53,7 @@ func (s *Store) IssueInvitation(ctx context.Context, inv domain.Invitation) erro
 			if err := putInvitation(ctx, tx, prev, false); err != nil {
 				return err
 			}
-		} else if err != nil && err != store.ErrNotFound {
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if err := putInvitation(ctx, tx, inv, true); err != nil {
@@ -165,7 +166,7 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 			if err := putInvitation(ctx, tx, prev, false); err != nil {
 				return err
 			}
-		} else if err != nil && err != store.ErrNotFound {
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		u.Status, u.UpdatedAt = domain.UserDisabled, at

@@ -67,9 +67,11 @@ func startAWSLocal(dataDir string) (stop func(), err error) {
 		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS": ddb.Endpoint,
 		"AWS_ENDPOINT_URL_SQS":              sqsProc.Endpoint,
 		"AWS_ENDPOINT_URL_SES":              ses.Endpoint,
-		"AWS_ACCESS_KEY_ID":                 localDummyKeyValue,
-		"AWS_SECRET_ACCESS_KEY":             localDummyKeyValue,
-		"AWS_REGION":                        "us-east-1",
+		// The mailer speaks the SES v2 API, a service of its own.
+		"AWS_ENDPOINT_URL_SESV2": ses.Endpoint,
+		"AWS_ACCESS_KEY_ID":      localDummyKeyValue,
+		"AWS_SECRET_ACCESS_KEY":  localDummyKeyValue,
+		"AWS_REGION":             "us-east-1",
 	} {
 		os.Setenv(k, v)
 	}

@@ -69,7 +69,11 @@ func run(args []string) error {
 	}
 	defer st.Close()
 	clock := domain.SystemClock
-	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log)
+	mailer, err := app.OpenMailer(ctx, cfg, clock, os.Getenv, os.Environ())
+	if err != nil {
+		return err
+	}
+	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log, app.WithMailer(mailer))
 
 	// The commission pipeline: on SQLite the outbox pump and queue worker
 	// in this process; in AWS-local mode the table's stream and the queues
@@ -140,7 +144,7 @@ func run(args []string) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           localHandler(a),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -148,6 +152,9 @@ func run(args []string) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	where := "data in " + cfg.DataDir
+	if a.Mailbox != nil {
+		fmt.Fprintf(os.Stderr, "Sent email (invitations) is readable at %s/_dev/mail\n", cfg.PublicBaseURL)
+	}
 	if cfg.Store == "dynamodb" {
 		where = "DynamoDB table " + cfg.TableName
 	}
@@ -174,4 +181,19 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// localHandler serves the API and the web UI and, in the embedded mode only, the local
+// mailbox at /_dev/mail (never part of a Lambda function).
+func localHandler(a *app.App) http.Handler {
+	h := a.Handler()
+	if a.Mailbox == nil {
+		return h
+	}
+	mux := http.NewServeMux()
+	box := a.Mailbox.Handler()
+	mux.Handle("/_dev/mail", box)
+	mux.Handle("/_dev/mail.json", box)
+	mux.Handle("/", h)
+	return mux
 }

@@ -23,9 +23,11 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
@@ -43,6 +45,7 @@ type Config struct {
 	BootstrapEmail    string
 	BootstrapPassword string
 	OrgName           string
+	MailFrom          string // sender of the platform's email
 	LogLevel          slog.Level
 	// DealExclusivityDays is how long a partner's deal registration keeps
 	// other parties off its customer (DEAL_EXCLUSIVITY_DAYS, default 90).
@@ -52,8 +55,12 @@ type Config struct {
 	DealCurrency string
 }
 
+// DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
+// address or domain verified in SES.
+const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
+
 // ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
-// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, LOG_LEVEL,
+// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, LOG_LEVEL,
 // DEAL_EXCLUSIVITY_DAYS and DEAL_CURRENCY,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
@@ -72,6 +79,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		OrgName:           get("ORG_NAME", "My Company"),
 		TableName:         get("TABLE_NAME", ""),
 		DealCurrency:      get("DEAL_CURRENCY", deals.DefaultCurrency),
+		MailFrom:          get("MAIL_FROM", DefaultMailFrom),
+	}
+	if _, err := mail.NewMailbox(c.MailFrom, nil, 1); err != nil {
+		return c, fmt.Errorf("MAIL_FROM=%q: %w", c.MailFrom, err)
 	}
 	port, err := strconv.Atoi(get("PORT", "3000"))
 	if err != nil || port < 0 || port > 65535 {
@@ -115,9 +126,37 @@ type App struct {
 	Partners *partners.Service
 	Deals    *deals.Service // nil when the store keeps no deals
 	API      *httpapi.API
+	Log      *slog.Logger
 	// Web is the server-rendered UI (the web function's handler).
 	Web *web.Server
-	Log *slog.Logger
+	// Mail sends the platform's email; Mailbox is set when it is the
+	// embedded mode's in-memory mailbox (served at /_dev/mail locally).
+	Mail    mail.Mailer
+	Mailbox *mail.Mailbox
+}
+
+// Option adjusts the wiring of New.
+type Option func(*App)
+
+// WithMailer sends email through m instead of an in-memory mailbox.
+func WithMailer(m mail.Mailer) Option {
+	return func(a *App) { a.Mail = m }
+}
+
+// OpenMailer returns the mailer the configuration names: the in-memory
+// Mailbox with the embedded store, SES (v2 API) with DynamoDB. SES takes
+// its configuration from awsenv, so a local endpoint
+// (AWS_ENDPOINT_URL_SESV2, as the AWS-local mode sets for
+// aws-ses-v2-local) needs local credentials like every other override.
+func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(string) string, environ []string) (mail.Mailer, error) {
+	if c.Store != "dynamodb" {
+		return mail.NewMailbox(c.MailFrom, now, 0)
+	}
+	awsCfg, _, err := awsenv.Load(ctx, getenv, environ)
+	if err != nil {
+		return nil, err
+	}
+	return mail.NewSES(awsCfg, c.MailFrom)
 }
 
 // OpenStore opens the store the configuration names. For DynamoDB the AWS
@@ -147,10 +186,22 @@ func OpenStore(ctx context.Context, c Config, getenv func(string) string, enviro
 	return nil, fmt.Errorf("STORE=%s is not a store", c.Store)
 }
 
-// New wires services and the API on an open store.
-func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger) *App {
+// New wires services and the API on an open store. Without WithMailer,
+// email goes to an in-memory Mailbox.
+func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.Logger, opts ...Option) *App {
 	a := &App{Config: c, Store: st, Log: log}
-	a.Identity = identity.New(st, now, ids)
+	for _, o := range opts {
+		o(a)
+	}
+	if a.Mail == nil {
+		box, err := mail.NewMailbox(c.MailFrom, now, 0)
+		if err != nil { // ConfigFromEnv checked the sender
+			panic(err)
+		}
+		a.Mail = box
+	}
+	a.Mailbox, _ = a.Mail.(*mail.Mailbox)
+	a.Identity = identity.New(st, now, ids, identity.WithMail(a.Mail, c.PublicBaseURL))
 	a.Partners = partners.New(st, now, ids)
 	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
@@ -175,22 +226,25 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 	})
 	return a
 }
 
 // NewDeals returns the deals service on st, nil when st keeps no deals.
-// Registrations are not rate limited here: the store-backed
-// internal/ratelimit.Limiter is given with deals.WithLimiter where the
-// invitations work wires it (the deals service needs only its Allow).
+// Registrations are rate limited per partner by the store-backed
+// internal/ratelimit.Limiter.
 func NewDeals(c Config, st store.Store, now domain.Clock, ids domain.IDs) *deals.Service {
 	ds, ok := st.(deals.Store)
 	if !ok {
 		return nil
 	}
-	return deals.New(ds, now, ids,
-		deals.WithExclusivity(time.Duration(c.DealExclusivityDays)*24*time.Hour), deals.WithCurrency(c.DealCurrency))
+	opts := []deals.Option{deals.WithExclusivity(time.Duration(c.DealExclusivityDays) * 24 * time.Hour), deals.WithCurrency(c.DealCurrency)}
+	if counters, ok := st.(store.Counters); ok {
+		opts = append(opts, deals.WithLimiter(ratelimit.New(counters, now, "deal-registration",
+			deals.RegistrationsPerWindow, deals.RegistrationWindow)))
+	}
+	return deals.New(ds, now, ids, opts...)
 }
 
 // apiPrefixes are the paths the API serves in the one-process server;

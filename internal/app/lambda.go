@@ -35,6 +35,10 @@ func StartHTTPFunction(group string) {
 	if err != nil {
 		fail(log, "store", err)
 	}
-	a := New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log)
+	mailer, err := OpenMailer(context.Background(), cfg, domain.SystemClock, os.Getenv, os.Environ())
+	if err != nil {
+		fail(log, "mail", err)
+	}
+	a := New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log, WithMailer(mailer))
 	lambda.Start(a.NewHTTPFunction(group))
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
@@ -67,6 +69,9 @@ type Env struct {
 	Handler    http.Handler
 	OrgID      string
 	AdminToken string
+
+	ids domain.IDs
+	log *slog.Logger
 }
 
 // AdminEmail and AdminPassword sign in the bootstrap admin.
@@ -95,12 +100,13 @@ func New(t testing.TB) *Env {
 	}
 	clock := &Clock{now: Start}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(cfg, st, clock.Now, SeqIDs(), log)
+	ids := SeqIDs()
+	a := app.New(cfg, st, clock.Now, ids, log)
 	admin, _, _, err := a.Identity.Bootstrap(context.Background(), "Test Org", AdminEmail, AdminPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{App: a, Clock: clock, Handler: a.API.Handler(), OrgID: admin.OrgID}
+	e := &Env{App: a, Clock: clock, Handler: a.API.Handler(), OrgID: admin.OrgID, ids: ids, log: log}
 	e.AdminToken = e.Login(t, AdminEmail, AdminPassword)
 	return e
 }
@@ -247,4 +253,42 @@ func (e *Env) LiveProgram(t testing.TB, token string) (programID, code string) {
 		t.Fatalf("create referrer: %d %s", r.Status, r.Body)
 	}
 	return programID, r.String("code")
+}
+
+// LastInvitationToken returns the token of the newest invitation link
+// emailed to email through the app's mailbox; it fails the test when there
+// is none.
+func (e *Env) LastInvitationToken(t testing.TB, email string) string {
+	t.Helper()
+	if e.App.Mailbox == nil {
+		t.Fatal("the app has no mailbox")
+	}
+	for _, m := range e.App.Mailbox.Messages() {
+		if !strings.EqualFold(m.To, email) && !strings.HasSuffix(strings.ToLower(m.To), "<"+strings.ToLower(email)+">") {
+			continue
+		}
+		_, rest, ok := strings.Cut(m.Text, identity.AcceptPath+"?token=")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
+			rest = rest[:i]
+		}
+		tok, err := url.QueryUnescape(rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	t.Fatalf("no invitation email to %s", email)
+	return ""
+}
+
+// SetMailer rewires the application on the same store, clock and IDs to
+// send email through m (e.g. one that fails); pass the old App.Mail back
+// to restore the mailbox.
+func (e *Env) SetMailer(t testing.TB, m mail.Mailer) {
+	t.Helper()
+	e.App = app.New(e.App.Config, e.App.Store, e.Clock.Now, e.ids, e.log, app.WithMailer(m))
+	e.Handler = e.App.API.Handler()
 }

@@ -70,6 +70,15 @@ func WithCurrency(c string) Option {
 	}
 }
 
+// The registration limit per partner (and for an organization's direct
+// deals), per RegistrationWindow. A partner registers the deals it works on
+// — a handful a day; sixty an hour is far above honest use and stops a
+// script from claiming a customer list wholesale.
+const (
+	RegistrationWindow     = time.Hour
+	RegistrationsPerWindow = 60
+)
+
 // WithLimiter rate-limits registrations per partner (and the direct deals of
 // an organization).
 func WithLimiter(l Limiter) Option { return func(s *Service) { s.limit = l } }

@@ -23,6 +23,7 @@ const (
 	KindGone                            // existed but is no longer usable (410)
 	KindTooLarge                        // request body too large (413)
 	KindRateLimited                     // too many attempts (429)
+	KindUnavailable                     // a service we depend on failed; retry later (503)
 )
 
 // FieldError names one invalid field of a request, by its JSON path.

@@ -120,6 +120,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	w.tokens[apiKey] = e.APIKey(t, adm)
 	w.tokens[otherAdmin] = e.NewUser(t, "org_elsewhere", domain.RoleAdmin, "")
 	doomedKey := e.Do(t, "POST", "/v1/api-keys", adm, map[string]string{"name": "to delete"}).String("id")
+	invited := mustCreate(t, e, "/v1/users", adm, map[string]string{"email": "new.manager@example.com", "name": "New Manager", "role": "program_manager"})["id"].(string)
 
 	secretsOf := func(f partnerFixture) []string {
 		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID, f.dealID}
@@ -132,6 +133,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	for k, f := range map[string]fixture{
 		"/r/{code}":                          {"/r/" + a.code, orgRecord},
 		"/v1/api-keys/{id}":                  org("/v1/api-keys/" + doomedKey),
+		"/v1/users/{id}/invitation":          org("/v1/users/" + invited + "/invitation"),
 		"/v1/programs/{id}":                  org("/v1/programs/" + programID),
 		"/v1/programs/{id}/activate":         org("/v1/programs/" + spare + "/activate"),
 		"/v1/programs/{id}/pause":            org("/v1/programs/" + spare + "/pause"),

@@ -129,7 +129,7 @@ func (a *API) createPartner(w http.ResponseWriter, r *http.Request, c *Caller) e
 		return err
 	}
 	w.Header().Set("Location", "/v1/partners/"+p.ID)
-	return writeJSON(w, http.StatusCreated, p)
+	return writeJSON(w, http.StatusCreated, partnerView{p, domain.PortalAccessOf(nil, nil)})
 }
 
 func (a *API) listPartners(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -141,7 +141,11 @@ func (a *API) listPartners(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newList(ps, next))
+	views, err := a.partnerViews(r, ps...)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, newList(views, next))
 }
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -149,7 +153,11 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	views, err := a.partnerViews(r, p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, views[0])
 }
 
 func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -163,5 +171,9 @@ func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	views, err := a.partnerViews(r, p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, views[0])
 }

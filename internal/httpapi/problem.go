@@ -32,6 +32,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.KindGone:            http.StatusGone,
 	domain.KindTooLarge:        http.StatusRequestEntityTooLarge,
 	domain.KindRateLimited:     http.StatusTooManyRequests,
+	domain.KindUnavailable:     http.StatusServiceUnavailable,
 }
 
 // errorStatus is the one mapping of errors to HTTP statuses. Anything it

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -42,23 +44,78 @@ func (p Principal) ID() string {
 	return p.UserID
 }
 
-// Service signs people in and out and manages API keys.
-type Service struct {
-	store store.Store
-	now   domain.Clock
-	ids   domain.IDs
+// Abuse limits, per LimitWindow. They are store-backed, so they hold
+// across every process and Lambda instance.
+const (
+	LimitWindow = 15 * time.Minute
+	// LoginsPerAccount: a person mistypes a few times; ten guesses per 15
+	// minutes against one account gets nowhere near a 12-character password.
+	LoginsPerAccount = 10
+	// LoginsPerAddress: an office or a carrier NAT puts many people behind
+	// one address, so this is ten accounts' worth.
+	LoginsPerAddress = 100
+	// AcceptsPerToken: someone choosing a password may be refused a few
+	// times by the password rules; tokens are 256-bit, so this is not about
+	// guessing but about hammering argon2 through one link.
+	AcceptsPerToken = 5
+	// AcceptsPerAddress: nobody accepts more than a few invitations; this
+	// bounds token probing and argon2 work from one address.
+	AcceptsPerAddress = 20
+)
 
-	loginByEmail *Limiter
-	loginByAddr  *Limiter
+// Limiter is what the service needs of a rate limit (ratelimit.Limiter).
+type Limiter interface {
+	Allow(ctx context.Context, key string) error
 }
 
-// New returns an identity service.
-func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
-	return &Service{
-		store: s, now: now, ids: ids,
-		loginByEmail: &Limiter{Max: 10, Window: 15 * time.Minute},
-		loginByAddr:  &Limiter{Max: 100, Window: 15 * time.Minute},
+// Service signs people in and out, invites them, and manages API keys.
+type Service struct {
+	store       store.Store
+	invitations store.Invitations // nil when the store has none
+	now         domain.Clock
+	ids         domain.IDs
+
+	mailer  mail.Mailer // nil: invitations cannot be sent
+	baseURL string      // PUBLIC_BASE_URL, for invitation links
+
+	loginByEmail, loginByAddr   Limiter
+	acceptByToken, acceptByAddr Limiter
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithMail sends invitations through m, with links under publicBaseURL.
+func WithMail(m mail.Mailer, publicBaseURL string) Option {
+	return func(s *Service) { s.mailer, s.baseURL = m, strings.TrimRight(publicBaseURL, "/") }
+}
+
+// New returns an identity service. Its rate limits count in the store,
+// which must implement store.Counters (both adapters do); without it every
+// limited call fails closed.
+func New(s store.Store, now domain.Clock, ids domain.IDs, opts ...Option) *Service {
+	counters, ok := s.(store.Counters)
+	if !ok {
+		counters = noCounters{}
 	}
+	svc := &Service{
+		store: s, now: now, ids: ids,
+		loginByEmail:  ratelimit.New(counters, now, "login-account", LoginsPerAccount, LimitWindow),
+		loginByAddr:   ratelimit.New(counters, now, "login-address", LoginsPerAddress, LimitWindow),
+		acceptByToken: ratelimit.New(counters, now, "accept-token", AcceptsPerToken, LimitWindow),
+		acceptByAddr:  ratelimit.New(counters, now, "accept-address", AcceptsPerAddress, LimitWindow),
+	}
+	svc.invitations, _ = s.(store.Invitations)
+	for _, o := range opts {
+		o(svc)
+	}
+	return svc
+}
+
+type noCounters struct{}
+
+func (noCounters) IncrementCounter(context.Context, string, time.Time) (int64, error) {
+	return 0, errors.New("identity: the store keeps no rate-limit counters")
 }
 
 // Bootstrap creates the first organization and its admin on a fresh
@@ -115,11 +172,11 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, email, password string
 func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (token string, sess domain.Session, u domain.User, err error) {
 	email = domain.NormalizeEmail(email)
 	now := s.now()
-	if ok, wait := s.loginByAddr.Allow(clientAddr, now); !ok {
-		return "", sess, u, rateLimited(wait)
+	if err := s.loginByAddr.Allow(ctx, clientAddr); err != nil {
+		return "", sess, u, err
 	}
-	if ok, wait := s.loginByEmail.Allow(email, now); !ok {
-		return "", sess, u, rateLimited(wait)
+	if err := s.loginByEmail.Allow(ctx, email); err != nil {
+		return "", sess, u, err
 	}
 	bad := domain.Errorf(domain.KindUnauthenticated, "invalid_credentials", "the email or password is not correct")
 	u, err = s.store.GetUserByEmail(ctx, email)
@@ -141,12 +198,18 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	if !ok {
 		return "", sess, u, bad
 	}
-	token = newSecret(sessionPrefix)
-	sess = domain.Session{TokenHash: HashToken(token), OrgID: u.OrgID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	token, sess, err = s.startSession(ctx, u, now)
+	return token, sess, u, err
+}
+
+// startSession signs u in.
+func (s *Service) startSession(ctx context.Context, u domain.User, now time.Time) (string, domain.Session, error) {
+	token := newSecret(sessionPrefix)
+	sess := domain.Session{TokenHash: HashToken(token), OrgID: u.OrgID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", sess, u, err
+		return "", sess, err
 	}
-	return token, sess, u, nil
+	return token, sess, nil
 }
 
 // Logout ends the session the caller used.
@@ -238,10 +301,4 @@ func (s *Service) ListUsers(ctx context.Context, p Principal, page store.Page) (
 // Me returns the caller's own user record (people only).
 func (s *Service) User(ctx context.Context, p Principal) (domain.User, error) {
 	return s.store.GetUser(ctx, p.OrgID, p.UserID)
-}
-
-func rateLimited(wait time.Duration) error {
-	e := domain.Errorf(domain.KindRateLimited, "rate_limited", "too many attempts; try again in %d seconds", int(wait.Seconds())+1)
-	e.Extra = map[string]any{"retryAfter": int(wait.Seconds()) + 1}
-	return e
 }

@@ -40,6 +40,10 @@ type InvitationData struct {
 // Invitation invites a partner contact to the partner portal.
 var Invitation = mustLoad("invitation", validateInvitation)
 
+// UserInvitation invites an internal user (admin, program manager); it
+// takes InvitationData too.
+var UserInvitation = mustLoad("user_invitation", validateInvitation)
+
 // Render executes t with data. The returned Message has no recipient: the
 // caller sets To.
 func Render(t Template, data any) (Message, error) {

@@ -262,6 +262,7 @@ func (f fakeInvitations) AcceptInvitation(ctx context.Context, token, password, 
 
 func TestAcceptInvitationPage(t *testing.T) {
 	e := apptest.New(t)
+	e.App.Web = web.New(web.Config{Identity: e.App.Identity}) // an installation that cannot send invitations
 	b := newBrowser(t, e)
 	if r := b.do("GET", "/accept-invitation?token=abc", nil); r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "not available") {
 		t.Fatalf("without invitations: %d", r.Status)

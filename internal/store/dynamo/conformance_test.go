@@ -76,6 +76,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
+// TestInvitationsConformance runs the conformance suite of invitations and
+// rate-limit counters, each subtest on a fresh table.
+func TestInvitationsConformance(t *testing.T) {
+	storetest.RunInvitations(t, func(t *testing.T) storetest.InvitationStore { return newStore(t) })
+}
+
 // TestLedgerConformance runs the conformance suite of the commission
 // ledger, each subtest on a fresh table.
 func TestLedgerConformance(t *testing.T) {

@@ -59,3 +59,7 @@ func TestDealsConformance(t *testing.T) {
 		return openTemp(t)
 	})
 }
+
+func TestInvitationsConformance(t *testing.T) {
+	storetest.RunInvitations(t, func(t *testing.T) storetest.InvitationStore { return openTemp(t) })
+}

@@ -249,9 +249,26 @@ CREATE UNIQUE INDEX partners_org_email ON partners (org_id, email);
 CREATE INDEX partners_org ON partners (org_id, id);
 CREATE INDEX partners_tier ON partners (org_id, tier_id, id);
 `,
-	// 6: reserved for the invitations stream's migration (merged from its
-	// branch); a no-op here so that deals keep number 7.
-	`SELECT 1;`,
+	// 6: invitations (store.Invitations), found by the hash of their token,
+	// listed per user for the latest one; and the fixed-window counters of
+	// rate limits (store.Counters), pruned by expiry.
+	`
+CREATE TABLE invitations (
+	token_hash TEXT PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	org_id     TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	data       TEXT NOT NULL
+);
+CREATE INDEX invitations_user ON invitations (org_id, user_id, id);
+
+CREATE TABLE counters (
+	key        TEXT PRIMARY KEY,
+	count      INTEGER NOT NULL,
+	expires_at TEXT NOT NULL
+);
+CREATE INDEX counters_expiry ON counters (expires_at);
+`,
 	// 7: deals. The partial unique index is the claim of an open partner
 	// deal on its customer domain (store.Deals): a partner cannot hold two
 	// open deals on one domain, and closing a deal releases the claim.

@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+)
+
+// partnerView is a partner as the API shows it: the record and a summary
+// of its portal access.
+type partnerView struct {
+	domain.Partner
+	PortalAccess domain.PortalAccess `json:"portalAccess"`
+}
+
+// partnerViews adds each partner's portal access (two reads each, a few
+// partners at a time).
+func (a *API) partnerViews(r *http.Request, ps ...domain.Partner) ([]partnerView, error) {
+	views := make([]partnerView, len(ps))
+	errs := make([]error, len(ps))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pa, err := a.Identity.PortalAccess(r.Context(), p.OrgID, p.ID)
+			views[i], errs[i] = partnerView{p, pa}, err
+		}()
+	}
+	wg.Wait()
+	return views, errors.Join(errs...)
+}
+
+func (a *API) inviteUser(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Email string      `json:"email"`
+		Name  string      `json:"name"`
+		Role  domain.Role `json:"role"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, _, err := a.Identity.InviteUser(r.Context(), *c, in.Email, in.Name, in.Role)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/users/"+u.ID)
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *API) resendUserInvitation(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	sent, err := a.Identity.ResendUserInvitation(r.Context(), *c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sent)
+}
+
+func (a *API) invitePartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	id := r.PathValue("id")
+	sent, err := a.Identity.InvitePartner(r.Context(), *c, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		PartnerID string    `json:"partnerId"`
+		UserID    string    `json:"userId"`
+		Email     string    `json:"email"`
+		ExpiresAt time.Time `json:"expiresAt"`
+		SentAt    time.Time `json:"sentAt"`
+	}{id, sent.UserID, sent.Email, sent.ExpiresAt, sent.SentAt})
+}
+
+func (a *API) revokePortalAccess(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if err := a.Identity.RevokePartnerAccess(r.Context(), *c, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request, _ *Caller) error {
+	var in struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	var v domain.Validation
+	v.Check(in.Token != "", "token", "is required")
+	v.Check(in.Password != "", "password", "is required")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	token, sess, u, err := a.Identity.AcceptInvitation(r.Context(), in.Token, in.Password, clientAddr(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expiresAt"`
+		User      meView    `json:"user"`
+	}{token, sess.ExpiresAt, userView(u)})
+}

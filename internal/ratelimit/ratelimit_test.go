@@ -1,0 +1,72 @@
+package ratelimit_test
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+)
+
+func TestLimiterFixedWindow(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 3, 15, 12, 10, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	l := ratelimit.New(st, clock, "login", 3, 15*time.Minute)
+	other := ratelimit.New(st, clock, "accept", 3, 15*time.Minute)
+	for i := range 3 {
+		if err := l.Allow(t.Context(), "ada@example.com"); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	err = l.Allow(t.Context(), "ada@example.com")
+	e, ok := domain.AsError(err)
+	if !ok || e.Kind != domain.KindRateLimited || e.Code != "rate_limited" || e.Extra["retryAfter"] != 300 {
+		t.Fatalf("4th attempt: %#v", err)
+	}
+	if err := l.Allow(t.Context(), "bob@example.com"); err != nil {
+		t.Errorf("another key is limited: %v", err)
+	}
+	if err := other.Allow(t.Context(), "ada@example.com"); err != nil {
+		t.Errorf("another limiter shares the counter: %v", err)
+	}
+	now = now.Add(5 * time.Minute) // the next window
+	if err := l.Allow(t.Context(), "ada@example.com"); err != nil {
+		t.Errorf("next window: %v", err)
+	}
+}
+
+func TestLimiterConcurrent(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	l := ratelimit.New(st, func() time.Time { return now }, "login", 20, time.Minute)
+	var mu sync.Mutex
+	allowed := 0
+	var wg sync.WaitGroup
+	for range 60 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if l.Allow(t.Context(), "10.0.0.1") == nil {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed != 20 {
+		t.Errorf("%d of 60 concurrent attempts allowed, want exactly 20", allowed)
+	}
+}

@@ -1,0 +1,245 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Invitations: the record under INVITE#<token hash> (accepting names no
+// organization), and a copy of each user's latest invitation in the
+// organization's partition under INVITE#<user id>. Issuing revokes the
+// previous latest one if open, so a user has at most one open invitation
+// and only the latest can be open; every change writes both copies in one
+// transaction, conditioned on the state it read (optimistic, retried).
+//
+// Rate-limit counters: RATE#<key>, incremented by UpdateItem ADD, removed
+// by the table's TTL after their window.
+
+const (
+	typeInvitation       = "invitation"
+	typeInvitationLatest = "invitation_latest"
+	typeRateCounter      = "rate_counter"
+
+	skInvitation = "INVITE#" // the latest invitation of a user, in the organization's partition
+)
+
+var (
+	_ store.Invitations = (*Store)(nil)
+	_ store.Counters    = (*Store)(nil)
+)
+
+func invitationKey(hash string) item { return key("INVITE#"+keyPart(hash), "INVITE") }
+func latestInvitationKey(orgID, userID string) item {
+	return key(orgPK(orgID), skInvitation+userID)
+}
+func rateCounterKey(k string) item { return key("RATE#"+keyPart(k), "RATE") }
+
+// maxInvitationAttempts bounds the optimistic retries when a concurrent
+// change moved the user or its latest invitation between read and write.
+const maxInvitationAttempts = 5
+
+// openCond holds while an invitation is neither used nor revoked.
+const openCond = "attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)"
+
+func decodeInvitation(it item) (domain.Invitation, error) {
+	inv, err := decodeAs[domain.Invitation](it)
+	inv.TokenHash = getS(it, attrTokenHash)
+	return inv, err
+}
+
+func (s *Store) txUpdate(k item, update, cond string, names map[string]string, values item, onFail error) txItem {
+	u := &types.Update{TableName: &s.table, Key: k, UpdateExpression: aws.String(update),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values}
+	if cond != "" {
+		u.ConditionExpression = aws.String(cond)
+	}
+	return txItem{w: types.TransactWriteItem{Update: u}, onFail: onFail}
+}
+
+// markInvitation sets attr (usedAt or revokedAt) on both copies of the open
+// latest invitation inv.
+func (s *Store) markInvitation(inv domain.Invitation, attr string, at time.Time) []txItem {
+	values := item{":t": str(formatTime(at)), ":h": str(inv.TokenHash)}
+	names := map[string]string{"#a": attr}
+	return []txItem{
+		s.txUpdate(invitationKey(inv.TokenHash), "SET #a = :t", "attribute_exists(PK) AND "+openCond, names, item{":t": values[":t"]}, store.ErrConflict),
+		s.txUpdate(latestInvitationKey(inv.OrgID, inv.UserID), "SET #a = :t", "tokenHash = :h AND "+openCond, names, values, store.ErrConflict),
+	}
+}
+
+func (s *Store) latestInvitation(ctx context.Context, orgID, userID string) (domain.Invitation, error) {
+	it, err := s.getItem(ctx, latestInvitationKey(orgID, userID))
+	if err != nil {
+		return domain.Invitation{}, err
+	}
+	return decodeInvitation(it)
+}
+
+// IssueInvitation stores inv and its latest copy, revoking the previous
+// open invitation and re-enabling a disabled user, in one transaction.
+func (s *Store) IssueInvitation(ctx context.Context, inv domain.Invitation) error {
+	ctx, done := s.op(ctx, "IssueInvitation")
+	defer done()
+	tok, err := record(inv, typeInvitation, invitationKey(inv.TokenHash))
+	if err != nil {
+		return err
+	}
+	latest, err := record(inv, typeInvitationLatest, latestInvitationKey(inv.OrgID, inv.UserID))
+	if err != nil {
+		return err
+	}
+	tok[attrTokenHash], latest[attrTokenHash] = str(inv.TokenHash), str(inv.TokenHash)
+	for range maxInvitationAttempts {
+		u, err := s.getUser(ctx, inv.OrgID, inv.UserID)
+		if err != nil {
+			return err
+		}
+		items := []txItem{s.txPutNew(tok)}
+		put := &types.Put{TableName: &s.table, Item: latest}
+		prev, err := s.latestInvitation(ctx, inv.OrgID, inv.UserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			put.ConditionExpression = aws.String("attribute_not_exists(PK)")
+		case err != nil:
+			return err
+		default:
+			put.ConditionExpression = aws.String("tokenHash = :prev")
+			put.ExpressionAttributeValues = item{":prev": str(prev.TokenHash)}
+			if prev.Open() {
+				items = append(items, s.txUpdate(invitationKey(prev.TokenHash), "SET revokedAt = :t",
+					"attribute_exists(PK) AND "+openCond, nil, item{":t": str(formatTime(inv.CreatedAt))}, store.ErrConflict))
+			}
+		}
+		items = append(items, txItem{w: types.TransactWriteItem{Put: put}, onFail: store.ErrConflict})
+		names := map[string]string{"#st": "status"}
+		if u.Status == domain.UserDisabled {
+			items = append(items, s.txUpdate(userKey(u.OrgID, u.ID), "SET #st = :invited, updatedAt = :t", "#st = :cur", names,
+				item{":invited": str(domain.UserInvited), ":t": str(formatTime(inv.CreatedAt)), ":cur": str(u.Status)}, store.ErrConflict))
+		} else {
+			items = append(items, txItem{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+				TableName: &s.table, Key: userKey(u.OrgID, u.ID), ConditionExpression: aws.String("#st = :cur"),
+				ExpressionAttributeNames: names, ExpressionAttributeValues: item{":cur": str(u.Status)},
+			}}, onFail: store.ErrConflict})
+		}
+		err = s.transact(ctx, items)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return store.ErrConflict
+}
+
+// GetInvitation returns the invitation whose token hashes to tokenHash.
+func (s *Store) GetInvitation(ctx context.Context, tokenHash string) (domain.Invitation, error) {
+	ctx, done := s.op(ctx, "GetInvitation")
+	defer done()
+	it, err := s.getItem(ctx, invitationKey(tokenHash))
+	if err != nil {
+		return domain.Invitation{}, err
+	}
+	return decodeInvitation(it)
+}
+
+// LatestInvitation returns the copy of the user's latest invitation.
+func (s *Store) LatestInvitation(ctx context.Context, orgID, userID string) (domain.Invitation, error) {
+	ctx, done := s.op(ctx, "LatestInvitation")
+	defer done()
+	return s.latestInvitation(ctx, orgID, userID)
+}
+
+// AcceptInvitation marks both copies of the open invitation used and
+// activates the user, in one transaction whose conditions make it a
+// compare-and-set.
+func (s *Store) AcceptInvitation(ctx context.Context, tokenHash, passwordHash string, at time.Time) (domain.User, error) {
+	ctx, done := s.op(ctx, "AcceptInvitation")
+	defer done()
+	it, err := s.getItem(ctx, invitationKey(tokenHash))
+	if err != nil {
+		return domain.User{}, err
+	}
+	inv, err := decodeInvitation(it)
+	if err != nil {
+		return domain.User{}, err
+	}
+	if !inv.Open() {
+		return domain.User{}, store.ErrConflict
+	}
+	items := append(s.markInvitation(inv, "usedAt", at),
+		s.txUpdate(userKey(inv.OrgID, inv.UserID), "SET passwordHash = :ph, #st = :active, updatedAt = :t", "attribute_exists(PK)",
+			map[string]string{"#st": "status"},
+			item{":ph": str(passwordHash), ":active": str(domain.UserActive), ":t": str(formatTime(at))}, store.ErrNotFound))
+	if err := s.transact(ctx, items); err != nil {
+		return domain.User{}, err
+	}
+	return s.getUser(ctx, inv.OrgID, inv.UserID)
+}
+
+// DisableUser disables the user and revokes its open invitation in one
+// transaction.
+func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.Time) (domain.User, error) {
+	ctx, done := s.op(ctx, "DisableUser")
+	defer done()
+	for range maxInvitationAttempts {
+		if _, err := s.getUser(ctx, orgID, userID); err != nil {
+			return domain.User{}, err
+		}
+		items := []txItem{s.txUpdate(userKey(orgID, userID), "SET #st = :disabled, updatedAt = :t", "attribute_exists(PK)",
+			map[string]string{"#st": "status"}, item{":disabled": str(domain.UserDisabled), ":t": str(formatTime(at))}, store.ErrNotFound)}
+		prev, err := s.latestInvitation(ctx, orgID, userID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return domain.User{}, err
+		case prev.Open():
+			items = append(items, s.markInvitation(prev, "revokedAt", at)...)
+		}
+		err = s.transact(ctx, items)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return domain.User{}, err
+		}
+		return s.getUser(ctx, orgID, userID)
+	}
+	return domain.User{}, store.ErrConflict
+}
+
+// IncrementCounter adds one to the counter key (UpdateItem ADD, creating
+// it at 1) and sets its TTL to expiresAt.
+func (s *Store) IncrementCounter(ctx context.Context, k string, expiresAt time.Time) (int64, error) {
+	ctx, done := s.op(ctx, "IncrementCounter")
+	defer done()
+	var n int64
+	err := retry(ctx, func() error {
+		out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: rateCounterKey(k),
+			UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl, #type = :type"),
+			ExpressionAttributeNames: map[string]string{"#n": "count", "#ttl": attrTTL, "#type": attrType},
+			ExpressionAttributeValues: item{":one": num(1), ":ttl": num(expiresAt.Unix()),
+				":type": str(typeRateCounter)},
+			ReturnValues:           types.ReturnValueUpdatedNew,
+			ReturnConsumedCapacity: s.rcc(),
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		v, ok := out.Attributes["count"].(*types.AttributeValueMemberN)
+		if !ok {
+			return errors.New("dynamo: IncrementCounter: no count returned")
+		}
+		n, err = strconv.ParseInt(v.Value, 10, 64)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,264 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// InvitationStore is a store with invitations and rate-limit counters.
+type InvitationStore interface {
+	store.Store
+	store.Invitations
+	store.Counters
+}
+
+// RunInvitations runs the conformance suite of store.Invitations and
+// store.Counters. Like Run, each subtest gets a new, empty store.
+func RunInvitations(t *testing.T, newStore func(t *testing.T) InvitationStore) {
+	t.Helper()
+	for _, tc := range invitationTests() {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			tc.run(t, s, newFixture(t, s, nil))
+		})
+	}
+}
+
+type invitationTest struct {
+	name string
+	run  func(t *testing.T, s InvitationStore, fx *fixture)
+}
+
+// invitedUser stores a user who has not set a password yet.
+func (fx *fixture) invitedUser(t *testing.T, orgID, local string) domain.User {
+	t.Helper()
+	u := fx.newUser(orgID, local)
+	u.Status, u.PasswordHash = domain.UserInvited, ""
+	must(t, fx.s.CreateUser(fx.ctx, u), "CreateUser(invited)")
+	return u
+}
+
+func (fx *fixture) newInvitation(u domain.User) domain.Invitation {
+	created := fx.tick()
+	return domain.Invitation{
+		ID: fx.id("inv"), OrgID: u.OrgID, UserID: u.ID, Email: u.Email,
+		TokenHash: fx.hash(fmt.Sprintf("invitation/%d", fx.serial())),
+		CreatedAt: created, ExpiresAt: created.Add(domain.InvitationTTL),
+	}
+}
+
+func (fx *fixture) issue(t *testing.T, s InvitationStore, u domain.User) domain.Invitation {
+	t.Helper()
+	inv := fx.newInvitation(u)
+	must(t, s.IssueInvitation(fx.ctx, inv), "IssueInvitation")
+	return inv
+}
+
+func checkInvitation(t *testing.T, s InvitationStore, fx *fixture, what string, want domain.Invitation) {
+	t.Helper()
+	checkGet(t, what+": GetInvitation", want, func() (domain.Invitation, error) { return s.GetInvitation(fx.ctx, want.TokenHash) })
+}
+
+func checkLatest(t *testing.T, s InvitationStore, fx *fixture, what string, want domain.Invitation) {
+	t.Helper()
+	checkGet(t, what+": LatestInvitation", want, func() (domain.Invitation, error) {
+		return s.LatestInvitation(fx.ctx, want.OrgID, want.UserID)
+	})
+}
+
+func invitationTests() []invitationTest {
+	return []invitationTest{
+		{"RoundTrip", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			got, err := s.LatestInvitation(fx.ctx, org.ID, u.ID)
+			wantNotFound(t, "LatestInvitation(before any)", got, err)
+			inv := fx.issue(t, s, u)
+			checkInvitation(t, s, fx, "issued", inv)
+			checkLatest(t, s, fx, "issued", inv)
+			// Expiry is the service's decision: an invitation stored as
+			// expired reads back as it was stored.
+			old := fx.newInvitation(u)
+			old.ExpiresAt = old.CreatedAt.Add(-time.Hour)
+			must(t, s.IssueInvitation(fx.ctx, old), "IssueInvitation(expired)")
+			checkInvitation(t, s, fx, "expired", old)
+			checkGet(t, "user unchanged", u, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+		}},
+		{"Unknown", func(t *testing.T, s InvitationStore, fx *fixture) {
+			orgA, orgB := fx.mustOrg(t), fx.mustOrg(t)
+			u := fx.invitedUser(t, orgA.ID, "ada")
+			got, err := s.GetInvitation(fx.ctx, fx.hash("nothing"))
+			wantNotFound(t, "GetInvitation(unknown)", got, err)
+			user, err := s.AcceptInvitation(fx.ctx, fx.hash("nothing"), "hash", fx.tick())
+			wantNotFound(t, "AcceptInvitation(unknown)", user, err)
+			inv := fx.newInvitation(u)
+			inv.OrgID = orgB.ID // another organization's user
+			wantErr(t, s.IssueInvitation(fx.ctx, inv), store.ErrNotFound, "IssueInvitation(user of another organization)")
+			got, err = s.GetInvitation(fx.ctx, inv.TokenHash)
+			wantNotFound(t, "GetInvitation(refused invitation)", got, err)
+			user, err = s.DisableUser(fx.ctx, orgB.ID, u.ID, fx.tick())
+			wantNotFound(t, "DisableUser(user of another organization)", user, err)
+			fx.issue(t, s, u)
+			got, err = s.LatestInvitation(fx.ctx, orgB.ID, u.ID)
+			wantNotFound(t, "LatestInvitation(another organization)", got, err)
+		}},
+		{"AcceptActivatesUser", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			inv := fx.issue(t, s, u)
+			at := fx.tick()
+			got, err := s.AcceptInvitation(fx.ctx, inv.TokenHash, "new-hash", at)
+			must(t, err, "AcceptInvitation")
+			want := u
+			want.PasswordHash, want.Status, want.UpdatedAt = "new-hash", domain.UserActive, at
+			if d := diff(want, got); len(d) > 0 {
+				t.Errorf("AcceptInvitation returned %v", d)
+			}
+			checkGet(t, "GetUser after accept", want, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+			inv.UsedAt = &at
+			checkInvitation(t, s, fx, "accepted", inv)
+			checkLatest(t, s, fx, "accepted", inv)
+			_, err = s.AcceptInvitation(fx.ctx, inv.TokenHash, "other-hash", fx.tick())
+			wantErr(t, err, store.ErrConflict, "AcceptInvitation(second time)")
+			checkGet(t, "GetUser after the second accept", want, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+		}},
+		{"SingleUseUnderConcurrency", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			inv := fx.issue(t, s, u)
+			const n = 8
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			at := fx.tick()
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = s.AcceptInvitation(fx.ctx, inv.TokenHash, fmt.Sprintf("hash-%d", i), at)
+				}()
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Fatalf("accepts %d and %d both won", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, store.ErrConflict):
+					t.Errorf("accept %d: %v, want store.ErrConflict", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no accept won")
+			}
+			got, err := s.GetUser(fx.ctx, org.ID, u.ID)
+			must(t, err, "GetUser")
+			if got.PasswordHash != fmt.Sprintf("hash-%d", winner) || got.Status != domain.UserActive {
+				t.Errorf("user has hash %q status %s; the winner was %d", got.PasswordHash, got.Status, winner)
+			}
+		}},
+		{"ReissueRevokesEarlier", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			first := fx.issue(t, s, u)
+			second := fx.issue(t, s, u)
+			third := fx.issue(t, s, u)
+			first.RevokedAt, second.RevokedAt = &second.CreatedAt, &third.CreatedAt
+			checkInvitation(t, s, fx, "first", first)
+			checkInvitation(t, s, fx, "second", second)
+			checkInvitation(t, s, fx, "third", third)
+			checkLatest(t, s, fx, "after three", third)
+			for _, old := range []domain.Invitation{first, second} {
+				_, err := s.AcceptInvitation(fx.ctx, old.TokenHash, "hash", fx.tick())
+				wantErr(t, err, store.ErrConflict, "AcceptInvitation(revoked)")
+			}
+			_, err := s.AcceptInvitation(fx.ctx, third.TokenHash, "hash", fx.tick())
+			must(t, err, "AcceptInvitation(latest)")
+			// A used invitation stays used when a new one is issued.
+			used, _ := s.GetInvitation(fx.ctx, third.TokenHash)
+			fourth := fx.issue(t, s, u)
+			checkInvitation(t, s, fx, "used before the fourth", used)
+			checkLatest(t, s, fx, "fourth", fourth)
+			got, err := s.GetUser(fx.ctx, org.ID, u.ID)
+			must(t, err, "GetUser")
+			if got.Status != domain.UserActive {
+				t.Errorf("re-inviting an active user changed its status to %s", got.Status)
+			}
+		}},
+		{"DisableRevokesAndReissueReenables", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			other := fx.invitedUser(t, org.ID, "bob")
+			inv := fx.issue(t, s, u)
+			otherInv := fx.issue(t, s, other)
+			at := fx.tick()
+			got, err := s.DisableUser(fx.ctx, org.ID, u.ID, at)
+			must(t, err, "DisableUser")
+			want := u
+			want.Status, want.UpdatedAt = domain.UserDisabled, at
+			if d := diff(want, got); len(d) > 0 {
+				t.Errorf("DisableUser returned %v", d)
+			}
+			checkGet(t, "GetUser after disable", want, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+			inv.RevokedAt = &at
+			checkInvitation(t, s, fx, "revoked", inv)
+			checkLatest(t, s, fx, "revoked", inv)
+			checkInvitation(t, s, fx, "another user's", otherInv)
+			_, err = s.AcceptInvitation(fx.ctx, inv.TokenHash, "hash", fx.tick())
+			wantErr(t, err, store.ErrConflict, "AcceptInvitation(revoked by DisableUser)")
+			// Disabling twice, or a user without invitations, is fine.
+			_, err = s.DisableUser(fx.ctx, org.ID, u.ID, fx.tick())
+			must(t, err, "DisableUser(again)")
+			// Issuing again brings the user back as invited.
+			again := fx.issue(t, s, u)
+			want.Status, want.UpdatedAt = domain.UserInvited, again.CreatedAt
+			checkGet(t, "GetUser after re-invite", want, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+			checkInvitation(t, s, fx, "revoked before the re-invite", inv)
+			_, err = s.AcceptInvitation(fx.ctx, again.TokenHash, "hash", fx.tick())
+			must(t, err, "AcceptInvitation(re-invite)")
+		}},
+		{"Counters", func(t *testing.T, s InvitationStore, fx *fixture) {
+			exp := fx.tick().Add(15 * time.Minute)
+			a, b := "login:"+fx.tag+":a", "login:"+fx.tag+":b"
+			for want := int64(1); want <= 3; want++ {
+				n, err := s.IncrementCounter(fx.ctx, a, exp)
+				must(t, err, "IncrementCounter")
+				if n != want {
+					t.Errorf("IncrementCounter(a) = %d, want %d", n, want)
+				}
+			}
+			if n, err := s.IncrementCounter(fx.ctx, b, exp); err != nil || n != 1 {
+				t.Errorf("IncrementCounter(b) = %d, %v; want 1", n, err)
+			}
+			const workers = 16
+			got := make([]int64, workers)
+			var wg sync.WaitGroup
+			for i := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, err := s.IncrementCounter(fx.ctx, b, exp)
+					if err != nil {
+						t.Error(err)
+					}
+					got[i] = n
+				}()
+			}
+			wg.Wait()
+			slices.Sort(got)
+			for i, n := range got {
+				if n != int64(i+2) {
+					t.Fatalf("concurrent increments returned %v, want 2..%d each once", got, workers+1)
+				}
+			}
+		}},
+	}
+}

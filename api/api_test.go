@@ -546,11 +546,24 @@ func TestSchemasMatchTheWireFormat(t *testing.T) {
 		ProgramID: "prg_1", ReferrerID: "ref_1", Event: "purchase", Amount: &domain.Money{Amount: 9900, Currency: "USD"},
 		ExternalID: "order-1", OccurredAt: now, RefundedAmount: domain.Money{Amount: 100, Currency: "USD"}, CreatedAt: now})
 
+	until := now.Add(90 * 24 * time.Hour)
+	partnerDeal := domain.Deal{ID: "dea_1", OrgID: "org_1", PartnerID: "prt_1", Source: domain.DealSourcePartner, CreatedBy: "usr_1",
+		CustomerName: "Umbrella", CustomerDomain: "umbrella.example", Value: domain.Money{Amount: 900000, Currency: "USD"},
+		Status: domain.DealConflict, ConflictsWith: "dea_0", ExclusiveUntil: &until, CreatedAt: now, UpdatedAt: now}
+	conformJSON(t, doc, "Deal", partnerDeal)
+	conformJSON(t, doc, "Deal", domain.Deal{ID: "dea_2", OrgID: "org_1", Source: domain.DealSourceDirect, CreatedBy: "usr_1",
+		CustomerName: "Globex", CustomerDomain: "globex.example", Value: domain.Money{Amount: 1, Currency: "USD"},
+		Status: domain.DealWon, WonValue: &domain.Money{Amount: 2, Currency: "USD"}, ClosedAt: &now, CreatedAt: now, UpdatedAt: now})
+	conformJSON(t, doc, "PortalDeal", portal.DealView(partnerDeal))
+	conformJSON(t, doc, "PortalDealList", map[string]any{"items": portal.DealViews([]domain.Deal{partnerDeal}), "nextCursor": nil})
+
 	var sum portal.Summary
 	sum.Partner.ID, sum.Partner.CompanyName = "prt_1", "Acme"
 	sum.Referrals = map[string]int{"total": 1, "pending": 1, "converted": 0, "expired": 0, "ineligible": 0}
 	sum.Earnings.Pending = []domain.Money{{Amount: 500, Currency: "USD"}}
 	sum.Earnings.Approved, sum.Earnings.Paid = []domain.Money{}, []domain.Money{}
+	sum.Deals = map[string]int{"total": 1, "registered": 1}
+	sum.WonValue = []domain.Money{}
 	sum.AsOf = now
 	conformJSON(t, doc, "PortalSummary", sum)
 	conformJSON(t, doc, "PortalLinkList", map[string]any{"items": []portal.Link{{ReferrerID: "ref_1", ProgramID: "prg_1",

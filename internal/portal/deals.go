@@ -18,8 +18,8 @@ type Deal struct {
 	CustomerDomain string            `json:"customerDomain"`
 	Value          domain.Money      `json:"value"`
 	Status         domain.DealStatus `json:"status"`
-	// ConflictsWith is always null here: a conflict shows as the status.
-	ConflictsWith     *string       `json:"conflictsWith"`
+	// ConflictsWith is always empty here: a conflict shows as the status.
+	ConflictsWith     string        `json:"conflictsWith"`
 	ExclusiveUntil    *time.Time    `json:"exclusiveUntil"`
 	ExpectedCloseDate *time.Time    `json:"expectedCloseDate"`
 	Reason            string        `json:"reason,omitempty"`

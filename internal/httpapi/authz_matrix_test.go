@@ -154,6 +154,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/deals/{id}/won":                 org("/v1/deals/" + a.dealID + "/won"),
 		"/v1/deals/{id}/lost":                org("/v1/deals/" + a.dealID + "/lost"),
 		"/v1/portal/statements/{period}":     {"/v1/portal/statements/2026-03.csv", noRecord},
+		"/v1/portal/deals/{id}":              {"/v1/portal/deals/" + a.dealID, partnerARecord},
 		"GET /v1/portal/statements/{period}": {"/v1/portal/statements/2026-03.csv", noRecord},
 	} {
 		w.fixtures[k] = f

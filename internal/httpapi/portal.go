@@ -146,3 +146,19 @@ func (a *API) portalRegisterDeal(w http.ResponseWriter, r *http.Request, c *Call
 	}
 	return writeJSON(w, http.StatusCreated, portal.DealView(d))
 }
+
+// portalDeal is one of the caller's own deals; another partner's deal (or a
+// direct one) is as unknown as a made-up ID: 404.
+func (a *API) portalDeal(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	if _, err := a.Portal.Partner(r.Context(), c.OrgID, c.PartnerID); err != nil {
+		return err
+	}
+	d, err := a.Deals.Get(r.Context(), c.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if d.Source != domain.DealSourcePartner || d.PartnerID != c.PartnerID {
+		return domain.NotFound("deal")
+	}
+	return writeJSON(w, http.StatusOK, portal.DealView(d))
+}

@@ -117,6 +117,7 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/referrals", "Contacts referred through the partner's links", partner, a.withPortal(a.portalReferrals)},
 		{GroupPortal, "GET", "/v1/portal/deals", "The partner's own registered deals", partner, a.withPortal(a.withDeals(a.portalDeals))},
 		{GroupPortal, "POST", "/v1/portal/deals", "Register a deal for the partner", partner, a.withPortal(a.withDeals(a.portalRegisterDeal))},
+		{GroupPortal, "GET", "/v1/portal/deals/{id}", "One of the partner's own deals", partner, a.withPortal(a.withDeals(a.portalDeal))},
 		{GroupPortal, "GET", "/v1/portal/commissions", "The partner's own commissions", partner, a.withPortal(a.portalCommissions)},
 		{GroupPortal, "GET", "/v1/portal/statements/{period}", "The partner's monthly statement (YYYY-MM.csv or .pdf)", partner, a.withPortal(a.portalStatement)},
 	}

@@ -18,15 +18,7 @@ const GroupCommissions = "commissions"
 // withLedger answers 503 while the store has no commission ledger (an
 // adapter without store.Ledger), instead of failing on a nil service.
 func (a *API) withLedger(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
-		if a.Ledger == nil {
-			w.Header().Set("Retry-After", "60")
-			writeProblem(w, http.StatusServiceUnavailable, domain.Errorf(0, "ledger_unavailable",
-				"the commission ledger is not available on this installation's store yet"))
-			return nil
-		}
-		return h(w, r, c)
-	}
+	return whenAvailable(func() bool { return !(a.Ledger == nil) }, "ledger_unavailable", "the commission ledger is not available on this installation's store yet", h)
 }
 
 func invalidQuery(field, message string) error {

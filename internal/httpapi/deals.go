@@ -57,15 +57,7 @@ func (in dealInput) NewDeal(partnerID string) deals.NewDeal {
 }
 
 func (a *API) withDeals(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
-		if a.Deals == nil {
-			w.Header().Set("Retry-After", "60")
-			writeProblem(w, http.StatusServiceUnavailable, domain.Errorf(0, "deals_unavailable",
-				"deal registration is not available on this installation's store"))
-			return nil
-		}
-		return h(w, r, c)
-	}
+	return whenAvailable(func() bool { return !(a.Deals == nil) }, "deals_unavailable", "deal registration is not available on this installation's store", h)
 }
 
 // decodeOptional reads a JSON body into v when there is one; an empty body

@@ -57,6 +57,12 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *Caller) error {
 	if err != nil {
 		return err
 	}
+	return writeSignedIn(w, token, sess, u)
+}
+
+// writeSignedIn answers a login or an accepted invitation: the session
+// token, when it expires, and who signed in.
+func writeSignedIn(w http.ResponseWriter, token string, sess domain.Session, u domain.User) error {
 	return writeJSON(w, http.StatusOK, struct {
 		Token     string    `json:"token"`
 		ExpiresAt time.Time `json:"expiresAt"`

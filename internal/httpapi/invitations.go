@@ -102,9 +102,5 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request, _ *Caller
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, struct {
-		Token     string    `json:"token"`
-		ExpiresAt time.Time `json:"expiresAt"`
-		User      meView    `json:"user"`
-	}{token, sess.ExpiresAt, userView(u)})
+	return writeSignedIn(w, token, sess, u)
 }

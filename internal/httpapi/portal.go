@@ -18,15 +18,7 @@ const GroupPortal = "portal"
 // withPortal answers 503 while the store lacks the portal's queries,
 // instead of failing on a nil service.
 func (a *API) withPortal(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
-		if a.Portal == nil {
-			w.Header().Set("Retry-After", "60")
-			writeProblem(w, http.StatusServiceUnavailable, domain.Errorf(0, "portal_unavailable",
-				"the partner portal is not available on this installation's store yet"))
-			return nil
-		}
-		return h(w, r, c)
-	}
+	return whenAvailable(func() bool { return !(a.Portal == nil) }, "portal_unavailable", "the partner portal is not available on this installation's store yet", h)
 }
 
 func (a *API) portalSummary(w http.ResponseWriter, r *http.Request, c *Caller) error {

@@ -55,3 +55,17 @@ func (a Access) allows(r domain.Role) bool {
 	}
 	return false
 }
+
+// whenAvailable runs h while available() holds, and otherwise answers 503
+// with code: a service the installation's store cannot back (a nil service)
+// is refused cleanly instead of failing.
+func whenAvailable(available func() bool, code, message string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
+		if !available() {
+			w.Header().Set("Retry-After", "60")
+			writeProblem(w, http.StatusServiceUnavailable, domain.Errorf(0, code, "%s", message))
+			return nil
+		}
+		return h(w, r, c)
+	}
+}

@@ -233,6 +233,9 @@ func commissionItem(c commission.Commission) (item, error) {
 	if src := sourceOf(c); src != "" {
 		keys = append(keys, item{attrGSI2PK: str(bySource(c.OrgID, src)), attrGSI2SK: str(commissionSK(c.CreatedAt, c.ID))})
 	}
+	if c.PartnerID != "" {
+		keys = append(keys, item{attrGSI1PK: str(byPartnerCommissions(c.OrgID, c.PartnerID)), attrGSI1SK: str(commissionSK(c.CreatedAt, c.ID))})
+	}
 	return record(c, typeCommission, keys...)
 }
 
@@ -387,24 +390,35 @@ func (s *Store) GetCommission(ctx context.Context, orgID, id string) (commission
 	return decodeAs[commission.Commission](it)
 }
 
+// byPartnerCommissions is the GSI1 partition of a partner's ledger entries
+// (the portal's earnings and statements, the admin's ?partnerId=), so a
+// partner's entries are read without the rest of the organization's.
+func byPartnerCommissions(orgID, partnerID string) string {
+	return "ORG#" + orgID + "#PARTNER_COMMISSIONS#" + partnerID
+}
+
 // ListCommissions lists the organization's entries that match f, newest
-// first by createdAt (ties by id, descending): a consistent Query of the
-// organization's partition with SK BETWEEN COMMISSION#<from> and
-// COMMISSION#<to> (createdAt < to, since every sort key of that instant
-// continues past it), the other fields of f as a filter expression, Query
-// after Query until the page is full.
+// first by createdAt (ties by id, descending): a Query with SK BETWEEN
+// COMMISSION#<from> and COMMISSION#<to> (createdAt < to, since every sort
+// key of that instant continues past it) — of the partner's GSI1 partition
+// when f names a partner (eventually consistent, like every index), else a
+// consistent one of the organization's partition — with the other fields
+// of f as a filter expression, Query after Query until the page is full.
 func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.CommissionFilter, p store.Page) ([]commission.Commission, string, error) {
 	ctx, done := s.op(ctx, "ListCommissions")
 	defer done()
 	p = p.Clamp()
 	filters := map[string]string{}
-	for name, v := range map[string]string{"partnerId": f.PartnerID, "referrerId": f.ReferrerID, "programId": f.ProgramID, "status": f.Status} {
+	for name, v := range map[string]string{"referrerId": f.ReferrerID, "programId": f.ProgramID, "status": f.Status} {
 		if v != "" {
 			filters[name] = v
 		}
 	}
 	lo, hi := skCommission, strings.TrimSuffix(skCommission, "#")+"$" // '$' follows '#'
 	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skCommission, filters: maps.Clone(filters)}
+	if f.PartnerID != "" {
+		q.index, q.pk = indexGSI1, byPartnerCommissions(orgID, f.PartnerID)
+	}
 	// The range is part of the query's identity (its cursors' q), under
 	// names no attribute has.
 	if !f.From.IsZero() {
@@ -428,7 +442,8 @@ func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.Commi
 	if lo > hi {
 		return nil, "", nil // From after To: nothing matches
 	}
-	names := map[string]string{"#pk": attrPK, "#sk": attrSK}
+	pkA, skA := q.keyAttrs()
+	names := map[string]string{"#pk": pkA, "#sk": skA}
 	values := item{":pk": str(q.pk), ":lo": str(lo), ":hi": str(hi)}
 	var conds []string
 	for i, name := range slices.Sorted(maps.Keys(filters)) {
@@ -448,9 +463,12 @@ func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.Commi
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
 			ScanIndexForward:          aws.Bool(false),
-			ConsistentRead:            aws.Bool(true),
+			ConsistentRead:            aws.Bool(q.index == ""),
 			Limit:                     aws.Int32(int32(limit)),
 			ExclusiveStartKey:         start,
+		}
+		if q.index != "" {
+			in.IndexName = aws.String(q.index)
 		}
 		if len(conds) > 0 {
 			in.FilterExpression = aws.String(strings.Join(conds, " AND "))

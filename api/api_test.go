@@ -551,6 +551,7 @@ func TestSchemasMatchTheWireFormat(t *testing.T) {
 	sum.Referrals = map[string]int{"total": 1, "pending": 1, "converted": 0, "expired": 0, "ineligible": 0}
 	sum.Earnings.Pending = []domain.Money{{Amount: 500, Currency: "USD"}}
 	sum.Earnings.Approved, sum.Earnings.Paid = []domain.Money{}, []domain.Money{}
+	sum.Deals, sum.WonValue = map[string]int{"total": 0}, []domain.Money{}
 	sum.AsOf = now
 	conformJSON(t, doc, "PortalSummary", sum)
 	conformJSON(t, doc, "PortalLinkList", map[string]any{"items": []portal.Link{{ReferrerID: "ref_1", ProgramID: "prg_1",

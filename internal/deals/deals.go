@@ -92,6 +92,10 @@ func New(st Store, now domain.Clock, ids domain.IDs, opts ...Option) *Service {
 	return s
 }
 
+// Currency is the currency of values given without one (forms read
+// amounts typed in its major units).
+func (s *Service) Currency() string { return s.currency }
+
 // NewDeal is a registration as a caller gives it. PartnerID empty makes a
 // direct deal; a partner registering through the portal always gives its
 // own. Value nil is a missing value; without a currency it is in the

@@ -98,19 +98,34 @@ type partnerFormData struct {
 	Tiers      []Option
 	Rule       ruleEditor
 	Agreements []int
+	// Access is the partner's portal access (nil on the create form);
+	// AccessError is why the last invite or revoke failed.
+	Access      *domain.PortalAccess
+	AccessError string
 }
 
 func (s *Server) renderPartnerForm(rq *request, status int, f *Form, p *domain.Partner) error {
+	return s.renderPartnerPage(rq, status, f, p, "")
+}
+
+func (s *Server) renderPartnerPage(rq *request, status int, f *Form, p *domain.Partner, accessErr string) error {
 	opts, _, err := s.tierOptions(rq, "Choose a tier…")
 	if err != nil {
 		return err
 	}
 	title := "Add partner"
+	var access *domain.PortalAccess
 	if p != nil {
 		title = p.CompanyName
+		pa, err := s.cfg.Identity.PortalAccess(rq.r.Context(), rq.p.OrgID, p.ID)
+		if err != nil {
+			return err
+		}
+		access = &pa
 	}
 	return s.render(rq, status, "partner_form", title, "partners", partnerFormData{
 		Form: f, Partner: p, Tiers: opts, Rule: newRuleEditor(f, "commission", true, ruleCurrency), Agreements: agreementRows(f),
+		Access: access, AccessError: accessErr,
 	})
 }
 
@@ -172,13 +187,62 @@ func (s *Server) partnerUpdate(rq *request) error {
 	return s.redirect(rq, "/partners/"+p.ID, "Partner saved.")
 }
 
-// dealsPage is the deals pipeline's place in the navigation; the pipeline
-// itself arrives with deal registration.
-func (s *Server) dealsPage(rq *request) error {
-	return s.render(rq, http.StatusOK, "deals", "Deals", "deals", nil)
+// partnerInvite sends (or re-sends) the partner's portal invitation, as
+// POST /v1/partners/{id}/invitation does.
+func (s *Server) partnerInvite(rq *request) error {
+	ctx, id := rq.r.Context(), rq.r.PathValue("id")
+	sent, err := s.cfg.Identity.InvitePartner(ctx, *rq.p, id)
+	if err != nil {
+		return s.partnerAccessFailed(rq, id, err)
+	}
+	return s.redirect(rq, "/partners/"+id, "Invitation sent to "+sent.Email+".")
 }
 
-// portalHome is the partner portal's landing page.
-func (s *Server) portalHome(rq *request) error {
-	return s.render(rq, http.StatusOK, "portal", "Partner portal", "portal", nil)
+// partnerAccessFailed shows why an invite or revoke failed on the partner's
+// page (a missing partner is the 404 page).
+func (s *Server) partnerAccessFailed(rq *request, id string, err error) error {
+	e, ok := domain.AsError(err)
+	if !ok || e.Kind == domain.KindNotFound {
+		return err
+	}
+	p, gerr := s.cfg.Partners.Get(rq.r.Context(), rq.p.OrgID, id)
+	if gerr != nil {
+		return gerr
+	}
+	status := http.StatusUnprocessableEntity
+	switch e.Kind {
+	case domain.KindConflict:
+		status = http.StatusConflict
+	case domain.KindRateLimited:
+		status = http.StatusTooManyRequests
+	case domain.KindUnavailable:
+		status = http.StatusServiceUnavailable
+	}
+	return s.renderPartnerPage(rq, status, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p, e.Message)
+}
+
+type revokeData struct{ Partner domain.Partner }
+
+// partnerRevokeConfirm asks before revoking: revoking signs the partner
+// out at once, so it is never one click away.
+func (s *Server) partnerRevokeConfirm(rq *request) error {
+	p, err := s.cfg.Partners.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(rq, http.StatusOK, "revoke", "Revoke portal access", "partners", revokeData{p})
+}
+
+// partnerRevoke ends the partner's portal access, as DELETE
+// /v1/partners/{id}/portal-access does.
+func (s *Server) partnerRevoke(rq *request) error {
+	ctx, id := rq.r.Context(), rq.r.PathValue("id")
+	p, err := s.cfg.Partners.Get(ctx, rq.p.OrgID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Identity.RevokePartnerAccess(ctx, *rq.p, id); err != nil {
+		return s.partnerAccessFailed(rq, id, err)
+	}
+	return s.redirect(rq, "/partners/"+id, "Portal access of “"+p.CompanyName+"” revoked; its users are signed out.")
 }

@@ -215,7 +215,7 @@ func fieldID(name string) string {
 
 // field builds a form field for the "field" partial: field form name label
 // type [options...], where options are "required", "hint=…",
-// "placeholder=…", "min=…", "step=…".
+// "placeholder=…", "min=…", "step=…", "id=…".
 func field(f *Form, name, label, typ string, opts ...string) fieldArgs {
 	a := fieldArgs{Form: f, Name: name, Label: label, Type: typ, ID: fieldID(name), Value: f.Get(name)}
 	for _, o := range opts {
@@ -231,6 +231,8 @@ func field(f *Form, name, label, typ string, opts ...string) fieldArgs {
 			a.Min = v
 		case "step":
 			a.Step = v
+		case "id": // one field name on several forms of a page
+			a.ID = v
 		}
 	}
 	return a
@@ -302,7 +304,19 @@ var funcs = template.FuncMap{
 	"memberLabel": func(m string) string {
 		return map[string]string{"upTo": "up to", "rateBps": "rate (%)", "amount": "amount"}[m]
 	},
-	"fieldID": fieldID,
+	"fieldID":  fieldID,
+	"dealCard": dealCard,
+	"moneys": func(ms []domain.Money) string {
+		if len(ms) == 0 {
+			return "0.00"
+		}
+		parts := make([]string, len(ms))
+		for i, m := range ms {
+			parts[i] = m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
+		}
+		return strings.Join(parts, " + ")
+	},
+	"major": func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {

@@ -12,10 +12,12 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
@@ -41,6 +43,10 @@ type Config struct {
 	// commissions page then explains that.
 	Ledger      *ledger.Service
 	Invitations Invitations
+	// Deals is nil when the store keeps no deals; Portal is nil while the
+	// store lacks the portal's queries. Their pages then say so.
+	Deals  *deals.Service
+	Portal *portal.Service
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
 	Log           *slog.Logger
@@ -119,13 +125,31 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}", admin, s.partnerUpdate},
 		{"GET", "/partner-tiers", admin, s.tierList},
 		{"POST", "/partner-tiers", admin, s.tierCreate},
-		{"GET", "/deals", admin, s.dealsPage},
+		{"POST", "/partners/{id}/invitation", admin, s.partnerInvite},
+		{"GET", "/partners/{id}/revoke", admin, s.partnerRevokeConfirm},
+		{"POST", "/partners/{id}/revoke", admin, s.partnerRevoke},
+
+		{"GET", "/deals", admin, s.dealList},
+		{"POST", "/deals", admin, s.dealCreate},
+		{"GET", "/deals/{id}", admin, s.dealShow},
+		{"POST", "/deals/{id}/{action}", admin, s.dealAction},
+
+		{"GET", "/settings/users", admin, s.userList},
+		{"POST", "/settings/users", admin, s.userInvite},
+		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
 		{"GET", "/commissions/export", admin, s.commissionExport},
 
 		{"GET", "/portal", partner, s.portalHome},
+		{"GET", "/portal/links", partner, s.portalLinks},
+		{"GET", "/portal/referrals", partner, s.portalReferrals},
+		{"GET", "/portal/deals", partner, s.portalDeals},
+		{"POST", "/portal/deals", partner, s.portalRegisterDeal},
+		{"GET", "/portal/deals/{id}", partner, s.portalDeal},
+		{"GET", "/portal/earnings", partner, s.portalEarnings},
+		{"GET", "/portal/statements/{file}", partner, s.portalStatement},
 	}
 }
 

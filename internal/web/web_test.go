@@ -186,7 +186,7 @@ func TestRolesSeeOnlyTheirPages(t *testing.T) {
 		t.Errorf("program manager POST /commissions/bulk: %d, want 403", r.Status)
 	}
 
-	pt := withSession(t, e, e.NewUser(t, e.OrgID, domain.RolePartner, "prt_1"))
+	pt := withSession(t, e, e.NewUser(t, e.OrgID, domain.RolePartner, newPartner(t, e, "pt@example.com")))
 	if r := pt.do("GET", "/", nil); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/portal" {
 		t.Errorf("partner GET /: %d %s, want 303 /portal", r.Status, r.Header.Get("Location"))
 	}

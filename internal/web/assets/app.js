@@ -2,6 +2,7 @@
 //  - copy buttons ([data-copy] names the input holding the text)
 //  - the commission rule editor shows the chosen type's fields and adds tier rows
 //  - "select all" checkboxes ([data-select-all] names the checkboxes)
+//  - read-only link fields select their text on focus
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -106,8 +107,16 @@
     });
   }
 
+  // A read-only link field selects itself when focused, ready for Ctrl+C.
+  function setupSelectOnFocus() {
+    document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
+      input.addEventListener("focus", function () { input.select(); });
+    });
+  }
+
   ready(function () {
     setupCopy();
+    setupSelectOnFocus();
     document.querySelectorAll("[data-rule-editor]").forEach(setupRuleEditor);
     setupSelectAll();
   });

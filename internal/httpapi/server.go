@@ -7,11 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/partnerloop/partnerloop/internal/accesslog"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -162,49 +161,20 @@ const requestIDKey ctxKey = iota
 // recovery around every request.
 func (a *API) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
 			id = newRequestID()
 		}
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		r = r.WithContext(ctx)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			if p := recover(); p != nil {
-				a.Log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
-				if !rec.wrote {
-					writeProblem(rec, http.StatusInternalServerError, domain.Errorf(0, "internal_error", "something went wrong on our side; it has been logged"))
-				}
-			}
-			a.Log.InfoContext(ctx, "request", "requestId", id, "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "durationMs", time.Since(start).Milliseconds())
-		}()
-		next.ServeHTTP(rec, r)
+		accesslog.Serve(a.Log, w, r, next, func(w http.ResponseWriter) {
+			writeProblem(w, http.StatusInternalServerError, domain.Errorf(0, "internal_error", "something went wrong on our side; it has been logged"))
+		}, "requestId", id)
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
 }
 
 func newRequestID() string {

@@ -9,9 +9,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/accesslog"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -188,41 +188,13 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // panic into a 500 page.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			if p := recover(); p != nil {
-				s.cfg.Log.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()))
-				if !rec.wrote {
-					http.Error(rec, "Something went wrong on our side; it has been logged.", http.StatusInternalServerError)
-				}
-			}
-			s.cfg.Log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", rec.status, "durationMs", time.Since(start).Milliseconds())
-		}()
-		next.ServeHTTP(rec, r)
+		accesslog.Serve(s.cfg.Log, w, r, next, func(w http.ResponseWriter) {
+			http.Error(w, "Something went wrong on our side; it has been logged.", http.StatusInternalServerError)
+		})
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
 }

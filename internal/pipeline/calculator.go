@@ -219,20 +219,15 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 			RuleOwnerID:   ruleOwner(source, prog.ID, terms.TierID, conv.PartnerID),
 			PeriodKey:     commission.PeriodKey(rule.Period, conv.OccurredAt),
 		}
-		if key.PeriodKey == "" || key.RuleOwnerID == "" {
-			return false, Permanent(fmt.Errorf("pipeline: conversion %s: tiered %s rule without a period or owner (%q)",
-				conv.ID, source, key.String()))
-		}
 		var amount int64
 		if value != nil {
 			amount = *value
 		}
-		slot, err := c.st.AssignSlot(ctx, conv.OrgID, key.String(), conv.ID, amount)
-		if err != nil {
-			// Not wrapped: a conflict here is not "recorded before".
-			return false, fmt.Errorf("pipeline: running total %s: %v", key.String(), err)
+		var err error
+		if state, ordinal, err = c.slot(ctx, conv.OrgID, key, conv.ID, amount); err != nil {
+			return false, err
 		}
-		state, periodKey, ordinal = slot.State(), key.PeriodKey, slot.Ordinal
+		periodKey = key.PeriodKey
 	}
 
 	amount, _ := commission.Compute(rule, value, state)
@@ -272,6 +267,22 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 
 // ruleOwner is the ID of the record that owns a rule of the given source:
 // the program, the partner's tier or the partner.
+// slot assigns the conversion or deal sourceID its place in the running
+// total of key — exactly once, however often it is delivered — and returns
+// the state it is priced at and its ordinal in the period.
+func (c *Calculator) slot(ctx context.Context, orgID string, key commission.CounterKey, sourceID string, value int64) (commission.RunningState, int64, error) {
+	if key.PeriodKey == "" || key.RuleOwnerID == "" {
+		return commission.RunningState{}, 0, Permanent(fmt.Errorf("pipeline: %s: tiered %s rule without a period or owner (%q)",
+			sourceID, key.RuleSource, key.String()))
+	}
+	s, err := c.st.AssignSlot(ctx, orgID, key.String(), sourceID, value)
+	if err != nil {
+		// Not wrapped: a conflict here is not "recorded before".
+		return commission.RunningState{}, 0, fmt.Errorf("pipeline: running total %s: %v", key.String(), err)
+	}
+	return s.State(), s.Ordinal, nil
+}
+
 func ruleOwner(source, programID, tierID, partnerID string) string {
 	switch source {
 	case commission.SourceProgram:

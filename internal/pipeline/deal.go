@@ -73,14 +73,10 @@ func (c *Calculator) ReconcileDeal(ctx context.Context, orgID, dealID string) er
 			RuleOwnerID:   ruleOwner(source, "", terms.TierID, d.PartnerID),
 			PeriodKey:     commission.PeriodKey(rule.Period, wonAt),
 		}
-		if key.PeriodKey == "" || key.RuleOwnerID == "" {
-			return Permanent(fmt.Errorf("pipeline: deal %s: tiered %s rule without a period or owner (%q)", d.ID, source, key.String()))
+		if state, ordinal, err = c.slot(ctx, orgID, key, d.ID, value); err != nil {
+			return err
 		}
-		slot, err := c.st.AssignSlot(ctx, orgID, key.String(), d.ID, value)
-		if err != nil {
-			return fmt.Errorf("pipeline: running total %s: %v", key.String(), err)
-		}
-		state, periodKey, ordinal = slot.State(), key.PeriodKey, slot.Ordinal
+		periodKey = key.PeriodKey
 	}
 	amount, _ := commission.Compute(rule, &value, state)
 	if !commission.ShouldRecord(amount) {

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"net/http"
-	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -76,32 +74,15 @@ func (a *API) portalCommissions(w http.ResponseWriter, r *http.Request, c *Calle
 // built before the first byte is sent, so a failure is a problem document.
 func (a *API) portalStatement(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	seg := r.PathValue("period")
-	period, ext, ok := strings.Cut(seg, ".")
-	if !ok || (ext != "csv" && ext != "pdf") {
+	period, ext, ok := portal.ParseStatementFile(seg)
+	if !ok {
 		return domain.Errorf(domain.KindNotFound, "not_found", "no statement %q: ask for YYYY-MM.csv or YYYY-MM.pdf", seg)
 	}
 	st, err := a.Portal.Statement(r.Context(), c.OrgID, c.PartnerID, period)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	contentType := "text/csv; charset=utf-8"
-	if ext == "csv" {
-		err = portal.WriteStatementCSV(&buf, st)
-	} else {
-		contentType = "application/pdf"
-		err = portal.WriteStatementPDF(&buf, st)
-	}
-	if err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Disposition", `attachment; filename="`+portal.StatementFilename(st, ext)+`"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(buf.Bytes())
-	return err
+	return portal.SendStatement(w, st, ext)
 }
 
 // portalDeals lists the caller's own deals (?status= narrows them).

@@ -1,9 +1,11 @@
 package portal
 
 import (
+	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -202,4 +204,36 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "..."
+}
+
+// ParseStatementFile splits a statement's file name ("2026-03.csv" or
+// "2026-03.pdf") into its month and format.
+func ParseStatementFile(name string) (period, ext string, ok bool) {
+	period, ext, ok = strings.Cut(name, ".")
+	return period, ext, ok && (ext == "csv" || ext == "pdf")
+}
+
+// SendStatement answers with st as an attachment in format ext ("csv" or
+// "pdf"). The whole file is built before the first byte is sent, so a
+// failure is still the caller's to report; statements are never cached.
+func SendStatement(w http.ResponseWriter, st Statement, ext string) error {
+	var buf bytes.Buffer
+	contentType := "text/csv; charset=utf-8"
+	var err error
+	if ext == "pdf" {
+		contentType = "application/pdf"
+		err = WriteStatementPDF(&buf, st)
+	} else {
+		err = WriteStatementCSV(&buf, st)
+	}
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", `attachment; filename="`+StatementFilename(st, ext)+`"`)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
+	return err
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,19 +148,9 @@ func (s *Server) portalRegisterDeal(rq *request) error {
 		return err
 	}
 	f := newForm(rq.r.PostForm)
-	in, perr := dealInput(f, s.cfg.Deals.Currency(), pid)
-	d, err := s.cfg.Deals.Register(ctx, org, rq.p.UserID, in)
-	if perr != nil || err != nil {
-		f.fail(perr, nil)
-		if err != nil && !f.fail(err, nil) {
-			return err
-		}
-		status := http.StatusUnprocessableEntity
-		if err != nil && perr == nil {
-			status = errorStatus(err)
-		}
-		rq.r.URL.RawQuery = ""
-		return s.renderPortalDeals(rq, status, f)
+	d, err := s.registerDeal(rq, f, pid)
+	if err != nil {
+		return s.formFailed(rq, f, err, func(status int) error { return s.renderPortalDeals(rq, status, f) })
 	}
 	notice := "Deal for " + d.CustomerName + " registered."
 	if d.Status == domain.DealConflict {
@@ -244,9 +233,8 @@ func (s *Server) portalStatement(rq *request) error {
 	if s.cfg.Portal == nil {
 		return s.portalOff(rq)
 	}
-	file := rq.r.PathValue("file")
-	period, ext, ok := strings.Cut(file, ".")
-	if !ok || (ext != "csv" && ext != "pdf") {
+	period, ext, ok := portal.ParseStatementFile(rq.r.PathValue("file"))
+	if !ok {
 		return errNotFound
 	}
 	st, err := s.cfg.Portal.Statement(rq.r.Context(), rq.p.OrgID, rq.p.PartnerID, period)
@@ -256,21 +244,5 @@ func (s *Server) portalStatement(rq *request) error {
 		}
 		return err
 	}
-	var buf bytes.Buffer
-	contentType := "text/csv; charset=utf-8"
-	if ext == "csv" {
-		err = portal.WriteStatementCSV(&buf, st)
-	} else {
-		contentType = "application/pdf"
-		err = portal.WriteStatementPDF(&buf, st)
-	}
-	if err != nil {
-		return err
-	}
-	h := rq.w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Disposition", `attachment; filename="`+portal.StatementFilename(st, ext)+`"`)
-	rq.w.WriteHeader(http.StatusOK)
-	_, err = rq.w.Write(buf.Bytes())
-	return err
+	return portal.SendStatement(rq.w, st, ext)
 }

@@ -169,26 +169,40 @@ func (s *Server) dealCreate(rq *request) error {
 		return s.renderDeals(rq, http.StatusServiceUnavailable, newForm(nil), "", nil)
 	}
 	f := newForm(rq.r.PostForm)
-	in, perr := dealInput(f, s.cfg.Deals.Currency(), strings.TrimSpace(f.Get("partnerId")))
-	d, err := s.cfg.Deals.Register(rq.r.Context(), rq.p.OrgID, rq.p.UserID, in)
-	if perr != nil || err != nil {
-		// Show the form's own problems and the service's together.
-		f.fail(perr, nil)
-		if err != nil && !f.fail(err, nil) {
-			return err
-		}
-		status := http.StatusUnprocessableEntity
-		if err != nil && perr == nil {
-			status = errorStatus(err)
-		}
-		rq.r.URL.RawQuery = ""
-		return s.renderDeals(rq, status, f, "", nil)
+	d, err := s.registerDeal(rq, f, strings.TrimSpace(f.Get("partnerId")))
+	if err != nil {
+		return s.formFailed(rq, f, err, func(status int) error { return s.renderDeals(rq, status, f, "", nil) })
 	}
 	notice := "Deal for " + d.CustomerName + " registered."
 	if d.Status == domain.DealConflict {
 		notice = "Deal for " + d.CustomerName + " registered — it conflicts with another deal on " + d.CustomerDomain + "."
 	}
 	return s.redirect(rq, "/deals/"+d.ID, notice)
+}
+
+// registerDeal registers the deal of form f for partnerID ("" for a direct
+// deal), reporting the form's own problems and the service's together.
+func (s *Server) registerDeal(rq *request, f *Form, partnerID string) (domain.Deal, error) {
+	in, perr := dealInput(f, s.cfg.Deals.Currency(), partnerID)
+	d, err := s.cfg.Deals.Register(rq.r.Context(), rq.p.OrgID, rq.p.UserID, in)
+	if perr != nil {
+		if err != nil && !f.fail(err, nil) { // shown next to the form's own problems
+			return d, err
+		}
+		return d, perr
+	}
+	return d, err
+}
+
+// formFailed shows err next to the fields of f and renders the form again
+// with err's status (422 for the form's own problems); an error that names
+// no field is returned for the error page.
+func (s *Server) formFailed(rq *request, f *Form, err error, render func(status int) error) error {
+	if !f.fail(err, nil) {
+		return err
+	}
+	rq.r.URL.RawQuery = ""
+	return render(errorStatus(err))
 }
 
 // dealShow is one deal with its actions.

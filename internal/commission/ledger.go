@@ -48,20 +48,26 @@ const (
 // Commission is one entry of the append-only commission ledger (API.md,
 // "commission"). Amount is negative for clawbacks.
 type Commission struct {
-	ID              string       `json:"id"`
-	OrgID           string       `json:"organizationId"`
-	Kind            Kind         `json:"kind"`
-	ProgramID       string       `json:"programId"`
-	ReferrerID      string       `json:"referrerId"`
-	PartnerID       string       `json:"partnerId"`
-	ConversionID    string       `json:"conversionId"`
-	DealID          string       `json:"dealId"`
-	Amount          domain.Money `json:"amount"`
-	Status          Status       `json:"status"`
-	AvailableAt     time.Time    `json:"availableAt"`
-	PayoutReference string       `json:"payoutReference"`
-	CreatedAt       time.Time    `json:"createdAt"`
-	UpdatedAt       time.Time    `json:"updatedAt"`
+	ID           string       `json:"id"`
+	OrgID        string       `json:"organizationId"`
+	Kind         Kind         `json:"kind"`
+	ProgramID    string       `json:"programId"`
+	ReferrerID   string       `json:"referrerId"`
+	PartnerID    string       `json:"partnerId"`
+	ConversionID string       `json:"conversionId"`
+	DealID       string       `json:"dealId"`
+	Amount       domain.Money `json:"amount"`
+	Status       Status       `json:"status"`
+	AvailableAt  time.Time    `json:"availableAt"`
+	// OccurredAt is when what the entry belongs to happened: its
+	// conversion's occurredAt, its deal's won time, or for a period's
+	// retroactive adjustment the period's last instant. Analytics count the
+	// entry at this time (ANALYTICS.md); replacements and clawbacks keep
+	// the time of the entry they derive from.
+	OccurredAt      time.Time `json:"occurredAt"`
+	PayoutReference string    `json:"payoutReference"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 
 	RejectReason string `json:"rejectReason,omitempty"`
 	RuleSource   string `json:"ruleSource,omitempty"`  // partner, tier or program
@@ -186,7 +192,7 @@ func NewCommission(e Earning, actor string, now time.Time) (Commission, AuditEnt
 		OrgID: e.OrgID, Kind: KindCommission, ProgramID: e.ProgramID, ReferrerID: e.ReferrerID,
 		PartnerID: e.PartnerID, ConversionID: e.ConversionID, DealID: e.DealID,
 		Amount: domain.Money{Amount: e.Amount, Currency: e.Currency}, Status: StatusPending,
-		AvailableAt: AvailableAt(e.OccurredAt, e.HoldDays), CreatedAt: now, UpdatedAt: now,
+		AvailableAt: AvailableAt(e.OccurredAt, e.HoldDays), OccurredAt: e.OccurredAt.UTC(), CreatedAt: now, UpdatedAt: now,
 		RuleSource: e.RuleSource, RuleVersion: e.RuleVersion, PeriodKey: e.PeriodKey, Ordinal: e.Ordinal,
 		OriginalAmount: e.Amount,
 	}
@@ -232,7 +238,7 @@ func NewAdjustment(a PeriodAdjustment, actor string, now time.Time) (Commission,
 		ID: AdjustmentID(a.Counter), OrgID: a.OrgID, Kind: KindAdjustment, ProgramID: a.ProgramID,
 		ReferrerID: a.ReferrerID, PartnerID: a.PartnerID,
 		Amount: domain.Money{Amount: a.Amount, Currency: a.Currency}, Status: StatusPending,
-		AvailableAt: AvailableAt(end, a.HoldDays), CreatedAt: now, UpdatedAt: now,
+		AvailableAt: AvailableAt(end, a.HoldDays), OccurredAt: end.Add(-time.Nanosecond).UTC(), CreatedAt: now, UpdatedAt: now,
 		RuleSource: a.Counter.RuleSource, RuleVersion: a.RuleVersion, PeriodKey: a.Counter.PeriodKey,
 		OriginalAmount: a.Amount,
 	}

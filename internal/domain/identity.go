@@ -20,9 +20,26 @@ func ValidUserRole(r Role) bool {
 
 // Organization is a tenant. Nothing crosses organizations.
 type Organization struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// TimeZone is the IANA zone whose days, weeks and months every report
+	// uses ("" means UTC; see Zone).
+	TimeZone  string    `json:"timeZone"`
 	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Revision counts stored updates; stores use it for optimistic locking.
+	Revision int64 `json:"revision"`
+}
+
+// DefaultTimeZone is the zone of an organization that has not chosen one.
+const DefaultTimeZone = "UTC"
+
+// Zone returns the organization's time zone name, DefaultTimeZone when unset.
+func (o Organization) Zone() string {
+	if o.TimeZone == "" {
+		return DefaultTimeZone
+	}
+	return o.TimeZone
 }
 
 // User statuses.

@@ -29,10 +29,14 @@ const (
 
 // Click is one counted visit through a referral link.
 type Click struct {
-	ID          string    `json:"id"`
-	OrgID       string    `json:"organizationId"`
-	ProgramID   string    `json:"programId"`
-	ReferrerID  string    `json:"referrerId"`
+	ID         string `json:"id"`
+	OrgID      string `json:"organizationId"`
+	ProgramID  string `json:"programId"`
+	ReferrerID string `json:"referrerId"`
+	// PartnerID is the referrer's partner ("" for none): a referrer's
+	// partner never changes, so analytics attribute the click without a
+	// lookup.
+	PartnerID   string    `json:"partnerId"`
 	Code        string    `json:"code"`
 	VisitorHash string    `json:"-"`
 	RefererHost string    `json:"refererHost,omitempty"`

@@ -75,6 +75,9 @@ type Store interface {
 	// Organizations and people.
 	CreateOrganization(ctx context.Context, o domain.Organization) error
 	GetOrganization(ctx context.Context, id string) (domain.Organization, error)
+	// UpdateOrganization stores o if the stored revision is still
+	// o.Revision, with Revision+1; else ErrConflict.
+	UpdateOrganization(ctx context.Context, o domain.Organization) error
 	// ListOrganizations pages through every organization of the
 	// installation, newest first (scheduled jobs visit each one).
 	ListOrganizations(ctx context.Context, p Page) ([]domain.Organization, string, error)

@@ -83,7 +83,7 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 	if count && !IsBot(v.UserAgent) {
 		c := domain.Click{
 			ID: s.ids("clk"), OrgID: ref.OrgID, ProgramID: ref.ProgramID, ReferrerID: ref.ID, Code: ref.Code,
-			VisitorHash: visitorHash(ref.Code, v), RefererHost: refererHost(v.Referer), At: now,
+			PartnerID: ref.PartnerID, VisitorHash: visitorHash(ref.Code, v), RefererHost: refererHost(v.Referer), At: now,
 		}
 		red.Counted, err = s.store.RecordClick(ctx, c, ClickWindow)
 		if err != nil {

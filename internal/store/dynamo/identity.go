@@ -37,6 +37,25 @@ func (s *Store) CreateOrganization(ctx context.Context, o domain.Organization) e
 	return s.putNew(ctx, it)
 }
 
+// UpdateOrganization stores o if the stored revision is still o.Revision,
+// with Revision+1: a conditional PutItem (organizations stored before they
+// had a revision count as revision 0).
+func (s *Store) UpdateOrganization(ctx context.Context, o domain.Organization) error {
+	ctx, done := s.op(ctx, "UpdateOrganization")
+	defer done()
+	expected := o.Revision
+	o.Revision++
+	it, err := record(o, typeOrganization, orgKey(o.ID), orgListKeys(o.ID))
+	if err != nil {
+		return err
+	}
+	cond := "attribute_exists(PK) AND #revision = :expected"
+	if expected == 0 {
+		cond = "attribute_exists(PK) AND (attribute_not_exists(#revision) OR #revision = :expected)"
+	}
+	return s.putIf(ctx, it, cond, map[string]string{"#revision": "revision"}, item{":expected": num(expected)}, store.ErrConflict)
+}
+
 // GetOrganization returns the organization with id.
 func (s *Store) GetOrganization(ctx context.Context, id string) (domain.Organization, error) {
 	ctx, done := s.op(ctx, "GetOrganization")

@@ -82,6 +82,7 @@ func unmarshal(data string, v any) error {
 
 func normOrg(o domain.Organization) domain.Organization {
 	o.CreatedAt = utc(o.CreatedAt)
+	o.UpdatedAt = utc(o.UpdatedAt)
 	return o
 }
 

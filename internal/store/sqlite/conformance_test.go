@@ -63,3 +63,12 @@ func TestDealsConformance(t *testing.T) {
 func TestInvitationsConformance(t *testing.T) {
 	storetest.RunInvitations(t, func(t *testing.T) storetest.InvitationStore { return openTemp(t) })
 }
+
+func TestAnalyticsConformance(t *testing.T) {
+	storetest.RunAnalytics(t, func(t *testing.T) storetest.AnalyticsStore { return openTemp(t) }, storetest.AnalyticsOptions{
+		Events: 3000,
+		Lose: func(t *testing.T, s storetest.AnalyticsStore) bool {
+			return sqlite.LoseLatestChange(s.(*sqlite.Store)) == nil
+		},
+	})
+}

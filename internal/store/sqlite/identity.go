@@ -27,9 +27,36 @@ func (s *Store) CreateOrganization(ctx context.Context, o domain.Organization) e
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, created_at, data) VALUES (?, ?, ?)`,
-			o.ID, formatTime(o.CreatedAt), data)
+		_, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, created_at, revision, data) VALUES (?, ?, ?, ?)`,
+			o.ID, formatTime(o.CreatedAt), o.Revision, data)
 		return err
+	})
+}
+
+// UpdateOrganization stores o if the stored revision is still o.Revision,
+// with Revision+1; else store.ErrConflict (store.ErrNotFound without it).
+func (s *Store) UpdateOrganization(ctx context.Context, o domain.Organization) error {
+	o = normOrg(o)
+	expected := o.Revision
+	o.Revision++
+	data, err := marshal(o)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE organizations SET data = ?, revision = revision + 1 WHERE id = ? AND revision = ?`,
+			data, o.ID, expected)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM organizations WHERE id = ?`, o.ID).Scan(&one); err != nil {
+			return err // ErrNotFound
+		}
+		return store.ErrConflict
 	})
 }
 

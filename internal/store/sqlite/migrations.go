@@ -294,6 +294,71 @@ CREATE UNIQUE INDEX deals_open_claim ON deals (org_id, partner_id, domain)
 	`
 CREATE INDEX referrers_partner ON referrers (org_id, json_extract(data, '$.partnerId'), id);
 `,
+	// 9: analytics rollups (store.Analytics). One row per cell; the CHECKs
+	// make an addition that overflows (SQLite turns it into a REAL) fail
+	// instead of wrapping. analytics_orgs holds each organization's zone
+	// and the outbox position its last rebuild recounted through;
+	// analytics_feed the rollup's cursor in the outbox. Clicks get their
+	// referrer's partner, ledger entries the time they belong to.
+	`
+CREATE TABLE analytics_cells (
+	org_id     TEXT NOT NULL,
+	level      TEXT NOT NULL,
+	grain      TEXT NOT NULL,
+	dim_id     TEXT NOT NULL,
+	start      TEXT NOT NULL,
+	currency   TEXT NOT NULL,
+	program_id TEXT NOT NULL DEFAULT '',
+	partner_id TEXT NOT NULL DEFAULT '',
+	clicks               INTEGER NOT NULL DEFAULT 0 CHECK (typeof(clicks) = 'integer'),
+	referrals            INTEGER NOT NULL DEFAULT 0 CHECK (typeof(referrals) = 'integer'),
+	converted_referrals  INTEGER NOT NULL DEFAULT 0 CHECK (typeof(converted_referrals) = 'integer'),
+	conversions          INTEGER NOT NULL DEFAULT 0 CHECK (typeof(conversions) = 'integer'),
+	partner_conversions  INTEGER NOT NULL DEFAULT 0 CHECK (typeof(partner_conversions) = 'integer'),
+	deals_registered     INTEGER NOT NULL DEFAULT 0 CHECK (typeof(deals_registered) = 'integer'),
+	deals_won            INTEGER NOT NULL DEFAULT 0 CHECK (typeof(deals_won) = 'integer'),
+	revenue              INTEGER NOT NULL DEFAULT 0 CHECK (typeof(revenue) = 'integer'),
+	partner_revenue      INTEGER NOT NULL DEFAULT 0 CHECK (typeof(partner_revenue) = 'integer'),
+	commission           INTEGER NOT NULL DEFAULT 0 CHECK (typeof(commission) = 'integer'),
+	accrued_pending      INTEGER NOT NULL DEFAULT 0 CHECK (typeof(accrued_pending) = 'integer'),
+	accrued_approved     INTEGER NOT NULL DEFAULT 0 CHECK (typeof(accrued_approved) = 'integer'),
+	accrued_paid         INTEGER NOT NULL DEFAULT 0 CHECK (typeof(accrued_paid) = 'integer'),
+	accrued_reversed     INTEGER NOT NULL DEFAULT 0 CHECK (typeof(accrued_reversed) = 'integer'),
+	deal_value           INTEGER NOT NULL DEFAULT 0 CHECK (typeof(deal_value) = 'integer'),
+	PRIMARY KEY (org_id, level, grain, dim_id, start, currency)
+) WITHOUT ROWID;
+CREATE INDEX analytics_cells_period ON analytics_cells (org_id, level, grain, start);
+-- A heal recounts the records of recent days by the time they count at.
+CREATE INDEX clicks_at ON clicks (org_id, at);
+CREATE INDEX referrals_created ON referrals (org_id, created_at);
+CREATE INDEX conversions_occurred ON conversions (org_id, occurred_at);
+CREATE TABLE analytics_orgs (
+	org_id          TEXT PRIMARY KEY,
+	time_zone       TEXT NOT NULL,
+	rebuilt_through INTEGER NOT NULL,
+	version         INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE analytics_feed (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	cursor INTEGER NOT NULL,
+	as_of  TEXT NOT NULL
+);
+ALTER TABLE organizations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+UPDATE clicks SET data = json_set(data, '$.partnerId',
+	COALESCE((SELECT json_extract(r.data, '$.partnerId') FROM referrers r WHERE r.id = clicks.referrer_id), ''))
+	WHERE json_extract(data, '$.partnerId') IS NULL;
+UPDATE commissions SET data = json_set(data, '$.occurredAt',
+	(SELECT json_extract(c.data, '$.occurredAt') FROM conversions c
+	 WHERE c.org_id = commissions.org_id AND c.id = json_extract(commissions.data, '$.conversionId')))
+	WHERE json_extract(data, '$.occurredAt') IS NULL AND json_extract(data, '$.conversionId') <> ''
+	  AND EXISTS (SELECT 1 FROM conversions c WHERE c.org_id = commissions.org_id AND c.id = json_extract(commissions.data, '$.conversionId'));
+UPDATE commissions SET data = json_set(data, '$.occurredAt',
+	(SELECT json_extract(d.data, '$.closedAt') FROM deals d
+	 WHERE d.org_id = commissions.org_id AND d.id = json_extract(commissions.data, '$.dealId')))
+	WHERE json_extract(data, '$.occurredAt') IS NULL AND json_extract(data, '$.dealId') <> ''
+	  AND EXISTS (SELECT 1 FROM deals d WHERE d.org_id = commissions.org_id AND d.id = json_extract(commissions.data, '$.dealId')
+	              AND json_extract(d.data, '$.closedAt') IS NOT NULL);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -82,11 +82,14 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 	return out, nil
 }
 
-// PruneChanges drops changes with Seq <= through. The AUTOINCREMENT keeps
-// sequence numbers growing even when the outbox is emptied.
+// PruneChanges drops changes with Seq <= through, but never one the
+// analytics rollup has not read yet (once it has started: its cursor is in
+// analytics_feed). The AUTOINCREMENT keeps sequence numbers growing even
+// when the outbox is emptied.
 func (s *Store) PruneChanges(ctx context.Context, through int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq <= ?`, through)
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq <= MIN(?, COALESCE((SELECT cursor FROM analytics_feed WHERE id = 1), ?))`,
+			through, through)
 		return err
 	})
 }

@@ -159,7 +159,9 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 			return err
 		}
 		counted = true
-		return nil
+		// The analytics rollup counts clicks from the outbox like every
+		// other record (the visitor hash is not in the image).
+		return appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", data)
 	})
 	if err != nil {
 		return false, err

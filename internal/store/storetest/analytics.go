@@ -825,7 +825,9 @@ func (w *world) records(t *testing.T, rw *randomWorld) records {
 	r.convs = listAll(t, "ListConversions", store.MaxLimit, func(p store.Page) ([]domain.Conversion, string, error) {
 		return w.s.ListConversions(w.ctx, org, store.ConversionFilter{}, p)
 	})
-	r.deals = listAll(t, "ListDeals", store.MaxLimit, func(p store.Page) ([]domain.Deal, string, error) { return w.s.ListDeals(w.ctx, org, store.DealFilter{}, p) })
+	r.deals = listAll(t, "ListDeals", store.MaxLimit, func(p store.Page) ([]domain.Deal, string, error) {
+		return w.s.ListDeals(w.ctx, org, store.DealFilter{}, p)
+	})
 	r.entries = listAll(t, "ListCommissions", store.MaxLimit, func(p store.Page) ([]commission.Commission, string, error) {
 		return w.s.ListCommissions(w.ctx, org, store.CommissionFilter{}, p)
 	})

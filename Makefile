@@ -30,7 +30,7 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	build-CommissionsFunction build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
-	build-PeriodCloseFunction build-WebFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
+	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -67,12 +67,18 @@ build-CommissionCalculatorFunction: ## SAM: build functions/commission-calculato
 build-PeriodCloseFunction: ## SAM: build functions/period-close into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,PeriodCloseFunction)/bootstrap ./functions/period-close
 
+build-AnalyticsFunction: ## SAM: build functions/analytics into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,AnalyticsFunction)/bootstrap ./functions/analytics
+
+build-AnalyticsRollupFunction: ## SAM: build functions/analytics-rollup into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,AnalyticsRollupFunction)/bootstrap ./functions/analytics-rollup
+
 build-WebFunction: ## SAM: build functions/web into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebFunction)/bootstrap ./functions/web
 
 lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction \
 	build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction \
-	build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server (honours PORT and DATA_DIR)
 	$(GO) run ./infra/local

@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/portal"
 )
@@ -570,6 +571,22 @@ func TestSchemasMatchTheWireFormat(t *testing.T) {
 		ProgramName: "Spring", ProgramStatus: domain.ProgramActive, Code: "JANE", Link: "https://app.example.com/r/JANE", CreatedAt: now}}, "nextCursor": nil})
 	conformJSON(t, doc, "PortalReferralList", map[string]any{"items": []portal.Referral{{ID: "rfl_1", ProgramID: "prg_1",
 		ReferrerID: "ref_1", Email: "j***@example.com", Status: domain.ReferralConverted, CreatedAt: now, ConvertedAt: &ends}}, "nextCursor": "abc"})
+
+	usd := []domain.Money{{Amount: 12345, Currency: "USD"}}
+	none := []domain.Money{}
+	sumr := analytics.Summary{Clicks: 10, TotalReferrals: 4, ConvertedReferrals: 1, ConversionRate: 0.25, Conversions: 2,
+		Revenue: usd, Commission: usd, CommissionAccrued: analytics.Accrued{Pending: usd, Approved: none, Paid: none, Reversed: none},
+		PartnerContribution: analytics.Contribution{DealsRegistered: 1, DealValue: none, Revenue: none}, EPC: usd,
+		AsOf: now, TimeZone: "Europe/Berlin", From: analytics.MustDate("2026-03-01"), To: analytics.MustDate("2026-03-31")}
+	prev := sumr
+	sumr.Previous = &prev
+	conformJSON(t, doc, "AnalyticsSummary", sumr)
+	conformJSON(t, doc, "AnalyticsSeries", analytics.Series{Interval: "day", TimeZone: "UTC", From: sumr.From, To: sumr.From, AsOf: now,
+		Points: []analytics.Point{{Start: now, Clicks: 1, Revenue: usd, Commission: none}}})
+	conformJSON(t, doc, "TopReferrers", analytics.TopList[analytics.ReferrerRow]{By: "conversions", TimeZone: "UTC", From: sumr.From, To: sumr.To, AsOf: now,
+		Items: []analytics.ReferrerRow{{ReferrerID: "rfr_1", Name: "Jane", ProgramID: "prg_1", Clicks: 3, Revenue: usd, Commission: none}}})
+	conformJSON(t, doc, "PartnerContributionList", analytics.TopList[analytics.PartnerRow]{By: "revenue", TimeZone: "UTC", From: sumr.From, To: sumr.To, AsOf: now,
+		Items: []analytics.PartnerRow{{PartnerID: "prt_1", CompanyName: "Acme", TierID: "tir_1", Revenue: usd, DealValue: none, Commission: none, EPC: none}}})
 
 	v := domain.Validation{}
 	v.Add("commission.tiers[1].upTo", "must be greater than the previous tier's upTo (and than 0)")

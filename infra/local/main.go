@@ -122,6 +122,13 @@ func run(args []string) error {
 		defer pipelineDone.Done()
 		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.DealExpirySweep(a.Deals)...)
 	}()
+	// The analytics rollup, in both modes: every second (on AWS, EventBridge
+	// Scheduler runs the analytics-rollup function every minute), so new
+	// events show in reports within seconds.
+	if a.Rollup != nil {
+		pipelineDone.Add(1)
+		go func() { defer pipelineDone.Done(); a.Rollup.Run(ctx, time.Second) }()
+	}
 
 	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
 	if err != nil {

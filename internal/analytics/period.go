@@ -2,10 +2,6 @@ package analytics
 
 import (
 	"time"
-	// The zone database is compiled in: Lambda's provided.al2023 image and
-	// minimal hosts may have no /usr/share/zoneinfo, and every report
-	// depends on the organization's zone.
-	_ "time/tzdata"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -217,15 +213,4 @@ func zoneOf(name string) (*time.Location, error) {
 		name = domain.DefaultTimeZone
 	}
 	return time.LoadLocation(name)
-}
-
-// ValidTimeZone reports whether name is an IANA zone this installation
-// knows ("UTC" included; "Local" and "" are not zones an organization can
-// choose).
-func ValidTimeZone(name string) bool {
-	if name == "" || name == "Local" || len(name) > 64 {
-		return false
-	}
-	_, err := time.LoadLocation(name)
-	return err == nil
 }

@@ -16,6 +16,7 @@ import (
 // name and rows are labelled with.
 type Store interface {
 	store.Analytics
+	ListOrganizations(ctx context.Context, p store.Page) ([]domain.Organization, string, error)
 	GetOrganization(ctx context.Context, id string) (domain.Organization, error)
 	GetProgram(ctx context.Context, orgID, id string) (domain.Program, error)
 	GetTier(ctx context.Context, orgID, id string) (domain.PartnerTier, error)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -125,8 +126,13 @@ type App struct {
 	Tracking *tracking.Service
 	Partners *partners.Service
 	Deals    *deals.Service // nil when the store keeps no deals
-	API      *httpapi.API
-	Log      *slog.Logger
+	// Analytics is nil when the store keeps no analytics rollups; Rollup
+	// is the job that keeps them current (run by a ticker in the
+	// one-process server, on a schedule on AWS).
+	Analytics *analytics.Service
+	Rollup    *analytics.Rollup
+	API       *httpapi.API
+	Log       *slog.Logger
 	// Web is the server-rendered UI (the web function's handler).
 	Web *web.Server
 	// Mail sends the platform's email; Mailbox is set when it is the
@@ -214,8 +220,15 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
+	if as, ok := st.(analytics.Store); ok {
+		analyticsSvc = analytics.NewService(as, now)
+		a.Rollup = &analytics.Rollup{Store: as, Now: now, Log: log.With("job", "analytics-rollup")}
+	}
+	a.Analytics = analyticsSvc
 	a.API = &httpapi.API{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc, Log: log,
+		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
+		Analytics: analyticsSvc, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

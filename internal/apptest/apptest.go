@@ -111,6 +111,22 @@ func New(t testing.TB) *Env {
 	return e
 }
 
+// RollUp brings the analytics rollups up to date: what the one-process
+// server's ticker does every second.
+func (e *Env) RollUp(t testing.TB) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		st, err := e.App.Rollup.RunOnce(context.Background())
+		if err != nil {
+			t.Fatalf("analytics rollup: %v", err)
+		}
+		if st.CaughtUp && st.Changes == 0 && st.Rebuilt == 0 {
+			return
+		}
+	}
+	t.Fatal("the analytics rollup did not catch up")
+}
+
 // Login signs in and returns the session token.
 func (e *Env) Login(t testing.TB, email, password string) string {
 	t.Helper()

@@ -1,6 +1,14 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+	// The zone database is compiled in: organizations choose IANA zones,
+	// and Lambda's provided.al2023 image and minimal hosts may have no
+	// /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
 
 // Role is what a caller may do. API keys act for the organization's backend
 // with their own role, so an integration never holds an admin's powers.
@@ -33,6 +41,41 @@ type Organization struct {
 
 // DefaultTimeZone is the zone of an organization that has not chosen one.
 const DefaultTimeZone = "UTC"
+
+// ValidTimeZone reports whether name is an IANA zone an organization can
+// choose ("UTC" included; "" and "Local" are not zones).
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
+// OrganizationPatch changes an organization's settings; nil fields stay.
+type OrganizationPatch struct {
+	Name     *string
+	TimeZone *string
+}
+
+// Apply validates p and returns o changed by it, stamped at now.
+func (p OrganizationPatch) Apply(o Organization, now time.Time) (Organization, error) {
+	var v Validation
+	if p.Name != nil {
+		name := strings.TrimSpace(*p.Name)
+		v.Check(name != "" && utf8.RuneCountInString(name) <= 200, "name", "must be 1 to 200 characters")
+		o.Name = name
+	}
+	if p.TimeZone != nil {
+		v.Check(ValidTimeZone(*p.TimeZone), "timeZone", "must be an IANA time zone such as Europe/Berlin or America/New_York")
+		o.TimeZone = *p.TimeZone
+	}
+	if err := v.Err(); err != nil {
+		return o, err
+	}
+	o.UpdatedAt = now.UTC()
+	return o, nil
+}
 
 // Zone returns the organization's time zone name, DefaultTimeZone when unset.
 func (o Organization) Zone() string {

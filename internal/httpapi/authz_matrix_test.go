@@ -121,6 +121,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	w.tokens[otherAdmin] = e.NewUser(t, "org_elsewhere", domain.RoleAdmin, "")
 	doomedKey := e.Do(t, "POST", "/v1/api-keys", adm, map[string]string{"name": "to delete"}).String("id")
 	invited := mustCreate(t, e, "/v1/users", adm, map[string]string{"email": "new.manager@example.com", "name": "New Manager", "role": "program_manager"})["id"].(string)
+	e.RollUp(t) // analytics of both organizations
 
 	secretsOf := func(f partnerFixture) []string {
 		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID, f.dealID}
@@ -288,6 +289,12 @@ func TestRouteTableDecisions(t *testing.T) {
 		}
 		if portal && (allows(rt.Access, domain.RoleAdmin) || allows(rt.Access, domain.RoleAPIKey) || allows(rt.Access, domain.RoleProgramManager)) {
 			t.Errorf("%s: portal routes are for partners only; staff use the admin routes", name)
+		}
+		if strings.HasPrefix(rt.Pattern, "/v1/analytics/") && (allows(rt.Access, domain.RoleAPIKey) || !allows(rt.Access, domain.RoleProgramManager) || !allows(rt.Access, domain.RoleAdmin)) {
+			t.Errorf("%s: analytics are for admins and program managers; API keys do not read them", name)
+		}
+		if rt.Pattern == "/v1/organization" && (len(rt.Access.Roles) != 1 || rt.Access.Roles[0] != domain.RoleAdmin) {
+			t.Errorf("%s: the organization's settings are the admin's", name)
 		}
 		for _, prefix := range []string{"/v1/users", "/v1/api-keys", "/v1/partners", "/v1/partner-tiers", "/v1/deals", "/v1/commissions"} {
 			if strings.HasPrefix(rt.Pattern, prefix) && allows(rt.Access, domain.RoleProgramManager) {

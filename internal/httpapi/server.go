@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -45,6 +46,9 @@ type API struct {
 	// Portal is nil while the store lacks the portal's queries; the portal
 	// routes then answer 503.
 	Portal *portal.Service
+	// Analytics is nil while the store keeps no analytics rollups; the
+	// analytics routes then answer 503.
+	Analytics *analytics.Service
 }
 
 // Routes is the route table: every route of every group, with who may call it.
@@ -67,6 +71,8 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "POST", "/v1/api-keys", "Create an API key", admin, a.createAPIKey},
 		{GroupIdentity, "GET", "/v1/api-keys", "List API keys", admin, a.listAPIKeys},
 		{GroupIdentity, "DELETE", "/v1/api-keys/{id}", "Delete an API key", admin, a.deleteAPIKey},
+		{GroupIdentity, "GET", "/v1/organization", "The organization's settings", admin, a.getOrganization},
+		{GroupIdentity, "PATCH", "/v1/organization", "Change the organization's name or time zone", admin, a.patchOrganization},
 
 		{GroupPrograms, "POST", "/v1/programs", "Create a program", staff, a.createProgram},
 		{GroupPrograms, "GET", "/v1/programs", "List programs", staffOrKey, a.listPrograms},
@@ -119,6 +125,19 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/deals/{id}", "One of the partner's own deals", partner, a.withPortal(a.withDeals(a.portalDeal))},
 		{GroupPortal, "GET", "/v1/portal/commissions", "The partner's own commissions", partner, a.withPortal(a.portalCommissions)},
 		{GroupPortal, "GET", "/v1/portal/statements/{period}", "The partner's monthly statement (YYYY-MM.csv or .pdf)", partner, a.withPortal(a.portalStatement)},
+		{GroupPortal, "GET", "/v1/portal/analytics/summary", "The partner's own analytics summary", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
+		{GroupPortal, "GET", "/v1/portal/analytics/summary.csv", "The partner's own analytics summary as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
+		{GroupPortal, "GET", "/v1/portal/analytics/timeseries", "The partner's own activity over time", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
+		{GroupPortal, "GET", "/v1/portal/analytics/timeseries.csv", "The partner's own activity over time as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
+
+		{GroupAnalytics, "GET", "/v1/analytics/summary", "Analytics summary", staff, a.withAnalytics(a.analyticsSummary)},
+		{GroupAnalytics, "GET", "/v1/analytics/summary.csv", "Analytics summary as CSV", staff, a.withAnalytics(a.analyticsSummary)},
+		{GroupAnalytics, "GET", "/v1/analytics/timeseries", "Analytics time series", staff, a.withAnalytics(a.analyticsTimeseries)},
+		{GroupAnalytics, "GET", "/v1/analytics/timeseries.csv", "Analytics time series as CSV", staff, a.withAnalytics(a.analyticsTimeseries)},
+		{GroupAnalytics, "GET", "/v1/analytics/top-referrers", "Top referrers", staff, a.withAnalytics(a.analyticsTopReferrers)},
+		{GroupAnalytics, "GET", "/v1/analytics/top-referrers.csv", "Top referrers as CSV", staff, a.withAnalytics(a.analyticsTopReferrers)},
+		{GroupAnalytics, "GET", "/v1/analytics/partners", "Partner contribution", staff, a.withAnalytics(a.analyticsPartners)},
+		{GroupAnalytics, "GET", "/v1/analytics/partners.csv", "Partner contribution as CSV", staff, a.withAnalytics(a.analyticsPartners)},
 	}
 }
 

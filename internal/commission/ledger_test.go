@@ -91,7 +91,7 @@ func TestNewCommission(t *testing.T) {
 		ID: commission.CommissionID("cnv_1", "rfr_1", "commission"), OrgID: "org_1",
 		Kind: commission.KindCommission, ProgramID: "prg_1", ReferrerID: "rfr_1", ConversionID: "cnv_1",
 		Amount: domain.Money{Amount: 1000, Currency: "USD"}, Status: commission.StatusPending,
-		AvailableAt: t0.Add(30 * 24 * time.Hour), CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute),
+		AvailableAt: t0.Add(30 * 24 * time.Hour), OccurredAt: t0, CreatedAt: t0.Add(time.Minute), UpdatedAt: t0.Add(time.Minute),
 		RuleSource: commission.SourceProgram, RuleVersion: 2, PeriodKey: "2026-03", Ordinal: 4, OriginalAmount: 1000,
 	}
 	if c != want {

@@ -103,7 +103,8 @@ func TestClosePeriodsRetroactiveAdjustment(t *testing.T) {
 		ID: commission.AdjustmentID(key), OrgID: f.org, Kind: commission.KindAdjustment,
 		ProgramID: f.program.ID, ReferrerID: f.referrer.ID,
 		Amount: domain.Money{Amount: 200, Currency: "USD"}, Status: commission.StatusPending,
-		AvailableAt: marchEnd.AddDate(0, 0, 30), // the period's end + the program's 30 hold days
+		AvailableAt: marchEnd.AddDate(0, 0, 30),     // the period's end + the program's 30 hold days
+		OccurredAt:  marchEnd.Add(-time.Nanosecond), // the period's last instant
 		CreatedAt:   closeAt, UpdatedAt: closeAt,
 		RuleSource: commission.SourceProgram, RuleVersion: 1, PeriodKey: "2026-03", OriginalAmount: 200,
 	}

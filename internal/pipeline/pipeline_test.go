@@ -31,7 +31,7 @@ func TestConversionBecomesOnePendingCommission(t *testing.T) {
 		ID: commission.CommissionID(conv.ID, f.referrer.ID, "commission"), OrgID: f.org, Kind: commission.KindCommission,
 		ProgramID: f.program.ID, ReferrerID: f.referrer.ID, ConversionID: conv.ID,
 		Amount: domain.Money{Amount: 500, Currency: "USD"}, // 10 % of 4999 = 499.9 → 500
-		Status: commission.StatusPending, AvailableAt: conv.OccurredAt.AddDate(0, 0, 30),
+		Status: commission.StatusPending, AvailableAt: conv.OccurredAt.AddDate(0, 0, 30), OccurredAt: conv.OccurredAt,
 		CreatedAt: start, UpdatedAt: start, RuleSource: commission.SourceProgram, RuleVersion: 1,
 		OriginalAmount: 500,
 	}

@@ -57,6 +57,9 @@ type Referral struct {
 	Reason      string     `json:"reason"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	ConvertedAt *time.Time `json:"convertedAt"`
+	// UpdatedAt is when the record last changed (created, converted,
+	// expired); the zero time on records stored before it was kept.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // Conversion is a qualifying action of a referred contact.

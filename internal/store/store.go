@@ -139,7 +139,7 @@ type Store interface {
 	// RecordConversion atomically stores c, first stores newReferral when it
 	// is not nil (a conversion that arrives with only a code creates its
 	// referral), and marks the referral converted at c.OccurredAt if it was
-	// pending. An externalId already used in the organization is ErrConflict,
+	// pending (its UpdatedAt becomes c.CreatedAt). An externalId already used in the organization is ErrConflict,
 	// and then nothing is written.
 	RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)

@@ -205,7 +205,7 @@ func (s *Service) newReferral(prog domain.Program, referrer domain.Referrer, in 
 	}
 	ref := domain.Referral{
 		ID: s.ids("ref"), OrgID: prog.OrgID, ProgramID: prog.ID, ReferrerID: referrer.ID, PartnerID: referrer.PartnerID,
-		Email: in.Email, Name: in.Name, ExternalID: in.ExternalID, Status: domain.ReferralPending, CreatedAt: now,
+		Email: in.Email, Name: in.Name, ExternalID: in.ExternalID, Status: domain.ReferralPending, CreatedAt: now, UpdatedAt: now,
 	}
 	if in.Email != "" {
 		if reason := prog.ReferralIneligibility(referrer, in.Email, existing); reason != "" {

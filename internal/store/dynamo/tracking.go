@@ -353,7 +353,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 		nr := *newReferral
 		if ownReferral && nr.Status == domain.ReferralPending {
 			at := c.OccurredAt
-			nr.Status, nr.ConvertedAt = domain.ReferralConverted, &at
+			nr.Status, nr.ConvertedAt, nr.UpdatedAt = domain.ReferralConverted, &at, c.CreatedAt
 		}
 		writes, err := s.referralWrites(nr)
 		if err != nil {
@@ -371,12 +371,13 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 				return err
 			case ref.Status == domain.ReferralPending:
 				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
-					TableName:                 &s.table,
-					Key:                       referralKey(c.OrgID, c.ReferralID),
-					UpdateExpression:          aws.String("SET #status = :converted, convertedAt = :at"),
-					ConditionExpression:       aws.String("#status = :pending"),
-					ExpressionAttributeNames:  map[string]string{"#status": "status"},
-					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending), ":at": str(formatTime(c.OccurredAt))},
+					TableName:                &s.table,
+					Key:                      referralKey(c.OrgID, c.ReferralID),
+					UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed"),
+					ConditionExpression:      aws.String("#status = :pending"),
+					ExpressionAttributeNames: map[string]string{"#status": "status"},
+					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending),
+						":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt))},
 				}}, onFail: errNotPending})
 			}
 		}

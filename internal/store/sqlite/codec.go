@@ -132,6 +132,7 @@ func normClick(c domain.Click) domain.Click {
 func normReferral(r domain.Referral) domain.Referral {
 	r.CreatedAt = utc(r.CreatedAt)
 	r.ConvertedAt = utcPtr(r.ConvertedAt)
+	r.UpdatedAt = utc(r.UpdatedAt)
 	return r
 }
 

@@ -322,12 +322,13 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
 			return err
 		}
-		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt)
+		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt, c.CreatedAt)
 	})
 }
 
-// markConverted sets a pending referral's status to converted at at.
-func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at time.Time) error {
+// markConverted sets a pending referral's status to converted at at, as
+// changed at changed (the conversion's recording).
+func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at, changed time.Time) error {
 	var old string
 	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -345,6 +346,7 @@ func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at
 	}
 	r.Status = domain.ReferralConverted
 	r.ConvertedAt = utcPtr(&at)
+	r.UpdatedAt = changed
 	r = normReferral(r)
 	data, err := marshal(r)
 	if err != nil {

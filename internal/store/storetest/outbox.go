@@ -201,7 +201,7 @@ func testChangesInCommitOrder(t *testing.T, fx *fixture) {
 	c := fx.mustConversion(t, ref, "order-1-"+fx.tag)
 	checkBatch(t, "RecordConversion(pending referral)", ob.next(t),
 		wantChange{"conversion", "INSERT", org.ID, c.ID, nil, c},
-		wantChange{"referral", "MODIFY", org.ID, ref.ID, ref, convertedAt(ref, c.OccurredAt)})
+		wantChange{"referral", "MODIFY", org.ID, ref.ID, ref, convertedBy(ref, c)})
 
 	// A conversion that creates its referral: the referral is inserted, and
 	// whether it is inserted converted or inserted pending then modified,
@@ -232,7 +232,7 @@ func testChangesInCommitOrder(t *testing.T, fx *fixture) {
 		if last.Op == "MODIFY" {
 			checkImage(t, "RecordConversion(with a new referral): MODIFY OldImage", last.OldImage, newRef)
 		}
-		checkImage(t, "RecordConversion(with a new referral): last referral NewImage", last.NewImage, convertedAt(newRef, c2.OccurredAt))
+		checkImage(t, "RecordConversion(with a new referral): last referral NewImage", last.NewImage, convertedBy(newRef, c2))
 	}
 }
 

@@ -391,7 +391,7 @@ func conversionTests() []test {
 			other := fx.mustReferral(t, r, "ben", "")
 			c1 := fx.mustConversion(t, ref, "order-1-"+fx.tag)
 			want := ref
-			want.Status, want.ConvertedAt = domain.ReferralConverted, ptr(c1.OccurredAt)
+			want.Status, want.ConvertedAt, want.UpdatedAt = domain.ReferralConverted, ptr(c1.OccurredAt), c1.CreatedAt
 			checkGet(t, "GetReferral after its first conversion (converted at occurredAt)", want, func() (domain.Referral, error) {
 				return fx.s.GetReferral(fx.ctx, org.ID, ref.ID)
 			})
@@ -426,7 +426,7 @@ func conversionTests() []test {
 			c := fx.newConversion(newRef, "order-"+fx.tag)
 			must(t, fx.s.RecordConversion(fx.ctx, c, &newRef), "RecordConversion(with a new referral)")
 			want := newRef
-			want.Status, want.ConvertedAt = domain.ReferralConverted, ptr(c.OccurredAt)
+			want.Status, want.ConvertedAt, want.UpdatedAt = domain.ReferralConverted, ptr(c.OccurredAt), c.CreatedAt
 			checkGet(t, "GetReferral(referral created by the conversion)", want, func() (domain.Referral, error) {
 				return fx.s.GetReferral(fx.ctx, org.ID, newRef.ID)
 			})
@@ -465,7 +465,7 @@ func conversionTests() []test {
 			checkList(t, "ListConversions", 2, []domain.Conversion{c1}, func(pg store.Page) ([]domain.Conversion, string, error) {
 				return fx.s.ListConversions(fx.ctx, org.ID, store.ConversionFilter{}, pg)
 			})
-			checkList(t, "ListReferrals", 2, []domain.Referral{ref2, convertedAt(ref1, c1.OccurredAt)}, func(pg store.Page) ([]domain.Referral, string, error) {
+			checkList(t, "ListReferrals", 2, []domain.Referral{ref2, convertedBy(ref1, c1)}, func(pg store.Page) ([]domain.Referral, string, error) {
 				return fx.s.ListReferrals(fx.ctx, org.ID, store.ReferralFilter{}, pg)
 			})
 		}},
@@ -570,7 +570,7 @@ func conversionTests() []test {
 				checkGet(t, "GetConversionByExternalID after the race", convs[w], func() (domain.Conversion, error) {
 					return fx.s.GetConversionByExternalID(fx.ctx, org.ID, ext)
 				})
-				checkGet(t, "GetReferral after the race (converted at the winner's occurredAt)", convertedAt(ref, convs[w].OccurredAt), func() (domain.Referral, error) {
+				checkGet(t, "GetReferral after the race (converted at the winner's occurredAt)", convertedBy(ref, convs[w]), func() (domain.Referral, error) {
 					return fx.s.GetReferral(fx.ctx, org.ID, ref.ID)
 				})
 				winners = append(winners, convs[w])
@@ -582,8 +582,10 @@ func conversionTests() []test {
 	}
 }
 
-// convertedAt returns ref as a conversion at t leaves it.
-func convertedAt(ref domain.Referral, t time.Time) domain.Referral {
-	ref.Status, ref.ConvertedAt = domain.ReferralConverted, &t
+// convertedBy returns ref as conversion c leaves it: converted at c's
+// occurredAt, changed when c was recorded.
+func convertedBy(ref domain.Referral, c domain.Conversion) domain.Referral {
+	t := c.OccurredAt
+	ref.Status, ref.ConvertedAt, ref.UpdatedAt = domain.ReferralConverted, &t, c.CreatedAt
 	return ref
 }

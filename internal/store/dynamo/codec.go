@@ -66,7 +66,24 @@ func record(v any, typ string, keys ...item) (item, error) {
 		}
 	}
 	it[attrType] = str(typ)
+	if countedEntity(typ) {
+		// When this write happened, on the writer's clock: what tells the
+		// analytics recounts which changes they may have seen (analytics.go).
+		it[attrWrittenAt] = str(formatTime(time.Now()))
+	}
 	return it, nil
+}
+
+// attrWrittenAt is the time of a counted record's last write.
+const attrWrittenAt = "writtenAt"
+
+// writtenAt reads it (the zero time when absent: written before it was kept).
+func writtenAt(it item) time.Time {
+	t, err := parseTime(getS(it, attrWrittenAt))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // decode decodes an item into a domain record; attributes the record has no

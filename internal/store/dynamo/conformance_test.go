@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -24,6 +25,9 @@ import (
 // package's tests.
 var client *dynamodb.Client
 
+// streams reads the tables' streams (the analytics feed).
+var streams *dynamodbstreams.Client
+
 func TestMain(m *testing.M) {
 	srv, err := dynamolocal.StartServer()
 	if err != nil {
@@ -31,6 +35,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	client = dynamolocal.Client(srv.Endpoint)
+	streams = dynamolocal.StreamsClient(srv.Endpoint)
 	code := m.Run()
 	srv.Stop()
 	os.Exit(code)
@@ -128,4 +133,21 @@ func TestLedgerChangeOverTransactionLimit(t *testing.T) {
 	if err := s.ApplyLedgerChange(ctx, ch); err != nil {
 		t.Fatalf("ApplyLedgerChange(99 items): %v", err)
 	}
+}
+
+// TestAnalyticsConformance runs the analytics suite on DynamoDB Local: the
+// rollup reads the table's stream itself.
+func TestAnalyticsConformance(t *testing.T) {
+	storetest.RunAnalytics(t, func(t *testing.T) storetest.AnalyticsStore {
+		return newStore(t, dynamo.WithStreams(streams, 300*time.Millisecond))
+	}, storetest.AnalyticsOptions{
+		Events: 800,
+		Lose: func(t *testing.T, s storetest.AnalyticsStore) bool {
+			if err := dynamo.LoseStream(s.(*dynamo.Store)); err != nil {
+				t.Logf("LoseStream: %v", err)
+				return false
+			}
+			return true
+		},
+	})
 }

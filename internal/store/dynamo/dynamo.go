@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"sync"
@@ -29,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -38,6 +40,13 @@ type Store struct {
 	c      *dynamodb.Client
 	table  string
 	record CapacityRecorder
+
+	// The analytics feed (analytics.go): the table's stream.
+	streams   *dynamodbstreams.Client
+	streamLag time.Duration
+	log       *slog.Logger
+	mu        sync.Mutex
+	arn       string // the stream's ARN, once described
 }
 
 var _ store.Store = (*Store)(nil)
@@ -205,6 +214,9 @@ func mapErr(err error, onFail ...error) error {
 				}
 			}
 		}
+		if len(got) > 0 {
+			return got[0] // an outcome of the caller's own
+		}
 		if retry {
 			return fmt.Errorf("%w: %v", errRetryable, err)
 		}
@@ -332,6 +344,18 @@ func (s *Store) transact(ctx context.Context, items []txItem) error {
 			return mapErr(err, onFail...)
 		}
 		s.consumed(ctx, true, out.ConsumedCapacity...)
+		return nil
+	})
+}
+
+// put writes it, replacing any item with its key.
+func (s *Store) put(ctx context.Context, it item) error {
+	return retry(ctx, func() error {
+		out, err := s.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it, ReturnConsumedCapacity: s.rcc()})
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
 		return nil
 	})
 }

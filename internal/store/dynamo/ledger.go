@@ -326,10 +326,10 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 		items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
 			TableName:                 &s.table,
 			Key:                       conversionKey(ch.OrgID, rc.ConversionID),
-			UpdateExpression:          aws.String("SET refundedAmount.#amount = :to, refundedAt = :at"),
+			UpdateExpression:          aws.String("SET refundedAmount.#amount = :to, refundedAt = :at, " + attrWrittenAt + " = :now"),
 			ConditionExpression:       aws.String("refundedAmount.#amount = :from"),
 			ExpressionAttributeNames:  map[string]string{"#amount": "amount"},
-			ExpressionAttributeValues: item{":from": num(rc.From), ":to": num(rc.To), ":at": str(formatTime(rc.At))},
+			ExpressionAttributeValues: item{":from": num(rc.From), ":to": num(rc.To), ":at": str(formatTime(rc.At)), ":now": str(formatTime(time.Now()))},
 		}}, onFail: store.ErrNotFound})
 	}
 	// One item twice (the same audit entry, say) is a request DynamoDB

@@ -13,11 +13,12 @@ import (
 )
 
 // changeDecoders lists the item types that are change-log records, with how
-// to decode each into its domain record. Guards, sessions, clicks, visits
-// and counters are not: the stream router ignores them, as the SQLite
-// outbox never writes them.
+// to decode each into its domain record. Guards, sessions, visits and
+// counters are not; clicks are for the analytics rollup only (the stream
+// router's filter and Route leave them out).
 var changeDecoders = map[string]func(item) (any, error){
 	typeUser:        decodeChange[domain.User],
+	typeClick:       decodeChange[domain.Click],
 	typeProgram:     decodeChange[domain.Program],
 	typeReferrer:    decodeChange[domain.Referrer],
 	typeReferral:    decodeChange[domain.Referral],

@@ -373,11 +373,11 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
 					TableName:                &s.table,
 					Key:                      referralKey(c.OrgID, c.ReferralID),
-					UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed"),
+					UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed, " + attrWrittenAt + " = :now"),
 					ConditionExpression:      aws.String("#status = :pending"),
 					ExpressionAttributeNames: map[string]string{"#status": "status"},
 					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending),
-						":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt))},
+						":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt)), ":now": str(formatTime(time.Now()))},
 				}}, onFail: errNotPending})
 			}
 		}

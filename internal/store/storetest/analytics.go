@@ -646,6 +646,7 @@ func testRandomized(t *testing.T, w *world, events int) {
 					errs <- err
 					return
 				}
+				time.Sleep(time.Duration(5+rand.IntN(20)) * time.Millisecond) // goroutine-safe global source
 			}
 		}()
 	}
@@ -1107,10 +1108,17 @@ func testHeal(t *testing.T, w *world, lose func(t *testing.T, s AnalyticsStore) 
 	if lose == nil {
 		t.Fatal("the adapter gives no way to lose a change (AnalyticsOptions.Lose)")
 	}
+	// Records here are created "now" as in the product: their IDs (ULIDs of
+	// the fixture's clock) carry the time they count at.
+	w.now = time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	w.mu.Lock()
+	w.fixture.mu.Lock()
+	w.fixture.now = w.now.Add(-2 * time.Hour)
+	w.fixture.mu.Unlock()
+	w.mu.Unlock()
 	org := w.org(t, "Europe/Paris")
 	prog := w.program(t, org.ID, "EUR")
 	r := w.referrer(t, org.ID, prog.ID, "")
-	w.now = time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
 	w.click(t, r, w.now.Add(-time.Hour))
 	w.roll(t)
 	w.click(t, r, w.now.Add(-30*time.Minute)) // lost

@@ -255,6 +255,18 @@ func (e *Env) LiveProgram(t testing.TB, token string) (programID, code string) {
 	return programID, r.String("code")
 }
 
+// InvitePartner creates a partner (and a tier for it) with the given email
+// and sends it the portal invitation; it returns the invitation's answer.
+func (e *Env) InvitePartner(t testing.TB, email string) *Response {
+	t.Helper()
+	tier := e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Tier " + email, "commission": map[string]any{"type": "flat", "amount": 500}})
+	p := e.Do(t, "POST", "/v1/partners", e.AdminToken, map[string]any{"companyName": "Company " + email, "contactName": "Dana", "email": email, "tierId": tier.String("id")})
+	if p.Status != http.StatusCreated {
+		t.Fatalf("create partner: %d %s", p.Status, p.Body)
+	}
+	return e.Do(t, "POST", "/v1/partners/"+p.String("id")+"/invitation", e.AdminToken, nil)
+}
+
 // LastInvitationToken returns the token of the newest invitation link
 // emailed to email through the app's mailbox; it fails the test when there
 // is none.
@@ -267,21 +279,31 @@ func (e *Env) LastInvitationToken(t testing.TB, email string) string {
 		if !strings.EqualFold(m.To, email) && !strings.HasSuffix(strings.ToLower(m.To), "<"+strings.ToLower(email)+">") {
 			continue
 		}
-		_, rest, ok := strings.Cut(m.Text, identity.AcceptPath+"?token=")
-		if !ok {
-			continue
+		if tok, ok := InvitationToken(t, m.Text); ok {
+			return tok
 		}
-		if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
-			rest = rest[:i]
-		}
-		tok, err := url.QueryUnescape(rest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
 	}
 	t.Fatalf("no invitation email to %s", email)
 	return ""
+}
+
+// InvitationToken returns the token of the invitation link in an email's
+// plain-text body, wherever it was delivered (the mailbox, an SMTP server,
+// the SES emulator).
+func InvitationToken(t testing.TB, text string) (string, bool) {
+	t.Helper()
+	_, rest, ok := strings.Cut(text, identity.AcceptPath+"?token=")
+	if !ok {
+		return "", false
+	}
+	if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
+		rest = rest[:i]
+	}
+	tok, err := url.QueryUnescape(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, true
 }
 
 // SetMailer rewires the application on the same store, clock and IDs to

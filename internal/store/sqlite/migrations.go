@@ -294,6 +294,17 @@ CREATE UNIQUE INDEX deals_open_claim ON deals (org_id, partner_id, domain)
 	`
 CREATE INDEX referrers_partner ON referrers (org_id, json_extract(data, '$.partnerId'), id);
 `,
+	// 9: failure throttles of sign-in and invitation acceptance
+	// (store.Throttles), pruned by expiry.
+	`
+CREATE TABLE throttles (
+	key        TEXT PRIMARY KEY,
+	failures   INTEGER NOT NULL,
+	not_before TEXT NOT NULL,
+	expires_at TEXT NOT NULL
+);
+CREATE INDEX throttles_expiry ON throttles (expires_at);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

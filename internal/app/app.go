@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/partnerloop/partnerloop/internal/awsenv"
+	"github.com/partnerloop/partnerloop/internal/clientaddr"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
@@ -60,6 +61,10 @@ type Config struct {
 	// SMTP is the embedded server's mail relay (SMTP_*); without a host,
 	// mail goes to the in-memory development mailbox.
 	SMTP mail.SMTPConfig
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For says
+	// the client's address (TRUSTED_PROXIES, addresses or CIDR prefixes,
+	// comma-separated; default none: the peer is the client).
+	TrustedProxies clientaddr.Resolver
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
@@ -68,7 +73,8 @@ const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
 
 // ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
 // BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, the SMTP_*
-// settings (see smtpFromEnv), LOG_LEVEL, DEAL_EXCLUSIVITY_DAYS and DEAL_CURRENCY,
+// settings (see smtpFromEnv), LOG_LEVEL, DEAL_EXCLUSIVITY_DAYS, DEAL_CURRENCY and
+// TRUSTED_PROXIES,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -110,6 +116,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.DealExclusivityDays = days
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
+	}
+	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
@@ -311,7 +320,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc, Log: log,
-		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
+		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)
@@ -322,6 +331,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
 		Deals: a.Deals, Portal: portalSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		ClientAddr: c.TrustedProxies,
 	})
 	return a
 }

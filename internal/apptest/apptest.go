@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,12 +85,22 @@ const (
 // bootstrap admin signed in.
 func New(t testing.TB) *Env {
 	t.Helper()
+	return NewWithEnv(t, nil)
+}
+
+// NewWithEnv is New with extra configuration variables (e.g.
+// TRUSTED_PROXIES) on top of the defaults.
+func NewWithEnv(t testing.TB, env map[string]string) *Env {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg, err := app.ConfigFromEnv(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
 		if k == "PUBLIC_BASE_URL" {
 			return "https://refer.example.com"
 		}
@@ -190,8 +201,24 @@ func (e *Env) Do(t testing.TB, method, path, token string, body any) *Response {
 	return Do(t, e.Handler, method, path, token, body, nil)
 }
 
+// DefaultAddr is the client address of requests sent with Do.
+const DefaultAddr = "198.51.100.7"
+
+// DoFrom sends a request to the handler from the client address addr.
+func (e *Env) DoFrom(t testing.TB, addr, method, path, token string, body any) *Response {
+	t.Helper()
+	return DoFrom(t, e.Handler, addr, method, path, token, body, nil)
+}
+
 // Do sends a request to h with optional extra headers.
 func Do(t testing.TB, h http.Handler, method, path, token string, body any, header http.Header) *Response {
+	t.Helper()
+	return DoFrom(t, h, DefaultAddr, method, path, token, body, header)
+}
+
+// DoFrom sends a request to h from the client address addr (an IPv4 or
+// IPv6 address; its TCP peer address, as the local server sees it).
+func DoFrom(t testing.TB, h http.Handler, addr, method, path, token string, body any, header http.Header) *Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -208,7 +235,7 @@ func Do(t testing.TB, h http.Handler, method, path, token string, body any, head
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, rd)
-	req.RemoteAddr = "198.51.100.7:40000"
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (test)")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -3,12 +3,15 @@ package web_test
 import (
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -44,4 +47,23 @@ func TestPortalTotalsThatOverflowFailLoudly(t *testing.T) {
 			t.Errorf("%s: %d, want the 500 page without a wrapped total\n%s", page, r.Status, r.Body)
 		}
 	}
+}
+
+// TestSignInPageSaysHowLongToWait: after the free failures the sign-in form
+// answers 429 with Retry-After and says so; the wait is per address, and a
+// success after it signs in.
+func TestSignInPageSaysHowLongToWait(t *testing.T) {
+	e := apptest.New(t)
+	b := newBrowser(t, e)
+	for range identity.SignInPerAccountAddress.Free {
+		if r := b.submit("/login", "/login", url.Values{"email": {apptest.AdminEmail}, "password": {"wrong password"}}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", r.Status)
+		}
+	}
+	r := b.submit("/login", "/login", url.Values{"email": {apptest.AdminEmail}, "password": {apptest.AdminPassword}})
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || !strings.Contains(body(r), "try again in 1 seconds") {
+		t.Fatalf("after %d failures: %d Retry-After %q\n%s", identity.SignInPerAccountAddress.Free, r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	e.Clock.Advance(time.Second)
+	b.signIn(apptest.AdminEmail, apptest.AdminPassword)
 }

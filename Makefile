@@ -1,7 +1,7 @@
 # PartnerLoop — developer and build entry points (GNU make).
 #
 #   make help                      list the targets
-#   make run                       one-process server (PORT, DATA_DIR from the environment)
+#   make run                       one-process server (HOST/PORT/ADDR, DATA_DIR, SMTP_* from the environment)
 #   make test                      what CI runs: gofmt check, vet, race tests, cfn-lint
 #   make invoke FN=tracking EVENT=events/tracking-redirect.json
 #                                  run one Lambda function locally with one event
@@ -80,7 +80,7 @@ lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction bui
 	build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction \
 	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
-run: ## Run the one-process server (honours PORT and DATA_DIR)
+run: ## Run the one-process server on loopback (honours HOST/PORT/ADDR, DATA_DIR, SMTP_*)
 	$(GO) run ./infra/local
 
 run-aws: deps ## Run the one-process server on the AWS adapters against local emulators (DynamoDB Local, SQS, SES)

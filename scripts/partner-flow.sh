@@ -9,8 +9,10 @@
 #
 # Usage: scripts/partner-flow.sh [base-url] [mail-url]
 #   mail-url: where sent mail is listed; default <base-url>/_dev/mail.json
-#             (embedded mode). In AWS-local mode pass aws-ses-v2-local's
-#             store, e.g. http://127.0.0.1:PORT/store (make run-aws prints it).
+#             (embedded mode without SMTP: the development mailbox, read
+#             with the admin's token). In AWS-local mode pass
+#             aws-ses-v2-local's store, e.g. http://127.0.0.1:PORT/store
+#             (make run-aws prints it).
 # Needs curl and python3.
 set -euo pipefail
 B=${1:-http://localhost:3000}
@@ -43,8 +45,12 @@ expect() { # expect STATUS what
 }
 
 # invitation_token ADDRESS: the token of the newest invitation to ADDRESS.
+# The development mailbox is for admins only; the admin's token goes to
+# this server, never to another mail-url.
 invitation_token() {
-  curl -sf "$MAIL" | python3 -c '
+  local auth=()
+  [ "$MAIL" = "$B/_dev/mail.json" ] && auth=(-H "Authorization: Bearer $ADMIN")
+  curl -sf "${auth[@]}" "$MAIL" | python3 -c '
 import sys, json, re
 to = sys.argv[1]
 d = json.load(sys.stdin)
@@ -77,6 +83,13 @@ expect 201 "partner A $PA"
 PB_EMAIL="bob.$RUN@partners.example"
 PB=$(call POST /v1/partners "$ADMIN" '{"companyName":"Bobs Agency","contactName":"Bob","email":"'"$PB_EMAIL"'","tierId":"'"$TIER"'","agreements":[]}' | json '["id"]')
 expect 201 "partner B $PB"
+
+if [ "$MAIL" = "$B/_dev/mail.json" ]; then
+  say "GET /_dev/mail.json without credentials (the development mailbox holds sign-in links)"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$MAIL")
+  [ "$code" = 401 ] || fail "the development mailbox answered $code to an anonymous caller"
+  echo "  → HTTP 401 (admins only)"
+fi
 
 say "POST /v1/partners/$PA/invitation"
 call POST "/v1/partners/$PA/invitation" "$ADMIN" '{}' >/dev/null

@@ -26,6 +26,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+	"github.com/partnerloop/partnerloop/internal/web"
 )
 
 func main() {
@@ -146,7 +147,7 @@ func run(args []string) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
@@ -159,13 +160,16 @@ func run(args []string) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	where := "data in " + cfg.DataDir
-	if a.Mailbox != nil {
-		fmt.Fprintf(os.Stderr, "Sent email (invitations) is readable at %s/_dev/mail\n", cfg.PublicBaseURL)
-	}
 	if cfg.Store == "dynamodb" {
 		where = "DynamoDB table " + cfg.TableName
 	}
-	fmt.Fprintf(os.Stderr, "\nPartnerloop is running at %s (%s)\n", cfg.PublicBaseURL, where)
+	fmt.Fprintf(os.Stderr, "\nPartnerloop is running at %s (%s), listening on %s\n", cfg.PublicBaseURL, where, ln.Addr())
+	if a.Mailbox != nil {
+		fmt.Fprintf(os.Stderr, "No SMTP server is configured (SMTP_HOST): sent email (invitations) stays in the development mailbox at %s/_dev/mail, for admins only\n", cfg.PublicBaseURL)
+	}
+	if w := exposureWarning(ln.Addr(), a.Mailbox != nil); w != "" {
+		fmt.Fprintln(os.Stderr, w)
+	}
 	switch {
 	case created && generated != "":
 		fmt.Fprintf(os.Stderr, "Log in as %s with the generated password %s\n(shown only this once; set BOOTSTRAP_ADMIN_PASSWORD to choose it)\n\n", admin.Email, generated)
@@ -190,8 +194,11 @@ func run(args []string) error {
 	return nil
 }
 
-// localHandler serves the API and the web UI and, in the embedded mode only, the local
-// mailbox at /_dev/mail (never part of a Lambda function).
+// localHandler serves the API and the web UI and, when mail goes to the
+// development mailbox (no SMTP server configured), the mailbox at
+// /_dev/mail and /_dev/mail.json — to signed-in admins only, since its
+// invitation links sign their reader in as the invited person. It is never
+// part of a Lambda function.
 func localHandler(a *app.App) http.Handler {
 	h := a.Handler()
 	if a.Mailbox == nil {
@@ -199,8 +206,22 @@ func localHandler(a *app.App) http.Handler {
 	}
 	mux := http.NewServeMux()
 	box := a.Mailbox.Handler()
-	mux.Handle("/_dev/mail", box)
-	mux.Handle("/_dev/mail.json", box)
+	mux.Handle("GET /_dev/mail", a.Web.AdminOnly(box))
+	mux.Handle("GET /_dev/mail.json", web.SessionAsBearer(a.API.AdminOnly(box)))
 	mux.Handle("/", h)
 	return mux
+}
+
+// exposureWarning is the warning printed when the server listens beyond
+// loopback while mail goes to the development mailbox: invitations are then
+// never delivered, and the only thing that stands between the network and
+// their links is the admin's password.
+func exposureWarning(addr net.Addr, devMailbox bool) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !devMailbox || (ok && tcp.IP.IsLoopback()) {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: listening on %s, beyond loopback, without an SMTP server: invitations are not delivered but kept "+
+		"in the development mailbox. Set SMTP_HOST (and MAIL_FROM, SMTP_USERNAME, SMTP_PASSWORD) for production, "+
+		"or listen on loopback only (unset HOST/ADDR).", addr)
 }

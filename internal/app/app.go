@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/awsenv"
+	"github.com/partnerloop/partnerloop/internal/clientaddr"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
@@ -54,15 +56,26 @@ type Config struct {
 	// DealCurrency is the currency of a deal value given as bare minor
 	// units (DEAL_CURRENCY, default USD).
 	DealCurrency string
+	// Addr is where the one-process server listens (host:port): loopback
+	// unless HOST or ADDR says otherwise.
+	Addr string
+	// SMTP is the embedded server's mail relay (SMTP_*); without a host,
+	// mail goes to the in-memory development mailbox.
+	SMTP mail.SMTPConfig
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For says
+	// the client's address (TRUSTED_PROXIES, addresses or CIDR prefixes,
+	// comma-separated; default none: the peer is the client).
+	TrustedProxies clientaddr.Resolver
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
 // address or domain verified in SES.
 const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
 
-// ConfigFromEnv reads PORT, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
-// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, LOG_LEVEL,
-// DEAL_EXCLUSIVITY_DAYS and DEAL_CURRENCY,
+// ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
+// BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, the SMTP_*
+// settings (see smtpFromEnv), LOG_LEVEL, DEAL_EXCLUSIVITY_DAYS, DEAL_CURRENCY and
+// TRUSTED_PROXIES,
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -85,11 +98,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if _, err := mail.NewMailbox(c.MailFrom, nil, 1); err != nil {
 		return c, fmt.Errorf("MAIL_FROM=%q: %w", c.MailFrom, err)
 	}
-	port, err := strconv.Atoi(get("PORT", "3000"))
-	if err != nil || port < 0 || port > 65535 {
-		return c, fmt.Errorf("PORT=%q is not a port number", getenv("PORT"))
+	addr, port, err := listenAddr(get)
+	if err != nil {
+		return c, err
 	}
-	c.Port = port
+	c.Addr, c.Port = addr, port
 	c.PublicBaseURL = strings.TrimRight(get("PUBLIC_BASE_URL", fmt.Sprintf("http://localhost:%d", port)), "/")
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("PUBLIC_BASE_URL=%q must be an absolute http(s) URL", c.PublicBaseURL)
@@ -105,11 +118,97 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
 	}
+	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
 	}
 	if c.Store == "dynamodb" && c.TableName == "" {
 		return c, fmt.Errorf("STORE=dynamodb needs TABLE_NAME")
+	}
+	if c.SMTP, err = smtpFromEnv(getenv, get); err != nil {
+		return c, err
+	}
+	if c.SMTP.Host != "" {
+		switch {
+		case c.Store != "sqlite":
+			return c, fmt.Errorf("SMTP_HOST is for the embedded server (STORE=sqlite); with STORE=%s mail goes through SES", c.Store)
+		case strings.TrimSpace(getenv("MAIL_FROM")) == "":
+			return c, fmt.Errorf("SMTP_HOST is set: set MAIL_FROM to the sender your SMTP server may send as (the default %q is for development)", DefaultMailFrom)
+		}
+		if _, err := mail.NewSMTP(c.SMTP, c.MailFrom); err != nil {
+			return c, fmt.Errorf("SMTP settings: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// DefaultHost is the interface the one-process server listens on when
+// neither HOST nor ADDR names one: loopback, so a server started for
+// development is not reachable from the network by accident.
+const DefaultHost = "127.0.0.1"
+
+// listenAddr reads the server's address: ADDR (host:port, e.g.
+// 0.0.0.0:3000), or HOST (default loopback) and PORT (default 3000). ADDR
+// together with a HOST, or with a PORT that names another port, is refused
+// rather than guessed at.
+func listenAddr(get func(name, def string) string) (addr string, port int, err error) {
+	portText := get("PORT", "")
+	if portText != "" {
+		if port, err = strconv.Atoi(portText); err != nil || port < 0 || port > 65535 {
+			return "", 0, fmt.Errorf("PORT=%q is not a port number", portText)
+		}
+	}
+	if a := get("ADDR", ""); a != "" {
+		host, p, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(p)
+		switch {
+		case err != nil || perr != nil || n < 0 || n > 65535:
+			return "", 0, fmt.Errorf("ADDR=%q must be host:port, e.g. 0.0.0.0:3000 or 127.0.0.1:3000", a)
+		case get("HOST", "") != "":
+			return "", 0, fmt.Errorf("set either ADDR=%q or HOST, not both", a)
+		case portText != "" && port != n:
+			return "", 0, fmt.Errorf("ADDR=%q and PORT=%s name different ports; set one", a, portText)
+		}
+		return net.JoinHostPort(host, p), n, nil
+	}
+	if portText == "" {
+		port = 3000
+	}
+	host := get("HOST", DefaultHost)
+	if strings.ContainsAny(host, " /:[]") && net.ParseIP(host) == nil {
+		return "", 0, fmt.Errorf("HOST=%q must be a host name or IP address", host)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), port, nil
+}
+
+// smtpFromEnv reads SMTP_HOST, SMTP_PORT (default by mode: 587, 465, 25),
+// SMTP_TLS (starttls, the default; tls; none), SMTP_USERNAME,
+// SMTP_PASSWORD and SMTP_CA_FILE. Any of them without SMTP_HOST is
+// refused: a half-configured relay must not silently fall back to the
+// development mailbox.
+func smtpFromEnv(getenv func(string) string, get func(name, def string) string) (mail.SMTPConfig, error) {
+	c := mail.SMTPConfig{
+		Host:     get("SMTP_HOST", ""),
+		Username: get("SMTP_USERNAME", ""),
+		Password: getenv("SMTP_PASSWORD"),
+		TLS:      mail.SMTPTLS(strings.ToLower(get("SMTP_TLS", ""))),
+		CAFile:   get("SMTP_CA_FILE", ""),
+	}
+	if p := get("SMTP_PORT", ""); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return c, fmt.Errorf("SMTP_PORT=%q is not a port number", p)
+		}
+		c.Port = n
+	}
+	if c.Host == "" {
+		for _, name := range []string{"SMTP_PORT", "SMTP_TLS", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_CA_FILE"} {
+			if getenv(name) != "" {
+				return c, fmt.Errorf("%s is set but SMTP_HOST is not: set SMTP_HOST to send mail over SMTP, or unset %s", name, name)
+			}
+		}
 	}
 	return c, nil
 }
@@ -136,7 +235,8 @@ type App struct {
 	// Web is the server-rendered UI (the web function's handler).
 	Web *web.Server
 	// Mail sends the platform's email; Mailbox is set when it is the
-	// embedded mode's in-memory mailbox (served at /_dev/mail locally).
+	// development mailbox (no SMTP server configured; served to admins at
+	// /_dev/mail by the local server).
 	Mail    mail.Mailer
 	Mailbox *mail.Mailbox
 }
@@ -149,12 +249,16 @@ func WithMailer(m mail.Mailer) Option {
 	return func(a *App) { a.Mail = m }
 }
 
-// OpenMailer returns the mailer the configuration names: the in-memory
-// Mailbox with the embedded store, SES (v2 API) with DynamoDB. SES takes
+// OpenMailer returns the mailer the configuration names: SMTP when
+// SMTP_HOST is set, else the in-memory development Mailbox with the
+// embedded store, and SES (v2 API) with DynamoDB. SES takes
 // its configuration from awsenv, so a local endpoint
 // (AWS_ENDPOINT_URL_SESV2, as the AWS-local mode sets for
 // aws-ses-v2-local) needs local credentials like every other override.
 func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(string) string, environ []string) (mail.Mailer, error) {
+	if c.SMTP.Host != "" {
+		return mail.NewSMTP(c.SMTP, c.MailFrom)
+	}
 	if c.Store != "dynamodb" {
 		return mail.NewMailbox(c.MailFrom, now, 0)
 	}
@@ -229,7 +333,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
 		Analytics: analyticsSvc, Log: log,
-		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"),
+		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
 				return p.Ping(ctx)
@@ -240,6 +344,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
 		Deals: a.Deals, Portal: portalSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		ClientAddr: c.TrustedProxies,
 	})
 	return a
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -54,9 +53,7 @@ func TestInvitationThroughSESEmulator(t *testing.T) {
 
 	e := apptest.New(t)
 	e.SetMailer(t, m)
-	tier := e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Gold", "commission": map[string]any{"type": "flat", "amount": 500}})
-	p := e.Do(t, "POST", "/v1/partners", e.AdminToken, map[string]any{"companyName": "Acme", "contactName": "Dana", "email": "dana@acme.example", "tierId": tier.String("id")})
-	if r := e.Do(t, "POST", "/v1/partners/"+p.String("id")+"/invitation", e.AdminToken, nil); r.Status != http.StatusOK {
+	if r := e.InvitePartner(t, "dana@acme.example"); r.Status != http.StatusOK {
 		t.Fatalf("invite: %d %s", r.Status, r.Body)
 	}
 
@@ -87,14 +84,17 @@ func TestInvitationThroughSESEmulator(t *testing.T) {
 	if len(got.Destination.To) != 1 || got.Destination.To[0] != "dana@acme.example" || !strings.Contains(got.From, "noreply@partnerloop.test") {
 		t.Fatalf("email from %q to %v", got.From, got.Destination.To)
 	}
-	prefix := "https://refer.example.com/accept-invitation?token="
-	_, rest, ok := strings.Cut(got.Body.Text, prefix)
-	if !ok || !strings.Contains(got.Body.HTML, prefix) {
-		t.Fatalf("no accept link in the bodies:\n%s\n%s", got.Body.Text, got.Body.HTML)
-	}
-	token, err := url.QueryUnescape(strings.Fields(rest)[0])
-	if err != nil {
-		t.Fatal(err)
+	acceptDelivered(t, e, got.Body.Text, got.Body.HTML)
+}
+
+// acceptDelivered checks that both bodies of a delivered invitation carry
+// the accept link, and that the link signs the partner in.
+func acceptDelivered(t *testing.T, e *apptest.Env, text, html string) {
+	t.Helper()
+	const prefix = "https://refer.example.com/accept-invitation?token="
+	token, ok := apptest.InvitationToken(t, text)
+	if !ok || !strings.Contains(text, prefix) || !strings.Contains(html, prefix) {
+		t.Fatalf("no accept link in the bodies:\n%s\n%s", text, html)
 	}
 	r := e.Do(t, "POST", "/v1/invitations/accept", "", map[string]string{"token": token, "password": "violet-harbour-lantern-42"})
 	if r.Status != http.StatusOK {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,12 +85,22 @@ const (
 // bootstrap admin signed in.
 func New(t testing.TB) *Env {
 	t.Helper()
+	return NewWithEnv(t, nil)
+}
+
+// NewWithEnv is New with extra configuration variables (e.g.
+// TRUSTED_PROXIES) on top of the defaults.
+func NewWithEnv(t testing.TB, env map[string]string) *Env {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	cfg, err := app.ConfigFromEnv(func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
 		if k == "PUBLIC_BASE_URL" {
 			return "https://refer.example.com"
 		}
@@ -206,8 +217,24 @@ func (e *Env) Do(t testing.TB, method, path, token string, body any) *Response {
 	return Do(t, e.Handler, method, path, token, body, nil)
 }
 
+// DefaultAddr is the client address of requests sent with Do.
+const DefaultAddr = "198.51.100.7"
+
+// DoFrom sends a request to the handler from the client address addr.
+func (e *Env) DoFrom(t testing.TB, addr, method, path, token string, body any) *Response {
+	t.Helper()
+	return DoFrom(t, e.Handler, addr, method, path, token, body, nil)
+}
+
 // Do sends a request to h with optional extra headers.
 func Do(t testing.TB, h http.Handler, method, path, token string, body any, header http.Header) *Response {
+	t.Helper()
+	return DoFrom(t, h, DefaultAddr, method, path, token, body, header)
+}
+
+// DoFrom sends a request to h from the client address addr (an IPv4 or
+// IPv6 address; its TCP peer address, as the local server sees it).
+func DoFrom(t testing.TB, h http.Handler, addr, method, path, token string, body any, header http.Header) *Response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -224,7 +251,7 @@ func Do(t testing.TB, h http.Handler, method, path, token string, body any, head
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, rd)
-	req.RemoteAddr = "198.51.100.7:40000"
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (test)")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -271,6 +298,18 @@ func (e *Env) LiveProgram(t testing.TB, token string) (programID, code string) {
 	return programID, r.String("code")
 }
 
+// InvitePartner creates a partner (and a tier for it) with the given email
+// and sends it the portal invitation; it returns the invitation's answer.
+func (e *Env) InvitePartner(t testing.TB, email string) *Response {
+	t.Helper()
+	tier := e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Tier " + email, "commission": map[string]any{"type": "flat", "amount": 500}})
+	p := e.Do(t, "POST", "/v1/partners", e.AdminToken, map[string]any{"companyName": "Company " + email, "contactName": "Dana", "email": email, "tierId": tier.String("id")})
+	if p.Status != http.StatusCreated {
+		t.Fatalf("create partner: %d %s", p.Status, p.Body)
+	}
+	return e.Do(t, "POST", "/v1/partners/"+p.String("id")+"/invitation", e.AdminToken, nil)
+}
+
 // LastInvitationToken returns the token of the newest invitation link
 // emailed to email through the app's mailbox; it fails the test when there
 // is none.
@@ -283,21 +322,31 @@ func (e *Env) LastInvitationToken(t testing.TB, email string) string {
 		if !strings.EqualFold(m.To, email) && !strings.HasSuffix(strings.ToLower(m.To), "<"+strings.ToLower(email)+">") {
 			continue
 		}
-		_, rest, ok := strings.Cut(m.Text, identity.AcceptPath+"?token=")
-		if !ok {
-			continue
+		if tok, ok := InvitationToken(t, m.Text); ok {
+			return tok
 		}
-		if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
-			rest = rest[:i]
-		}
-		tok, err := url.QueryUnescape(rest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
 	}
 	t.Fatalf("no invitation email to %s", email)
 	return ""
+}
+
+// InvitationToken returns the token of the invitation link in an email's
+// plain-text body, wherever it was delivered (the mailbox, an SMTP server,
+// the SES emulator).
+func InvitationToken(t testing.TB, text string) (string, bool) {
+	t.Helper()
+	_, rest, ok := strings.Cut(text, identity.AcceptPath+"?token=")
+	if !ok {
+		return "", false
+	}
+	if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
+		rest = rest[:i]
+	}
+	tok, err := url.QueryUnescape(rest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, true
 }
 
 // SetMailer rewires the application on the same store, clock and IDs to

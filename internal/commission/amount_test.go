@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
 func TestPercent(t *testing.T) {
@@ -32,6 +33,9 @@ func TestPercent(t *testing.T) {
 		{"12.34 % of 999", 999, 1234, 123}, // 123.2766
 		{"100 %", 123456789, 10000, 123456789},
 		{"MaxInt64 at 100 % (product overflows int64)", math.MaxInt64, 10000, math.MaxInt64},
+		{"MaxAmount at 100 % (10^19 > MaxInt64)", domain.MaxAmount, 10000, domain.MaxAmount},
+		{"MaxAmount at 99.99 %", domain.MaxAmount, 9999, 999_900_000_000_000},
+		{"MaxAmount - 5000 at 1 bps", domain.MaxAmount - 5000, 1, 100_000_000_000}, // 99999999999.5: half away from zero
 		{"MinInt64 at 100 %", math.MinInt64, 10000, math.MinInt64},
 		{"MaxInt64 at 1 bps", math.MaxInt64, 1, 922337203685478}, // 922337203685477.5807
 		{"MinInt64 at 1 bps", math.MinInt64, 1, -922337203685478},

@@ -1,6 +1,7 @@
 package commission
 
 import (
+	"fmt"
 	"math"
 	"strings"
 
@@ -20,14 +21,23 @@ type RunningState struct {
 
 // Add returns the state after one more conversion of the given value: the
 // count grows by one whatever the value (a signup is a qualifying
-// conversion too) and the revenue by the value, if any. Totals saturate at
-// math.MaxInt64 instead of wrapping (≈ 9.2 × 10^16 major units: unreachable).
-func (s RunningState) Add(value *int64) RunningState {
-	s.Count = satAdd(s.Count, 1)
-	if value != nil {
-		s.Revenue = satAdd(s.Revenue, *value)
+// conversion too) and the revenue by the value, if any. A total that would
+// not fit in an int64 is an error wrapping domain.ErrOverflow, never a
+// wrapped or clamped total: with values bounded by domain.MaxAmount,
+// 9,224 conversions of the maximum in one period get there, and a revenue
+// total clamped at the limit would silently price the rest at the wrong
+// tier.
+func (s RunningState) Add(value *int64) (RunningState, error) {
+	var err error
+	if s.Count, err = domain.AddAmounts(s.Count, 1); err != nil {
+		return s, fmt.Errorf("commission: running count: %w", err)
 	}
-	return s
+	if value != nil {
+		if s.Revenue, err = domain.AddAmounts(s.Revenue, *value); err != nil {
+			return s, fmt.Errorf("commission: running revenue: %w", err)
+		}
+	}
+	return s, nil
 }
 
 // Ordinal is the 1-based position in its period of the conversion that
@@ -79,30 +89,33 @@ func ShouldRecord(amount int64) bool { return amount != 0 }
 // conversions arrive and is trued up by RetroactiveAdjustment at period
 // close. It assumes a rule that passes domain validation; a tier without a
 // rate or amount pays 0, and a last tier with a bound is treated as
-// unbounded.
-func Compute(rule domain.CommissionRule, value *int64, state RunningState) (amount int64, next RunningState) {
+// unbounded. Its only error is a running total that overflows (see
+// RunningState.Add): the conversion cannot be priced and must not be.
+func Compute(rule domain.CommissionRule, value *int64, state RunningState) (amount int64, next RunningState, err error) {
 	switch rule.Type {
 	case domain.RuleFlat:
-		return deref(rule.Amount), state
+		return deref(rule.Amount), state, nil
 	case domain.RulePercentage:
 		if value == nil {
-			return 0, state
+			return 0, state, nil
 		}
-		return Percent(*value, deref(rule.RateBps)), state
+		return Percent(*value, deref(rule.RateBps)), state, nil
 	case domain.RuleTiered:
-		next = state.Add(value)
+		if next, err = state.Add(value); err != nil {
+			return 0, state, err
+		}
 		switch rule.Basis {
 		case domain.BasisCount:
-			return tierPay(rule.Tiers, TierIndex(rule.Tiers, state.Ordinal()), value), next
+			return tierPay(rule.Tiers, TierIndex(rule.Tiers, state.Ordinal()), value), next, nil
 		case domain.BasisRevenue:
 			if value == nil {
-				return 0, next
+				return 0, next, nil
 			}
-			return Marginal(rule.Tiers, state.Revenue, *value), next
+			return Marginal(rule.Tiers, state.Revenue, *value), next, nil
 		}
-		return 0, next
+		return 0, next, nil
 	}
-	return 0, state
+	return 0, state, nil
 }
 
 // TierIndex returns the index of the tier that pays running total n: the
@@ -150,8 +163,16 @@ func tierPay(tiers []domain.Tier, i int, value *int64) int64 {
 // A negative value (not produced by the product: conversion values are
 // never negative) covers the units running+value+1 … running and pays the
 // negated amount, so Marginal(t, r, v) = -Marginal(t, r+v, -v).
+//
+// It panics when running + value does not fit in an int64: Compute checks
+// that first (RunningState.Add), so a caller that passes a running total
+// the store assigned never gets there.
 func Marginal(tiers []domain.Tier, running, value int64) int64 {
-	lo, hi, neg := running, satAdd(running, value), false
+	end, err := domain.AddAmounts(running, value)
+	if err != nil {
+		panic("commission: revenue range " + err.Error())
+	}
+	lo, hi, neg := running, end, false
 	if value < 0 {
 		lo, hi, neg = hi, running, true
 	}
@@ -232,14 +253,20 @@ type PeriodConversion struct {
 // for refunds the way Refund does (amount − round(amount × refunded/value)),
 // so the adjustment brings the ledger to what it would hold had every
 // conversion been priced at the final tier from the start.
-func RetroactiveAdjustment(rule domain.CommissionRule, conversions []PeriodConversion) int64 {
+//
+// Every total is overflow-checked: an error wrapping domain.ErrOverflow
+// means the period cannot be closed (and nothing must be recorded).
+func RetroactiveAdjustment(rule domain.CommissionRule, conversions []PeriodConversion) (int64, error) {
 	rule = rule.Normalize()
 	if rule.Type != domain.RuleTiered || rule.Mode != domain.ModeRetroactive || len(conversions) == 0 {
-		return 0
+		return 0, nil
 	}
 	var final RunningState
 	for _, c := range conversions {
-		final = final.Add(c.Value)
+		var err error
+		if final, err = final.Add(c.Value); err != nil {
+			return 0, err
+		}
 	}
 	var tier int
 	switch rule.Basis {
@@ -248,21 +275,34 @@ func RetroactiveAdjustment(rule domain.CommissionRule, conversions []PeriodConve
 	case domain.BasisRevenue:
 		tier = TierIndex(rule.Tiers, final.Revenue)
 	default:
-		return 0
+		return 0, nil
 	}
-	var rerated, paid int64
+	var rerated, paid domain.Sum
 	for _, c := range conversions {
-		paid += c.Paid
+		paid.Add(c.Paid)
 		if c.Void {
 			continue
 		}
 		amount := tierPay(rule.Tiers, tier, c.Value)
 		if c.Value != nil && *c.Value > 0 && c.Refunded > 0 {
+			// |clawTarget| ≤ |amount| with the same sign: no overflow.
 			amount -= clawTarget(amount, min(c.Refunded, *c.Value), *c.Value)
 		}
-		rerated += amount
+		rerated.Add(amount)
 	}
-	return rerated - paid
+	r, err := rerated.Total()
+	if err != nil {
+		return 0, fmt.Errorf("commission: re-rated total: %w", err)
+	}
+	p, err := paid.Total()
+	if err != nil {
+		return 0, fmt.Errorf("commission: recorded total: %w", err)
+	}
+	adj, err := domain.SubAmounts(r, p)
+	if err != nil {
+		return 0, fmt.Errorf("commission: adjustment: %w", err)
+	}
+	return adj, nil
 }
 
 // clawTarget is the part of amount refunded with refunded of value:

@@ -1,6 +1,7 @@
 package commission_test
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -30,7 +31,7 @@ func TestComputeFlatAndPercentage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, next := commission.Compute(tt.rule, tt.value, state)
+			got, next := compute(t, tt.rule, tt.value, state)
 			if got != tt.want {
 				t.Errorf("Compute = %d, want %d", got, tt.want)
 			}
@@ -68,7 +69,7 @@ func TestComputeCountDocExample(t *testing.T) {
 		if state.Ordinal() != tt.n {
 			t.Fatalf("Ordinal = %d, want %d", state.Ordinal(), tt.n)
 		}
-		got, next := commission.Compute(rule, &value, state)
+		got, next := compute(t, rule, &value, state)
 		if want := commission.Percent(value, tt.wantBps); got != want {
 			t.Errorf("conversion #%d earned %d, want %d (%d bps)", tt.n, got, want, tt.wantBps)
 		}
@@ -100,7 +101,7 @@ func TestComputeCountTiers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			state := commission.RunningState{Count: tt.count, Revenue: 100}
-			got, next := commission.Compute(tt.rule, tt.value, state)
+			got, next := compute(t, tt.rule, tt.value, state)
 			if got != tt.want {
 				t.Errorf("Compute = %d, want %d", got, tt.want)
 			}
@@ -119,7 +120,7 @@ func TestComputeCountTiers(t *testing.T) {
 // TestComputeRevenueDocExample is COMMISSIONS.md's revenue example.
 func TestComputeRevenueDocExample(t *testing.T) {
 	rule := tiered(domain.BasisRevenue, domain.ModeMarginal, docRevenueTiers()...)
-	got, next := commission.Compute(rule, i64(30000), commission.RunningState{Count: 4, Revenue: 90000})
+	got, next := compute(t, rule, i64(30000), commission.RunningState{Count: 4, Revenue: 90000})
 	if got != 4000 {
 		t.Errorf("Compute = %d, want 1000 + 3000 = 4000", got)
 	}
@@ -189,7 +190,7 @@ func TestMarginalRoundsTheSumOnce(t *testing.T) {
 func TestComputeRevenueWithoutValue(t *testing.T) {
 	rule := tiered(domain.BasisRevenue, "", docRevenueTiers()...)
 	state := commission.RunningState{Count: 3, Revenue: 5000}
-	got, next := commission.Compute(rule, nil, state)
+	got, next := compute(t, rule, nil, state)
 	if got != 0 || next != (commission.RunningState{Count: 4, Revenue: 5000}) {
 		t.Errorf("Compute(nil) = %d, %+v", got, next)
 	}
@@ -217,10 +218,39 @@ func TestTierIndex(t *testing.T) {
 	}
 }
 
-func TestRunningStateSaturates(t *testing.T) {
-	s := commission.RunningState{Count: math.MaxInt64, Revenue: math.MaxInt64 - 1}.Add(i64(10))
-	if s.Count != math.MaxInt64 || s.Revenue != math.MaxInt64 {
-		t.Errorf("Add = %+v, want saturated totals", s)
+// A running total that would pass the int64 limit is an error, never a
+// clamped or wrapped total that prices later conversions at the wrong tier.
+// With values bounded by domain.MaxAmount it takes 9,224 maximal
+// conversions in one period.
+func TestRunningTotalOverflowFailsLoudly(t *testing.T) {
+	full := commission.RunningState{Count: 9223, Revenue: 9223 * domain.MaxAmount}
+	if _, err := full.Add(i64(domain.MaxAmount)); !errors.Is(err, domain.ErrOverflow) {
+		t.Errorf("Add past the limit: %v, want ErrOverflow", err)
+	}
+	if s, err := full.Add(nil); err != nil || s.Count != 9224 || s.Revenue != full.Revenue {
+		t.Errorf("Add(no value) = %+v, %v", s, err)
+	}
+	if _, err := (commission.RunningState{Count: math.MaxInt64}).Add(nil); !errors.Is(err, domain.ErrOverflow) {
+		t.Errorf("count past the limit: %v, want ErrOverflow", err)
+	}
+	for _, basis := range []string{domain.BasisRevenue, domain.BasisCount} {
+		rule := tiered(basis, domain.ModeRetroactive, rateTier(10, 1000), rateTier(0, 2000))
+		if amount, _, err := commission.Compute(rule, i64(domain.MaxAmount), full); !errors.Is(err, domain.ErrOverflow) {
+			t.Errorf("%s: Compute past the limit = %d, %v; want ErrOverflow", basis, amount, err)
+		}
+		convs := make([]commission.PeriodConversion, 9224)
+		for i := range convs {
+			convs[i] = commission.PeriodConversion{Value: i64(domain.MaxAmount), Paid: domain.MaxAmount / 10}
+		}
+		if a, err := commission.RetroactiveAdjustment(rule, convs); !errors.Is(err, domain.ErrOverflow) {
+			t.Errorf("%s: adjustment of a period past the limit = %d, %v; want ErrOverflow", basis, a, err)
+		}
+	}
+	// Paid amounts that add up past the limit (not reachable through the
+	// pipeline, but the sum is checked all the same).
+	rule := tiered(domain.BasisCount, domain.ModeRetroactive, amountTier(1, 100), amountTier(0, 300))
+	if a, err := commission.RetroactiveAdjustment(rule, []commission.PeriodConversion{{Paid: math.MaxInt64}, {Paid: 1}}); !errors.Is(err, domain.ErrOverflow) {
+		t.Errorf("paid past the limit = %d, %v; want ErrOverflow", a, err)
 	}
 }
 
@@ -243,7 +273,7 @@ func TestRetroactiveAdjustment(t *testing.T) {
 		for range n {
 			v := int64(10000)
 			var amount int64
-			amount, s = commission.Compute(rule, &v, s)
+			amount, s = compute(t, rule, &v, s)
 			out = append(out, conv(v, amount))
 		}
 		return out
@@ -292,7 +322,7 @@ func TestRetroactiveAdjustment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := commission.RetroactiveAdjustment(tt.rule, tt.convs); got != tt.want {
+			if got := adjustment(t, tt.rule, tt.convs); got != tt.want {
 				t.Errorf("RetroactiveAdjustment = %d, want %d", got, tt.want)
 			}
 		})

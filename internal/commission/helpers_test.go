@@ -5,8 +5,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
+
+// compute is commission.Compute for a running total that cannot overflow:
+// an error fails the test.
+func compute(t testing.TB, rule domain.CommissionRule, value *int64, state commission.RunningState) (int64, commission.RunningState) {
+	t.Helper()
+	amount, next, err := commission.Compute(rule, value, state)
+	if err != nil {
+		t.Fatalf("Compute: %v", err)
+	}
+	return amount, next
+}
+
+// adjustment is commission.RetroactiveAdjustment failing the test on error.
+func adjustment(t testing.TB, rule domain.CommissionRule, convs []commission.PeriodConversion) int64 {
+	t.Helper()
+	a, err := commission.RetroactiveAdjustment(rule, convs)
+	if err != nil {
+		t.Fatalf("RetroactiveAdjustment: %v", err)
+	}
+	return a
+}
 
 // i64 returns a pointer to n, for the optional integers of rules and tiers.
 func i64(n int64) *int64 { return &n }

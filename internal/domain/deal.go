@@ -146,7 +146,7 @@ func (in DealRegistration) Validate() (string, error) {
 			return "", err
 		}
 	}
-	v.Check(in.Value.Amount >= 0, "value.amount", "must not be negative")
+	v.CheckAmount(in.Value.Amount, "value.amount", false)
 	v.Check(ValidCurrency(in.Value.Currency), "value.currency", "must be an ISO 4217 code such as USD")
 	v.Check(in.ExpectedCloseDate == nil || !in.ExpectedCloseDate.IsZero(), "expectedCloseDate", "must be a date")
 	if err := v.Err(); err != nil {
@@ -349,7 +349,7 @@ func (d Deal) Won(value *Money, now time.Time) (Deal, error) {
 			won.Currency = d.Value.Currency
 		}
 		var v Validation
-		v.Check(won.Amount >= 0, "value.amount", "must not be negative")
+		v.CheckAmount(won.Amount, "value.amount", false)
 		v.Check(won.Currency == d.Value.Currency, "value.currency", "must be the deal's currency, %s", d.Value.Currency)
 		if err := v.Err(); err != nil {
 			return d, err

@@ -13,6 +13,29 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
+// MaxAmount is the largest amount of money, in minor units, the product
+// accepts in any input: a conversion's value, a refund, a deal's value, a
+// rule's flat amount, a minimum purchase, a revenue tier's bound. 10^15
+// minor units is ten trillion dollars — far beyond any real sale — and it
+// leaves room to add up 9,223 such amounts before an int64 overflows.
+// Totals are still added with overflow checks (AddAmounts, Sum, Totals):
+// the bound makes an overflow need thousands of absurd inputs, the checks
+// make it fail loudly instead of wrapping negative.
+const MaxAmount int64 = 1_000_000_000_000_000
+
+// CheckAmount records on field an amount outside 0…MaxAmount (or
+// 1…MaxAmount when positive is set).
+func (v *Validation) CheckAmount(amount int64, field string, positive bool) {
+	switch {
+	case positive && amount <= 0:
+		v.Add(field, "must be a positive integer of minor units (at most %d)", MaxAmount)
+	case amount < 0:
+		v.Add(field, "must not be negative")
+	case amount > MaxAmount:
+		v.Add(field, "must be at most %d minor units", MaxAmount)
+	}
+}
+
 var currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 
 // ValidCurrency reports whether c looks like an ISO 4217 code.

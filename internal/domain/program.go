@@ -95,7 +95,7 @@ func (s ProgramSpec) Validate() error {
 		seen[e] = true
 	}
 	if m := s.Eligibility.MinPurchaseAmount; m != nil {
-		v.Check(*m >= 0, "eligibility.minPurchaseAmount", "must not be negative")
+		v.CheckAmount(*m, "eligibility.minPurchaseAmount", false)
 	}
 	s.Commission.Validate(&v, "commission")
 	v.Check(s.HoldDays >= 0 && s.HoldDays <= MaxHoldDays, "holdDays", "must be between 0 and %d", MaxHoldDays)

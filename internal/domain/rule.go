@@ -67,7 +67,7 @@ func (r CommissionRule) Validate(v *Validation, prefix string) {
 	f := func(name string) string { return prefix + "." + name }
 	switch r.Type {
 	case RuleFlat:
-		v.Check(r.Amount != nil && *r.Amount > 0, f("amount"), "must be a positive integer of minor units")
+		checkFlat(v, f("amount"), r.Amount)
 		v.Check(r.RateBps == nil, f("rateBps"), "is not used by a flat rule")
 		v.Check(len(r.Tiers) == 0, f("tiers"), "are not used by a flat rule")
 	case RulePercentage:
@@ -97,6 +97,8 @@ func (r CommissionRule) Validate(v *Validation, prefix string) {
 				v.Add(tp+".upTo", "the last tier must be unbounded (null)")
 			case *t.UpTo <= prev:
 				v.Add(tp+".upTo", "must be greater than the previous tier's upTo (and than 0)")
+			case *t.UpTo > MaxAmount: // minor units of revenue, or a count
+				v.Add(tp+".upTo", "must be at most %d", MaxAmount)
 			default:
 				prev = *t.UpTo
 			}
@@ -106,7 +108,7 @@ func (r CommissionRule) Validate(v *Validation, prefix string) {
 			case t.RateBps != nil:
 				checkRate(v, tp+".rateBps", t.RateBps)
 			case t.Amount != nil:
-				v.Check(*t.Amount > 0, tp+".amount", "must be a positive integer of minor units")
+				checkFlat(v, tp+".amount", t.Amount)
 				v.Check(r.Basis != BasisRevenue, tp+".amount", "a revenue-based tier pays a rate on its slice of revenue: use rateBps")
 			default:
 				v.Add(tp, "rateBps or amount is required")
@@ -117,6 +119,15 @@ func (r CommissionRule) Validate(v *Validation, prefix string) {
 	default:
 		v.Add(f("type"), "must be flat, percentage or tiered")
 	}
+}
+
+// checkFlat requires a flat amount of 1…MaxAmount minor units.
+func checkFlat(v *Validation, field string, amount *int64) {
+	if amount == nil {
+		v.Add(field, "must be a positive integer of minor units")
+		return
+	}
+	v.CheckAmount(*amount, field, true)
 }
 
 func checkRate(v *Validation, field string, rate *int64) {

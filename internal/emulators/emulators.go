@@ -1,15 +1,18 @@
-// Package emulators starts the local AWS emulators that the project pins in
+// Package emulators starts the local emulators that the project pins in
 // infra/local/package.json — DynamoDB Local (Amazon's jar, run with Java),
-// local-aws-sqs and aws-ses-v2-local (Node) — as child processes on free
-// loopback ports, and stops them again. The AWS-local mode (make run-aws)
-// and the tests against the emulators both start them here.
+// local-aws-sqs and aws-ses-v2-local (Node), and maildev, a real SMTP
+// server for the SMTP mailer's tests — as child processes on free loopback
+// ports, and stops them again. The AWS-local mode (make run-aws) and the
+// tests against the emulators both start them here.
 package emulators
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,13 +110,142 @@ func StartSES(nodeModules string, log io.Writer) (*Process, error) {
 		`import("aws-ses-v2-local").then(m => (m.default.default || m.default)({port: Number(process.env.PORT), host: "127.0.0.1"}))`)
 }
 
-func startNode(name, nodeModules string, log io.Writer, script string) (*Process, error) {
+// MaildevOptions tunes maildev's SMTP side.
+type MaildevOptions struct {
+	// MailDir is where maildev keeps received mail (required: its default
+	// is a directory in /tmp that nothing removes).
+	MailDir string
+	// User and Pass make the server require SMTP AUTH.
+	User, Pass string
+	// CertFile and KeyFile (PEM) make it speak TLS from the first byte
+	// (implicit TLS, as on port 465). maildev offers no STARTTLS.
+	CertFile, KeyFile string
+	Log               io.Writer
+}
+
+// Maildev is a running maildev: an SMTP server that keeps what it receives
+// and lists it over HTTP at Endpoint + "/email".
+type Maildev struct {
+	*Process
+	SMTPPort int
+}
+
+// maildevScript starts maildev with the configuration in MAILDEV_CONFIG.
+// maildev 2.2.1 exits on any SMTP connection error but a reset
+// (lib/mailserver.js, onSmtpError): a client that hangs up during the TLS
+// handshake — as a mailer refusing the certificate does, or a port probe —
+// would stop the server under test, so such errors are logged instead.
+const maildevScript = `const server = require("maildev/lib/mailserver");
+server.onSmtpError = (err) => console.error("maildev: SMTP connection error:", err.message);
+require("maildev")(JSON.parse(process.env.MAILDEV_CONFIG)).listen();`
+
+// StartMaildev starts maildev with its SMTP server and its web API on free
+// loopback ports.
+func StartMaildev(nodeModules string, o MaildevOptions) (*Maildev, error) {
+	if o.MailDir == "" {
+		return nil, errors.New("emulators: maildev needs a MailDir")
+	}
+	node, err := findNode("maildev", nodeModules)
+	if err != nil {
+		return nil, err
+	}
+	smtpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	webPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	// The options of maildev's command line, by their programmatic names.
+	config, err := json.Marshal(map[string]any{
+		"smtp": smtpPort, "web": webPort, "ip": "127.0.0.1", "mailDirectory": o.MailDir, "silent": true,
+		"incomingUser": o.User, "incomingPass": o.Pass,
+		"incomingSecure": o.CertFile != "", "incomingCert": o.CertFile, "incomingKey": o.KeyFile,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(node, "-e", maildevScript)
+	cmd.Dir = filepath.Dir(nodeModules)
+	cmd.Env = append(os.Environ(), "MAILDEV_CONFIG="+string(config))
+	p, err := start("maildev", cmd, webPort, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	// The web API listens once the SMTP server does; check it anyway.
+	if err := waitPort(smtpPort, 10*time.Second); err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("maildev: SMTP port: %w", err)
+	}
+	return &Maildev{Process: p, SMTPPort: smtpPort}, nil
+}
+
+// MaildevEmail is one message maildev received, as its REST API lists it.
+type MaildevEmail struct {
+	Subject string           `json:"subject"`
+	From    []MaildevAddress `json:"from"`
+	To      []MaildevAddress `json:"to"`
+	Text    string           `json:"text"`
+	HTML    string           `json:"html"`
+	Headers map[string]any   `json:"headers"`
+	Time    time.Time        `json:"time"`
+}
+
+// MaildevAddress is a sender or recipient of a MaildevEmail.
+type MaildevAddress struct {
+	Address string `json:"address"`
+	Name    string `json:"name"`
+}
+
+// Emails returns what maildev has received (GET /email), oldest first.
+func (m *Maildev) Emails() ([]MaildevEmail, error) {
+	resp, err := http.Get(m.Endpoint + "/email")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("maildev: GET /email: %s", resp.Status)
+	}
+	var out []MaildevEmail
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("maildev: GET /email: %w", err)
+	}
+	return out, nil
+}
+
+func waitPort(port int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// findNode returns node's path once it and the package are installed.
+func findNode(pkg, nodeModules string) (string, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return nil, fmt.Errorf("%w: node is not on PATH; %s", ErrMissing, howToInstall)
+		return "", fmt.Errorf("%w: node is not on PATH; %s", ErrMissing, howToInstall)
 	}
-	if _, err := os.Stat(filepath.Join(nodeModules, name)); err != nil {
-		return nil, fmt.Errorf("%w: %s is not installed in %s; %s", ErrMissing, name, nodeModules, howToInstall)
+	if _, err := os.Stat(filepath.Join(nodeModules, pkg)); err != nil {
+		return "", fmt.Errorf("%w: %s is not installed in %s; %s", ErrMissing, pkg, nodeModules, howToInstall)
+	}
+	return node, nil
+}
+
+func startNode(name, nodeModules string, log io.Writer, script string) (*Process, error) {
+	node, err := findNode(name, nodeModules)
+	if err != nil {
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {

@@ -53,7 +53,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request, _ *Caller) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	token, sess, u, err := a.Identity.Login(r.Context(), in.Email, in.Password, clientAddr(r))
+	token, sess, u, err := a.Identity.Login(r.Context(), in.Email, in.Password, a.ClientAddr.Of(r))
 	if err != nil {
 		return err
 	}

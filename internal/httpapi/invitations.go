@@ -98,7 +98,7 @@ func (a *API) acceptInvitation(w http.ResponseWriter, r *http.Request, _ *Caller
 	if err := v.Err(); err != nil {
 		return err
 	}
-	token, sess, u, err := a.Identity.AcceptInvitation(r.Context(), in.Token, in.Password, clientAddr(r))
+	token, sess, u, err := a.Identity.AcceptInvitation(r.Context(), in.Token, in.Password, a.ClientAddr.Of(r))
 	if err != nil {
 		return err
 	}

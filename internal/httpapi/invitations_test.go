@@ -168,39 +168,9 @@ func TestWeakPasswordsRefused(t *testing.T) {
 		p := wantProblem(t, r, http.StatusUnprocessableEntity, "validation_failed")
 		wantFields(t, p, "password")
 	}
-	// The link still works after refusals (in the next rate-limit window).
-	e.Clock.Advance(identity.LimitWindow)
+	// The link still works after refusals (once their wait is over).
+	e.Clock.Advance(identity.AcceptPerToken.Lock)
 	wantStatus(t, accept(t, e, token, goodPassword), http.StatusOK)
-}
-
-func TestAcceptRateLimited(t *testing.T) {
-	e := apptest.New(t)
-	id := newPartner(t, e, "ada@acme.example")
-	wantStatus(t, e.Do(t, "POST", "/v1/partners/"+id+"/invitation", e.AdminToken, nil), http.StatusOK)
-	token := e.LastInvitationToken(t, "ada@acme.example")
-	for range identity.AcceptsPerToken {
-		wantStatus(t, accept(t, e, token, "short"), http.StatusUnprocessableEntity)
-	}
-	r := accept(t, e, token, goodPassword)
-	wantProblem(t, r, http.StatusTooManyRequests, "rate_limited")
-	if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" {
-		t.Errorf("Retry-After = %q", ra)
-	}
-	// The next window allows it again.
-	e.Clock.Advance(identity.LimitWindow)
-	wantStatus(t, accept(t, e, token, goodPassword), http.StatusOK)
-}
-
-func TestLoginRateLimitedPerAccount(t *testing.T) {
-	e := apptest.New(t)
-	for range identity.LoginsPerAccount - 1 { // New signed in once
-		wantStatus(t, e.Do(t, "POST", "/v1/auth/login", "", map[string]string{"email": apptest.AdminEmail, "password": "wrong-password"}), http.StatusUnauthorized)
-	}
-	r := e.Do(t, "POST", "/v1/auth/login", "", map[string]string{"email": apptest.AdminEmail, "password": apptest.AdminPassword})
-	wantProblem(t, r, http.StatusTooManyRequests, "rate_limited")
-	if r.Header.Get("Retry-After") == "" {
-		t.Error("no Retry-After")
-	}
 }
 
 func TestInviteInternalUser(t *testing.T) {

@@ -5,13 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
 	"github.com/partnerloop/partnerloop/internal/analytics"
+	"github.com/partnerloop/partnerloop/internal/clientaddr"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -49,6 +49,9 @@ type API struct {
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// analytics routes then answer 503.
 	Analytics *analytics.Service
+	// ClientAddr finds the address a request came from (the zero value:
+	// its peer; X-Forwarded-For only from TRUSTED_PROXIES).
+	ClientAddr clientaddr.Resolver
 }
 
 // Routes is the route table: every route of every group, with who may call it.
@@ -246,13 +249,4 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
-}
-
-// clientAddr is the address the request came from: the TCP peer locally, the
-// source IP API Gateway saw on Lambda.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

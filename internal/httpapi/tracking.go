@@ -28,7 +28,7 @@ main{max-width:28rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:
 // counts: HEAD requests come from link checkers and unfurlers.
 func (a *API) redirect(w http.ResponseWriter, r *http.Request, _ *Caller) error {
 	red, err := a.Tracking.Follow(r.Context(), r.PathValue("code"), tracking.Visitor{
-		Addr: clientAddr(r), UserAgent: r.UserAgent(), Referer: r.Referer(),
+		Addr: a.ClientAddr.Of(r), UserAgent: r.UserAgent(), Referer: r.Referer(),
 	}, r.Method == http.MethodGet)
 	if errors.Is(err, tracking.ErrLinkInactive) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

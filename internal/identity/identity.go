@@ -11,7 +11,6 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/mail"
-	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -44,30 +43,6 @@ func (p Principal) ID() string {
 	return p.UserID
 }
 
-// Abuse limits, per LimitWindow. They are store-backed, so they hold
-// across every process and Lambda instance.
-const (
-	LimitWindow = 15 * time.Minute
-	// LoginsPerAccount: a person mistypes a few times; ten guesses per 15
-	// minutes against one account gets nowhere near a 12-character password.
-	LoginsPerAccount = 10
-	// LoginsPerAddress: an office or a carrier NAT puts many people behind
-	// one address, so this is ten accounts' worth.
-	LoginsPerAddress = 100
-	// AcceptsPerToken: someone choosing a password may be refused a few
-	// times by the password rules; tokens are 256-bit, so this is not about
-	// guessing but about hammering argon2 through one link.
-	AcceptsPerToken = 5
-	// AcceptsPerAddress: nobody accepts more than a few invitations; this
-	// bounds token probing and argon2 work from one address.
-	AcceptsPerAddress = 20
-)
-
-// Limiter is what the service needs of a rate limit (ratelimit.Limiter).
-type Limiter interface {
-	Allow(ctx context.Context, key string) error
-}
-
 // Service signs people in and out, invites them, and manages API keys.
 type Service struct {
 	store       store.Store
@@ -78,8 +53,7 @@ type Service struct {
 	mailer  mail.Mailer // nil: invitations cannot be sent
 	baseURL string      // PUBLIC_BASE_URL, for invitation links
 
-	loginByEmail, loginByAddr   Limiter
-	acceptByToken, acceptByAddr Limiter
+	protect protection // sign-in and invitation throttles (protection.go)
 }
 
 // Option configures a Service.
@@ -90,32 +64,20 @@ func WithMail(m mail.Mailer, publicBaseURL string) Option {
 	return func(s *Service) { s.mailer, s.baseURL = m, strings.TrimRight(publicBaseURL, "/") }
 }
 
-// New returns an identity service. Its rate limits count in the store,
-// which must implement store.Counters (both adapters do); without it every
-// limited call fails closed.
+// New returns an identity service. Its sign-in protection counts in the
+// store, which must implement store.Throttles (both adapters do); without
+// it every sign-in and acceptance fails closed.
 func New(s store.Store, now domain.Clock, ids domain.IDs, opts ...Option) *Service {
-	counters, ok := s.(store.Counters)
+	throttles, ok := s.(store.Throttles)
 	if !ok {
-		counters = noCounters{}
+		throttles = noThrottles{}
 	}
-	svc := &Service{
-		store: s, now: now, ids: ids,
-		loginByEmail:  ratelimit.New(counters, now, "login-account", LoginsPerAccount, LimitWindow),
-		loginByAddr:   ratelimit.New(counters, now, "login-address", LoginsPerAddress, LimitWindow),
-		acceptByToken: ratelimit.New(counters, now, "accept-token", AcceptsPerToken, LimitWindow),
-		acceptByAddr:  ratelimit.New(counters, now, "accept-address", AcceptsPerAddress, LimitWindow),
-	}
+	svc := &Service{store: s, now: now, ids: ids, protect: newProtection(throttles, now)}
 	svc.invitations, _ = s.(store.Invitations)
 	for _, o := range opts {
 		o(svc)
 	}
 	return svc
-}
-
-type noCounters struct{}
-
-func (noCounters) IncrementCounter(context.Context, string, time.Time) (int64, error) {
-	return 0, errors.New("identity: the store keeps no rate-limit counters")
 }
 
 // Bootstrap creates the first organization and its admin on a fresh
@@ -167,39 +129,59 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, email, password string
 }
 
 // Login checks credentials and starts a session. Unknown email and wrong
-// password get the same answer in the same time. clientAddr keys the
-// per-address rate limit.
+// password get the same answer in the same time. clientAddr is the
+// address the request came from: sign-in protection counts failures per
+// account and address, per address and per account (protection.go), and
+// refuses an attempt that must wait with a 429.
 func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (token string, sess domain.Session, u domain.User, err error) {
 	email = domain.NormalizeEmail(email)
-	now := s.now()
-	if err := s.loginByAddr.Allow(ctx, clientAddr); err != nil {
-		return "", sess, u, err
-	}
-	if err := s.loginByEmail.Allow(ctx, email); err != nil {
-		return "", sess, u, err
-	}
-	bad := domain.Errorf(domain.KindUnauthenticated, "invalid_credentials", "the email or password is not correct")
-	u, err = s.store.GetUserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		_, _ = CheckPassword(dummyHash, password)
-		return "", sess, u, bad
-	}
+	attempt, err := s.protect.beginSignIn(ctx, email, clientAddr)
 	if err != nil {
 		return "", sess, u, err
+	}
+	u, err = s.checkCredentials(ctx, email, password)
+	if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnauthenticated {
+		if ferr := attempt.failed(ctx); ferr != nil {
+			return "", sess, u, ferr // not counted: fail closed, as a 500
+		}
+		return "", sess, u, err
+	}
+	if err == nil {
+		token, sess, err = s.startSession(ctx, u, s.now())
+	}
+	if err != nil {
+		return "", sess, u, errors.Join(err, attempt.undo(ctx))
+	}
+	if err := attempt.succeeded(ctx); err != nil {
+		return "", domain.Session{}, u, err
+	}
+	return token, sess, u, nil
+}
+
+// checkCredentials returns the active user with this email and password,
+// or the one "invalid_credentials" error for every way they can be wrong.
+func (s *Service) checkCredentials(ctx context.Context, email, password string) (domain.User, error) {
+	bad := domain.Errorf(domain.KindUnauthenticated, "invalid_credentials", "the email or password is not correct")
+	u, err := s.store.GetUserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		_, _ = CheckPassword(dummyHash, password)
+		return u, bad
+	}
+	if err != nil {
+		return u, err
 	}
 	if u.PasswordHash == "" || u.Status != domain.UserActive {
 		_, _ = CheckPassword(dummyHash, password)
-		return "", sess, u, bad
+		return u, bad
 	}
 	ok, err := CheckPassword(u.PasswordHash, password)
 	if err != nil {
-		return "", sess, u, err
+		return u, err
 	}
 	if !ok {
-		return "", sess, u, bad
+		return u, bad
 	}
-	token, sess, err = s.startSession(ctx, u, now)
-	return token, sess, u, err
+	return u, nil
 }
 
 // startSession signs u in.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -216,22 +217,52 @@ func (s *Service) invite(ctx context.Context, p Principal, u domain.User) (Invit
 // AcceptInvitation sets the invited person's password, activates them and
 // marks the link used, atomically, then signs them in. A used, expired,
 // revoked or unknown link is the same 410 "invitation_gone"; a weak
-// password a 422 on "password". clientAddr keys a rate limit.
+// password a 422 on "password". Both are failures that sign-in protection
+// counts per client address and per link (protection.go); an attempt that
+// must wait is a 429.
 func (s *Service) AcceptInvitation(ctx context.Context, token, password, clientAddr string) (sessionToken string, sess domain.Session, u domain.User, err error) {
-	gone := domain.Errorf(domain.KindGone, "invitation_gone",
-		"this invitation link was already used, has expired or was withdrawn; ask for a new one")
 	invs, err := s.invitationStore()
 	if err != nil {
 		return "", sess, u, err
 	}
-	if err := s.acceptByAddr.Allow(ctx, clientAddr); err != nil {
+	addr, err := s.protect.acceptAddr.Begin(ctx, ratelimit.AddressKey(clientAddr))
+	if err != nil {
 		return "", sess, u, err
 	}
+	var link *ratelimit.Attempt
+	sessionToken, sess, u, err = s.accept(ctx, invs, token, password, func(hash string) error {
+		var berr error
+		link, berr = s.protect.acceptToken.Begin(ctx, hash)
+		return berr
+	})
+	if e, ok := domain.AsError(err); ok {
+		if e.Kind == domain.KindRateLimited { // refused, not tried
+			return "", sess, u, errors.Join(err, addr.Undo(ctx))
+		}
+		if e.Kind == domain.KindGone || e.Kind == domain.KindInvalid {
+			return "", sess, u, err // a failure: both stay counted
+		}
+	}
+	if err != nil {
+		return "", sess, u, errors.Join(err, addr.Undo(ctx), link.Undo(ctx))
+	}
+	// The link is used up: its record no longer matters.
+	if err := errors.Join(addr.Undo(ctx), s.protect.acceptToken.Reset(ctx, HashToken(token))); err != nil {
+		return "", domain.Session{}, u, err
+	}
+	return sessionToken, sess, u, nil
+}
+
+// accept is AcceptInvitation without the address's protection; begin
+// counts an attempt on the link (by its hash) before it is tried.
+func (s *Service) accept(ctx context.Context, invs store.Invitations, token, password string, begin func(hash string) error) (sessionToken string, sess domain.Session, u domain.User, err error) {
+	gone := domain.Errorf(domain.KindGone, "invitation_gone",
+		"this invitation link was already used, has expired or was withdrawn; ask for a new one")
 	if !strings.HasPrefix(token, invitationPrefix) || len(token) > 200 {
 		return "", sess, u, gone
 	}
 	hash := HashToken(token)
-	if err := s.acceptByToken.Allow(ctx, hash); err != nil {
+	if err := begin(hash); err != nil {
 		return "", sess, u, err
 	}
 	now := s.now()

@@ -350,9 +350,10 @@ func PlanRefund(conv domain.Conversion, amount *domain.MoneyInput) (store.Refund
 				Fields:  []domain.FieldError{{Field: "amount", Message: "must be in " + currency}}}
 		}
 		refund = m.Amount
-		if refund <= 0 {
-			return change, conv, &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
-				Fields: []domain.FieldError{{Field: "amount", Message: "must be positive"}}}
+		var v domain.Validation
+		v.CheckAmount(refund, "amount", true)
+		if err := v.Err(); err != nil {
+			return change, conv, err
 		}
 		if refund > remaining {
 			e := &domain.Error{Kind: domain.KindInvalid, Code: "refund_exceeds_value",

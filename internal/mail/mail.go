@@ -1,8 +1,10 @@
 // Package mail sends the platform's email. One Mailer interface has three
 // implementations: SES (AWS, and aws-ses-v2-local in the AWS-local mode),
-// and Mailbox, an in-process mailbox for the embedded mode that developers
-// read in the browser at /_dev/mail. Render builds a Message (subject,
-// plain text and HTML) from the embedded templates.
+// SMTP (the embedded server in production: any SMTP relay, over STARTTLS or
+// TLS), and Mailbox, an in-process mailbox for developing with the
+// embedded server when no SMTP server is configured, which admins read in
+// the browser at /_dev/mail. Render builds a Message (subject, plain text
+// and HTML) from the embedded templates.
 package mail
 
 import (

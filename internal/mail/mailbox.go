@@ -23,9 +23,10 @@ type Sent struct {
 	SentAt  time.Time `json:"sentAt"`
 }
 
-// Mailbox is the embedded mode's Mailer: it keeps the most recent messages
-// in memory (bounded) instead of delivering them, for developers to read
-// through Handler. It is safe for concurrent use.
+// Mailbox is the embedded mode's development Mailer, used when no SMTP
+// server is configured: it keeps the most recent messages in memory
+// (bounded) instead of delivering them, for developers to read through
+// Handler. It is safe for concurrent use.
 type Mailbox struct {
 	from  string
 	now   func() time.Time
@@ -93,7 +94,9 @@ func (b *Mailbox) Messages() []Sent {
 //	GET /_dev/mail       an HTML page, newest first
 //	GET /_dev/mail.json  {"items":[{"to","from","subject","text","html","sentAt"}]}
 //
-// Other methods get 405. Mount it only in the local modes.
+// Other methods get 405. It checks no credentials: the messages carry
+// invitation links, which sign their reader in as the invited person, so
+// mount it only in the local server and only behind an admin check.
 func (b *Mailbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_dev/mail", b.servePage)
@@ -137,7 +140,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Local mailbox</title>
+<title>Development mailbox</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 960px; padding: 16px; color: #1f2933; }
 article { border: 1px solid #d2d6dc; border-radius: 6px; margin: 16px 0; padding: 12px 16px; }
@@ -147,11 +150,15 @@ dt { color: #616e7c; }
 dd { margin: 0; }
 iframe { width: 100%; height: 480px; border: 1px solid #e4e7eb; background: #fff; }
 pre { white-space: pre-wrap; background: #f5f7fa; padding: 8px; }
+.warn { background: #fff8e1; border: 1px solid #f0c36d; border-radius: 6px; padding: 8px 12px; }
 </style>
 </head>
 <body>
-<h1>Local mailbox</h1>
-<p>{{len .}} message(s), newest first. Sent mail is kept in memory only; <a href="/_dev/mail.json">JSON</a>.</p>
+<h1>Development mailbox</h1>
+<p class="warn"><strong>For development only.</strong> This server has no SMTP server configured, so the e-mail
+it sends is kept here, in memory, instead of being delivered, and is lost on restart. Only admins can read it.
+In production set <code>SMTP_HOST</code> and the other <code>SMTP_*</code> settings; this page then no longer exists.</p>
+<p>{{len .}} message(s), newest first; <a href="/_dev/mail.json">JSON</a>.</p>
 {{range .}}<article>
 <h2>{{.Subject}}</h2>
 <dl>

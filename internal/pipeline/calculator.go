@@ -230,7 +230,10 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 		periodKey = key.PeriodKey
 	}
 
-	amount, _ := commission.Compute(rule, value, state)
+	amount, _, err := commission.Compute(rule, value, state)
+	if err != nil {
+		return false, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
+	}
 	if !commission.ShouldRecord(amount) {
 		return false, nil
 	}
@@ -276,6 +279,11 @@ func (c *Calculator) slot(ctx context.Context, orgID string, key commission.Coun
 			sourceID, key.RuleSource, key.String()))
 	}
 	s, err := c.st.AssignSlot(ctx, orgID, key.String(), sourceID, value)
+	if errors.Is(err, domain.ErrOverflow) {
+		// The running total cannot take this value: no redelivery cures
+		// that, and pricing it on a clamped total would pay the wrong tier.
+		return commission.RunningState{}, 0, Permanent(fmt.Errorf("pipeline: %s: %w", sourceID, err))
+	}
 	if err != nil {
 		// Not wrapped: a conflict here is not "recorded before".
 		return commission.RunningState{}, 0, fmt.Errorf("pipeline: running total %s: %v", key.String(), err)

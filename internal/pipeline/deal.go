@@ -78,7 +78,10 @@ func (c *Calculator) ReconcileDeal(ctx context.Context, orgID, dealID string) er
 		}
 		periodKey = key.PeriodKey
 	}
-	amount, _ := commission.Compute(rule, &value, state)
+	amount, _, err := commission.Compute(rule, &value, state)
+	if err != nil {
+		return Permanent(fmt.Errorf("pipeline: deal %s: %w", d.ID, err))
+	}
 	if !commission.ShouldRecord(amount) {
 		return nil
 	}

@@ -275,7 +275,10 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 		referrerID = k.BeneficiaryID
 	}
 
-	amount := commission.RetroactiveAdjustment(rule, conversions)
+	amount, err := commission.RetroactiveAdjustment(rule, conversions)
+	if err != nil {
+		return false, fmt.Errorf("adjustment of %d conversions: %w", len(conversions), err)
+	}
 	if amount == 0 {
 		log.DebugContext(ctx, "period close: nothing to adjust", "conversions", len(conversions))
 		return false, nil
@@ -374,7 +377,7 @@ func periodConversion(prog domain.Program, beneficiary string, slot store.Period
 		case commission.StatusRejected:
 			pc.Void = pc.Void || e.Kind == commission.KindCommission
 		default:
-			pc.Paid += e.Amount.Amount
+			pc.Paid += e.Amount.Amount // a few entries of one conversion, each ≤ its bounded value
 		}
 	}
 	hasValue := value != nil && *value > 0
@@ -391,8 +394,10 @@ func periodConversion(prog domain.Program, beneficiary string, slot store.Period
 		if !ok {
 			return pc, true
 		}
-		amount, _ := commission.Compute(rule, value, slot.State())
-		return pc, !commission.ShouldRecord(amount)
+		amount, _, err := commission.Compute(rule, value, slot.State())
+		// A slot the store assigned never overflows; if it did, the
+		// conversion is not settled and the period stays open.
+		return pc, err == nil && !commission.ShouldRecord(amount)
 	}
 	for _, ch := range chains(mine) {
 		_, earned, taken, ok := ch.owed()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -531,8 +532,11 @@ func TestTieredCountConcurrentDuplicates(t *testing.T) {
 			t.Fatalf("slot %d = %+v, want ordinal %d after %+v with value %d", i, s, i+1, state, values[s.ConversionID])
 		}
 		v := values[s.ConversionID]
-		var amount int64
-		amount, state = commission.Compute(norm, &v, state)
+		amount, next, err := commission.Compute(norm, &v, state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = next
 		expected += amount
 		es := f.entries(s.ConversionID)
 		if len(es) != 1 || es[0].Ordinal != s.Ordinal || es[0].Amount.Amount != amount || es[0].PeriodKey != "2026-03" {
@@ -583,4 +587,37 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestRunningTotalOverflowIsDeadLetteredAtOnce: a revenue running total
+// that cannot take a conversion's value (here a value no longer accepted,
+// as an older installation may hold) is never clamped or wrapped: the
+// conversion is dead-lettered at its first delivery with the reason, nothing
+// is recorded for it, and the running total is left as it was.
+func TestRunningTotalOverflowIsDeadLetteredAtOnce(t *testing.T) {
+	f := newFixture(t, tiered(domain.BasisRevenue, domain.Tier{UpTo: i64(100000), RateBps: i64(1000)}, domain.Tier{RateBps: i64(1500)}))
+	first := f.record(i64(1000))
+	f.drain()
+	legacy := first
+	legacy.ID, legacy.ExternalID, legacy.Amount.Amount = "cnv_legacy", "legacy-order", math.MaxInt64
+	if err := f.st.RecordConversion(f.ctx, legacy, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.drain()
+	dl := f.deadLetters(QueueCommissions)
+	if len(dl) != 1 || dl[0].ReceiveCount != 1 || !strings.Contains(dl[0].LastError, "overflows") {
+		t.Fatalf("dead letters = %+v, want the overflowing conversion's, at its first delivery", dl)
+	}
+	if m, err := DecodeMessage(dl[0].Body); err != nil || m.EntityID != legacy.ID {
+		t.Fatalf("dead letter = %+v, %v; want conversion %s", m, err, legacy.ID)
+	}
+	if es := f.entries(legacy.ID); len(es) != 0 {
+		t.Fatalf("the overflowing conversion has entries %+v", es)
+	}
+	// The running total did not move: the next conversion is the second.
+	next := f.record(i64(1000))
+	f.drain()
+	if es := f.entries(next.ID); len(es) != 1 || es[0].Ordinal != 2 || es[0].Amount.Amount != 100 {
+		t.Fatalf("the next conversion's entries = %+v, want ordinal 2 earning 100", es)
+	}
 }

@@ -207,7 +207,10 @@ func TestScaleRandomized(t *testing.T) {
 	var expected int64
 	for _, c := range convs {
 		if c.ProgramID == pctProg.ID {
-			amount, _ := commission.Compute(pctRule, &c.Amount.Amount, commission.RunningState{})
+			amount, _, err := commission.Compute(pctRule, &c.Amount.Amount, commission.RunningState{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if e := byConv[c.ID]; e.Amount.Amount != amount || e.Ordinal != 0 || e.PeriodKey != "" {
 				t.Fatalf("percentage conversion %s of %d: commission %+v, want %d", c.ID, c.Amount.Amount, e, amount)
 			}
@@ -259,8 +262,11 @@ func TestScaleRandomized(t *testing.T) {
 				t.Fatalf("%s: slot %d = %+v after %+v (conversion %+v)", key, i, s, state, c)
 			}
 			slotted[c.ID] = true
-			var amount int64
-			amount, state = commission.Compute(norm, &c.Amount.Amount, state)
+			amount, next, err := commission.Compute(norm, &c.Amount.Amount, state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state = next
 			if e := byConv[c.ID]; e.Amount.Amount != amount || e.Ordinal != s.Ordinal {
 				t.Fatalf("%s: ordinal %d (%d): commission %+v, want %d", key, s.Ordinal, c.Amount.Amount, e, amount)
 			}

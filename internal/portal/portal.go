@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -358,14 +359,16 @@ func (s *Service) Summary(ctx context.Context, orgID, partnerID string) (Summary
 		domain.DealRejected, domain.DealWon, domain.DealLost, domain.DealExpired} {
 		out.Deals[string(st)] = 0
 	}
-	won := map[string]int64{}
+	var won domain.Totals
 	for _, d := range ds {
 		out.Deals[string(d.Status)]++
 		if d.Status == domain.DealWon && d.WonValue != nil {
-			won[d.WonValue.Currency] += d.WonValue.Amount
+			won.Add(*d.WonValue)
 		}
 	}
-	out.WonValue = moneyList(won)
+	if out.WonValue, err = won.Money(); err != nil {
+		return out, fmt.Errorf("portal: partner %s: won deals: %w", partnerID, err)
+	}
 
 	entries, err := all(ctx, func(pg store.Page) ([]commission.Commission, string, error) {
 		return s.st.ListCommissions(ctx, orgID, store.CommissionFilter{PartnerID: partnerID}, pg)
@@ -374,31 +377,32 @@ func (s *Service) Summary(ctx context.Context, orgID, partnerID string) (Summary
 		return out, err
 	}
 	conversions := map[string]bool{}
-	sums := map[commission.Status]map[string]int64{}
+	sums := map[commission.Status]*domain.Totals{}
+	for _, st := range []commission.Status{commission.StatusPending, commission.StatusApproved, commission.StatusPaid} {
+		sums[st] = &domain.Totals{}
+	}
 	for _, c := range entries {
 		if c.Kind == commission.KindCommission && c.ConversionID != "" {
 			conversions[c.ConversionID] = true
 		}
-		if sums[c.Status] == nil {
-			sums[c.Status] = map[string]int64{}
+		if t := sums[c.Status]; t != nil {
+			t.Add(c.Amount)
 		}
-		sums[c.Status][c.Amount.Currency] += c.Amount.Amount
 	}
 	out.Conversions = len(conversions)
-	out.Earnings.Pending = moneyList(sums[commission.StatusPending])
-	out.Earnings.Approved = moneyList(sums[commission.StatusApproved])
-	out.Earnings.Paid = moneyList(sums[commission.StatusPaid])
-	return out, nil
-}
-
-// moneyList is one Money per currency, in currency order.
-func moneyList(m map[string]int64) []domain.Money {
-	out := []domain.Money{}
-	for cur, amount := range m {
-		out = append(out, domain.Money{Amount: amount, Currency: cur})
+	for _, e := range []struct {
+		status commission.Status
+		dst    *[]domain.Money
+	}{
+		{commission.StatusPending, &out.Earnings.Pending},
+		{commission.StatusApproved, &out.Earnings.Approved},
+		{commission.StatusPaid, &out.Earnings.Paid},
+	} {
+		if *e.dst, err = sums[e.status].Money(); err != nil {
+			return out, fmt.Errorf("portal: partner %s: %s earnings: %w", partnerID, e.status, err)
+		}
 	}
-	slices.SortFunc(out, func(a, b domain.Money) int { return strings.Compare(a.Currency, b.Currency) })
-	return out
+	return out, nil
 }
 
 // Statement computes the partner's statement of the month period
@@ -450,8 +454,12 @@ func (s *Service) Statement(ctx context.Context, orgID, partnerID, period string
 	for id, pr := range progs {
 		names[id] = pr.Name
 	}
+	sections, err := Compute(per, entries, names)
+	if err != nil {
+		return Statement{}, fmt.Errorf("portal: partner %s, statement %s: %w", p.ID, per, err)
+	}
 	return Statement{
 		Organization: org.Name, PartnerID: p.ID, Partner: p.CompanyName, Period: per, AsOf: now,
-		Sections: Compute(per, entries, names),
+		Sections: sections,
 	}, nil
 }

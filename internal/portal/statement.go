@@ -170,13 +170,16 @@ type Statement struct {
 // Because every entry is created pending and leaves "owed" at most once
 // (paid, rejected and reversed are final), Closing = Opening + Earned −
 // Paid − Voided holds for every ledger.
-func Compute(period Period, entries []Entry, programs map[string]string) []Section {
+//
+// Every total is overflow-checked: a total that does not fit in an int64 is
+// an error wrapping domain.ErrOverflow, never a wrapped, negative balance.
+func Compute(period Period, entries []Entry, programs map[string]string) ([]Section, error) {
 	start, end := period.Start(), period.End()
-	byCur := map[string]*Section{}
-	section := func(cur string) *Section {
+	byCur := map[string]*sectionSums{}
+	section := func(cur string) *sectionSums {
 		s := byCur[cur]
 		if s == nil {
-			s = &Section{Currency: cur}
+			s = &sectionSums{Section: Section{Currency: cur}}
 			byCur[cur] = s
 		}
 		return s
@@ -209,22 +212,22 @@ func Compute(period Period, entries []Entry, programs map[string]string) []Secti
 		}
 		s := section(c.Amount.Currency)
 		if owed(before) {
-			s.Opening += amount
+			s.opening.Add(amount)
 		}
 		if owed(after) {
-			s.Closing += amount
+			s.closing.Add(amount)
 		}
 		if approved {
-			s.Approved += amount
+			s.approved.Add(amount)
 		}
 		if paid {
-			s.Paid += amount
+			s.paid.Add(amount)
 		}
 		if voided {
-			s.Voided += amount
+			s.voided.Add(amount)
 		}
 		if created {
-			s.Earned += amount
+			s.earned.Add(amount)
 			ref := ""
 			if after == commission.StatusPaid {
 				ref = c.PayoutReference
@@ -244,8 +247,40 @@ func Compute(period Period, entries []Entry, programs map[string]string) []Secti
 			}
 			return strings.Compare(a.CommissionID, b.CommissionID)
 		})
-		out = append(out, *s)
+		sec, err := s.totals()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sec)
 	}
 	slices.SortFunc(out, func(a, b Section) int { return strings.Compare(a.Currency, b.Currency) })
-	return out
+	return out, nil
+}
+
+// sectionSums is a Section being computed, its totals in checked sums.
+type sectionSums struct {
+	Section
+	opening, earned, approved, paid, voided, closing domain.Sum
+}
+
+// totals is the Section with its totals, or an error naming the first one
+// that overflowed.
+func (s *sectionSums) totals() (Section, error) {
+	out := s.Section
+	for _, t := range []struct {
+		name string
+		sum  domain.Sum
+		dst  *int64
+	}{
+		{"opening balance", s.opening, &out.Opening}, {"earned", s.earned, &out.Earned},
+		{"approved", s.approved, &out.Approved}, {"paid", s.paid, &out.Paid},
+		{"voided", s.voided, &out.Voided}, {"closing balance", s.closing, &out.Closing},
+	} {
+		v, err := t.sum.Total()
+		if err != nil {
+			return Section{}, fmt.Errorf("portal: statement %s total in %s: %w", t.name, s.Currency, err)
+		}
+		*t.dst = v
+	}
+	return out, nil
 }

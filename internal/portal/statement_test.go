@@ -3,6 +3,8 @@ package portal_test
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,7 +128,10 @@ func TestComputeStatement(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := portal.Compute(march, tc.entries, map[string]string{"prg_1": "Spring"})
+			got, err := portal.Compute(march, tc.entries, map[string]string{"prg_1": "Spring"})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var gotT []totals
 			for _, s := range got {
 				var lines []string
@@ -145,6 +150,30 @@ func TestComputeStatement(t *testing.T) {
 				t.Errorf("statement:\n got %+v\nwant %+v", gotT, tc.want)
 			}
 		})
+	}
+}
+
+// A statement whose totals do not fit in an int64 is an error, never a
+// wrapped, negative balance (the security review's eleven conversions of
+// MaxInt64 made a partner's closing balance negative).
+func TestComputeOverflowFailsLoudly(t *testing.T) {
+	const big = math.MaxInt64 / 10 * 9
+	cases := map[string][]portal.Entry{
+		"earned and closing": {entry("a", "USD", big, at(3, 2, 9)), entry("b", "USD", big, at(3, 3, 9))},
+		"opening":            {entry("a", "USD", big, at(2, 2, 9)), entry("b", "USD", big, at(2, 3, 9))},
+		"paid": {
+			entry("a", "USD", big, at(2, 2, 9), step{at(3, 2, 0), commission.StatusApproved}, step{at(3, 3, 0), commission.StatusPaid}),
+			entry("b", "USD", big, at(2, 3, 9), step{at(3, 2, 0), commission.StatusApproved}, step{at(3, 3, 0), commission.StatusPaid}),
+		},
+	}
+	for name, entries := range cases {
+		if got, err := portal.Compute(march, entries, nil); !errors.Is(err, domain.ErrOverflow) {
+			t.Errorf("%s: Compute = %+v, %v; want ErrOverflow", name, got, err)
+		}
+	}
+	// Other currencies do not add to each other.
+	if _, err := portal.Compute(march, []portal.Entry{entry("a", "USD", big, at(3, 2, 9)), entry("b", "EUR", big, at(3, 3, 9))}, nil); err != nil {
+		t.Errorf("one large amount per currency: %v", err)
 	}
 }
 
@@ -174,9 +203,13 @@ func TestStatementRenderings(t *testing.T) {
 		entry("c", "USD", -300, at(3, 7, 9)),
 		entry("d", "EUR", 4999, at(3, 8, 9), step{at(3, 9, 0), commission.StatusRejected}),
 	}
+	sections, err := portal.Compute(march, entries, map[string]string{"prg_1": "@Spring, \"pro\""})
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := portal.Statement{
 		Organization: "Acme Corp", PartnerID: "prt_a", Partner: "=Evil Résellers, Inc.", Period: march, AsOf: at(4, 2, 0),
-		Sections: portal.Compute(march, entries, map[string]string{"prg_1": "@Spring, \"pro\""}),
+		Sections: sections,
 	}
 	var csvBuf bytes.Buffer
 	if err := portal.WriteStatementCSV(&csvBuf, st); err != nil {

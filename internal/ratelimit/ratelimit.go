@@ -1,6 +1,8 @@
-// Package ratelimit bounds how often something may be attempted (logins,
-// invitation acceptances) with fixed-window counters kept in the store, so
-// a limit holds across every process and Lambda instance.
+// Package ratelimit bounds how often something may be attempted, with
+// records kept in the store so that a limit holds across every process and
+// Lambda instance: fixed-window counters (Limiter: deal registrations) and
+// failure throttles that slow down and then lock (Throttle: sign-in and
+// invitation acceptance).
 package ratelimit
 
 import (

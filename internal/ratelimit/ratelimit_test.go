@@ -11,12 +11,40 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
-func TestLimiterFixedWindow(t *testing.T) {
+// openStore opens a SQLite store in t.TempDir.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// concurrently runs try n times at once and counts the trues.
+func concurrently(n int, try func() bool) int {
+	var mu sync.Mutex
+	ok := 0
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if try() {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return ok
+}
+
+func TestLimiterFixedWindow(t *testing.T) {
+	st := openStore(t)
+	var err error
 	now := time.Date(2026, 3, 15, 12, 10, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	l := ratelimit.New(st, clock, "login", 3, 15*time.Minute)
@@ -44,29 +72,9 @@ func TestLimiterFixedWindow(t *testing.T) {
 }
 
 func TestLimiterConcurrent(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
-	l := ratelimit.New(st, func() time.Time { return now }, "login", 20, time.Minute)
-	var mu sync.Mutex
-	allowed := 0
-	var wg sync.WaitGroup
-	for range 60 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if l.Allow(t.Context(), "10.0.0.1") == nil {
-				mu.Lock()
-				allowed++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed != 20 {
+	l := ratelimit.New(openStore(t), func() time.Time { return now }, "login", 20, time.Minute)
+	if allowed := concurrently(60, func() bool { return l.Allow(t.Context(), "10.0.0.1") == nil }); allowed != 20 {
 		t.Errorf("%d of 60 concurrent attempts allowed, want exactly 20", allowed)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -66,10 +67,15 @@ type PeriodSlot struct {
 // NextSlot is the slot a conversion of value takes in the running total
 // key whose state before it is before, with the state after it. Adapters
 // call it inside the write that assigns the slot; the arithmetic is the
-// engine's (totals saturate instead of wrapping).
-func NextSlot(key, conversionID string, before commission.RunningState, value int64) (PeriodSlot, commission.RunningState) {
+// engine's: a total that would overflow is an error (wrapping
+// domain.ErrOverflow) and no slot is assigned.
+func NextSlot(key, conversionID string, before commission.RunningState, value int64) (PeriodSlot, commission.RunningState, error) {
+	next, err := before.Add(&value)
+	if err != nil {
+		return PeriodSlot{}, before, fmt.Errorf("store: running total %s, conversion %s: %w", key, conversionID, err)
+	}
 	slot := PeriodSlot{Key: key, ConversionID: conversionID, Ordinal: before.Ordinal(), RevenueBefore: before.Revenue, Value: value}
-	return slot, before.Add(&value)
+	return slot, next, nil
 }
 
 // State is the running total before the slot's conversion.

@@ -298,7 +298,7 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	v.Check(in.ReferralID != "" || in.Code != "" || in.Email != "", "referralId", "one of referralId, code or email is required")
 	v.Check(in.Email == "" || domain.ValidEmail(in.Email), "email", "must be a valid email address")
 	if in.Amount != nil {
-		v.Check(in.Amount.Amount >= 0, "amount", "must not be negative")
+		v.CheckAmount(in.Amount.Amount, "amount", false)
 	}
 	if err := v.Err(); err != nil {
 		return conv, false, err

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -46,11 +47,12 @@ func (s *Server) loginPage(rq *request) error {
 func (s *Server) login(rq *request) error {
 	f := newForm(url.Values{"email": {rq.r.PostForm.Get("email")}})
 	next := SafeNext(rq.r.PostForm.Get("next"))
-	token, sess, u, err := s.cfg.Identity.Login(rq.r.Context(), rq.r.PostForm.Get("email"), rq.r.PostForm.Get("password"), clientAddr(rq.r))
+	token, sess, u, err := s.cfg.Identity.Login(rq.r.Context(), rq.r.PostForm.Get("email"), rq.r.PostForm.Get("password"), s.cfg.ClientAddr.Of(rq.r))
 	if err != nil {
 		status := http.StatusUnauthorized
 		if e, ok := domain.AsError(err); ok && e.Kind == domain.KindRateLimited {
 			status = http.StatusTooManyRequests
+			setRetryAfter(rq.w, e)
 		}
 		if !f.fail(err, nil) {
 			return err
@@ -101,7 +103,7 @@ func (s *Server) accept(rq *request) error {
 		f.Message = "Please correct the fields marked below."
 		return s.render(rq, http.StatusUnprocessableEntity, "accept", "Set up your account", "", d)
 	}
-	token, sess, u, err := s.cfg.Invitations.AcceptInvitation(rq.r.Context(), d.Token, pw, clientAddr(rq.r))
+	token, sess, u, err := s.cfg.Invitations.AcceptInvitation(rq.r.Context(), d.Token, pw, s.cfg.ClientAddr.Of(rq.r))
 	if err != nil {
 		e, ok := domain.AsError(err)
 		switch {
@@ -112,6 +114,7 @@ func (s *Server) accept(rq *request) error {
 			status := http.StatusUnprocessableEntity
 			if e.Kind == domain.KindRateLimited {
 				status = http.StatusTooManyRequests
+				setRetryAfter(rq.w, e)
 			}
 			return s.render(rq, status, "accept", "Set up your account", "", d)
 		}
@@ -119,4 +122,12 @@ func (s *Server) accept(rq *request) error {
 	}
 	s.setSession(rq.w, token, sess.ExpiresAt, sess.CreatedAt)
 	return s.redirect(rq, home(u.Role), "Welcome! Your account is ready.")
+}
+
+// setRetryAfter says how long a rate-limited sign-in or acceptance must
+// wait, as the API does.
+func setRetryAfter(w http.ResponseWriter, e *domain.Error) {
+	if secs, ok := e.Extra["retryAfter"].(int); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 }

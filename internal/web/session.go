@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -186,15 +185,6 @@ func SafeNext(next string) string {
 		return ""
 	}
 	return next
-}
-
-// clientAddr is the address the request came from (the TCP peer locally,
-// the source IP API Gateway saw on Lambda), for the sign-in rate limits.
-func clientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 func roleName(r domain.Role) string {

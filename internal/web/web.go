@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
+	"github.com/partnerloop/partnerloop/internal/clientaddr"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -52,6 +53,9 @@ type Config struct {
 	Log           *slog.Logger
 	// Now is the services' clock (form defaults such as today's date).
 	Now domain.Clock
+	// ClientAddr finds the address a request came from, for sign-in
+	// protection (the zero value: its peer).
+	ClientAddr clientaddr.Resolver
 }
 
 func (s *Server) now() time.Time {

@@ -54,7 +54,8 @@ const (
 // condition that its count is still the one read (attribute_not_exists for
 // the first slot). When the transaction is cancelled (a racing call took
 // the slot or moved the counter) the attempt starts over, at most 20 times
-// with a small jittered backoff. The revenue saturates at math.MaxInt64.
+// with a small jittered backoff. A revenue that would pass math.MaxInt64 is
+// refused (domain.ErrOverflow) and nothing is written.
 func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string, value int64) (store.PeriodSlot, error) {
 	ctx, done := s.op(ctx, "AssignSlot")
 	defer done()
@@ -80,7 +81,10 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 				return store.PeriodSlot{}, err
 			}
 		}
-		slot, next := store.NextSlot(key, conversionID, state, value)
+		slot, next, err := store.NextSlot(key, conversionID, state, value)
+		if err != nil {
+			return store.PeriodSlot{}, err
+		}
 		slotItem, err := record(slot, typePeriodSlot, sk)
 		if err != nil {
 			return store.PeriodSlot{}, err

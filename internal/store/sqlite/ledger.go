@@ -37,8 +37,8 @@ const slotCols = `key, conversion_id, ordinal, revenue_before, value`
 // AssignSlot gives conversionID its slot in the running total key, once: in
 // one write transaction it returns the slot if the conversion has one, else
 // reads the counter, inserts the slot with ordinal count+1 and the revenue
-// before it, and stores the counter with the value added (saturating at
-// math.MaxInt64). Writes are serialised by the single writer connection.
+// before it, and stores the counter with the value added (a total that
+// would overflow is an error and nothing is written). Writes are serialised by the single writer connection.
 func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string, value int64) (store.PeriodSlot, error) {
 	const get = `SELECT ` + slotCols + ` FROM ledger_slots WHERE org_id = ? AND key = ? AND conversion_id = ?`
 	// A repeat is answered from a reader connection without queueing behind
@@ -63,7 +63,10 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 			return err
 		}
 		var next commission.RunningState
-		slot, next = store.NextSlot(key, conversionID, commission.RunningState{Count: count, Revenue: revenue}, value)
+		slot, next, err = store.NextSlot(key, conversionID, commission.RunningState{Count: count, Revenue: revenue}, value)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO ledger_slots (org_id, key, conversion_id, ordinal, revenue_before, value) VALUES (?, ?, ?, ?, ?, ?)`,
 			orgID, key, conversionID, slot.Ordinal, slot.RevenueBefore, slot.Value); err != nil {

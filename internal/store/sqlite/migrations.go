@@ -294,7 +294,18 @@ CREATE UNIQUE INDEX deals_open_claim ON deals (org_id, partner_id, domain)
 	`
 CREATE INDEX referrers_partner ON referrers (org_id, json_extract(data, '$.partnerId'), id);
 `,
-	// 9: analytics rollups (store.Analytics). One row per cell; the CHECKs
+	// 9: failure throttles of sign-in and invitation acceptance
+	// (store.Throttles), pruned by expiry.
+	`
+CREATE TABLE throttles (
+	key        TEXT PRIMARY KEY,
+	failures   INTEGER NOT NULL,
+	not_before TEXT NOT NULL,
+	expires_at TEXT NOT NULL
+);
+CREATE INDEX throttles_expiry ON throttles (expires_at);
+`,
+	// 10: analytics rollups (store.Analytics). One row per cell; the CHECKs
 	// make an addition that overflows (SQLite turns it into a REAL) fail
 	// instead of wrapping. analytics_orgs holds each organization's zone
 	// and the outbox position its last rebuild recounted through;

@@ -12,18 +12,21 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-// InvitationStore is a store with invitations and rate-limit counters.
+// InvitationStore is a store with invitations, rate-limit counters and
+// failure throttles.
 type InvitationStore interface {
 	store.Store
 	store.Invitations
 	store.Counters
+	store.Throttles
 }
 
-// RunInvitations runs the conformance suite of store.Invitations and
-// store.Counters. Like Run, each subtest gets a new, empty store.
+// RunInvitations runs the conformance suite of store.Invitations,
+// store.Counters and store.Throttles. Like Run, each subtest gets a new,
+// empty store.
 func RunInvitations(t *testing.T, newStore func(t *testing.T) InvitationStore) {
 	t.Helper()
-	for _, tc := range invitationTests() {
+	for _, tc := range append(invitationTests(), throttleTests()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			tc.run(t, s, newFixture(t, s, nil))

@@ -375,21 +375,22 @@ func runningTotalTests() []ledgerTest {
 			fx.checkSlots(t, "org B, key 2 (unused)", orgB.ID, k2, nil)
 			fx.checkSlots(t, "unknown key", orgA.ID, fx.counterKey("none"), nil)
 		}},
-		{"RevenueSaturates", func(t *testing.T, fx *ledgerFixture) {
+		{"RevenueOverflowIsRefused", func(t *testing.T, fx *ledgerFixture) {
 			org := fx.mustOrg(t)
 			key := fx.counterKey("whale")
-			var got []store.PeriodSlot
-			for _, v := range []int64{math.MaxInt64 - 5, 10, 1} {
-				sl, err := fx.l.AssignSlot(fx.ctx, org.ID, key, fx.id("cnv"), v)
-				must(t, err, "AssignSlot")
-				got = append(got, sl)
+			first, err := fx.l.AssignSlot(fx.ctx, org.ID, key, fx.id("cnv"), math.MaxInt64-5)
+			must(t, err, "AssignSlot(MaxInt64 - 5)")
+			// The next value would push the total past MaxInt64: refused
+			// with ErrOverflow, nothing assigned, the counter unchanged.
+			over := fx.id("cnv")
+			if sl, err := fx.l.AssignSlot(fx.ctx, org.ID, key, over, 10); !errors.Is(err, domain.ErrOverflow) {
+				t.Fatalf("AssignSlot past the limit = %+v, %v; want ErrOverflow", sl, err)
 			}
-			for i, want := range []int64{0, math.MaxInt64 - 5, math.MaxInt64} {
-				if got[i].RevenueBefore != want || got[i].Ordinal != int64(i+1) {
-					t.Errorf("slot %d: ordinal %d, revenue before %d; want ordinal %d, revenue before %d (saturating, never wrapping)",
-						i+1, got[i].Ordinal, got[i].RevenueBefore, i+1, want)
-				}
-			}
+			last, err := fx.l.AssignSlot(fx.ctx, org.ID, key, fx.id("cnv"), 5)
+			must(t, err, "AssignSlot(5: exactly MaxInt64)")
+			want := []store.PeriodSlot{first, {Key: key, ConversionID: last.ConversionID, Ordinal: 2, RevenueBefore: math.MaxInt64 - 5, Value: 5}}
+			checkEqual(t, "AssignSlot(5)", last, want[1])
+			fx.checkSlots(t, "after the refused overflow", org.ID, key, want)
 		}},
 	}
 }

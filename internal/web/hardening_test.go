@@ -1,0 +1,69 @@
+package web_test
+
+import (
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// TestPortalTotalsThatOverflowFailLoudly: the partner's overview and
+// earnings pages total its ledger; totals that do not fit in an int64 (data
+// that bounded inputs cannot build but an older installation may hold) give
+// the logged error page, never a wrapped, negative balance.
+func TestPortalTotalsThatOverflowFailLoudly(t *testing.T) {
+	e := apptest.New(t)
+	partnerID := newPartner(t, e, "ada@acme.example")
+	l, ok := e.App.Store.(store.Ledger)
+	if !ok {
+		t.Fatal("the store has no ledger")
+	}
+	ch := store.LedgerChange{OrgID: e.OrgID}
+	for _, cnv := range []string{"cnv_1", "cnv_2"} {
+		c, a, err := commission.NewCommission(commission.Earning{
+			OrgID: e.OrgID, ProgramID: "prg_1", ReferrerID: "rfr_1", PartnerID: partnerID, ConversionID: cnv,
+			Currency: "USD", Amount: math.MaxInt64/2 + 1, RuleSource: commission.SourceProgram, OccurredAt: e.Clock.Now(),
+		}, commission.ActorSystem, e.Clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.Created, ch.Audit = append(ch.Created, c), append(ch.Audit, a)
+	}
+	if err := l.ApplyLedgerChange(t.Context(), ch); err != nil {
+		t.Fatal(err)
+	}
+	b := withSession(t, e, e.NewUser(t, e.OrgID, domain.RolePartner, partnerID))
+	for _, page := range []string{"/portal", "/portal/earnings"} {
+		r := b.do("GET", page, nil)
+		if r.Status != http.StatusInternalServerError || strings.Contains(body(r), "-92") {
+			t.Errorf("%s: %d, want the 500 page without a wrapped total\n%s", page, r.Status, r.Body)
+		}
+	}
+}
+
+// TestSignInPageSaysHowLongToWait: after the free failures the sign-in form
+// answers 429 with Retry-After and says so; the wait is per address, and a
+// success after it signs in.
+func TestSignInPageSaysHowLongToWait(t *testing.T) {
+	e := apptest.New(t)
+	b := newBrowser(t, e)
+	for range identity.SignInPerAccountAddress.Free {
+		if r := b.submit("/login", "/login", url.Values{"email": {apptest.AdminEmail}, "password": {"wrong password"}}); r.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", r.Status)
+		}
+	}
+	r := b.submit("/login", "/login", url.Values{"email": {apptest.AdminEmail}, "password": {apptest.AdminPassword}})
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" || !strings.Contains(body(r), "try again in 1 seconds") {
+		t.Fatalf("after %d failures: %d Retry-After %q\n%s", identity.SignInPerAccountAddress.Free, r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	e.Clock.Advance(time.Second)
+	b.signIn(apptest.AdminEmail, apptest.AdminPassword)
+}

@@ -87,7 +87,7 @@ func (r *Rollup) RunOnce(ctx context.Context) (RunStats, error) {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	for round := 0; round < maxRounds; round++ {
+	for round := 0; round < maxRounds && !nearDeadline(ctx); round++ {
 		res, err := r.Store.RollUp(ctx, batch, Fold)
 		if err != nil {
 			return st, err
@@ -100,7 +100,7 @@ func (r *Rollup) RunOnce(ctx context.Context) (RunStats, error) {
 			break
 		}
 	}
-	if r.claimHeal(now) {
+	if !nearDeadline(ctx) && r.claimHeal(now) {
 		n, err := r.healAll(ctx, now)
 		st.Healed = n
 		if err != nil {
@@ -197,6 +197,17 @@ func (r *Rollup) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// deadlineMargin is the time a run leaves itself before its context's
+// deadline (a Lambda invocation's): enough to finish the RollUp under way.
+const deadlineMargin = 20 * time.Second
+
+// nearDeadline reports whether ctx ends within deadlineMargin: the run
+// stops there, and the next one goes on.
+func nearDeadline(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < deadlineMargin
 }
 
 func (r *Rollup) now() time.Time {

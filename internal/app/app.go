@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/awsenv"
@@ -291,7 +292,8 @@ func OpenStore(ctx context.Context, c Config, getenv func(string) string, enviro
 				return nil, err
 			}
 		}
-		return dynamo.New(client, c.TableName), nil
+		// The analytics rollup reads the table's stream itself.
+		return dynamo.New(client, c.TableName, dynamo.WithStreams(dynamodbstreams.NewFromConfig(awsCfg), 0)), nil
 	}
 	return nil, fmt.Errorf("STORE=%s is not a store", c.Store)
 }

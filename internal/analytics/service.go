@@ -224,9 +224,17 @@ func (t totals) money(pick func(store.Figures) int64) []domain.Money {
 	return out
 }
 
+// referrerFigures are the figures a top-referrers row shows.
+var referrerFigures = []string{"clicks", "referrals", "conversions", "revenue", "commission"}
+
 // sum reads the cells of sel over the range, grouped as asked, merging the
 // spans of the range (whole months at month grain, ends at day grain).
 func (s *Service) sum(ctx context.Context, orgID string, rng Range, sel selection, groupBy string) ([]store.Cell, error) {
+	return s.sumFigures(ctx, orgID, rng, sel, groupBy, nil)
+}
+
+// sumFigures is sum of only the figures named (nil: all).
+func (s *Service) sumFigures(ctx context.Context, orgID string, rng Range, sel selection, groupBy string, figures []string) ([]store.Cell, error) {
 	if sel.none {
 		return nil, nil
 	}
@@ -234,7 +242,7 @@ func (s *Service) sum(ctx context.Context, orgID string, rng Range, sel selectio
 	for _, sp := range spans(rng) {
 		cells, err := s.st.SumCells(ctx, store.CellQuery{
 			OrgID: orgID, Level: sel.level, DimIDs: sel.dims, Grain: sp.grain, From: sp.from.String(), To: sp.to.String(),
-			ProgramID: attrProgram(sel), PartnerIDs: attrPartners(sel), GroupBy: groupBy,
+			ProgramID: attrProgram(sel), PartnerIDs: attrPartners(sel), Figures: figures, GroupBy: groupBy,
 		})
 		if err != nil {
 			return nil, err
@@ -632,7 +640,7 @@ func (s *Service) TopReferrers(ctx context.Context, orgID string, q Query, by, c
 		// Every referrer of the selection, narrowed by its attributes.
 		sel = selection{level: store.LevelReferrer, programID: q.ProgramID, partnerIDs: sel.partnerIDs}
 	}
-	cells, err := s.sum(ctx, orgID, rp.rng, sel, store.GroupByDim)
+	cells, err := s.sumFigures(ctx, orgID, rp.rng, sel, store.GroupByDim, referrerFigures)
 	if err != nil {
 		return TopList[ReferrerRow]{}, err
 	}

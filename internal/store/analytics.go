@@ -153,6 +153,10 @@ type CellQuery struct {
 	// cells by their attributes; empty matches every one.
 	ProgramID  string
 	PartnerIDs []string
+	// Figures names the figures to sum (of FigureNames); nil sums them
+	// all. The others are left 0: a report that needs a few figures of
+	// many cells (top referrers) reads less.
+	Figures []string
 	// GroupBy sums the selected cells per (Start, Currency)
 	// (GroupByStart), per (DimID, Currency) (GroupByDim), or per Currency
 	// (GroupByNone). Summed cells keep the grouped fields only (and the

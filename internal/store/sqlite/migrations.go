@@ -338,7 +338,10 @@ CREATE TABLE analytics_cells (
 	deal_value           INTEGER NOT NULL DEFAULT 0 CHECK (typeof(deal_value) = 'integer'),
 	PRIMARY KEY (org_id, level, grain, dim_id, start, currency)
 ) WITHOUT ROWID;
-CREATE INDEX analytics_cells_period ON analytics_cells (org_id, level, grain, start);
+-- Every dimension value's cells of a period (top referrers), covering the
+-- figures a top list sums so that it reads the index alone.
+CREATE INDEX analytics_cells_top ON analytics_cells
+	(org_id, level, grain, start, dim_id, currency, program_id, partner_id, clicks, referrals, conversions, revenue, commission);
 -- A heal recounts the records of recent days by the time they count at.
 CREATE INDEX clicks_at ON clicks (org_id, at);
 CREATE INDEX referrals_created ON referrals (org_id, created_at);

@@ -126,16 +126,7 @@ func NewWithEnv(t testing.TB, env map[string]string) *Env {
 // server's ticker does every second.
 func (e *Env) RollUp(t testing.TB) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
-		st, err := e.App.Rollup.RunOnce(context.Background())
-		if err != nil {
-			t.Fatalf("analytics rollup: %v", err)
-		}
-		if st.CaughtUp && st.Changes == 0 && st.Rebuilt == 0 {
-			return
-		}
-	}
-	t.Fatal("the analytics rollup did not catch up")
+	RollUp(t, e.App)
 }
 
 // Login signs in and returns the session token.

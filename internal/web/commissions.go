@@ -79,12 +79,7 @@ func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
 	if err != nil {
 		return err
 	}
-	d.Partner = map[string]string{}
-	d.Partners = []Option{{"", "All partners"}}
-	for _, p := range ps {
-		d.Partner[p.ID] = p.CompanyName
-		d.Partners = append(d.Partners, Option{p.ID, p.CompanyName})
-	}
+	d.Partners, d.Partner = choices("All partners", ps, func(p domain.Partner) (string, string) { return p.ID, p.CompanyName })
 	d.Statuses = []Option{{"", "Any status"}}
 	for _, st := range ledger.Statuses {
 		d.Statuses = append(d.Statuses, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -25,18 +26,53 @@ func (s *Server) portalOff(rq *request) error {
 
 type portalHomeData struct {
 	Summary portal.Summary
+	// The last 30 days from the analytics rollups: the partner's own
+	// figures against the 30 days before, and a chart of each.
+	KPIs   []kpi
+	Series seriesView
+	Period string
+	AsOf   string
+	Note   string // why there are no such figures
 }
 
-// portalHome is the partner's dashboard: earnings and activity counts.
+// portalHome is the partner's dashboard: earnings and activity counts,
+// and its own last 30 days.
 func (s *Server) portalHome(rq *request) error {
 	if s.cfg.Portal == nil {
 		return s.portalOff(rq)
 	}
-	sum, err := s.cfg.Portal.Summary(rq.r.Context(), rq.p.OrgID, rq.p.PartnerID)
+	ctx, org, pid := rq.r.Context(), rq.p.OrgID, rq.p.PartnerID
+	sum, err := s.cfg.Portal.Summary(ctx, org, pid)
 	if err != nil {
 		return err
 	}
-	return s.render(rq, http.StatusOK, "portal", "Overview", "portal", portalHomeData{sum})
+	d := portalHomeData{Summary: sum}
+	var recent analytics.Summary
+	var series analytics.Series
+	err = errAnalyticsOff
+	if s.cfg.Analytics != nil {
+		// The default range: the last 30 days of the organization's zone.
+		recent, err = s.cfg.Analytics.PortalSummary(ctx, org, pid, analytics.PortalQuery{}, true)
+		if err == nil {
+			series, err = s.cfg.Analytics.PortalTimeseries(ctx, org, pid, analytics.PortalQuery{}, analytics.IntervalDay)
+		}
+	}
+	if err != nil {
+		if d.Note, err = analyticsNote(err); err != nil {
+			return err
+		}
+	} else {
+		p := recent.Previous // set: compare was asked for
+		d.KPIs = []kpi{
+			countKPI("Clicks", recent.Clicks, &p.Clicks),
+			countKPI("Referrals", recent.TotalReferrals, &p.TotalReferrals),
+			countKPI("Conversions", recent.Conversions, &p.Conversions),
+			moneyKPI("Earnings", recent.Commission, p.Commission, true),
+		}
+		d.Series = newSeriesView("portal-chart", series, earningsFigure)
+		d.Period, d.AsOf = periodText(recent.From, recent.To), asOfText(recent.AsOf, recent.TimeZone)
+	}
+	return s.render(rq, http.StatusOK, "portal", "Overview", "portal", d)
 }
 
 // shareLink is a portal link with its share targets, built here so that

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -42,69 +42,73 @@ func (pg pager) First(path string, q url.Values) string {
 	return path + "?" + q.Encode()
 }
 
-type stat struct {
-	Label, Value, Link string
-}
-
-func countLabel(n int, next string) string {
-	s := itoa(n)
-	if next != "" {
-		s += "+"
-	}
-	return s
-}
-
-func itoa(n int) string { return formatInt(int64(n)) }
-
-func formatInt(n int64) string {
-	return domain.FormatMajor(n, "JPY")
-}
-
 type dashboardData struct {
-	Stats    []stat
+	KPIs     []kpi
+	Note     string // why there are no analytics figures
+	Period   string
+	AsOf     string
 	Programs []domain.Program
 }
 
+// dashboard is the staff's home: the last 30 days' figures from the
+// analytics rollups (exact, however many records), and recent programs.
 func (s *Server) dashboard(rq *request) error {
 	if rq.p.Role == domain.RolePartner {
 		http.Redirect(rq.w, rq.r, "/portal", http.StatusSeeOther)
 		return nil
 	}
 	ctx, org := rq.r.Context(), rq.p.OrgID
-	progs, nextP, err := s.cfg.Programs.List(ctx, org, store.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	active := 0
-	for _, p := range progs {
-		if p.Status == domain.ProgramActive {
-			active++
-		}
-	}
-	refs, nextR, err := s.cfg.Tracking.ListReferrals(ctx, org, store.ReferralFilter{}, store.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	convs, nextC, err := s.cfg.Tracking.ListConversions(ctx, org, store.ConversionFilter{}, store.Page{Limit: 100})
-	if err != nil {
-		return err
-	}
-	d := dashboardData{Stats: []stat{
-		{"Active programs", itoa(active) + " of " + countLabel(len(progs), nextP), "/programs"},
-		{"Referrals", countLabel(len(refs), nextR), "/referrals"},
-		{"Conversions", countLabel(len(convs), nextC), "/conversions"},
-	}}
-	if rq.admin() && s.cfg.Ledger != nil {
-		pending, nextK, err := s.cfg.Ledger.List(ctx, org, store.CommissionFilter{Status: string(commission.StatusPending)}, store.Page{Limit: 100})
+	var recent []domain.Program
+	active, total := 0, 0
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		progs, next, err := s.cfg.Programs.List(ctx, org, page)
 		if err != nil {
 			return err
 		}
-		d.Stats = append(d.Stats, stat{"Commissions awaiting approval", countLabel(len(pending), nextK), "/commissions?status=pending"})
+		for _, p := range progs {
+			if p.Status == domain.ProgramActive {
+				active++
+			}
+		}
+		total += len(progs)
+		if recent == nil {
+			recent = progs[:min(5, len(progs))]
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
 	}
-	if len(progs) > 5 {
-		progs = progs[:5]
+	d := dashboardData{Programs: recent}
+	programs := kpi{Label: "Active programs", Link: "/programs", Values: []kpiValue{{Value: itoa(active)}}, Hint: "of " + itoa(total) + " programs"}
+	d.KPIs = []kpi{programs}
+	var sum analytics.Summary
+	err := errAnalyticsOff
+	if s.cfg.Analytics != nil {
+		sum, err = s.cfg.Analytics.Summary(ctx, org, analytics.Query{}, true) // the default range: the last 30 days
 	}
-	d.Programs = progs
+	if err != nil {
+		if d.Note, err = analyticsNote(err); err != nil {
+			return err
+		}
+	} else {
+		d.Period, d.AsOf = periodText(sum.From, sum.To), asOfText(sum.AsOf, sum.TimeZone)
+		prev := sum.Previous // set: compare was asked for
+		link := func(k kpi, to string) kpi { k.Link = to; return k }
+		pendingLink := "/analytics"
+		if rq.admin() {
+			pendingLink = "/commissions?status=pending"
+		}
+		d.KPIs = []kpi{
+			link(countKPI("Clicks", sum.Clicks, &prev.Clicks), "/analytics"),
+			link(countKPI("Referrals", sum.TotalReferrals, &prev.TotalReferrals), "/referrals"),
+			link(countKPI("Conversions", sum.Conversions, &prev.Conversions), "/conversions"),
+			link(moneyKPI("Revenue", sum.Revenue, prev.Revenue, true), "/analytics"),
+			link(moneyKPI("Commission pending", sum.CommissionAccrued.Pending, prev.CommissionAccrued.Pending, true), pendingLink),
+			programs,
+		}
+	}
 	return s.render(rq, http.StatusOK, "dashboard", "Dashboard", "dashboard", d)
 }
 
@@ -295,13 +299,21 @@ func (s *Server) programNames(rq *request) (map[string]string, []Option, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	names := map[string]string{}
-	opts := []Option{{"", "All programs"}}
-	for _, p := range ps {
-		names[p.ID] = p.Name
-		opts = append(opts, Option{p.ID, p.Name})
-	}
+	opts, names := choices("All programs", ps, func(p domain.Program) (string, string) { return p.ID, p.Name })
 	return names, opts, nil
+}
+
+// choices are the options of a filter's select — all (""), then each
+// record — and the records' names by ID.
+func choices[T any](all string, records []T, idName func(T) (string, string)) ([]Option, map[string]string) {
+	opts := []Option{{"", all}}
+	names := map[string]string{}
+	for _, r := range records {
+		id, name := idName(r)
+		names[id] = name
+		opts = append(opts, Option{id, name})
+	}
+	return opts, names
 }
 
 type referralListData struct {

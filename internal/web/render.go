@@ -248,14 +248,12 @@ func selectField(f *Form, name, label string, options []Option, opts ...string) 
 var funcs = template.FuncMap{
 	"field":  field,
 	"select": selectField,
-	"money": func(m domain.Money) string {
-		return m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
-	},
+	"money":  moneyText,
 	"moneyp": func(m *domain.Money) string {
 		if m == nil {
 			return "—"
 		}
-		return m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
+		return moneyText(*m)
 	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -306,17 +304,9 @@ var funcs = template.FuncMap{
 	},
 	"fieldID":  fieldID,
 	"dealCard": dealCard,
-	"moneys": func(ms []domain.Money) string {
-		if len(ms) == 0 {
-			return "0.00"
-		}
-		parts := make([]string, len(ms))
-		for i, m := range ms {
-			parts[i] = m.Currency + " " + domain.FormatMajor(m.Amount, m.Currency)
-		}
-		return strings.Join(parts, " + ")
-	},
-	"major": func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
+	"moneys":   moneysText,
+	"coord":    coord,
+	"major":    func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
 	"query": func(base string, kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {

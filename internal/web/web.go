@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/clientaddr"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -48,6 +49,9 @@ type Config struct {
 	// store lacks the portal's queries. Their pages then say so.
 	Deals  *deals.Service
 	Portal *portal.Service
+	// Analytics is nil while the store keeps no analytics rollups; the
+	// dashboards then say so.
+	Analytics *analytics.Service
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
 	Log           *slog.Logger
@@ -122,6 +126,14 @@ func (s *Server) Pages() []Page {
 		{"GET", "/referrals", staff, s.referralList},
 		{"GET", "/conversions", staff, s.conversionList},
 
+		// Analytics: staff, as the API's /v1/analytics/* routes.
+		{"GET", "/analytics", staff, s.referralAnalytics},
+		{"GET", "/partners/analytics", staff, s.partnerAnalytics},
+		{"GET", "/analytics/summary.csv", staff, s.analyticsCSV("summary")},
+		{"GET", "/analytics/timeseries.csv", staff, s.analyticsCSV("timeseries")},
+		{"GET", "/analytics/top-referrers.csv", staff, s.analyticsCSV("top-referrers")},
+		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
+
 		{"GET", "/partners", admin, s.partnerList},
 		{"GET", "/partners/new", admin, s.partnerNew},
 		{"POST", "/partners", admin, s.partnerCreate},
@@ -141,6 +153,8 @@ func (s *Server) Pages() []Page {
 		{"GET", "/settings/users", admin, s.userList},
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
+		{"GET", "/settings/organization", admin, s.organizationPage},
+		{"POST", "/settings/organization", admin, s.organizationUpdate},
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},

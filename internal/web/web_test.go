@@ -285,8 +285,10 @@ func TestAcceptInvitationPage(t *testing.T) {
 
 func TestPagesForbidInlineScripts(t *testing.T) {
 	e := apptest.New(t)
+	e.RollUp(t)
 	b := withSession(t, e, e.AdminToken)
-	for _, path := range []string{"/", "/programs", "/programs/new", "/referrals", "/conversions", "/partners", "/partners/new", "/partner-tiers", "/commissions", "/login"} {
+	for _, path := range []string{"/", "/programs", "/programs/new", "/referrals", "/conversions", "/partners", "/partners/new", "/partner-tiers", "/commissions", "/login",
+		"/analytics", "/partners/analytics", "/settings/organization"} {
 		r := b.do("GET", path, nil)
 		if r.Status != http.StatusOK && r.Status != http.StatusSeeOther {
 			t.Errorf("GET %s: %d", path, r.Status)

@@ -229,11 +229,17 @@ func (tb *tab) text(sel string) string {
 
 func (tb *tab) has(sel string) bool {
 	tb.t.Helper()
+	return tb.count(sel) > 0
+}
+
+// count is how many elements match sel.
+func (tb *tab) count(sel string) int {
+	tb.t.Helper()
 	n, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
 	if err != nil {
 		tb.t.Fatal(err)
 	}
-	return n > 0
+	return n
 }
 
 func (tb *tab) fill(id, value string) {

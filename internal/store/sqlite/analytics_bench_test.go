@@ -53,7 +53,9 @@ var (
 )
 
 func benchSeed(b *testing.B) *benchWorld {
-	benchOnce.Do(func() { bench, benchErr = seed(envInt("ANALYTICS_BENCH_REFERRERS", 10_000), envInt("ANALYTICS_BENCH_CLICKS", 1_000_000)) })
+	benchOnce.Do(func() {
+		bench, benchErr = seed(envInt("ANALYTICS_BENCH_REFERRERS", 10_000), envInt("ANALYTICS_BENCH_CLICKS", 1_000_000))
+	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -446,5 +447,53 @@ func TestRepeatedPutOfTheSameRecord(t *testing.T) {
 	got, err := st.GetProgram(ctx, fx.org.ID, fx.program.ID)
 	if err != nil || got.Name != "Edited" || got.Revision != 1 {
 		t.Errorf("GetProgram = %q rev %d, %v; want \"Edited\" rev 1", got.Name, got.Revision, err)
+	}
+}
+
+// TestAnalyticsItemLayout pins the analytics items of docs/dynamodb.md
+// ("Analytics"): after one rollup, the feed item with its committed run,
+// the organization's rollup state, and a cell with its keys and figures.
+func TestAnalyticsItemLayout(t *testing.T) {
+	table := newTable(t)
+	st := dynamo.New(client, table, dynamo.WithStreams(streams, 100*time.Millisecond))
+	fx := seed(t, st, "anlayout")
+	job := &analytics.Rollup{Store: st, HealEvery: -1}
+	if _, err := job.RunOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	items := scan(t, table)
+	o := "ORG#" + fx.org.ID
+	day := fx.conv.OccurredAt.UTC().Format("2006-01-02")
+	want := map[string]map[string]string{
+		"ANALYTICS#FEED|STATE": {"type": "analytics_feed"},
+		o + "#AN|STATE":        {"type": "analytics_org", "timeZone": "UTC"},
+		o + "#AN#1#org#|D#" + day + "#": {"type": "analytics_cell", "level": "org", "grain": "day", "start": day,
+			"GSI1PK": o + "#AN#1#org#D#" + day, "GSI1SK": "#"},
+		o + "#AN#1#referrer#" + fx.referrer.ID + "|D#" + day + "#EUR": {"type": "analytics_cell", "programId": fx.program.ID,
+			"GSI1PK": o + "#AN#1#referrer#D#" + day, "GSI1SK": fx.referrer.ID + "#EUR"},
+	}
+	for k, attrs := range want {
+		it, ok := items[k]
+		if !ok {
+			t.Errorf("no item %s", k)
+			continue
+		}
+		for name, v := range attrs {
+			if got := s(it, name); got != v {
+				t.Errorf("%s: %s = %q, want %q", k, name, got, v)
+			}
+		}
+	}
+	cell := items[o+"#AN#1#org#|D#"+day+"#"]
+	for name, want := range map[string]string{"referrals": "1", "conversions": "1", "converted_referrals": "1", "lastRun": "1"} {
+		if n, _ := cell[name].(*types.AttributeValueMemberN); n == nil || n.Value != want {
+			t.Errorf("the organization's day cell: %s = %v, want %s", name, cell[name], want)
+		}
+	}
+	if n, _ := items[o+"#AN|STATE"]["gen"].(*types.AttributeValueMemberN); n == nil || n.Value != "1" {
+		t.Errorf("the organization's rollup state: gen = %v, want 1", items[o+"#AN|STATE"]["gen"])
+	}
+	if w := s(items[o+"|CONVERSION#"+fx.conv.ID], "writtenAt"); w == "" {
+		t.Error("a conversion has no writtenAt")
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -326,18 +325,7 @@ func (e *Env) LastInvitationToken(t testing.TB, email string) string {
 // the SES emulator).
 func InvitationToken(t testing.TB, text string) (string, bool) {
 	t.Helper()
-	_, rest, ok := strings.Cut(text, identity.AcceptPath+"?token=")
-	if !ok {
-		return "", false
-	}
-	if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
-		rest = rest[:i]
-	}
-	tok, err := url.QueryUnescape(rest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok, true
+	return identity.InvitationToken(text)
 }
 
 // SetMailer rewires the application on the same store, clock and IDs to

@@ -302,6 +302,21 @@ func (s *Service) accept(ctx context.Context, invs store.Invitations, token, pas
 	return sessionToken, sess, u, err
 }
 
+// InvitationToken finds the token of the accept link in the text of an
+// invitation email (the inverse of the link invite puts there): what a
+// person clicking the link hands to AcceptInvitation.
+func InvitationToken(text string) (string, bool) {
+	_, rest, ok := strings.Cut(text, AcceptPath+"?token=")
+	if !ok {
+		return "", false
+	}
+	if i := strings.IndexAny(rest, " \r\n"); i >= 0 {
+		rest = rest[:i]
+	}
+	token, err := url.QueryUnescape(rest)
+	return token, err == nil && token != ""
+}
+
 func emailInUse() error {
 	return &domain.Error{Kind: domain.KindConflict, Code: "email_taken", Message: "a user with this email already exists",
 		Fields: []domain.FieldError{{Field: "email", Message: "is already a user's address"}}}

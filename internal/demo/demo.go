@@ -1,165 +1,178 @@
-// Package demo fills an organization with realistic data: several programs,
-// a few hundred referrers, and their clicks, referrals and conversions
-// spread over the last 90 days, so the product can be explored at once.
+// Package demo fills an organization with a year of realistic activity so
+// that every page and chart of the product has something to show: programs
+// in USD and EUR (percentage, flat and tiered rules, a seasonal campaign),
+// partner tiers with resellers, affiliates and agencies, customers and
+// partner links with their clicks, referrals in every status, signups and
+// purchases (some reported late, some refunded), deals in every status and
+// commissions through their whole lifecycle.
+//
+// The year is played as a simulation (see sim): each event runs at its own
+// instant through the product's own services — tracking, programs,
+// partners, deals, identity, the ledger and the commission calculator — on
+// a clock set to that instant, so records, audit trails, hold periods and
+// the analytics change feed are exactly what the product itself would have
+// written over the year. Traffic follows the seasons, the weekdays and the
+// hours, grows with the referrer base and has a few viral bursts.
 package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-var (
-	firstNames = []string{"Ava", "Ben", "Chloe", "Dev", "Elena", "Finn", "Grace", "Hiro", "Isla", "Jonas", "Kira", "Liam",
-		"Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tara", "Umar", "Vera", "Wen", "Yusuf", "Zoe"}
-	lastNames = []string{"Alvarez", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-		"Kowalski", "Lopez", "Mensah", "Novak", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber"}
-	domains = []string{"example.com", "example.org", "example.net", "mail.example.com", "corp.example"}
-)
+// DefaultClicks is the size of `make demo`: about this many counted clicks
+// over the year, with some 2,500 referrals and 800 conversions — enough for
+// every chart, and loaded in well under a minute.
+const DefaultClicks = 25000
 
-func i64(v int64) *int64 { return &v }
-
-// programs are the demo programs: one of each commission rule type, and a
-// paused one to show that state.
-func programs(start time.Time) []domain.ProgramSpec {
-	return []domain.ProgramSpec{
-		{Name: "Customer referral — Pro plan", LandingURL: "https://example.com/pricing", Currency: "USD", StartsAt: start,
-			AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventSignup, domain.EventPurchase},
-			Eligibility: domain.Eligibility{NewCustomersOnly: true},
-			Commission:  domain.CommissionRule{Type: domain.RulePercentage, RateBps: i64(2000)}, HoldDays: 30},
-		{Name: "Give $20, get $20", LandingURL: "https://example.com/invite?utm_source=referral", Currency: "USD", StartsAt: start,
-			AttributionWindowDays: 60, QualifyingEvents: []string{domain.EventPurchase},
-			Eligibility: domain.Eligibility{NewCustomersOnly: true, MinPurchaseAmount: i64(2000)},
-			Commission:  domain.CommissionRule{Type: domain.RuleFlat, Amount: i64(2000)}, HoldDays: 14},
-		{Name: "Agency partner programme", LandingURL: "https://example.com/agencies", Currency: "EUR", StartsAt: start,
-			AttributionWindowDays: 90, QualifyingEvents: []string{domain.EventPurchase},
-			Commission: domain.CommissionRule{Type: domain.RuleTiered, Basis: domain.BasisCount, Period: domain.PeriodMonth, Mode: domain.ModeMarginal,
-				Tiers: []domain.Tier{{UpTo: i64(10), RateBps: i64(1000)}, {UpTo: i64(50), RateBps: i64(1500)}, {RateBps: i64(2000)}}}, HoldDays: 30},
-		{Name: "Holiday 2026 campaign", LandingURL: "https://example.com/holiday", Currency: "USD", StartsAt: start,
-			AttributionWindowDays: 14, QualifyingEvents: []string{domain.EventSignup},
-			Commission: domain.CommissionRule{Type: domain.RuleFlat, Amount: i64(500)}, HoldDays: 0},
-	}
+// Options size and place the demo; the zero value is `make demo`'s.
+type Options struct {
+	// Now is the present: the demo's year ends here (zero: time.Now()).
+	Now time.Time
+	// Clicks is about how many clicks the year brings (DefaultClicks);
+	// customers, referrals and conversions grow with it. Partners and
+	// their deals do not.
+	Clicks int
+	// Seed picks the story (the same seed tells the same story relative
+	// to Now, up to the randomness of IDs and generated codes).
+	Seed uint64
 }
 
-// Load adds the demo data to orgID unless the organization already has
-// programs. It returns how many records it wrote. Randomness is seeded, so
-// every load tells the same story (relative to now).
-func Load(ctx context.Context, a *app.App, orgID string, clock domain.Clock) (int, error) {
-	st := a.Store
-	if ps, _, err := st.ListPrograms(ctx, orgID, store.Page{Limit: 1}); err != nil {
-		return 0, err
+// Result says what Load wrote.
+type Result struct {
+	// Loaded is false when the organization already had programs and Load
+	// wrote nothing.
+	Loaded      bool
+	Programs    int
+	Tiers       int
+	Partners    int
+	Referrers   int
+	Clicks      int // counted clicks
+	Referrals   int
+	Conversions int
+	Refunds     int
+	Deals       int
+	Commissions int // ledger entries: commissions, replacements, clawbacks, adjustments
+	// PartnerEmail and PartnerPassword sign in to the portal of the
+	// demo's partner (Northwind Resellers). The password is generated and
+	// only known to this Result.
+	PartnerEmail    string
+	PartnerPassword string
+	Took            time.Duration
+}
+
+// Records is how many records Load wrote, roughly (every entity counted
+// once, not its updates).
+func (r Result) Records() int {
+	return r.Programs + r.Tiers + r.Partners + r.Referrers + r.Clicks + r.Referrals + r.Conversions + r.Deals + r.Commissions
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%d programs, %d partner tiers, %d partners, %d referrers, %d clicks, %d referrals, "+
+		"%d conversions (%d refunded), %d deals, %d ledger entries in %s",
+		r.Programs, r.Tiers, r.Partners, r.Referrers, r.Clicks, r.Referrals, r.Conversions, r.Refunds, r.Deals, r.Commissions,
+		r.Took.Round(100*time.Millisecond))
+}
+
+// Load adds a year of demo activity to orgID, unless the organization
+// already has programs (then it writes nothing and Result.Loaded is
+// false). The organization's first admin is the actor of the staff's
+// decisions. Interrupted (ctx), it leaves what it wrote so far.
+func Load(ctx context.Context, a *app.App, orgID string, opts Options) (Result, error) {
+	res := Result{PartnerEmail: DemoPartnerEmail}
+	if ps, _, err := a.Store.ListPrograms(ctx, orgID, store.Page{Limit: 1}); err != nil {
+		return res, err
 	} else if len(ps) > 0 {
-		return 0, nil
+		return res, nil
 	}
-	rng := rand.New(rand.NewPCG(2026, 11))
-	now := clock()
-	start := now.AddDate(0, 0, -90).Truncate(24 * time.Hour)
-	// IDs are minted at the demo's own timestamps so lists sort as if the
-	// records had been created over the 90 days.
-	var at time.Time
-	ids := domain.NewULIDs(func() time.Time { return at })
-	n := 0
-
-	for pi, spec := range programs(start) {
-		at = start.Add(time.Duration(pi) * time.Hour)
-		p := domain.NewProgram(orgID, ids("prg"), spec, at)
-		p.Status = domain.ProgramActive
-		if pi == 3 {
-			p.Status = domain.ProgramPaused
-		}
-		if err := st.CreateProgram(ctx, p); err != nil {
-			return n, err
-		}
-		n++
-		referrers := []int{140, 90, 50, 20}[pi]
-		for ri := 0; ri < referrers; ri++ {
-			at = start.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour))))
-			first, last := firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
-			rf := domain.Referrer{
-				ID: ids("rfr"), OrgID: orgID, ProgramID: p.ID, Name: first + " " + last,
-				Email: fmt.Sprintf("%s.%s.%d@%s", strings.ToLower(first), strings.ToLower(last), ri, domains[rng.IntN(len(domains))]),
-				Code:  domain.GenerateCode(), CreatedAt: at,
-			}
-			if err := st.CreateReferrer(ctx, rf); err != nil {
-				return n, err
-			}
-			n++
-			w, err := activity(ctx, st, p, rf, rng, ids, &at, now)
-			n += w
-			if err != nil {
-				return n, err
-			}
-		}
+	ls, ok := a.Store.(pipeline.LedgerStore)
+	if !ok {
+		return res, errors.New("demo: the store keeps no commission ledger")
 	}
-	return n, nil
+	admin, err := firstAdmin(ctx, a.Store, orgID)
+	if err != nil {
+		return res, err
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.Clicks <= 0 {
+		opts.Clicks = DefaultClicks
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 2026
+	}
+	began := time.Now()
+	end := opts.Now.UTC()
+	start := end.Truncate(day).AddDate(0, 0, -year)
+	s := newSim(start, end)
+	ids := domain.NewULIDs(s.clock)
+	box := &inbox{last: map[string]string{}}
+	// The product wired on the simulation's clock: every service stamps
+	// its records with the instant of the event that calls it.
+	demoApp := app.New(a.Config, a.Store, s.clock, ids, slog.New(slog.NewTextHandler(io.Discard, nil)), app.WithMailer(box))
+	res.PartnerPassword = identity.GeneratePassword()
+	w := &world{
+		sim: s, rng: rand.New(rand.NewPCG(opts.Seed, 11)), app: demoApp, ls: ls, ids: ids, mail: box, org: orgID,
+		ledger: ledger.New(a.Store, ls, s.clock),
+		calc:   pipeline.NewCalculator(ls, s.clock, partners.NewRuleSource(ls)),
+		admin:  identity.Principal{OrgID: orgID, Role: admin.Role, UserID: admin.ID, Email: admin.Email, Name: admin.Name},
+		start:  start, end: end, referred: map[string]map[string]bool{}, reviewed: map[string]bool{}, res: &res,
+	}
+	w.plan(opts.Clicks)
+	w.schedule()
+	if err := s.run(ctx); err != nil {
+		return res, err
+	}
+	entries, err := allPages(func(p store.Page) ([]commission.Commission, string, error) {
+		return ls.ListCommissions(ctx, orgID, store.CommissionFilter{}, p)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Commissions = len(entries)
+	res.Loaded = true
+	res.Took = time.Since(began)
+	return res, nil
 }
 
-// activity writes one referrer's clicks, referrals and conversions. Activity
-// is skewed: a few referrers bring most of the traffic, as in real programs.
-func activity(ctx context.Context, st store.Store, p domain.Program, rf domain.Referrer, rng *rand.Rand, ids domain.IDs, at *time.Time, now time.Time) (int, error) {
-	n := 0
-	clicks := int(rng.ExpFloat64() * 8)
-	for c := 0; c < clicks; c++ {
-		*at = rf.CreatedAt.Add(time.Duration(rng.Int64N(int64(now.Sub(rf.CreatedAt)))))
-		counted, err := st.RecordClick(ctx, domain.Click{
-			ID: ids("clk"), OrgID: rf.OrgID, ProgramID: p.ID, ReferrerID: rf.ID, Code: rf.Code,
-			VisitorHash: fmt.Sprintf("demo-%s-%d", rf.ID, c), RefererHost: []string{"", "twitter.com", "linkedin.com", "news.example"}[rng.IntN(4)], At: *at,
-		}, time.Hour)
-		if err != nil {
-			return n, err
-		}
-		if counted {
-			n++
-		}
-		if rng.IntN(3) != 0 {
-			continue
-		}
-		// About a third of clicks become referred contacts.
-		first, last := firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
-		*at = at.Add(time.Duration(rng.Int64N(int64(2 * time.Hour))))
-		if at.After(now) {
-			continue
-		}
-		ref := domain.Referral{
-			ID: ids("ref"), OrgID: rf.OrgID, ProgramID: p.ID, ReferrerID: rf.ID, Name: first + " " + last,
-			Email:  fmt.Sprintf("%s.%s+%s%d@%s", strings.ToLower(first), strings.ToLower(last), strings.ToLower(rf.Code), c, domains[rng.IntN(len(domains))]),
-			Status: domain.ReferralPending, CreatedAt: *at,
-		}
-		if rng.IntN(25) == 0 {
-			ref.Status, ref.Reason = domain.ReferralIneligible, domain.ReasonExistingCustomer
-		}
-		if err := st.CreateReferral(ctx, ref); err != nil {
-			return n, err
-		}
-		n++
-		if ref.Status != domain.ReferralPending || rng.IntN(5) >= 2 {
-			continue
-		}
-		// Two in five eligible referrals convert within the window.
-		occurred := ref.CreatedAt.Add(time.Duration(rng.Int64N(int64(time.Duration(p.AttributionWindowDays) * 24 * time.Hour / 3))))
-		if occurred.After(now) {
-			continue
-		}
-		*at = occurred
-		event := p.QualifyingEvents[len(p.QualifyingEvents)-1]
-		conv := domain.Conversion{
-			ID: ids("cnv"), OrgID: rf.OrgID, ReferralID: ref.ID, ProgramID: p.ID, ReferrerID: rf.ID, Event: event,
-			ExternalID: "demo-order-" + ref.ID, OccurredAt: occurred, CreatedAt: occurred,
-			RefundedAmount: domain.Money{Currency: p.Currency},
-		}
-		if event == domain.EventPurchase {
-			conv.Amount = &domain.Money{Amount: 2900 + rng.Int64N(40)*500, Currency: p.Currency}
-		}
-		if err := st.RecordConversion(ctx, conv, nil); err != nil {
-			return n, err
-		}
-		n++
+// firstAdmin is the organization's earliest admin: the bootstrap admin.
+func firstAdmin(ctx context.Context, st store.Store, orgID string) (domain.User, error) {
+	users, err := allPages(func(p store.Page) ([]domain.User, string, error) { return st.ListUsers(ctx, orgID, p) })
+	if err != nil {
+		return domain.User{}, err
 	}
-	return n, nil
+	for i := len(users) - 1; i >= 0; i-- { // newest first
+		if users[i].Role == domain.RoleAdmin {
+			return users[i], nil
+		}
+	}
+	return domain.User{}, fmt.Errorf("demo: organization %s has no admin", orgID)
+}
+
+// inbox is the demo's mailer: it keeps the last message to each address,
+// so the demo's partner can follow its invitation link.
+type inbox struct {
+	last map[string]string
+}
+
+func (b *inbox) Send(_ context.Context, m mail.Message) error {
+	b.last[strings.ToLower(m.To)] = m.Text
+	return nil
 }

@@ -38,7 +38,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	loadDemo := fs.Bool("demo", false, "load demo data (programs, referrers, clicks, referrals, conversions over 90 days) if the installation has none")
+	loadDemo := fs.Bool("demo", false, "load a year of demo data (programs, partners, clicks, referrals, conversions, deals, commissions) if the installation has none")
 	awsLocal := fs.Bool("aws", false, "AWS-local mode: start DynamoDB Local, local-aws-sqs and aws-ses-v2-local and use the AWS adapters")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,6 +75,20 @@ func run(args []string) error {
 		return err
 	}
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), log, app.WithMailer(mailer))
+
+	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	// The demo plays its year before the background jobs start: its
+	// records carry the year's instants, and jobs on the real clock (deal
+	// expiry, period close) must not act on them halfway.
+	var demoLogin string
+	if *loadDemo {
+		if demoLogin, err = loadDemoData(ctx, a, admin.OrgID); err != nil {
+			return err
+		}
+	}
 
 	// The commission pipeline: on SQLite the outbox pump and queue worker
 	// in this process; in AWS-local mode the table's stream and the queues
@@ -131,22 +145,6 @@ func run(args []string) error {
 		go func() { defer pipelineDone.Done(); a.Rollup.Run(ctx, time.Second) }()
 	}
 
-	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)
-	if err != nil {
-		return fmt.Errorf("bootstrap: %w", err)
-	}
-	if *loadDemo {
-		n, err := demo.Load(ctx, a, admin.OrgID, clock)
-		if err != nil {
-			return fmt.Errorf("demo data: %w", err)
-		}
-		if n > 0 {
-			fmt.Fprintf(os.Stderr, "Loaded demo data: %d records.\n", n)
-		} else {
-			fmt.Fprintln(os.Stderr, "Demo data already present; nothing loaded.")
-		}
-	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -178,6 +176,9 @@ func run(args []string) error {
 	default:
 		fmt.Fprintf(os.Stderr, "Sign in as %s at %s/login\n\n", admin.Email, cfg.PublicBaseURL)
 	}
+	if demoLogin != "" {
+		fmt.Fprintf(os.Stderr, "%s\n\n", demoLogin)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -192,6 +193,24 @@ func run(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// loadDemoData loads the demo year into orgID unless it has data, and
+// returns how to sign in to the demo partner's portal.
+func loadDemoData(ctx context.Context, a *app.App, orgID string) (string, error) {
+	fmt.Fprintln(os.Stderr, "Loading demo data: a year of programs, partners, clicks, referrals, deals and commissions…")
+	res, err := demo.Load(ctx, a, orgID, demo.Options{})
+	if err != nil {
+		return "", fmt.Errorf("demo data: %w", err)
+	}
+	if !res.Loaded {
+		fmt.Fprintln(os.Stderr, "Demo data already present; nothing loaded.")
+		return fmt.Sprintf("Demo partner portal: %s at %s/login (its password was printed when the demo was loaded; "+
+			"to choose a new one, re-send its portal invitation from the partner's page)", res.PartnerEmail, a.Config.PublicBaseURL), nil
+	}
+	fmt.Fprintf(os.Stderr, "Loaded demo data: %s.\n", res)
+	return fmt.Sprintf("Demo partner portal: sign in as %s with the password %s at %s/login\n(shown only this once)",
+		res.PartnerEmail, res.PartnerPassword, a.Config.PublicBaseURL), nil
 }
 
 // localHandler serves the API and the web UI and, when mail goes to the

@@ -158,6 +158,7 @@ func (w *world) expired(ctx context.Context, l *link, name, email string) error 
 	r := domain.Referral{
 		ID: w.ids("ref"), OrgID: w.org, ProgramID: l.prog.p.ID, ReferrerID: l.ref.ID, PartnerID: l.ref.PartnerID,
 		Email: email, Name: name, Status: domain.ReferralExpired, Reason: domain.ReasonWindowExpired, CreatedAt: w.sim.now,
+		UpdatedAt: w.sim.now.AddDate(0, 0, l.prog.p.AttributionWindowDays), // when its window ran out
 	}
 	if err := w.app.Store.CreateReferral(ctx, r); err != nil {
 		return fmt.Errorf("demo: referral of %s: %w", email, err)

@@ -191,7 +191,7 @@ const DemoPartnerEmail = "partner@demo.example"
 var partnerPlans = []*partnerPlan{
 	{company: "Northwind Resellers", contact: "Dana Whitfield", email: DemoPartnerEmail, tier: tierGold, join: 3, portal: "accepted",
 		agreements: []string{"Reseller agreement v3", "Data processing addendum"}, dealsPerMonth: 1.5, dealCurrency: "USD",
-		links: []linkPlan{{progPro, "NORTHWIND", 12, "https://northwind.example/partners"}, {progGive, "NORTHWIND-20", 6, "https://northwind.example/newsletter"}}},
+		links: []linkPlan{{progPro, "NORTHWIND", 24, "https://northwind.example/partners"}, {progGive, "NORTHWIND-20", 12, "https://northwind.example/newsletter"}}},
 	{company: "Bluebird Systems", contact: "Marcus Lee", email: "marcus@bluebird-systems.example", tier: tierGold, join: 20, portal: "invited",
 		agreements: []string{"Reseller agreement v3"}, dealsPerMonth: 1.5, dealCurrency: "USD",
 		links: []linkPlan{{progPro, "BLUEBIRD", 8, "https://bluebird-systems.example/"}}},

@@ -141,8 +141,9 @@ func (w *world) closeDeal(d domain.Deal) {
 }
 
 // showcaseDeal is a deal the demo's partner (or a rival) surely has,
-// whatever the dice say elsewhere: a win now and then over the year, and
-// at the present one deal in each open status.
+// whatever the dice say elsewhere: a win now and then over the year (the
+// last one's commission still on hold), and at the present one deal in
+// each open status.
 type showcaseDeal struct {
 	at       time.Time
 	partner  string // its email
@@ -160,6 +161,7 @@ func (w *world) scheduleShowcaseDeals() {
 		{at: w.dayAt(130, 10*time.Hour), partner: DemoPartnerEmail, customer: "Marigold Clinics", value: 1800000, approve: day, won: 40 * day},
 		{at: w.dayAt(220, 10*time.Hour), partner: DemoPartnerEmail, customer: "Cobalt Insurance", value: 3200000, approve: 3 * day, won: 28 * day},
 		{at: w.dayAt(290, 10*time.Hour), partner: DemoPartnerEmail, customer: "Tundra Schools", value: 1250000, approve: 2 * day, won: 30 * day},
+		{at: ago(40), partner: DemoPartnerEmail, customer: "Juniper Hospitality", value: 1500000, approve: 2 * day, won: 28 * day}, // still on hold
 		{at: ago(12), partner: rival, customer: "Polaris Aerospace", value: 2100000},
 		{at: ago(3), partner: DemoPartnerEmail, customer: "Polaris Aerospace", value: 2300000}, // in conflict with the rival's
 		{at: ago(9), partner: DemoPartnerEmail, customer: "Kestrel Biotech", value: 1850000, approve: 2 * day},

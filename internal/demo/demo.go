@@ -37,7 +37,7 @@ import (
 )
 
 // DefaultClicks is the size of `make demo`: about this many counted clicks
-// over the year, with some 2,500 referrals and 800 conversions — enough for
+// over the year, with some 2,300 referrals and 750 conversions — enough for
 // every chart, and loaded in well under a minute.
 const DefaultClicks = 25000
 

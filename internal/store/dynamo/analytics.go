@@ -1,6 +1,8 @@
 package dynamo
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -64,9 +66,10 @@ const (
 
 // Tunables of the analytics feed.
 const (
-	// chunkCells is how many cell deltas one manifest chunk holds (~250 KB,
-	// under DynamoDB's 400 KB item limit).
-	chunkCells = 800
+	// chunkCells is how many cell deltas one manifest chunk holds at most,
+	// and maxChunkBytes its gzipped size at most (DynamoDB items: 400 KB).
+	chunkCells    = 4000
+	maxChunkBytes = 300 << 10
 	// staleClaim is how long an unready pending run may stay before
 	// another run aborts it (its owner crashed).
 	staleClaim = 3 * time.Minute
@@ -327,20 +330,44 @@ type genCell struct {
 
 func (s *Store) writeChunks(ctx context.Context, p *pendingRun, cells []genCell) error {
 	p.Cells = len(cells)
-	for i := 0; i*chunkCells < len(cells); i++ {
-		part := cells[i*chunkCells : min((i+1)*chunkCells, len(cells))]
-		b, err := json.Marshal(part)
-		if err != nil {
-			return err
+	for start := 0; start < len(cells); {
+		n := min(chunkCells, len(cells)-start)
+		var blob []byte
+		for {
+			b, err := gzipJSON(cells[start : start+n])
+			if err != nil {
+				return err
+			}
+			if len(b) <= maxChunkBytes || n == 1 {
+				blob = b
+				break
+			}
+			n /= 2 // compresses less well than expected: a smaller chunk
 		}
-		it := chunkKey(p.Run, p.Owner, i)
-		it[attrType], it["cells"], it[attrTTL] = str(typeAnalyticsChunk), str(string(b)), num(time.Now().Add(48*time.Hour).Unix())
+		it := chunkKey(p.Run, p.Owner, p.Chunks)
+		it[attrType], it["cells"], it[attrTTL] = str(typeAnalyticsChunk), &types.AttributeValueMemberB{Value: blob}, num(time.Now().Add(48*time.Hour).Unix())
 		if err := s.put(ctx, it); err != nil {
 			return err
 		}
-		p.Chunks = i + 1
+		p.Chunks++
+		start += n
 	}
 	return nil
+}
+
+// gzipJSON is v as gzipped JSON: a manifest's deltas repeat their field
+// names and keys, so they shrink several times (and with them the chunks'
+// write units).
+func gzipJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *Store) readChunk(ctx context.Context, p pendingRun, i int) ([]genCell, error) {
@@ -348,8 +375,16 @@ func (s *Store) readChunk(ctx context.Context, p pendingRun, i int) ([]genCell, 
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: analytics run %d chunk %d: %w", p.Run, i, err)
 	}
+	blob, _ := it["cells"].(*types.AttributeValueMemberB)
+	if blob == nil {
+		return nil, fmt.Errorf("dynamo: analytics run %d chunk %d has no cells", p.Run, i)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(blob.Value))
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: analytics run %d chunk %d: %w", p.Run, i, err)
+	}
 	var cells []genCell
-	if err := json.Unmarshal([]byte(getS(it, "cells")), &cells); err != nil {
+	if err := json.NewDecoder(zr).Decode(&cells); err != nil {
 		return nil, fmt.Errorf("dynamo: analytics run %d chunk %d: %w", p.Run, i, err)
 	}
 	return cells, nil
@@ -418,10 +453,27 @@ func (s *Store) applyCells(ctx context.Context, run int64, cells []genCell) erro
 
 // applyCell adds one delta to its cell unless this run already did.
 func (s *Store) applyCell(ctx context.Context, run int64, c genCell) error {
-	names := map[string]string{"#type": attrType, "#level": "level", "#start": "start"}
-	values := item{":run": num(run), ":t": str(typeAnalyticsCell), ":org": str(c.OrgID), ":level": str(c.Level), ":dim": str(c.DimID),
-		":grain": str(c.Grain), ":start": str(c.Start), ":cur": str(c.Currency), ":prg": str(c.ProgramID), ":prt": str(c.PartnerID),
-		":gpk": str(cellPeriodPK(c.OrgID, c.Gen, c.Level, c.Grain, c.Start)), ":gsk": str(keyPart(c.DimID) + "#" + c.Currency)}
+	// The cell's identity is in its key (decodeCell reads it back): the item
+	// holds only the figures, lastRun and, where lists need them, the
+	// referrer's attributes and the period index keys — small items keep
+	// every read and write at the minimum unit.
+	names := map[string]string{"#type": attrType}
+	values := item{":run": num(run), ":t": str(typeAnalyticsCell)}
+	expr := "SET lastRun = :run, #type = :t"
+	if c.ProgramID != "" {
+		expr += ", programId = :prg"
+		values[":prg"] = str(c.ProgramID)
+	}
+	if c.PartnerID != "" {
+		expr += ", partnerId = :prt"
+		values[":prt"] = str(c.PartnerID)
+	}
+	if c.Level == store.LevelReferrer {
+		// Top referrers read every referrer's cells of a period.
+		expr += ", " + attrGSI1PK + " = :gpk, " + attrGSI1SK + " = :gsk"
+		values[":gpk"] = str(cellPeriodPK(c.OrgID, c.Gen, c.Level, c.Grain, c.Start))
+		values[":gsk"] = str(keyPart(c.DimID) + "#" + c.Currency)
+	}
 	var add []string
 	for i, v := range c.Figures.Values() {
 		if *v == 0 {
@@ -431,8 +483,6 @@ func (s *Store) applyCell(ctx context.Context, run int64, c genCell) error {
 		names[n], values[val] = store.FigureNames[i], num(*v)
 		add = append(add, n+" "+val)
 	}
-	expr := "SET lastRun = :run, #type = :t, organizationId = :org, #level = :level, dimId = :dim, grain = :grain, #start = :start, " +
-		"currency = :cur, programId = :prg, partnerId = :prt, " + attrGSI1PK + " = :gpk, " + attrGSI1SK + " = :gsk"
 	if len(add) > 0 {
 		expr += " ADD " + strings.Join(add, ", ")
 	}
@@ -1312,7 +1362,11 @@ func (h *heal) scan(ctx context.Context, s *Store) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	h.stored, err = s.dayCells(ctx, h.org, h.o.gen, h.from, h.to)
+	keys := make([]store.CellKey, 0, len(h.recount))
+	for k := range h.recount {
+		keys = append(keys, k)
+	}
+	h.stored, err = s.dayCells(ctx, h.org, h.o.gen, h.from, h.to, keys)
 	return err
 }
 
@@ -1371,11 +1425,12 @@ func (h *heal) cells(changes []store.Change, fold store.FoldFunc) ([]genCell, er
 
 func (h *heal) flips() []orgFlip { return nil }
 
-var levels = []string{store.LevelOrg, store.LevelProgram, store.LevelReferrer, store.LevelPartner, store.LevelProgramPartner}
-
-// dayCells reads every day cell of an organization's generation within
-// the days, consistently: their keys from GSI1, then the cells themselves.
-func (s *Store) dayCells(ctx context.Context, orgID string, gen int64, from, to string) ([]store.Cell, error) {
+// dayCells reads, consistently, an organization's generation's day cells
+// within the days that the recount has (keys) or that the period index
+// lists (referrer cells): what the heal compares its recount with. A
+// cell at another level that the recount lacks would have to have no
+// record left behind it, which the feed cannot produce.
+func (s *Store) dayCells(ctx context.Context, orgID string, gen int64, from, to string, keys []store.CellKey) ([]store.Cell, error) {
 	first, err := time.Parse(store.DateLayout, from)
 	if err != nil {
 		return nil, err
@@ -1384,32 +1439,41 @@ func (s *Store) dayCells(ctx context.Context, orgID string, gen int64, from, to 
 	if err != nil {
 		return nil, err
 	}
-	var keys []item
-	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
-		for _, level := range levels {
-			var start item
-			for {
-				out, err := s.query(ctx, &dynamodb.QueryInput{
-					IndexName:                 aws.String(indexGSI1),
-					KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-					ExpressionAttributeValues: item{":pk": str(cellPeriodPK(orgID, gen, level, store.GrainDay, d.Format(store.DateLayout)))},
-					ProjectionExpression:      aws.String("PK, SK"),
-					ExclusiveStartKey:         start,
-				})
-				if err != nil {
-					return nil, err
-				}
-				for _, it := range out.Items {
-					keys = append(keys, item{attrPK: it[attrPK], attrSK: it[attrSK]})
-				}
-				if out.LastEvaluatedKey == nil {
-					break
-				}
-				start = out.LastEvaluatedKey
-			}
+	seen := map[string]bool{}
+	var ks []item
+	addKey := func(k item) {
+		id := getS(k, attrPK) + "|" + getS(k, attrSK)
+		if !seen[id] {
+			seen[id] = true
+			ks = append(ks, k)
 		}
 	}
-	its, err := s.batchGet(ctx, keys)
+	for _, k := range keys {
+		addKey(cellKey(orgID, gen, k))
+	}
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		var start item
+		for {
+			out, err := s.query(ctx, &dynamodb.QueryInput{
+				IndexName:                 aws.String(indexGSI1),
+				KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+				ExpressionAttributeValues: item{":pk": str(cellPeriodPK(orgID, gen, store.LevelReferrer, store.GrainDay, d.Format(store.DateLayout)))},
+				ProjectionExpression:      aws.String("PK, SK"),
+				ExclusiveStartKey:         start,
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range out.Items {
+				addKey(item{attrPK: it[attrPK], attrSK: it[attrSK]})
+			}
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			start = out.LastEvaluatedKey
+		}
+	}
+	its, err := s.batchGet(ctx, ks)
 	if err != nil {
 		return nil, err
 	}
@@ -1445,9 +1509,18 @@ func (s *Store) HealAnalytics(ctx context.Context, orgID, from, to string, fold 
 // --- reading cells ---------------------------------------------------------------------
 
 func decodeCell(it item) (store.Cell, error) {
-	c := store.Cell{OrgID: getS(it, "organizationId"), ProgramID: getS(it, "programId"), PartnerID: getS(it, "partnerId"),
-		CellKey: store.CellKey{Level: getS(it, "level"), DimID: getS(it, "dimId"), Grain: getS(it, "grain"), Start: getS(it, "start"),
-			Currency: getS(it, "currency")}}
+	// PK ORG#<org>#AN#<gen>#<level>#<dim>, SK <D|M>#<start>#<currency>.
+	pk := strings.SplitN(getS(it, attrPK), "#", 6)
+	sk := strings.SplitN(getS(it, attrSK), "#", 3)
+	if len(pk) != 6 || pk[0] != "ORG" || pk[2] != "AN" || len(sk) != 3 {
+		return store.Cell{}, fmt.Errorf("dynamo: not an analytics cell: %s|%s", getS(it, attrPK), getS(it, attrSK))
+	}
+	grain := store.GrainDay
+	if sk[0] == "M" {
+		grain = store.GrainMonth
+	}
+	c := store.Cell{OrgID: pk[1], ProgramID: getS(it, "programId"), PartnerID: getS(it, "partnerId"),
+		CellKey: store.CellKey{Level: pk[4], DimID: pk[5], Grain: grain, Start: sk[1], Currency: sk[2]}}
 	for i, v := range c.Figures.Values() {
 		n, ok := it[store.FigureNames[i]].(*types.AttributeValueMemberN)
 		if !ok {

@@ -467,8 +467,7 @@ func TestAnalyticsItemLayout(t *testing.T) {
 	want := map[string]map[string]string{
 		"ANALYTICS#FEED|STATE": {"type": "analytics_feed"},
 		o + "#AN|STATE":        {"type": "analytics_org", "timeZone": "UTC"},
-		o + "#AN#1#org#|D#" + day + "#": {"type": "analytics_cell", "level": "org", "grain": "day", "start": day,
-			"GSI1PK": o + "#AN#1#org#D#" + day, "GSI1SK": "#"},
+		o + "#AN#1#org#|D#" + day + "#": {"type": "analytics_cell", "GSI1PK": ""},
 		o + "#AN#1#referrer#" + fx.referrer.ID + "|D#" + day + "#EUR": {"type": "analytics_cell", "programId": fx.program.ID,
 			"GSI1PK": o + "#AN#1#referrer#D#" + day, "GSI1SK": fx.referrer.ID + "#EUR"},
 	}

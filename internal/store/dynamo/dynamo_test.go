@@ -465,8 +465,8 @@ func TestAnalyticsItemLayout(t *testing.T) {
 	o := "ORG#" + fx.org.ID
 	day := fx.conv.OccurredAt.UTC().Format("2006-01-02")
 	want := map[string]map[string]string{
-		"ANALYTICS#FEED|STATE": {"type": "analytics_feed"},
-		o + "#AN|STATE":        {"type": "analytics_org", "timeZone": "UTC"},
+		"ANALYTICS#FEED|STATE":          {"type": "analytics_feed"},
+		o + "#AN|STATE":                 {"type": "analytics_org", "timeZone": "UTC"},
 		o + "#AN#1#org#|D#" + day + "#": {"type": "analytics_cell", "GSI1PK": ""},
 		o + "#AN#1#referrer#" + fx.referrer.ID + "|D#" + day + "#EUR": {"type": "analytics_cell", "programId": fx.program.ID,
 			"GSI1PK": o + "#AN#1#referrer#D#" + day, "GSI1SK": fx.referrer.ID + "#EUR"},

@@ -110,7 +110,7 @@ func activity(ctx context.Context, st store.Store, p domain.Program, rf domain.R
 		counted, err := st.RecordClick(ctx, domain.Click{
 			ID: ids("clk"), OrgID: rf.OrgID, ProgramID: p.ID, ReferrerID: rf.ID, Code: rf.Code,
 			VisitorHash: fmt.Sprintf("demo-%s-%d", rf.ID, c), RefererHost: []string{"", "twitter.com", "linkedin.com", "news.example"}[rng.IntN(4)], At: *at,
-		}, time.Hour)
+		}, store.ClickLimits{Window: time.Hour})
 		if err != nil {
 			return n, err
 		}

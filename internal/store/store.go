@@ -52,6 +52,26 @@ func (p Page) Clamp() Page {
 // ErrBadCursor is returned for a cursor the adapter did not issue.
 var ErrBadCursor = errors.New("store: invalid cursor")
 
+// ClickLimits decide whether RecordClick counts a click.
+type ClickLimits struct {
+	// Window: a visitor (Click.VisitorHash) counts at most once in any
+	// Window: a click less than Window after the visitor's last counted
+	// click through the same code (by domain.CodeKey) is a repeat.
+	Window time.Duration
+	// PrevVisitorHash, when set, is the same visitor hashed with the
+	// previous day's salt: its counted click less than Window before c.At
+	// makes c a repeat too, so a visit that straddles the salt's rotation
+	// counts once. It is checked, never written.
+	PrevVisitorHash string
+	// SourceHash identifies the visitor's address (whatever its browser).
+	// When PerSource > 0, at most PerSource clicks per (code, SourceHash)
+	// count in each fixed window of length Window (c.At truncated to
+	// Window), so one address cannot inflate a count by varying its
+	// User-Agent.
+	SourceHash string
+	PerSource  int
+}
+
 // ReferralFilter narrows ListReferrals; empty fields match everything.
 type ReferralFilter struct {
 	ProgramID  string
@@ -116,10 +136,16 @@ type Store interface {
 	ListReferrers(ctx context.Context, orgID, programID string, p Page) ([]domain.Referrer, string, error)
 
 	// RecordClick stores c and adds one to its referrer's click count unless
-	// the same visitor clicked the same code less than window before c.At.
-	// It reports whether the click was counted.
-	RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error)
+	// the limits say it does not count (ClickLimits). It reports whether the
+	// click was counted; an uncounted click writes nothing.
+	RecordClick(ctx context.Context, c domain.Click, lim ClickLimits) (bool, error)
 	ListClicks(ctx context.Context, orgID, referrerID string, p Page) ([]domain.Click, string, error)
+	// DaySalt returns the salt of the UTC day that starts at day (visitor
+	// hashes are keyed with it), storing candidate as that salt when the day
+	// has none yet, so that every process and Lambda instance uses one salt
+	// per day. The salt is kept until expiresAt and then forgotten (on
+	// DynamoDB by TTL, a little later); salts that expired by day are gone.
+	DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error)
 
 	// Referrals. An email has at most one referral per program, and an
 	// externalId at most one referral per organization: ErrConflict.

@@ -4,14 +4,13 @@ package tracking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -23,11 +22,17 @@ type Service struct {
 	store store.Store
 	now   domain.Clock
 	ids   domain.IDs
+	salts *salts
+	// redirects limits counting per address in this process (no store
+	// round trip on the redirect); ClicksPerAddress, kept by the store, is
+	// the limit that holds across processes.
+	redirects *ratelimit.Local
 }
 
 // New returns a tracking service.
 func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
-	return &Service{store: s, now: now, ids: ids}
+	return &Service{store: s, now: now, ids: ids, salts: &salts{store: s},
+		redirects: ratelimit.NewLocal(now, CountedRedirectsPerAddress, RedirectWindow, maxLimitedAddresses)}
 }
 
 // Visitor describes who followed a link. It is hashed, never stored as is.
@@ -80,12 +85,16 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 		return Redirect{}, err
 	}
 	red := Redirect{Target: target, Code: ref.Code, At: now, CookieMaxAge: time.Duration(prog.AttributionWindowDays) * 24 * time.Hour}
-	if count && !IsBot(v.UserAgent) {
+	if count && !IsBot(v.UserAgent) && s.redirects.Allow(sourceOf(v.Addr)) {
+		k, err := s.keys(ctx, ref.Code, v, now)
+		if err != nil {
+			return Redirect{}, err
+		}
 		c := domain.Click{
 			ID: s.ids("clk"), OrgID: ref.OrgID, ProgramID: ref.ProgramID, ReferrerID: ref.ID, Code: ref.Code,
-			VisitorHash: visitorHash(ref.Code, v), RefererHost: refererHost(v.Referer), At: now,
+			VisitorHash: k.hash, RefererHost: refererHost(v.Referer), At: now,
 		}
-		red.Counted, err = s.store.RecordClick(ctx, c, ClickWindow)
+		red.Counted, err = s.store.RecordClick(ctx, c, k.limits)
 		if err != nil {
 			return Redirect{}, err
 		}
@@ -112,13 +121,6 @@ func landingWithRef(landing, code string) (string, error) {
 	}
 	u.RawQuery = strings.Join(append(kept, "ref="+url.QueryEscape(code)), "&")
 	return u.String(), nil
-}
-
-// visitorHash identifies a visitor for click de-duplication without storing
-// their address or browser: a hash of code, address and user agent.
-func visitorHash(code string, v Visitor) string {
-	sum := sha256.Sum256([]byte(domain.CodeKey(code) + "\x00" + v.Addr + "\x00" + v.UserAgent))
-	return hex.EncodeToString(sum[:16])
 }
 
 func refererHost(ref string) string {

@@ -92,7 +92,9 @@ func (s *Store) ListReferrers(ctx context.Context, orgID, programID string, p st
 
 // Clicks: the record in the organization's partition and in GSI2 under its
 // referrer; a visit item per (code key, visitor) holding the visitor's last
-// counted click, for de-duplication, expiring by TTL.
+// counted click, for de-duplication, and a source item per (code key,
+// address, fixed window) counting the address's counted clicks, both
+// expiring by TTL.
 
 func decodeClick(it item) (domain.Click, error) {
 	c, err := decodeAs[domain.Click](it)
@@ -106,13 +108,15 @@ func decodeClick(it item) (domain.Click, error) {
 const visitRetention = 24 * time.Hour
 
 // RecordClick stores c and adds one to its referrer's click count unless
-// the same visitor's last counted click through the same code (by
-// domain.CodeKey) was less than window before c.At; it reports whether the
-// click was counted. One transaction: the visit item put on condition
-// attribute_not_exists(PK) OR lastAt <= c.At-window, the click, and ADD
-// clicks 1 on the referrer on condition it exists in the click's
-// organization (else store.ErrNotFound). An uncounted click writes nothing.
-func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error) {
+// lim rules it out (store.ClickLimits); it reports whether the click was
+// counted. One transaction: the visit item put on condition
+// attribute_not_exists(PK) OR lastAt <= c.At-window; with
+// lim.PrevVisitorHash a condition check, the same, on the visitor's visit
+// item under the previous salt; with lim.PerSource the source item of the
+// window, ADD n 1 on condition n < PerSource; the click; and ADD clicks 1
+// on the referrer on condition it exists in the click's organization (else
+// store.ErrNotFound). An uncounted click writes nothing.
+func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.ClickLimits) (bool, error) {
 	ctx, done := s.op(ctx, "RecordClick")
 	defer done()
 	it, err := record(c, typeClick, clickKey(c.OrgID, c.ID),
@@ -121,25 +125,41 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	it[attrVisitorHash] = str(c.VisitorHash)
-	visit := visitKey(domain.CodeKey(c.Code), c.VisitorHash)
+	code := domain.CodeKey(c.Code)
+	visit := visitKey(code, c.VisitorHash)
 	visit[attrType] = str(typeVisit)
 	visit["lastAt"] = num(c.At.UnixNano())
 	visit["lastAtTime"] = str(formatTime(c.At))
-	visit[attrTTL] = num(c.At.Add(window + visitRetention).Unix())
-	err = s.transact(ctx, []txItem{
-		{w: types.TransactWriteItem{Put: &types.Put{
-			TableName: &s.table, Item: visit,
-			ConditionExpression:       aws.String("attribute_not_exists(PK) OR lastAt <= :cutoff"),
-			ExpressionAttributeValues: item{":cutoff": num(c.At.Add(-window).UnixNano())},
-		}}, onFail: errDuplicateVisit},
-		s.txPutNew(it),
-		{w: types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
-			UpdateExpression:          aws.String("ADD clicks :one"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: item{":one": num(1)},
-		}}, onFail: store.ErrNotFound},
-	})
+	visit[attrTTL] = num(c.At.Add(lim.Window + visitRetention).Unix())
+	notRecent := aws.String("attribute_not_exists(PK) OR lastAt <= :cutoff")
+	cutoff := item{":cutoff": num(c.At.Add(-lim.Window).UnixNano())}
+	items := []txItem{{w: types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.table, Item: visit, ConditionExpression: notRecent, ExpressionAttributeValues: cutoff,
+	}}, onFail: errDuplicateVisit}}
+	if lim.PrevVisitorHash != "" && lim.PrevVisitorHash != c.VisitorHash {
+		items = append(items, txItem{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: visitKey(code, lim.PrevVisitorHash),
+			ConditionExpression: notRecent, ExpressionAttributeValues: cutoff,
+		}}, onFail: errDuplicateVisit})
+	}
+	if lim.PerSource > 0 {
+		start := c.At.UTC().Truncate(lim.Window)
+		items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: clickSourceKey(code, lim.SourceHash, start),
+			UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl, #type = :type"),
+			ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :max"),
+			ExpressionAttributeNames: map[string]string{"#n": "n", "#ttl": attrTTL, "#type": attrType},
+			ExpressionAttributeValues: item{":one": num(1), ":max": num(int64(lim.PerSource)),
+				":ttl": num(start.Add(lim.Window + visitRetention).Unix()), ":type": str(typeClickSource)},
+		}}, onFail: errDuplicateVisit})
+	}
+	items = append(items, s.txPutNew(it), txItem{w: types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
+		UpdateExpression:          aws.String("ADD clicks :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: item{":one": num(1)},
+	}}, onFail: store.ErrNotFound})
+	err = s.transact(ctx, items)
 	switch {
 	case errors.Is(err, errDuplicateVisit):
 		return false, nil
@@ -147,6 +167,37 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	return true, nil
+}
+
+// DaySalt returns the day's salt: one UpdateItem that sets the salt only if
+// the item has none (if_not_exists) and returns the item as it is after, so
+// racing instances all get the first writer's salt. TTL forgets it.
+func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error) {
+	ctx, done := s.op(ctx, "DaySalt")
+	defer done()
+	var salt []byte
+	err := retry(ctx, func() error {
+		out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: daySaltKey(day),
+			UpdateExpression:         aws.String("SET salt = if_not_exists(salt, :salt), #ttl = if_not_exists(#ttl, :ttl), #type = :type"),
+			ExpressionAttributeNames: map[string]string{"#ttl": attrTTL, "#type": attrType},
+			ExpressionAttributeValues: item{":salt": &types.AttributeValueMemberB{Value: candidate},
+				":ttl": num(expiresAt.Unix()), ":type": str(typeDaySalt)},
+			ReturnValues:           types.ReturnValueAllNew,
+			ReturnConsumedCapacity: s.rcc(),
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		b, ok := out.Attributes["salt"].(*types.AttributeValueMemberB)
+		if !ok {
+			return errors.New("dynamo: DaySalt: no salt returned")
+		}
+		salt = b.Value
+		return nil
+	})
+	return salt, err
 }
 
 // ListClicks lists the referrer's clicks (GSI2), or every click of the

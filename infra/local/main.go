@@ -121,7 +121,7 @@ func run(args []string) error {
 	pipelineDone.Add(1)
 	go func() {
 		defer pipelineDone.Done()
-		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.DealExpirySweep(a.Deals)...)
+		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.HourlySweeps(a.Tracking, a.Deals)...)
 	}()
 
 	admin, created, generated, err := a.Identity.Bootstrap(ctx, cfg.OrgName, cfg.BootstrapEmail, cfg.BootstrapPassword)

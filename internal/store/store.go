@@ -158,12 +158,17 @@ type Store interface {
 	// newest first (at most 100: one per program).
 	ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error)
 	ListReferrals(ctx context.Context, orgID string, f ReferralFilter, p Page) ([]domain.Referral, string, error)
+	// ExpireReferral sets the organization's pending referral's status to
+	// expired and returns it. A referral that is no longer pending is
+	// ErrConflict (a conversion got there first); an unknown one ErrNotFound.
+	ExpireReferral(ctx context.Context, orgID, id string) (domain.Referral, error)
 
 	// RecordConversion atomically stores c, first stores newReferral when it
 	// is not nil (a conversion that arrives with only a code creates its
 	// referral), and marks the referral converted at c.OccurredAt if it was
-	// pending. An externalId already used in the organization is ErrConflict,
-	// and then nothing is written.
+	// pending or expired (a conversion reported after the attribution window
+	// ended, that occurred inside it). An externalId already used in the
+	// organization is ErrConflict, and then nothing is written.
 	RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
 	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)

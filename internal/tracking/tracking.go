@@ -5,6 +5,7 @@ package tracking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -273,6 +274,62 @@ func (s *Service) ListReferrals(ctx context.Context, orgID string, f store.Refer
 			Fields: []domain.FieldError{{Field: "status", Message: "must be pending, converted, expired or ineligible"}}}
 	}
 	return s.store.ListReferrals(ctx, orgID, f, page)
+}
+
+// ExpireReferrals is the hourly sweep that moves the pending referrals
+// whose attribution window has ended (domain.Program.AttributionEnds) to
+// expired, in every organization, through the store, so the change feed
+// and everything that counts referrals by status see it. It returns how
+// many it moved. A conversion that occurred inside the window but is
+// reported later is still accepted and converts the referral (the store's
+// RecordConversion); one that occurred after is refused, as before.
+// Running it again, or at once with itself or with conversions, moves each
+// referral at most once.
+func (s *Service) ExpireReferrals(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	err := store.EachOrganization(ctx, s.store, func(orgID string) error {
+		var errs []error
+		err := eachPage(func(p store.Page) ([]domain.Program, string, error) { return s.store.ListPrograms(ctx, orgID, p) }, func(prog domain.Program) error {
+			return eachPage(func(p store.Page) ([]domain.Referral, string, error) {
+				return s.store.ListReferrals(ctx, orgID, store.ReferralFilter{ProgramID: prog.ID, Status: domain.ReferralPending}, p)
+			}, func(r domain.Referral) error {
+				if !now.After(prog.AttributionEnds(r)) {
+					return nil
+				}
+				_, err := s.store.ExpireReferral(ctx, orgID, r.ID)
+				switch {
+				case err == nil:
+					total++
+				case !errors.Is(err, store.ErrConflict): // converted meanwhile: fine
+					errs = append(errs, fmt.Errorf("tracking: expire referral %s: %w", r.ID, err))
+				}
+				return nil
+			})
+		})
+		return errors.Join(append(errs, err)...)
+	})
+	return total, err
+}
+
+// eachPage calls fn for every record of a paged list.
+func eachPage[T any](list func(store.Page) ([]T, string, error), fn func(T) error) error {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		items, next, err := list(page)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		page.Cursor = next
+	}
 }
 
 // ConversionInput is a qualifying action reported by the organization.

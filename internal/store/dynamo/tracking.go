@@ -367,6 +367,42 @@ func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.Referra
 	return page(ctx, s, q, p, decodeAs[domain.Referral])
 }
 
+// ExpireReferral sets a pending referral's status to expired: UpdateItem
+// on condition status = pending, returning the item after.
+func (s *Store) ExpireReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	ctx, done := s.op(ctx, "ExpireReferral")
+	defer done()
+	var r domain.Referral
+	err := retry(ctx, func() error {
+		out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: referralKey(orgID, id),
+			UpdateExpression:                    aws.String("SET #status = :expired"),
+			ConditionExpression:                 aws.String("#status = :pending"),
+			ExpressionAttributeNames:            map[string]string{"#status": "status"},
+			ExpressionAttributeValues:           item{":expired": str(domain.ReferralExpired), ":pending": str(domain.ReferralPending)},
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			ReturnConsumedCapacity:              s.rcc(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 { // no such referral (or an emulator that does not say)
+				if _, gerr := s.getReferral(ctx, orgID, id); gerr != nil {
+					return gerr
+				}
+			}
+			return store.ErrConflict
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		r, err = decodeAs[domain.Referral](out.Attributes)
+		return err
+	})
+	return r, err
+}
+
 // Conversions: the record in the organization's partition, in GSI1 under
 // its program and in GSI2 under its referral; a guard per externalId
 // unless it is empty.
@@ -377,9 +413,10 @@ const maxConversionAttempts = 3
 
 // RecordConversion, in one transaction, stores newReferral if it is not nil
 // (with its guards), stores c with its externalId guard, and marks the
-// referral c.ReferralID converted at c.OccurredAt if it is pending. The
-// referral is read first, and the update (conditioned on status = pending)
-// is in the transaction only if it was pending; when that condition fails
+// referral c.ReferralID converted at c.OccurredAt if it is pending or
+// expired. The referral is read first, and the update (conditioned on the
+// status read) is in the transaction only if it was one of them; when that
+// condition fails
 // the referral is read again and the transaction retried. A new referral
 // that is c's own referral is stored converted. An externalId (or id)
 // already used in the organization is store.ErrConflict and nothing is
@@ -420,14 +457,14 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 			case errors.Is(err, store.ErrNotFound):
 			case err != nil:
 				return err
-			case ref.Status == domain.ReferralPending:
+			case ref.Status == domain.ReferralPending || ref.Status == domain.ReferralExpired:
 				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
 					TableName:                 &s.table,
 					Key:                       referralKey(c.OrgID, c.ReferralID),
 					UpdateExpression:          aws.String("SET #status = :converted, convertedAt = :at"),
-					ConditionExpression:       aws.String("#status = :pending"),
+					ConditionExpression:       aws.String("#status = :read"),
 					ExpressionAttributeNames:  map[string]string{"#status": "status"},
-					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending), ":at": str(formatTime(c.OccurredAt))},
+					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":read": str(ref.Status), ":at": str(formatTime(c.OccurredAt))},
 				}}, onFail: errNotPending})
 			}
 		}

@@ -388,36 +388,72 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	})
 }
 
-// markConverted sets a pending referral's status to converted at at.
+// markConverted sets a pending or expired referral's status to converted
+// at at.
 func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at time.Time) error {
+	_, err := changeReferralStatus(ctx, tx, orgID, referralID, func(r *domain.Referral) bool {
+		if r.Status != domain.ReferralPending && r.Status != domain.ReferralExpired {
+			return false
+		}
+		r.Status, r.ConvertedAt = domain.ReferralConverted, utcPtr(&at)
+		return true
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// changeReferralStatus applies change to the referral and, when change
+// reports a change, stores it with its change-log entry. An unknown
+// referral is store.ErrNotFound.
+func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
 	var old string
+	var r domain.Referral
 	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return r, store.ErrNotFound
 	}
 	if err != nil {
-		return err
+		return r, err
 	}
-	var r domain.Referral
 	if err := unmarshal(old, &r); err != nil {
-		return err
+		return r, err
 	}
-	if r.Status != domain.ReferralPending {
-		return nil
+	if !change(&r) {
+		return r, nil
 	}
-	r.Status = domain.ReferralConverted
-	r.ConvertedAt = utcPtr(&at)
 	r = normReferral(r)
 	data, err := marshal(r)
 	if err != nil {
-		return err
+		return r, err
 	}
 	if _, err := tx.ExecContext(ctx,
 		`UPDATE referrals SET status = ?, converted_at = ?, data = ? WHERE org_id = ? AND id = ?`,
 		r.Status, optTime(r.ConvertedAt), data, orgID, referralID); err != nil {
-		return err
+		return r, err
 	}
-	return appendChange(ctx, tx, entityReferral, opModify, orgID, referralID, old, data)
+	return r, appendChange(ctx, tx, entityReferral, opModify, orgID, referralID, old, data)
+}
+
+// ExpireReferral sets a pending referral's status to expired.
+func (s *Store) ExpireReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
+	var r domain.Referral
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		pending := false
+		var err error
+		r, err = changeReferralStatus(ctx, tx, orgID, id, func(r *domain.Referral) bool {
+			if pending = r.Status == domain.ReferralPending; pending {
+				r.Status = domain.ReferralExpired
+			}
+			return pending
+		})
+		if err == nil && !pending {
+			return store.ErrConflict
+		}
+		return err
+	})
+	return r, err
 }
 
 // GetConversion returns the organization's conversion with id.

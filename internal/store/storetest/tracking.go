@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -275,6 +276,73 @@ func (fx *fixture) mustReferrerInNewProgram(t *testing.T, orgID, local string) d
 
 func referralTests() []test {
 	return []test{
+		{"ExpireReferral", func(t *testing.T, fx *fixture) {
+			orgA, orgB := fx.mustOrg(t), fx.mustOrg(t)
+			r := fx.mustReferrerInNewProgram(t, orgA.ID, "jane")
+			pending, other := fx.mustReferral(t, r, "amy", ""), fx.mustReferral(t, r, "ben", "")
+			got, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, pending.ID)
+			must(t, err, "ExpireReferral(pending)")
+			want := pending
+			want.Status = domain.ReferralExpired
+			checkGet(t, "ExpireReferral's referral", want, func() (domain.Referral, error) { return got, nil })
+			checkGet(t, "GetReferral(expired)", want, func() (domain.Referral, error) { return fx.s.GetReferral(fx.ctx, orgA.ID, pending.ID) })
+			for status, wantList := range map[string][]domain.Referral{domain.ReferralExpired: {want}, domain.ReferralPending: {other}} {
+				checkList(t, "ListReferrals(status "+status+")", 2, wantList, func(pg store.Page) ([]domain.Referral, string, error) {
+					return fx.s.ListReferrals(fx.ctx, orgA.ID, store.ReferralFilter{ProgramID: r.ProgramID, Status: status}, pg)
+				})
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, pending.ID); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ExpireReferral(already expired) = %v, want ErrConflict", err)
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgB.ID, other.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("ExpireReferral(another organization's) = %v, want ErrNotFound", err)
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, fx.id("rfl")); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("ExpireReferral(unknown) = %v, want ErrNotFound", err)
+			}
+			// A converted referral does not expire.
+			fx.mustConversion(t, other, "order-"+fx.tag)
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, other.ID); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ExpireReferral(converted) = %v, want ErrConflict", err)
+			}
+			// A conversion reported late, that occurred inside the window,
+			// converts an expired referral.
+			c := fx.mustConversion(t, pending, "late-"+fx.tag)
+			late, err := fx.s.GetReferral(fx.ctx, orgA.ID, pending.ID)
+			must(t, err, "GetReferral(after a late conversion)")
+			if late.Status != domain.ReferralConverted || late.ConvertedAt == nil || !late.ConvertedAt.Equal(c.OccurredAt) {
+				t.Errorf("expired referral after a conversion: status %q convertedAt %v, want converted at %v", late.Status, late.ConvertedAt, c.OccurredAt)
+			}
+		}},
+		{"ConcurrentExpireAndConvert", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
+			fx.warmUp(t, org.ID)
+			for round := range raceRounds {
+				ref := fx.mustReferral(t, r, fmt.Sprintf("racer%d", round), "")
+				c := fx.newConversion(ref, fmt.Sprintf("race-%s-%d", fx.tag, round))
+				errs := race(2, func(i int) error {
+					if i == 0 {
+						_, err := fx.s.ExpireReferral(fx.ctx, org.ID, ref.ID)
+						if errors.Is(err, store.ErrConflict) {
+							return nil // the conversion got there first
+						}
+						return err
+					}
+					return fx.s.RecordConversion(fx.ctx, c, nil)
+				})
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d, racer %d: %v", round, i, err)
+					}
+				}
+				got, err := fx.s.GetReferral(fx.ctx, org.ID, ref.ID)
+				must(t, err, "GetReferral")
+				if got.Status != domain.ReferralConverted {
+					t.Fatalf("round %d: a converted referral raced with its expiry ended %q, want converted", round, got.Status)
+				}
+			}
+		}},
 		{"RoundTrip", func(t *testing.T, fx *fixture) {
 			org := fx.mustOrg(t)
 			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
@@ -530,15 +598,17 @@ func conversionTests() []test {
 				return fx.s.ListConversions(fx.ctx, org.ID, store.ConversionFilter{ReferralID: ref.ID}, pg)
 			})
 		}},
-		{"OnlyPendingReferralsBecomeConverted", func(t *testing.T, fx *fixture) {
+		{"OnlyPendingOrExpiredReferralsBecomeConverted", func(t *testing.T, fx *fixture) {
 			org := fx.mustOrg(t)
 			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
-			expired := fx.newReferral(r, "amy", "")
-			expired.Status = domain.ReferralExpired
-			must(t, fx.s.CreateReferral(fx.ctx, expired), "CreateReferral(expired)")
-			c := fx.mustConversion(t, expired, "order-"+fx.tag)
-			checkGet(t, "GetReferral(expired referral after a conversion)", expired, func() (domain.Referral, error) {
-				return fx.s.GetReferral(fx.ctx, org.ID, expired.ID)
+			// An expired referral is converted by a conversion reported late
+			// (ExpireReferral's test); an ineligible one never is.
+			ineligible := fx.newReferral(r, "jane+alt", "")
+			ineligible.Status, ineligible.Reason = domain.ReferralIneligible, domain.ReasonSelfReferral
+			must(t, fx.s.CreateReferral(fx.ctx, ineligible), "CreateReferral(ineligible)")
+			c := fx.mustConversion(t, ineligible, "order-"+fx.tag)
+			checkGet(t, "GetReferral(ineligible referral after a conversion)", ineligible, func() (domain.Referral, error) {
+				return fx.s.GetReferral(fx.ctx, org.ID, ineligible.ID)
 			})
 			checkGet(t, "GetConversion", c, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, org.ID, c.ID) })
 		}},

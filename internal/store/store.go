@@ -183,7 +183,11 @@ type Store interface {
 
 	// Partners. An email (domain.NormalizeEmail) has at most one partner
 	// per organization: a clash on create or update is ErrConflict.
-	// UpdatePartner is optimistic like UpdateProgram.
+	// UpdatePartner is optimistic like UpdateProgram. When it changes the
+	// partner's email, the partner's portal user (domain.PortalUserID), if
+	// there is one, takes the new email in the same atomic change — it
+	// signs in with it — and an address another user of the installation
+	// has is ErrConflict, with nothing written.
 	CreatePartner(ctx context.Context, p domain.Partner) error
 	GetPartner(ctx context.Context, orgID, id string) (domain.Partner, error)
 	UpdatePartner(ctx context.Context, p domain.Partner) error

@@ -2,7 +2,9 @@
 #
 #   make help                      list the targets
 #   make run                       one-process server (HOST/PORT/ADDR, DATA_DIR, SMTP_* from the environment)
-#   make test                      what CI runs: gofmt check, vet, race tests, cfn-lint
+#   make test                      what CI runs: the tools (installed when missing and
+#                                  possible, scripts/install-deps.sh), gofmt check, vet,
+#                                  race tests, cfn-lint
 #   make invoke FN=tracking EVENT=events/tracking-redirect.json
 #                                  run one Lambda function locally with one event
 #
@@ -30,7 +32,7 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	build-CommissionsFunction build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
-	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction lambda run demo test fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
+	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction lambda run demo test tools fmt-check vet test-go cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -89,7 +91,14 @@ run-aws: deps ## Run the one-process server on the AWS adapters against local em
 demo: ## Run the one-process server with demo data
 	$(GO) run ./infra/local -demo
 
-test: fmt-check vet test-go cfn-lint ## Everything CI checks: gofmt, vet, race tests, cfn-lint
+test: tools ## Everything CI checks: the tools first, then gofmt, vet, race tests, cfn-lint
+	@$(MAKE) --no-print-directory fmt-check vet test-go cfn-lint
+
+# First, in seconds: every tool the tests need, installed when missing and
+# this machine allows it, else one message listing each with its install
+# command (and nothing else runs).
+tools: ## Check the tools make test needs; install the missing ones where possible (scripts/install-deps.sh)
+	@scripts/install-deps.sh
 
 fmt-check: ## Fail if any Go file is not gofmt-formatted
 	@out="$$($(GOFILES_CMD) | xargs -0 -r gofmt -l)"; \

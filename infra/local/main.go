@@ -135,7 +135,7 @@ func run(args []string) error {
 	pipelineDone.Add(1)
 	go func() {
 		defer pipelineDone.Done()
-		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.DealExpirySweep(a.Deals)...)
+		pipeline.RunPeriodClose(ctx, ls, clock, time.Hour, log, app.HourlySweeps(a.Tracking, a.Deals)...)
 	}()
 	// The analytics rollup, in both modes: every second (on AWS, EventBridge
 	// Scheduler runs the analytics-rollup function every minute), so new

@@ -12,6 +12,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
+	"github.com/partnerloop/partnerloop/internal/tracking"
 )
 
 // ScheduledHandler is the Lambda handler of a scheduled function. It takes
@@ -44,7 +45,7 @@ type scheduleInput struct {
 // once is harmless (each adjustment is created once); an error fails the
 // invocation so that it is retried, and the next hourly run retries anyway.
 //
-// The sweeps (the deals' expiry) run after it in the same invocation, even
+// The sweeps (HourlySweeps: referral and deal expiry) run after it in the same invocation, even
 // when period close failed; a failed sweep fails the invocation too.
 func NewPeriodClose(st pipeline.LedgerStore, now domain.Clock, log *slog.Logger, sweeps ...pipeline.Sweep) ScheduledHandler {
 	return func(ctx context.Context, payload []byte) ([]byte, error) {
@@ -77,10 +78,19 @@ func DealExpirySweep(ds *deals.Service) []pipeline.Sweep {
 	return []pipeline.Sweep{{Name: "deal expiry", Run: ds.ExpireAll}}
 }
 
+// HourlySweeps are the sweeps of the hourly job: the referrals whose
+// attribution window ended become expired, and partner deals past their
+// exclusivity too (when the store keeps deals).
+func HourlySweeps(tr *tracking.Service, ds *deals.Service) []pipeline.Sweep {
+	return append([]pipeline.Sweep{{Name: "referral expiry", Run: tr.ExpireReferrals}}, DealExpirySweep(ds)...)
+}
+
 // StartPeriodClose is the whole main of the period-close function.
 func StartPeriodClose() {
 	cfg, log := mustConfig("period-close")
 	ls := mustLedgerStore(cfg, log)
-	ds := NewDeals(cfg, ls, domain.SystemClock, domain.NewULIDs(domain.SystemClock))
-	lambda.Start(NewPeriodClose(ls, domain.SystemClock, log, DealExpirySweep(ds)...))
+	ids := domain.NewULIDs(domain.SystemClock)
+	ds := NewDeals(cfg, ls, domain.SystemClock, ids)
+	tr := tracking.New(ls, domain.SystemClock, ids)
+	lambda.Start(NewPeriodClose(ls, domain.SystemClock, log, HourlySweeps(tr, ds)...))
 }

@@ -312,25 +312,12 @@ func (s *Service) ExpireDue(ctx context.Context, orgID string) (int, error) {
 // hourly job's sweep. Errors of one organization do not stop the others.
 func (s *Service) ExpireAll(ctx context.Context) (int, error) {
 	total := 0
-	var errs []error
-	page := store.Page{Limit: store.MaxLimit}
-	for {
-		orgs, next, err := s.st.ListOrganizations(ctx, page)
-		if err != nil {
-			return total, errors.Join(append(errs, err)...)
-		}
-		for _, o := range orgs {
-			n, err := s.ExpireDue(ctx, o.ID)
-			total += n
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if next == "" {
-			return total, errors.Join(errs...)
-		}
-		page.Cursor = next
-	}
+	err := store.EachOrganization(ctx, s.st, func(orgID string) error {
+		n, err := s.ExpireDue(ctx, orgID)
+		total += n
+		return err
+	})
+	return total, err
 }
 
 // transition applies change to the deal's current state and stores it,

@@ -38,6 +38,12 @@ const (
 )
 
 // PortalAccess is what an admin sees of a partner's portal user.
+// PortalUserID is the ID of a partner's portal user. Deriving it from the
+// partner makes the first invitation idempotent (two concurrent sends create
+// one user), finds the user with one read, and lets the store keep the
+// user's email (its login) the partner's.
+func PortalUserID(partnerID string) string { return "usr_" + partnerID }
+
 type PortalAccess struct {
 	Status     string     `json:"status"`
 	UserID     string     `json:"userId,omitempty"`

@@ -94,6 +94,13 @@ func (p Program) ReferralIneligibility(referrer Referrer, email string, existing
 	return ""
 }
 
+// AttributionEnds is when the referral's attribution window ends: a
+// conversion that occurs after it does not qualify, and a referral still
+// pending then expires.
+func (p Program) AttributionEnds(ref Referral) time.Time {
+	return ref.CreatedAt.AddDate(0, 0, p.AttributionWindowDays)
+}
+
 // ClockSkew is how far in the future a reported occurredAt may lie before it
 // is refused: clients' clocks drift.
 const ClockSkew = 5 * time.Minute
@@ -115,7 +122,7 @@ func (p Program) ConversionProblem(ref Referral, event string, amount *Money, oc
 		return ReasonInFuture, "occurredAt is in the future"
 	case occurredAt.Before(ref.CreatedAt.Add(-ClockSkew)):
 		return ReasonBeforeReferral, "occurredAt is before the referral was made"
-	case occurredAt.After(ref.CreatedAt.AddDate(0, 0, p.AttributionWindowDays)):
+	case occurredAt.After(p.AttributionEnds(ref)):
 		return ReasonWindowExpired, "the conversion occurred after the attribution window of " + strconv.Itoa(p.AttributionWindowDays) + " days"
 	}
 	if amount != nil && amount.Currency != p.Currency {

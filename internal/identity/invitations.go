@@ -29,10 +29,8 @@ type InvitationSent struct {
 	SentAt    time.Time `json:"sentAt"`
 }
 
-// PortalUserID is the ID of a partner's portal user. Deriving it from the
-// partner makes the first invitation idempotent (two concurrent sends create
-// one user) and finds the user with one read.
-func PortalUserID(partnerID string) string { return "usr_" + partnerID }
+// PortalUserID is the ID of a partner's portal user (domain.PortalUserID).
+func PortalUserID(partnerID string) string { return domain.PortalUserID(partnerID) }
 
 func (s *Service) invitationStore() (store.Invitations, error) {
 	if s.invitations == nil {

@@ -130,7 +130,9 @@ func (s *Service) List(ctx context.Context, orgID, tierID string, page store.Pag
 
 // Update applies edit (which may refuse) to the partner's current settings
 // and stores the result, retrying when a concurrent edit got there first.
-// A changed rule of its own becomes a new version effective from now.
+// A changed rule of its own becomes a new version effective from now. A
+// new email is its portal user's sign-in address too, in the same write;
+// one another user signs in with is a 409 email_taken.
 func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domain.PartnerSpec) error) (domain.Partner, error) {
 	read := func(ctx context.Context) (domain.Partner, error) { return s.Get(ctx, orgID, id) }
 	var before domain.Partner
@@ -147,13 +149,21 @@ func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domai
 	}
 	write := func(ctx context.Context, next domain.Partner) error {
 		err := s.store.UpdatePartner(ctx, next)
-		// A lost race, or an address another partner has: tell them
-		// apart by reading again (an address clash ends the retries).
+		// A lost race, or an address another partner has, or one another
+		// user signs in with (the portal user takes the partner's address,
+		// store.Store.UpdatePartner): tell them apart by reading again (an
+		// address clash ends the retries).
 		if errors.Is(err, store.ErrConflict) && next.Email != before.Email {
 			if taken, terr := s.emailTaken(ctx, orgID, id, next.Email); terr != nil {
 				return terr
 			} else if taken {
 				return emailTaken()
+			}
+			switch u, uerr := s.store.GetUserByEmail(ctx, next.Email); {
+			case uerr == nil && u.ID != domain.PortalUserID(id):
+				return userEmailTaken()
+			case uerr != nil && !errors.Is(uerr, store.ErrNotFound):
+				return uerr
 			}
 		}
 		return err
@@ -199,6 +209,13 @@ func (s *Service) emailTaken(ctx context.Context, orgID, id, email string) (bool
 func emailTaken() error {
 	return &domain.Error{Kind: domain.KindConflict, Code: "partner_exists", Message: "a partner with this email already exists",
 		Fields: []domain.FieldError{{Field: "email", Message: "is already a partner's address"}}}
+}
+
+// userEmailTaken: the partner's portal user signs in with the partner's
+// address, and login names are unique across the installation.
+func userEmailTaken() error {
+	return &domain.Error{Kind: domain.KindConflict, Code: "email_taken", Message: "a user with this email already exists",
+		Fields: []domain.FieldError{{Field: "email", Message: "is already a user's sign-in address; the partner's portal user signs in with it"}}}
 }
 
 func concurrent(what string) error {

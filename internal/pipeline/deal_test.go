@@ -101,7 +101,11 @@ func (w *dealWorld) won(partnerID, host string, value, wonValue int64) domain.De
 
 // wonMessages routes the outbox changes not seen yet and returns the
 // deal.won messages among them.
-func (w *dealWorld) wonMessages() []pipeline.Message {
+func (w *dealWorld) wonMessages() []pipeline.Message { return w.messagesOf(pipeline.TypeDealWon) }
+
+// messagesOf routes the outbox changes not seen yet and returns the
+// messages of the type among them.
+func (w *dealWorld) messagesOf(typ string) []pipeline.Message {
 	w.t.Helper()
 	changes, err := w.st.Changes(w.ctx, w.seen, 1000)
 	if err != nil {
@@ -115,7 +119,7 @@ func (w *dealWorld) wonMessages() []pipeline.Message {
 			w.t.Fatal(err)
 		}
 		for _, m := range ms {
-			if m.Type == pipeline.TypeDealWon {
+			if m.Type == typ {
 				out = append(out, m)
 			}
 		}

@@ -34,10 +34,14 @@ var periodKinds = []string{domain.PeriodMonth, domain.PeriodQuarter, domain.Peri
 // commission records re-rated − recorded (commission.RetroactiveAdjustment,
 // commission.NewAdjustment).
 //
-// The rule is the program's rule in force at the period's last instant (its
-// version is recorded on the adjustment); a running total whose rule then
-// is not tiered and retroactive with that period is left alone. Running
-// totals of partner and tier rules are skipped (partners come later).
+// The rule is the running total's owner's rule — the program's, the
+// partner's own or the partner's tier's — in force at the period's last
+// instant (its version is recorded on the adjustment); a running total
+// whose rule then is not tiered and retroactive with that period is left
+// alone. A partner's or tier's running total holds the partner's
+// conversions across programs and its won deals: the adjustment names the
+// program (and referrer) only when all of them share one, and is held for
+// the tier's hold period, else the longest of its conversions' programs'.
 //
 // It is safe to run at any time, as often as wanted, concurrently with
 // itself and with the calculator: the adjustment's ID is derived from the
@@ -201,10 +205,6 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 		log.ErrorContext(ctx, "period close: running total key not understood; skipped")
 		return false, nil
 	}
-	if k.RuleSource != commission.SourceProgram {
-		log.DebugContext(ctx, "period close: running total of a "+k.RuleSource+" rule; not closed yet (partners come later)")
-		return false, nil
-	}
 	period, _, end, err := commission.ParsePeriodKey(k.PeriodKey)
 	if err != nil {
 		log.ErrorContext(ctx, "period close: running total of no period; skipped", "err", err)
@@ -213,19 +213,18 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 	if c.now.Before(end.Add(SettleTime)) {
 		return false, nil // not over (long enough) yet
 	}
-	prog, err := c.program(ctx, orgID, k.RuleOwnerID, programs)
+	// The rule in force at the period's last instant decides its close.
+	last := end.Add(-time.Nanosecond)
+	cr, err := c.closingRule(ctx, orgID, k, last, programs)
 	if err != nil {
 		return false, err
 	}
-	if prog == nil {
-		log.WarnContext(ctx, "period close: the running total's program does not exist; skipped")
+	if cr == nil {
+		log.WarnContext(ctx, "period close: the running total's "+k.RuleSource+" does not exist; skipped")
 		return false, nil
 	}
-	// The rule in force at the period's last instant decides its close.
-	last := end.Add(-time.Nanosecond)
-	rule := prog.RuleAt(last).Normalize()
-	if rule.Type != domain.RuleTiered || rule.Mode != domain.ModeRetroactive || rule.Period != period {
-		log.DebugContext(ctx, "period close: the program's rule is not retroactive for this period; nothing to adjust")
+	if cr.rule.Type != domain.RuleTiered || cr.rule.Mode != domain.ModeRetroactive || cr.rule.Period != period {
+		log.DebugContext(ctx, "period close: the "+k.RuleSource+"'s rule is not retroactive for this period; nothing to adjust")
 		return false, nil
 	}
 	id := commission.AdjustmentID(k)
@@ -241,41 +240,61 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 		return false, err
 	}
 	conversions := make([]commission.PeriodConversion, 0, len(slots))
-	var referrerID, partnerID string
+	var (
+		referrerID, partnerID, programID, currency string
+		holdDays                                   int
+	)
 	for i, sl := range slots {
-		conv, err := c.st.GetConversion(ctx, orgID, sl.ConversionID)
+		src, err := c.source(ctx, orgID, sl.ConversionID, programs)
 		if err != nil {
-			return false, fmt.Errorf("conversion %s of slot %d: %w", sl.ConversionID, sl.Ordinal, err)
+			return false, fmt.Errorf("conversion or deal %s of slot %d: %w", sl.ConversionID, sl.Ordinal, err)
 		}
-		entries, err := c.st.CommissionsOfSource(ctx, orgID, conv.ID)
+		entries, err := c.st.CommissionsOfSource(ctx, orgID, src.ID)
 		if err != nil {
 			return false, err
 		}
-		pc, settled := periodConversion(*prog, k.BeneficiaryID, sl, conv, entries)
+		pc, settled := periodConversion(cr.ruleAt, k.BeneficiaryID, sl, src, entries)
 		if !settled {
-			log.WarnContext(ctx, "period close: a conversion of the period is not reconciled yet; the period closes on a later run",
-				"conversionId", conv.ID)
+			log.WarnContext(ctx, "period close: a conversion or deal of the period is not reconciled yet; the period closes on a later run",
+				"sourceId", src.ID)
 			return false, nil
 		}
 		conversions = append(conversions, pc)
 		// The beneficiary is the partner when the referrer belongs to one;
-		// the adjustment names the referrer too when all its conversions
-		// share one.
+		// the adjustment names the referrer (and the program) too when
+		// all its conversions share one.
 		switch {
 		case i == 0:
-			referrerID = conv.ReferrerID
-			if conv.PartnerID == k.BeneficiaryID {
-				partnerID = conv.PartnerID
+			referrerID, programID, currency, holdDays = src.ReferrerID, src.ProgramID, src.Currency, src.HoldDays
+			if src.PartnerID == k.BeneficiaryID {
+				partnerID = src.PartnerID
 			}
-		case referrerID != conv.ReferrerID:
-			referrerID = ""
+		default:
+			if referrerID != src.ReferrerID {
+				referrerID = ""
+			}
+			if programID != src.ProgramID {
+				programID = ""
+			}
+			if currency != src.Currency {
+				log.ErrorContext(ctx, "period close: the running total holds amounts in two currencies; no adjustment can be recorded",
+					"currencies", currency+", "+src.Currency)
+				return false, nil
+			}
+			holdDays = max(holdDays, src.HoldDays)
 		}
 	}
 	if partnerID == "" {
 		referrerID = k.BeneficiaryID
 	}
+	if cr.program != nil { // a program's rule: its program, currency and hold period
+		programID, currency, holdDays = cr.program.ID, cr.program.Currency, cr.program.HoldDays
+	}
+	if cr.holdDays != nil {
+		holdDays = *cr.holdDays
+	}
 
-	amount, err := commission.RetroactiveAdjustment(rule, conversions)
+	amount, err := commission.RetroactiveAdjustment(cr.rule, conversions)
 	if err != nil {
 		return false, fmt.Errorf("adjustment of %d conversions: %w", len(conversions), err)
 	}
@@ -283,13 +302,9 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 		log.DebugContext(ctx, "period close: nothing to adjust", "conversions", len(conversions))
 		return false, nil
 	}
-	version := 0
-	if v, ok := commission.VersionAt(prog.RuleVersions, last); ok {
-		version = v.Version
-	}
 	adj, audit, err := commission.NewAdjustment(commission.PeriodAdjustment{
-		OrgID: orgID, ProgramID: prog.ID, ReferrerID: referrerID, PartnerID: partnerID,
-		Currency: prog.Currency, Amount: amount, Counter: k, RuleVersion: version, HoldDays: prog.HoldDays,
+		OrgID: orgID, ProgramID: programID, ReferrerID: referrerID, PartnerID: partnerID,
+		Currency: currency, Amount: amount, Counter: k, RuleVersion: cr.version, HoldDays: holdDays,
 	}, commission.ActorSystem, c.now)
 	if err != nil {
 		return false, err
@@ -304,8 +319,150 @@ func (c *periodCloser) closeRunningTotal(ctx context.Context, orgID, key string,
 		return false, err
 	}
 	log.InfoContext(ctx, "period close: retroactive adjustment recorded", "commissionId", adj.ID,
-		"amount", amount, "currency", prog.Currency, "conversions", len(conversions))
+		"amount", amount, "currency", currency, "conversions", len(conversions))
 	return true, nil
+}
+
+// closingRule is the rule that closes a running total: the version of its
+// owner's rule (the program's, the partner's own or the tier's) in force
+// at the period's last instant.
+type closingRule struct {
+	rule    domain.CommissionRule
+	version int
+	// ruleAt is the owner's rule at another instant, present or not: the
+	// rule that priced a conversion or deal of the running total when it
+	// occurred.
+	ruleAt func(time.Time) (domain.CommissionRule, bool)
+	// program is set for a program's rule: the adjustment is in its
+	// currency, with its hold period.
+	program *domain.Program
+	// holdDays is the tier's hold period for a partner's or tier's rule,
+	// nil when the tier has none (then the longest of the programs of the
+	// running total's conversions, as each of them was held).
+	holdDays *int
+}
+
+// closingRule returns the rule that closes the running total k, nil when
+// its owner does not exist.
+func (c *periodCloser) closingRule(ctx context.Context, orgID string, k commission.CounterKey, last time.Time, programs map[string]*domain.Program) (*closingRule, error) {
+	switch k.RuleSource {
+	case commission.SourceProgram:
+		prog, err := c.program(ctx, orgID, k.RuleOwnerID, programs)
+		if err != nil || prog == nil {
+			return nil, err
+		}
+		cr := &closingRule{rule: prog.RuleAt(last).Normalize(), program: prog,
+			ruleAt: func(t time.Time) (domain.CommissionRule, bool) {
+				r, _, ok := commission.Select(nil, nil, *prog, false, t)
+				return r, ok
+			}}
+		if v, ok := commission.VersionAt(prog.RuleVersions, last); ok {
+			cr.version = v.Version
+		}
+		return cr, nil
+	case commission.SourcePartner:
+		p, err := c.st.GetPartner(ctx, orgID, k.RuleOwnerID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		cr := &closingRule{ruleAt: func(t time.Time) (domain.CommissionRule, bool) {
+			r := p.RuleAt(t)
+			if r == nil || r.Type == "" {
+				return domain.CommissionRule{}, false
+			}
+			return r.Normalize(), true
+		}}
+		cr.rule, _ = cr.ruleAt(last)
+		for _, v := range p.RuleVersions {
+			if cr.version == 0 || !v.EffectiveFrom.After(last) {
+				cr.version = v.Version
+			}
+		}
+		if p.TierID != "" {
+			switch t, err := c.st.GetTier(ctx, orgID, p.TierID); {
+			case err == nil:
+				cr.holdDays = t.HoldDays
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, err
+			}
+		}
+		return cr, nil
+	case commission.SourceTier:
+		t, err := c.st.GetTier(ctx, orgID, k.RuleOwnerID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		cr := &closingRule{rule: t.RuleAt(last).Normalize(), holdDays: t.HoldDays,
+			ruleAt: func(at time.Time) (domain.CommissionRule, bool) {
+				r := t.RuleAt(at)
+				return r.Normalize(), r.Type != ""
+			}}
+		if v, ok := commission.VersionAt(t.RuleVersions, last); ok {
+			cr.version = v.Version
+		}
+		return cr, nil
+	}
+	return nil, fmt.Errorf("a running total of a %q rule", k.RuleSource)
+}
+
+// periodSource is a conversion or a won partner deal holding a slot of a
+// running total, as the period close needs it.
+type periodSource struct {
+	ID                               string
+	ProgramID, ReferrerID, PartnerID string // ProgramID and ReferrerID "" for a deal
+	Currency                         string
+	HoldDays                         int // its program's; 0 for a deal
+	HasValue                         bool
+	Refunded                         int64
+	RefundedAt                       *time.Time
+	OccurredAt                       time.Time // a deal's: when it was won
+}
+
+// source reads the conversion or deal with id: running totals of partner
+// and tier rules hold both.
+func (c *periodCloser) source(ctx context.Context, orgID, id string, programs map[string]*domain.Program) (periodSource, error) {
+	conv, err := c.st.GetConversion(ctx, orgID, id)
+	if err == nil {
+		src := periodSource{ID: conv.ID, ProgramID: conv.ProgramID, ReferrerID: conv.ReferrerID, PartnerID: conv.PartnerID,
+			Currency: conv.RefundedAmount.Currency, HasValue: conv.Amount != nil, Refunded: conv.RefundedAmount.Amount,
+			RefundedAt: conv.RefundedAt, OccurredAt: conv.OccurredAt}
+		if conv.Amount != nil {
+			src.Currency = conv.Amount.Currency
+		}
+		prog, err := c.program(ctx, orgID, conv.ProgramID, programs)
+		if err != nil {
+			return src, err
+		}
+		if prog != nil {
+			src.HoldDays = prog.HoldDays
+			if src.Currency == "" {
+				src.Currency = prog.Currency
+			}
+		}
+		return src, nil
+	}
+	ds, ok := c.st.(store.Deals)
+	if !errors.Is(err, store.ErrNotFound) || !ok {
+		return periodSource{}, err
+	}
+	d, err := ds.GetDeal(ctx, orgID, id)
+	if err != nil {
+		return periodSource{}, err
+	}
+	if d.ClosedAt == nil {
+		return periodSource{}, fmt.Errorf("deal %s holds a slot but was never won", d.ID)
+	}
+	won := d.Value
+	if d.WonValue != nil {
+		won = *d.WonValue
+	}
+	return periodSource{ID: d.ID, PartnerID: d.PartnerID, Currency: won.Currency, HasValue: true, OccurredAt: *d.ClosedAt}, nil
 }
 
 // program returns the organization's program with id, nil when there is
@@ -340,8 +497,9 @@ func parseCounterKey(key string) (commission.CounterKey, bool) {
 	return commission.CounterKey{BeneficiaryID: parts[0], RuleSource: parts[1], RuleOwnerID: parts[2], PeriodKey: parts[3]}, true
 }
 
-// periodConversion is how the conversion holding slot stands for
-// commission.RetroactiveAdjustment, from its entries for the beneficiary:
+// periodConversion is how the conversion (or won deal) holding slot stands
+// for commission.RetroactiveAdjustment, from its entries for the
+// beneficiary:
 //
 //   - Value: the value it added to the running total (nil without one);
 //   - Paid: the sum of its entries that count — commission, replacement
@@ -351,13 +509,13 @@ func parseCounterKey(key string) (commission.CounterKey, bool) {
 //     whole value; a conversion without a value: refunded at all).
 //
 // settled is false while the calculator has not reconciled the conversion:
-// its commission is due (the program's rule at occurredAt prices the slot
-// above zero) but not recorded, or its refunds are not reflected in the
+// its commission is due (ruleAt, the running total's rule at occurredAt,
+// prices the slot above zero) but not recorded, or its refunds are not reflected in the
 // ledger yet. Re-rating it then would count it wrong, and the calculator
 // would not know about the adjustment.
-func periodConversion(prog domain.Program, beneficiary string, slot store.PeriodSlot, conv domain.Conversion, entries []commission.Commission) (pc commission.PeriodConversion, settled bool) {
+func periodConversion(ruleAt func(time.Time) (domain.CommissionRule, bool), beneficiary string, slot store.PeriodSlot, conv periodSource, entries []commission.Commission) (pc commission.PeriodConversion, settled bool) {
 	var value *int64
-	if conv.Amount != nil {
+	if conv.HasValue {
 		v := slot.Value
 		value = &v
 	}
@@ -367,7 +525,7 @@ func periodConversion(prog domain.Program, beneficiary string, slot store.Period
 			mine = append(mine, e)
 		}
 	}
-	pc = commission.PeriodConversion{Value: value, Refunded: conv.RefundedAmount.Amount}
+	pc = commission.PeriodConversion{Value: value, Refunded: conv.Refunded}
 	recorded := false
 	firstID := commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))
 	for _, e := range mine {
@@ -390,7 +548,7 @@ func periodConversion(prog domain.Program, beneficiary string, slot store.Period
 
 	if !recorded {
 		// Nothing recorded: fine if the conversion earned nothing.
-		rule, _, ok := commission.Select(nil, nil, prog, false, conv.OccurredAt)
+		rule, ok := ruleAt(conv.OccurredAt)
 		if !ok {
 			return pc, true
 		}

@@ -78,3 +78,32 @@ func TestLimiterConcurrent(t *testing.T) {
 		t.Errorf("%d of 60 concurrent attempts allowed, want exactly 20", allowed)
 	}
 }
+
+func TestLocalFixedWindow(t *testing.T) {
+	now := time.Date(2026, 3, 15, 12, 0, 30, 0, time.UTC)
+	l := ratelimit.NewLocal(func() time.Time { return now }, 3, time.Minute, 2)
+	allowed := func(key string, n int) int {
+		got := 0
+		for range n {
+			if l.Allow(key) {
+				got++
+			}
+		}
+		return got
+	}
+	if got := allowed("198.51.100.7", 5); got != 3 {
+		t.Errorf("5 attempts in one window: %d allowed, want 3", got)
+	}
+	if got := allowed("203.0.113.9", 1); got != 1 {
+		t.Errorf("another key: %d allowed, want 1", got)
+	}
+	// Memory is bounded: a third key in the window is not counted, so it
+	// is not limited either.
+	if got := allowed("192.0.2.1", 5); got != 5 {
+		t.Errorf("a key beyond maxKeys: %d of 5 allowed, want all", got)
+	}
+	now = now.Add(30 * time.Second) // the next window
+	if got := allowed("198.51.100.7", 5); got != 3 {
+		t.Errorf("next window: %d allowed, want 3", got)
+	}
+}

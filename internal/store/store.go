@@ -52,6 +52,26 @@ func (p Page) Clamp() Page {
 // ErrBadCursor is returned for a cursor the adapter did not issue.
 var ErrBadCursor = errors.New("store: invalid cursor")
 
+// ClickLimits decide whether RecordClick counts a click.
+type ClickLimits struct {
+	// Window: a visitor (Click.VisitorHash) counts at most once in any
+	// Window: a click less than Window after the visitor's last counted
+	// click through the same code (by domain.CodeKey) is a repeat.
+	Window time.Duration
+	// PrevVisitorHash, when set, is the same visitor hashed with the
+	// previous day's salt: its counted click less than Window before c.At
+	// makes c a repeat too, so a visit that straddles the salt's rotation
+	// counts once. It is checked, never written.
+	PrevVisitorHash string
+	// SourceHash identifies the visitor's address (whatever its browser).
+	// When PerSource > 0, at most PerSource clicks per (code, SourceHash)
+	// count in each fixed window of length Window (c.At truncated to
+	// Window), so one address cannot inflate a count by varying its
+	// User-Agent.
+	SourceHash string
+	PerSource  int
+}
+
 // ReferralFilter narrows ListReferrals; empty fields match everything.
 type ReferralFilter struct {
 	ProgramID  string
@@ -119,10 +139,16 @@ type Store interface {
 	ListReferrers(ctx context.Context, orgID, programID string, p Page) ([]domain.Referrer, string, error)
 
 	// RecordClick stores c and adds one to its referrer's click count unless
-	// the same visitor clicked the same code less than window before c.At.
-	// It reports whether the click was counted.
-	RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error)
+	// the limits say it does not count (ClickLimits). It reports whether the
+	// click was counted; an uncounted click writes nothing.
+	RecordClick(ctx context.Context, c domain.Click, lim ClickLimits) (bool, error)
 	ListClicks(ctx context.Context, orgID, referrerID string, p Page) ([]domain.Click, string, error)
+	// DaySalt returns the salt of the UTC day that starts at day (visitor
+	// hashes are keyed with it), storing candidate as that salt when the day
+	// has none yet, so that every process and Lambda instance uses one salt
+	// per day. The salt is kept until expiresAt and then forgotten (on
+	// DynamoDB by TTL, a little later); salts that expired by day are gone.
+	DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error)
 
 	// Referrals. An email has at most one referral per program, and an
 	// externalId at most one referral per organization: ErrConflict.
@@ -135,12 +161,19 @@ type Store interface {
 	// newest first (at most 100: one per program).
 	ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error)
 	ListReferrals(ctx context.Context, orgID string, f ReferralFilter, p Page) ([]domain.Referral, string, error)
+	// ExpireReferral sets the organization's pending referral's status to
+	// expired, its UpdatedAt to at, and returns it. A referral that is no
+	// longer pending is ErrConflict (a conversion got there first); an
+	// unknown one ErrNotFound.
+	ExpireReferral(ctx context.Context, orgID, id string, at time.Time) (domain.Referral, error)
 
 	// RecordConversion atomically stores c, first stores newReferral when it
 	// is not nil (a conversion that arrives with only a code creates its
 	// referral), and marks the referral converted at c.OccurredAt if it was
-	// pending (its UpdatedAt becomes c.CreatedAt). An externalId already used in the organization is ErrConflict,
-	// and then nothing is written.
+	// pending or expired (a conversion reported after the attribution window
+	// ended, that occurred inside it); its UpdatedAt becomes c.CreatedAt. An
+	// externalId already used in the organization is ErrConflict, and then
+	// nothing is written.
 	RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
 	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)
@@ -155,7 +188,11 @@ type Store interface {
 
 	// Partners. An email (domain.NormalizeEmail) has at most one partner
 	// per organization: a clash on create or update is ErrConflict.
-	// UpdatePartner is optimistic like UpdateProgram.
+	// UpdatePartner is optimistic like UpdateProgram. When it changes the
+	// partner's email, the partner's portal user (domain.PortalUserID), if
+	// there is one, takes the new email in the same atomic change — it
+	// signs in with it — and an address another user of the installation
+	// has is ErrConflict, with nothing written.
 	CreatePartner(ctx context.Context, p domain.Partner) error
 	GetPartner(ctx context.Context, orgID, id string) (domain.Partner, error)
 	UpdatePartner(ctx context.Context, p domain.Partner) error

@@ -4,14 +4,14 @@ package tracking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -23,11 +23,17 @@ type Service struct {
 	store store.Store
 	now   domain.Clock
 	ids   domain.IDs
+	salts *salts
+	// redirects limits counting per address in this process (no store
+	// round trip on the redirect); ClicksPerAddress, kept by the store, is
+	// the limit that holds across processes.
+	redirects *ratelimit.Local
 }
 
 // New returns a tracking service.
 func New(s store.Store, now domain.Clock, ids domain.IDs) *Service {
-	return &Service{store: s, now: now, ids: ids}
+	return &Service{store: s, now: now, ids: ids, salts: &salts{store: s},
+		redirects: ratelimit.NewLocal(now, CountedRedirectsPerAddress, RedirectWindow, maxLimitedAddresses)}
 }
 
 // Visitor describes who followed a link. It is hashed, never stored as is.
@@ -80,12 +86,16 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 		return Redirect{}, err
 	}
 	red := Redirect{Target: target, Code: ref.Code, At: now, CookieMaxAge: time.Duration(prog.AttributionWindowDays) * 24 * time.Hour}
-	if count && !IsBot(v.UserAgent) {
+	if count && !IsBot(v.UserAgent) && s.redirects.Allow(sourceOf(v.Addr)) {
+		k, err := s.keys(ctx, ref.Code, v, now)
+		if err != nil {
+			return Redirect{}, err
+		}
 		c := domain.Click{
 			ID: s.ids("clk"), OrgID: ref.OrgID, ProgramID: ref.ProgramID, ReferrerID: ref.ID, Code: ref.Code,
-			PartnerID: ref.PartnerID, VisitorHash: visitorHash(ref.Code, v), RefererHost: refererHost(v.Referer), At: now,
+			PartnerID: ref.PartnerID, VisitorHash: k.hash, RefererHost: refererHost(v.Referer), At: now,
 		}
-		red.Counted, err = s.store.RecordClick(ctx, c, ClickWindow)
+		red.Counted, err = s.store.RecordClick(ctx, c, k.limits)
 		if err != nil {
 			return Redirect{}, err
 		}
@@ -112,13 +122,6 @@ func landingWithRef(landing, code string) (string, error) {
 	}
 	u.RawQuery = strings.Join(append(kept, "ref="+url.QueryEscape(code)), "&")
 	return u.String(), nil
-}
-
-// visitorHash identifies a visitor for click de-duplication without storing
-// their address or browser: a hash of code, address and user agent.
-func visitorHash(code string, v Visitor) string {
-	sum := sha256.Sum256([]byte(domain.CodeKey(code) + "\x00" + v.Addr + "\x00" + v.UserAgent))
-	return hex.EncodeToString(sum[:16])
 }
 
 func refererHost(ref string) string {
@@ -271,6 +274,62 @@ func (s *Service) ListReferrals(ctx context.Context, orgID string, f store.Refer
 			Fields: []domain.FieldError{{Field: "status", Message: "must be pending, converted, expired or ineligible"}}}
 	}
 	return s.store.ListReferrals(ctx, orgID, f, page)
+}
+
+// ExpireReferrals is the hourly sweep that moves the pending referrals
+// whose attribution window has ended (domain.Program.AttributionEnds) to
+// expired, in every organization, through the store, so the change feed
+// and everything that counts referrals by status see it. It returns how
+// many it moved. A conversion that occurred inside the window but is
+// reported later is still accepted and converts the referral (the store's
+// RecordConversion); one that occurred after is refused, as before.
+// Running it again, or at once with itself or with conversions, moves each
+// referral at most once.
+func (s *Service) ExpireReferrals(ctx context.Context) (int, error) {
+	now := s.now()
+	total := 0
+	err := store.EachOrganization(ctx, s.store, func(orgID string) error {
+		var errs []error
+		err := eachPage(func(p store.Page) ([]domain.Program, string, error) { return s.store.ListPrograms(ctx, orgID, p) }, func(prog domain.Program) error {
+			return eachPage(func(p store.Page) ([]domain.Referral, string, error) {
+				return s.store.ListReferrals(ctx, orgID, store.ReferralFilter{ProgramID: prog.ID, Status: domain.ReferralPending}, p)
+			}, func(r domain.Referral) error {
+				if !now.After(prog.AttributionEnds(r)) {
+					return nil
+				}
+				_, err := s.store.ExpireReferral(ctx, orgID, r.ID, now)
+				switch {
+				case err == nil:
+					total++
+				case !errors.Is(err, store.ErrConflict): // converted meanwhile: fine
+					errs = append(errs, fmt.Errorf("tracking: expire referral %s: %w", r.ID, err))
+				}
+				return nil
+			})
+		})
+		return errors.Join(append(errs, err)...)
+	})
+	return total, err
+}
+
+// eachPage calls fn for every record of a paged list.
+func eachPage[T any](list func(store.Page) ([]T, string, error), fn func(T) error) error {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		items, next, err := list(page)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		page.Cursor = next
+	}
 }
 
 // ConversionInput is a qualifying action reported by the organization.

@@ -461,10 +461,14 @@ func run() error {
 	}
 	h := a.API.Handler()
 	setStep := m.setStep
+	// Each visitor comes from its own address, as people do: one address
+	// counts only so many clicks (tracking.ClicksPerAddress and
+	// CountedRedirectsPerAddress).
+	remote := "203.0.113.5:1234"
 	call := func(step, method, path, token, body, ua string) (int, map[string]any) {
 		setStep(step)
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
-		req.RemoteAddr = "203.0.113.5:1234"
+		req.RemoteAddr = remote
 		req.Header.Set("User-Agent", ua)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -521,6 +525,7 @@ func run() error {
 			return fmt.Errorf("enrol: %d %v", st, ref)
 		}
 		ua := fmt.Sprintf("Mozilla/5.0 (visitor %d)", i)
+		remote = fmt.Sprintf("10.%d.%d.%d:1234", i>>16&255, i>>8&255, i&255)
 		for _, s := range steps[1:3] {
 			if st, _ := call(s, "GET", "/r/"+code, "", "", ua); st != http.StatusFound {
 				return fmt.Errorf("%s: %d", s, st)

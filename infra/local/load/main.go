@@ -6,8 +6,11 @@
 // The scenarios:
 //
 //   - redirect: GET /r/{code}, each request with its own User-Agent, so that
-//     each is a distinct visitor and a counted click (a write). Redirects
-//     are not followed.
+//     each is a distinct visitor. All come from one address, so the server
+//     counts (writes) at most tracking.ClicksPerAddress of them per hour and
+//     redirects the rest without a write: the scenario measures the
+//     redirect under the abuse limits, and checks that the cap holds under
+//     concurrency. Redirects are not followed.
 //   - conversion: POST /v1/conversions with a new externalId each request,
 //     all against one referral (a write).
 //
@@ -38,6 +41,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/partnerloop/partnerloop/internal/tracking"
 )
 
 func main() {
@@ -193,20 +198,25 @@ func run(args []string) error {
 
 	fmt.Printf("scenario     %s: %s %s\n", o.scenario, map[string]string{"redirect": "GET", "conversion": "POST"}[o.scenario], target)
 	fmt.Printf("workers      %d (keep-alive connections), duration %s, at most %d requests\n", o.concurrency, o.duration, o.max)
+	begun := time.Now()
 	res := hammer(ctx, o, do)
 	report(os.Stdout, res, o, want)
 
 	if o.scenario == "redirect" && res.stopped != "interrupted" && len(res.errors) == 0 {
-		// Every request was a distinct visitor, so every 302 must have been
-		// counted as a click. (Requests cut off or failed on the way may
-		// still have been counted, hence only when there were none.)
+		// Every request was a distinct visitor from one address, so the
+		// server must have counted exactly the cap in each clock hour the
+		// run touched (or every 302, if there were fewer). (Requests cut
+		// off or failed on the way may still have been counted, hence only
+		// when there were none.)
 		clicks, err := c.clicks(context.Background(), fx.referrerID)
 		if err != nil {
 			return fmt.Errorf("reading the click count: %w", err)
 		}
-		fmt.Printf("clicks       %d counted by the server for %d redirects\n", clicks, res.status[http.StatusFound])
-		if clicks != int64(res.status[http.StatusFound]) {
-			return fmt.Errorf("the server counted %d clicks for %d distinct visitors", clicks, res.status[http.StatusFound])
+		hours := int64(time.Now().Truncate(time.Hour).Sub(begun.Truncate(time.Hour))/time.Hour) + 1
+		fmt.Printf("clicks       %d counted by the server for %d redirects from one address (cap %d per hour)\n",
+			clicks, res.status[http.StatusFound], tracking.ClicksPerAddress)
+		if lo, hi := min(int64(res.status[http.StatusFound]), tracking.ClicksPerAddress), tracking.ClicksPerAddress*hours; clicks < lo || clicks > hi {
+			return fmt.Errorf("the server counted %d clicks for %d distinct visitors from one address, want %d to %d", clicks, res.status[http.StatusFound], lo, hi)
 		}
 	}
 	if bad := res.total() - res.status[want]; bad > 0 || res.status[want] == 0 {

@@ -967,8 +967,9 @@ func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (sto
 // --- recounts --------------------------------------------------------------------
 
 // recordVersion is where a record is in its history: higher is later, for
-// the changes a record can have (a referral converts or expires, a
-// conversion is refunded, deals and ledger entries count revisions).
+// the changes a record can have (a referral converts, or expires and may
+// still convert, a conversion is refunded, deals and ledger entries count
+// revisions).
 func recordVersion(entity string, img []byte) (int64, error) {
 	switch entity {
 	case typeClick:
@@ -978,8 +979,11 @@ func recordVersion(entity string, img []byte) (int64, error) {
 		if err := json.Unmarshal(img, &r); err != nil {
 			return 0, err
 		}
-		if r.Status != domain.ReferralPending {
-			return 1, nil
+		switch r.Status {
+		case domain.ReferralExpired:
+			return 1, nil // pending → expired (→ converted, reported late)
+		case domain.ReferralConverted:
+			return 2, nil
 		}
 		return 0, nil
 	case typeConversion:

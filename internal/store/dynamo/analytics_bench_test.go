@@ -12,6 +12,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 )
 
@@ -101,7 +102,7 @@ func BenchmarkAnalyticsCapacity(b *testing.B) {
 			switch {
 			case j < 800:
 				_, err := st.RecordClick(ctx, domain.Click{ID: ids("clk"), OrgID: org.ID, ProgramID: r.ProgramID, ReferrerID: r.ID,
-					PartnerID: r.PartnerID, Code: r.Code, VisitorHash: ids("v"), At: at}, time.Hour)
+					PartnerID: r.PartnerID, Code: r.Code, VisitorHash: ids("v"), At: at}, store.ClickLimits{Window: time.Hour})
 				must(err)
 			case j < 950:
 				must(st.CreateReferral(ctx, domain.Referral{ID: ids("ref"), OrgID: org.ID, ProgramID: r.ProgramID, ReferrerID: r.ID,

@@ -322,11 +322,11 @@ func TestCapacityRecorder(t *testing.T) {
 		{"GetReferrerByCode", func() error { _, err := st.GetReferrerByCode(ctx, fx.referrer.Code); return err }},
 		{"GetProgram", func() error { _, err := st.GetProgram(ctx, fx.org.ID, fx.program.ID); return err }},
 		{"UpdateProgram", func() error { return st.UpdateProgram(ctx, updated) }},
-		{"RecordClick", func() error { _, err := st.RecordClick(ctx, click, time.Hour); return err }},
+		{"RecordClick", func() error { _, err := st.RecordClick(ctx, click, store.ClickLimits{Window: time.Hour}); return err }},
 		{"RecordClick(duplicate)", func() error {
 			c := click
 			c.ID += "2"
-			_, err := st.RecordClick(ctx, c, time.Hour)
+			_, err := st.RecordClick(ctx, c, store.ClickLimits{Window: time.Hour})
 			return err
 		}},
 		{"CreateUser", func() error { return st.CreateUser(ctx, user) }},

@@ -47,6 +47,8 @@ const (
 	typeReferralExtID  = "referral_external_id_guard"
 	typeConversionExtI = "conversion_external_id_guard"
 	typeVisit          = "visit"               // a visitor's last counted click through a code
+	typeClickSource    = "click_source"        // an address's counted clicks through a code in a window
+	typeDaySalt        = "day_salt"            // the random salt of a day's visitor hashes
 	typePartnerEmail   = "partner_email_guard" // an address's partner in the organization
 	typeDealDomain     = "deal_domain_ref"     // a deal on a customer domain (DealsByDomain)
 	typeDealClaim      = "deal_claim_guard"    // an open partner deal's claim on its domain
@@ -135,6 +137,18 @@ func apiKeyLookupKey(hash string) item { return key("APIKEY#"+keyPart(hash), "AP
 func codeKey(codeKey string) item      { return key("CODE#"+keyPart(codeKey), "CODE") }
 func visitKey(codeKey, visitor string) item {
 	return key("VISIT#"+keyPart(codeKey), "VISITOR#"+keyPart(visitor))
+}
+
+// clickSourceKey is the counter of an address's counted clicks through a
+// code in the fixed window that starts at start.
+func clickSourceKey(codeKey, source string, start time.Time) item {
+	return key("VISIT#"+keyPart(codeKey), "SOURCE#"+start.UTC().Format("20060102T150405")+"#"+keyPart(source))
+}
+
+// daySaltKey is the salt of the UTC day that starts at day.
+func daySaltKey(day time.Time) item {
+	d := day.UTC().Format(time.DateOnly)
+	return key("SALT#"+d, "SALT")
 }
 
 // Keys of the organization's guard items.

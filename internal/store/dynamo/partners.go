@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -144,7 +145,27 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR partnerId = :id"),
 		ExpressionAttributeValues: item{":id": str(p.ID)},
 	}}, onFail: store.ErrConflict}
-	return s.transact(ctx, []txItem{put, del, s.txPutNew(partnerEmailGuard(p))})
+	items := []txItem{put, del, s.txPutNew(partnerEmailGuard(p))}
+	// The portal user signs in with the partner's email: it moves too.
+	u, err := s.getUser(ctx, p.OrgID, domain.PortalUserID(p.ID))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case domain.NormalizeEmail(u.Email) != newEmail:
+		guard := userEmailKey(newEmail)
+		guard[attrType], guard["organizationId"], guard["userId"] = str(typeUserEmail), str(u.OrgID), str(u.ID)
+		items = append(items,
+			s.txUpdate(userKey(u.OrgID, u.ID), "SET email = :new, updatedAt = :t", "email = :old", nil,
+				item{":new": str(newEmail), ":old": str(u.Email), ":t": str(formatTime(p.UpdatedAt))}, store.ErrConflict),
+			txItem{w: types.TransactWriteItem{Delete: &types.Delete{
+				TableName: &s.table, Key: userEmailKey(domain.NormalizeEmail(u.Email)),
+				ConditionExpression:       aws.String("attribute_not_exists(PK) OR userId = :uid"),
+				ExpressionAttributeValues: item{":uid": str(u.ID)},
+			}}, onFail: store.ErrConflict},
+			s.txPutNew(guard))
+	}
+	return s.transact(ctx, items)
 }
 
 // ListPartners lists the organization's partners, newest first: the

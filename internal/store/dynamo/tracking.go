@@ -92,7 +92,9 @@ func (s *Store) ListReferrers(ctx context.Context, orgID, programID string, p st
 
 // Clicks: the record in the organization's partition and in GSI2 under its
 // referrer; a visit item per (code key, visitor) holding the visitor's last
-// counted click, for de-duplication, expiring by TTL.
+// counted click, for de-duplication, and a source item per (code key,
+// address, fixed window) counting the address's counted clicks, both
+// expiring by TTL.
 
 func decodeClick(it item) (domain.Click, error) {
 	c, err := decodeAs[domain.Click](it)
@@ -106,13 +108,15 @@ func decodeClick(it item) (domain.Click, error) {
 const visitRetention = 24 * time.Hour
 
 // RecordClick stores c and adds one to its referrer's click count unless
-// the same visitor's last counted click through the same code (by
-// domain.CodeKey) was less than window before c.At; it reports whether the
-// click was counted. One transaction: the visit item put on condition
-// attribute_not_exists(PK) OR lastAt <= c.At-window, the click, and ADD
-// clicks 1 on the referrer on condition it exists in the click's
-// organization (else store.ErrNotFound). An uncounted click writes nothing.
-func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error) {
+// lim rules it out (store.ClickLimits); it reports whether the click was
+// counted. One transaction: the visit item put on condition
+// attribute_not_exists(PK) OR lastAt <= c.At-window; with
+// lim.PrevVisitorHash a condition check, the same, on the visitor's visit
+// item under the previous salt; with lim.PerSource the source item of the
+// window, ADD n 1 on condition n < PerSource; the click; and ADD clicks 1
+// on the referrer on condition it exists in the click's organization (else
+// store.ErrNotFound). An uncounted click writes nothing.
+func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.ClickLimits) (bool, error) {
 	ctx, done := s.op(ctx, "RecordClick")
 	defer done()
 	it, err := record(c, typeClick, clickKey(c.OrgID, c.ID),
@@ -121,25 +125,41 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	it[attrVisitorHash] = str(c.VisitorHash)
-	visit := visitKey(domain.CodeKey(c.Code), c.VisitorHash)
+	code := domain.CodeKey(c.Code)
+	visit := visitKey(code, c.VisitorHash)
 	visit[attrType] = str(typeVisit)
 	visit["lastAt"] = num(c.At.UnixNano())
 	visit["lastAtTime"] = str(formatTime(c.At))
-	visit[attrTTL] = num(c.At.Add(window + visitRetention).Unix())
-	err = s.transact(ctx, []txItem{
-		{w: types.TransactWriteItem{Put: &types.Put{
-			TableName: &s.table, Item: visit,
-			ConditionExpression:       aws.String("attribute_not_exists(PK) OR lastAt <= :cutoff"),
-			ExpressionAttributeValues: item{":cutoff": num(c.At.Add(-window).UnixNano())},
-		}}, onFail: errDuplicateVisit},
-		s.txPutNew(it),
-		{w: types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
-			UpdateExpression:          aws.String("ADD clicks :one"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: item{":one": num(1)},
-		}}, onFail: store.ErrNotFound},
-	})
+	visit[attrTTL] = num(c.At.Add(lim.Window + visitRetention).Unix())
+	notRecent := aws.String("attribute_not_exists(PK) OR lastAt <= :cutoff")
+	cutoff := item{":cutoff": num(c.At.Add(-lim.Window).UnixNano())}
+	items := []txItem{{w: types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.table, Item: visit, ConditionExpression: notRecent, ExpressionAttributeValues: cutoff,
+	}}, onFail: errDuplicateVisit}}
+	if lim.PrevVisitorHash != "" && lim.PrevVisitorHash != c.VisitorHash {
+		items = append(items, txItem{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: visitKey(code, lim.PrevVisitorHash),
+			ConditionExpression: notRecent, ExpressionAttributeValues: cutoff,
+		}}, onFail: errDuplicateVisit})
+	}
+	if lim.PerSource > 0 {
+		start := c.At.UTC().Truncate(lim.Window)
+		items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
+			TableName: &s.table, Key: clickSourceKey(code, lim.SourceHash, start),
+			UpdateExpression:         aws.String("ADD #n :one SET #ttl = :ttl, #type = :type"),
+			ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n < :max"),
+			ExpressionAttributeNames: map[string]string{"#n": "n", "#ttl": attrTTL, "#type": attrType},
+			ExpressionAttributeValues: item{":one": num(1), ":max": num(int64(lim.PerSource)),
+				":ttl": num(start.Add(lim.Window + visitRetention).Unix()), ":type": str(typeClickSource)},
+		}}, onFail: errDuplicateVisit})
+	}
+	items = append(items, s.txPutNew(it), txItem{w: types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
+		UpdateExpression:          aws.String("ADD clicks :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: item{":one": num(1)},
+	}}, onFail: store.ErrNotFound})
+	err = s.transact(ctx, items)
 	switch {
 	case errors.Is(err, errDuplicateVisit):
 		return false, nil
@@ -147,6 +167,37 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	return true, nil
+}
+
+// DaySalt returns the day's salt: one UpdateItem that sets the salt only if
+// the item has none (if_not_exists) and returns the item as it is after, so
+// racing instances all get the first writer's salt. TTL forgets it.
+func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error) {
+	ctx, done := s.op(ctx, "DaySalt")
+	defer done()
+	var salt []byte
+	err := retry(ctx, func() error {
+		out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: daySaltKey(day),
+			UpdateExpression:         aws.String("SET salt = if_not_exists(salt, :salt), #ttl = if_not_exists(#ttl, :ttl), #type = :type"),
+			ExpressionAttributeNames: map[string]string{"#ttl": attrTTL, "#type": attrType},
+			ExpressionAttributeValues: item{":salt": &types.AttributeValueMemberB{Value: candidate},
+				":ttl": num(expiresAt.Unix()), ":type": str(typeDaySalt)},
+			ReturnValues:           types.ReturnValueAllNew,
+			ReturnConsumedCapacity: s.rcc(),
+		})
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		b, ok := out.Attributes["salt"].(*types.AttributeValueMemberB)
+		if !ok {
+			return errors.New("dynamo: DaySalt: no salt returned")
+		}
+		salt = b.Value
+		return nil
+	})
+	return salt, err
 }
 
 // ListClicks lists the referrer's clicks (GSI2), or every click of the
@@ -316,6 +367,43 @@ func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.Referra
 	return page(ctx, s, q, p, decodeAs[domain.Referral])
 }
 
+// ExpireReferral sets a pending referral's status to expired, changed at
+// at: UpdateItem on condition status = pending, returning the item after.
+func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Time) (domain.Referral, error) {
+	ctx, done := s.op(ctx, "ExpireReferral")
+	defer done()
+	var r domain.Referral
+	err := retry(ctx, func() error {
+		out, err := s.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: referralKey(orgID, id),
+			UpdateExpression:         aws.String("SET #status = :expired, updatedAt = :at, " + attrWrittenAt + " = :now"),
+			ConditionExpression:      aws.String("#status = :pending"),
+			ExpressionAttributeNames: map[string]string{"#status": "status"},
+			ExpressionAttributeValues: item{":expired": str(domain.ReferralExpired), ":pending": str(domain.ReferralPending),
+				":at": str(formatTime(at)), ":now": str(formatTime(time.Now()))},
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			ReturnConsumedCapacity:              s.rcc(),
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 { // no such referral (or an emulator that does not say)
+				if _, gerr := s.getReferral(ctx, orgID, id); gerr != nil {
+					return gerr
+				}
+			}
+			return store.ErrConflict
+		}
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		r, err = decodeAs[domain.Referral](out.Attributes)
+		return err
+	})
+	return r, err
+}
+
 // Conversions: the record in the organization's partition, in GSI1 under
 // its program and in GSI2 under its referral; a guard per externalId
 // unless it is empty.
@@ -326,9 +414,10 @@ const maxConversionAttempts = 3
 
 // RecordConversion, in one transaction, stores newReferral if it is not nil
 // (with its guards), stores c with its externalId guard, and marks the
-// referral c.ReferralID converted at c.OccurredAt if it is pending. The
-// referral is read first, and the update (conditioned on status = pending)
-// is in the transaction only if it was pending; when that condition fails
+// referral c.ReferralID converted at c.OccurredAt if it is pending or
+// expired. The referral is read first, and the update (conditioned on the
+// status read) is in the transaction only if it was one of them; when that
+// condition fails
 // the referral is read again and the transaction retried. A new referral
 // that is c's own referral is stored converted. An externalId (or id)
 // already used in the organization is store.ErrConflict and nothing is
@@ -369,14 +458,14 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 			case errors.Is(err, store.ErrNotFound):
 			case err != nil:
 				return err
-			case ref.Status == domain.ReferralPending:
+			case ref.Status == domain.ReferralPending || ref.Status == domain.ReferralExpired:
 				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
 					TableName:                &s.table,
 					Key:                      referralKey(c.OrgID, c.ReferralID),
 					UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed, " + attrWrittenAt + " = :now"),
-					ConditionExpression:      aws.String("#status = :pending"),
+					ConditionExpression:      aws.String("#status = :read"),
 					ExpressionAttributeNames: map[string]string{"#status": "status"},
-					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":pending": str(domain.ReferralPending),
+					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":read": str(ref.Status),
 						":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt)), ":now": str(formatTime(time.Now()))},
 				}}, onFail: errNotPending})
 			}

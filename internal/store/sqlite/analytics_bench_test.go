@@ -16,6 +16,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
@@ -280,7 +281,7 @@ func BenchmarkAnalyticsRollupRun(b *testing.B) {
 			case j < 800:
 				c := domain.Click{ID: ids("clk"), OrgID: w.org, ProgramID: r.ProgramID, ReferrerID: r.ID, PartnerID: r.PartnerID, Code: r.Code,
 					VisitorHash: ids("v"), At: at}
-				if _, err := w.st.RecordClick(ctx, c, time.Hour); err != nil {
+				if _, err := w.st.RecordClick(ctx, c, store.ClickLimits{Window: time.Hour}); err != nil {
 					b.Fatal(err)
 				}
 			case j < 950:

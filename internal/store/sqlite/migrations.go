@@ -305,7 +305,26 @@ CREATE TABLE throttles (
 );
 CREATE INDEX throttles_expiry ON throttles (expires_at);
 `,
-	// 10: analytics rollups (store.Analytics). One row per cell; the CHECKs
+	// 10: click abuse limits. click_sources counts the counted clicks of an
+	// address (its salted hash) through a code in the current fixed window
+	// (store.ClickLimits.PerSource); day_salts holds the random daily salts
+	// of visitor hashes (store.Store.DaySalt), deleted once expired.
+	`
+CREATE TABLE click_sources (
+	code_key     TEXT NOT NULL,
+	source_hash  TEXT NOT NULL,
+	window_start TEXT NOT NULL,
+	n            INTEGER NOT NULL,
+	PRIMARY KEY (code_key, source_hash)
+) WITHOUT ROWID;
+
+CREATE TABLE day_salts (
+	day        TEXT PRIMARY KEY,
+	salt       BLOB NOT NULL,
+	expires_at TEXT NOT NULL
+);
+`,
+	// 11: analytics rollups (store.Analytics). One row per cell; the CHECKs
 	// make an addition that overflows (SQLite turns it into a REAL) fail
 	// instead of wrapping. analytics_orgs holds each organization's zone
 	// and the outbox position its last rebuild recounted through;

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -150,8 +151,45 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		return updateRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, expected, data, partnerColumns(p)...)
+		if err := updateRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, expected, data, partnerColumns(p)...); err != nil {
+			return err
+		}
+		return portalUserEmail(ctx, tx, p)
 	})
+}
+
+// portalUserEmail gives the partner's portal user, if it has one, the
+// partner's email; the users' unique email makes a taken address a
+// conflict.
+func portalUserEmail(ctx context.Context, tx *sql.Tx, p domain.Partner) error {
+	id := domain.PortalUserID(p.ID)
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT data FROM users WHERE org_id = ? AND id = ?`, p.OrgID, id).Scan(&old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var u domain.User
+	if err := unmarshal(old, &u); err != nil {
+		return err
+	}
+	email := domain.NormalizeEmail(p.Email)
+	if domain.NormalizeEmail(u.Email) == email {
+		return nil
+	}
+	u.Email, u.UpdatedAt = email, p.UpdatedAt
+	u = normUser(u)
+	data, err := marshal(u)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, data = ? WHERE org_id = ? AND id = ?`,
+		email, data, p.OrgID, id); err != nil {
+		return err
+	}
+	return appendChange(ctx, tx, entityUser, opModify, p.OrgID, id, old, data)
 }
 
 // partnerColumns are a partner's lookup columns: the email, unique in the

@@ -189,7 +189,7 @@ func TestClicksAndConversions(t *testing.T) {
 	click := func(id string, at time.Time) bool {
 		t.Helper()
 		ok, err := s.RecordClick(ctx, domain.Click{ID: id, OrgID: "org_a", ReferrerID: "rfr_1", Code: "Jane",
-			VisitorHash: "v1", At: at}, time.Hour)
+			VisitorHash: "v1", At: at}, store.ClickLimits{Window: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,5 +262,35 @@ func TestConcurrentWrites(t *testing.T) {
 	all, _, _ := s.ListPrograms(ctx, "org_a", store.Page{Limit: 200})
 	if len(all) != 50 {
 		t.Fatalf("programs = %d", len(all))
+	}
+}
+
+// A day's salt is deleted once it has expired, so visitor hashes made with
+// it can no longer be linked to an address, even by someone holding the
+// database file.
+func TestDaySaltIsDeletedAfterItExpires(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "t.db"))
+	ctx := t.Context()
+	day := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)
+	salt := func(d time.Time, candidate string) string {
+		t.Helper()
+		b, err := s.DaySalt(ctx, d, []byte(candidate), d.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	salt(day, "first")
+	salt(day.Add(24*time.Hour), "next day") // still needs the first: kept
+	if got := salt(day, "again"); got != "first" {
+		t.Fatalf("the day's salt while it is kept = %q, want %q", got, "first")
+	}
+	salt(day.Add(48*time.Hour), "two days on") // the first has expired
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM day_salts WHERE salt = ?`, []byte("first")).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatal("an expired salt is still stored")
 	}
 }

@@ -95,14 +95,16 @@ func scanClick(sc rowScanner) (domain.Click, error) {
 	return c, nil
 }
 
+type queryRower interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}
+
 // isDuplicateClick reports whether the visitor's last counted click of this
 // code is less than window before c.At.
-func isDuplicateClick(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, key string, c domain.Click, window time.Duration) (bool, error) {
+func isDuplicateClick(ctx context.Context, q queryRower, key, visitorHash string, c domain.Click, window time.Duration) (bool, error) {
 	var last string
 	err := q.QueryRowContext(ctx,
-		`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, c.VisitorHash).Scan(&last)
+		`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, visitorHash).Scan(&last)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -116,12 +118,44 @@ func isDuplicateClick(ctx context.Context, q interface {
 	return lastAt.After(c.At.Add(-window)), nil
 }
 
+// clickNotCounted reports whether lim rules c out: a repeat of the visitor
+// (under this or the previous day's salt), or an address that has had its
+// PerSource counted clicks through the code in this window.
+func clickNotCounted(ctx context.Context, q queryRower, key string, c domain.Click, lim store.ClickLimits) (bool, error) {
+	for _, h := range []string{c.VisitorHash, lim.PrevVisitorHash} {
+		if h == "" {
+			continue
+		}
+		if dup, err := isDuplicateClick(ctx, q, key, h, c, lim.Window); err != nil || dup {
+			return dup, err
+		}
+	}
+	if lim.PerSource <= 0 {
+		return false, nil
+	}
+	var n int
+	err := q.QueryRowContext(ctx,
+		`SELECT n FROM click_sources WHERE code_key = ? AND source_hash = ? AND window_start = ?`,
+		key, lim.SourceHash, formatTime(sourceWindow(c, lim))).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return n >= lim.PerSource, err
+}
+
+// sourceWindow is the start of the fixed window c counts in for its address.
+func sourceWindow(c domain.Click, lim store.ClickLimits) time.Time {
+	return c.At.UTC().Truncate(lim.Window)
+}
+
 // RecordClick stores c and adds one to its referrer's click count unless
-// the same visitor's last counted click through the same code (by
-// domain.CodeKey) was less than window before c.At; it reports whether the
-// click was counted. An uncounted click writes nothing. A referrer that the
-// click's organization does not have is store.ErrNotFound.
-func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Duration) (bool, error) {
+// lim rules it out (store.ClickLimits: the same visitor's last counted
+// click through the same code, by domain.CodeKey, was less than lim.Window
+// before c.At, or the address had lim.PerSource counted clicks through the
+// code in this window); it reports whether the click was counted. An
+// uncounted click writes nothing. A referrer that the click's organization
+// does not have is store.ErrNotFound.
+func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.ClickLimits) (bool, error) {
 	c = normClick(c)
 	data, err := marshal(c)
 	if err != nil {
@@ -131,13 +165,13 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 	// A repeat visit is answered from a reader connection, without queueing
 	// behind writers; the write transaction checks again, so two racing
 	// first visits still count once.
-	if dup, err := isDuplicateClick(ctx, s.r, key, c, window); err != nil || dup {
+	if dup, err := clickNotCounted(ctx, s.r, key, c, lim); err != nil || dup {
 		return false, err
 	}
 	counted := false
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if dup, err := isDuplicateClick(ctx, tx, key, c, window); err != nil || dup {
-			return err // a duplicate: nothing is written
+		if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
+			return err // not counted: nothing is written
 		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
@@ -153,6 +187,17 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 			key, c.VisitorHash, formatTime(c.At)); err != nil {
 			return err
 		}
+		if lim.PerSource > 0 {
+			// One row per (code, address): a new window starts it again at 1.
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES (?, ?, ?, 1)
+				 ON CONFLICT (code_key, source_hash) DO UPDATE SET
+				   n = CASE WHEN window_start = excluded.window_start THEN n + 1 ELSE 1 END,
+				   window_start = excluded.window_start`,
+				key, lim.SourceHash, formatTime(sourceWindow(c, lim))); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, formatTime(c.At), data); err != nil {
@@ -167,6 +212,25 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, window time.Dur
 		return false, err
 	}
 	return counted, nil
+}
+
+// DaySalt returns the day's salt, storing candidate when the day has none,
+// and deletes the salts that expired by day.
+func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error) {
+	var salt []byte
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM day_salts WHERE expires_at <= ?`, formatTime(day)); err != nil {
+			return err
+		}
+		d := day.UTC().Format(time.DateOnly)
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO day_salts (day, salt, expires_at) VALUES (?, ?, ?) ON CONFLICT (day) DO NOTHING`,
+			d, candidate, formatTime(expiresAt)); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT salt FROM day_salts WHERE day = ?`, d).Scan(&salt)
+	})
+	return salt, err
 }
 
 // ListClicks lists the referrer's clicks (every click of the organization
@@ -326,38 +390,72 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	})
 }
 
-// markConverted sets a pending referral's status to converted at at, as
-// changed at changed (the conversion's recording).
+// markConverted sets a pending or expired referral's status to converted
+// at at, as changed at changed (the conversion's recording).
 func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at, changed time.Time) error {
+	_, err := changeReferralStatus(ctx, tx, orgID, referralID, func(r *domain.Referral) bool {
+		if r.Status != domain.ReferralPending && r.Status != domain.ReferralExpired {
+			return false
+		}
+		r.Status, r.ConvertedAt, r.UpdatedAt = domain.ReferralConverted, utcPtr(&at), changed
+		return true
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// changeReferralStatus applies change to the referral and, when change
+// reports a change, stores it with its change-log entry. An unknown
+// referral is store.ErrNotFound.
+func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
 	var old string
+	var r domain.Referral
 	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return r, store.ErrNotFound
 	}
 	if err != nil {
-		return err
+		return r, err
 	}
-	var r domain.Referral
 	if err := unmarshal(old, &r); err != nil {
-		return err
+		return r, err
 	}
-	if r.Status != domain.ReferralPending {
-		return nil
+	if !change(&r) {
+		return r, nil
 	}
-	r.Status = domain.ReferralConverted
-	r.ConvertedAt = utcPtr(&at)
-	r.UpdatedAt = changed
 	r = normReferral(r)
 	data, err := marshal(r)
 	if err != nil {
-		return err
+		return r, err
 	}
 	if _, err := tx.ExecContext(ctx,
 		`UPDATE referrals SET status = ?, converted_at = ?, data = ? WHERE org_id = ? AND id = ?`,
 		r.Status, optTime(r.ConvertedAt), data, orgID, referralID); err != nil {
-		return err
+		return r, err
 	}
-	return appendChange(ctx, tx, entityReferral, opModify, orgID, referralID, old, data)
+	return r, appendChange(ctx, tx, entityReferral, opModify, orgID, referralID, old, data)
+}
+
+// ExpireReferral sets a pending referral's status to expired, changed at at.
+func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Time) (domain.Referral, error) {
+	var r domain.Referral
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		pending := false
+		var err error
+		r, err = changeReferralStatus(ctx, tx, orgID, id, func(r *domain.Referral) bool {
+			if pending = r.Status == domain.ReferralPending; pending {
+				r.Status, r.UpdatedAt = domain.ReferralExpired, at
+			}
+			return pending
+		})
+		if err == nil && !pending {
+			return store.ErrConflict
+		}
+		return err
+	})
+	return r, err
 }
 
 // GetConversion returns the organization's conversion with id.

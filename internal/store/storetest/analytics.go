@@ -143,7 +143,7 @@ func (w *world) click(t *testing.T, r domain.Referrer, at time.Time) {
 	t.Helper()
 	c := domain.Click{ID: w.id("clk"), OrgID: r.OrgID, ProgramID: r.ProgramID, ReferrerID: r.ID, PartnerID: r.PartnerID,
 		Code: r.Code, VisitorHash: w.hash(fmt.Sprintf("v%d", w.serial())), At: at}
-	counted, err := w.s.RecordClick(w.ctx, c, time.Hour)
+	counted, err := w.s.RecordClick(w.ctx, c, store.ClickLimits{Window: time.Hour})
 	must(t, err, "RecordClick")
 	if !counted {
 		t.Fatal("a new visitor's click was not counted")

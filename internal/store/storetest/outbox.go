@@ -203,6 +203,17 @@ func testChangesInCommitOrder(t *testing.T, fx *fixture) {
 		wantChange{"conversion", "INSERT", org.ID, c.ID, nil, c},
 		wantChange{"referral", "MODIFY", org.ID, ref.ID, ref, convertedBy(ref, c)})
 
+	// Expiry is a change of the referral too (the analytics see it).
+	old := fx.mustReferral(t, r, "olga", "")
+	ob.next(t)
+	expired := old
+	at := fx.tick()
+	expired.Status, expired.UpdatedAt = domain.ReferralExpired, at
+	if _, err := fx.s.ExpireReferral(fx.ctx, org.ID, old.ID, at); err != nil {
+		t.Fatalf("ExpireReferral: %v", err)
+	}
+	checkBatch(t, "ExpireReferral", ob.next(t), wantChange{"referral", "MODIFY", org.ID, old.ID, old, expired})
+
 	// A conversion that creates its referral: the referral is inserted, and
 	// whether it is inserted converted or inserted pending then modified,
 	// the last image of it is the converted referral.

@@ -16,7 +16,7 @@ func paginationTests() []test {
 			fx.mustUser(t, org.ID, "ada")
 			fx.mustAPIKey(t, org.ID, "crm")
 			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
-			if _, err := fx.s.RecordClick(fx.ctx, fx.newClick(r, "v", fx.tick()), clickWindow); err != nil {
+			if _, err := fx.s.RecordClick(fx.ctx, fx.newClick(r, "v", fx.tick()), hourly); err != nil {
 				t.Fatalf("RecordClick: %v", err)
 			}
 			fx.mustConversion(t, fx.mustReferral(t, r, "amy", ""), "order-"+fx.tag)

@@ -281,6 +281,45 @@ func partnerTests() []test {
 			// The refused update's address was not taken.
 			must(t, fx.s.CreatePartner(fx.ctx, fx.newPartner(org.ID, t1.ID, "stale")), "CreatePartner(the address a refused update asked for)")
 		}},
+		{"NewEmailMovesThePortalUser", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			tr := fx.mustTier(t, org.ID)
+			p := fx.mustPartner(t, org.ID, tr.ID, "moving")
+			portal := fx.newUser(org.ID, "moving")
+			portal.ID, portal.PartnerID = domain.PortalUserID(p.ID), p.ID
+			must(t, fx.s.CreateUser(fx.ctx, portal), "CreateUser(the partner's portal user)")
+			other := fx.mustUser(t, org.ID, "someone")
+
+			// The address another user of the installation signs in with:
+			// refused, and nothing changes.
+			taken := p
+			taken.Email, taken.UpdatedAt = other.Email, fx.tick()
+			wantErr(t, fx.s.UpdatePartner(fx.ctx, taken), store.ErrConflict, "UpdatePartner(another user's address)")
+			checkGet(t, "GetPartner after the refused update", p, func() (domain.Partner, error) { return fx.s.GetPartner(fx.ctx, org.ID, p.ID) })
+			checkGet(t, "GetUser(portal user) after the refused update", portal, func() (domain.User, error) { return fx.s.GetUser(fx.ctx, org.ID, portal.ID) })
+
+			moved := p
+			moved.Email, moved.UpdatedAt = fx.email("moved"), fx.tick()
+			must(t, fx.s.UpdatePartner(fx.ctx, moved), "UpdatePartner(new email)")
+			want := portal
+			want.Email, want.UpdatedAt = moved.Email, moved.UpdatedAt
+			checkGet(t, "GetUser(portal user) after the partner's new email", want, func() (domain.User, error) { return fx.s.GetUser(fx.ctx, org.ID, portal.ID) })
+			checkGet(t, "GetUserByEmail(new email)", want, func() (domain.User, error) { return fx.s.GetUserByEmail(fx.ctx, moved.Email) })
+			got, err := fx.s.GetUserByEmail(fx.ctx, portal.Email)
+			wantNotFound(t, "GetUserByEmail(old email)", got, err)
+			// The old address is free for anyone again.
+			newcomer := fx.newUser(org.ID, "newcomer")
+			newcomer.Email = portal.Email
+			must(t, fx.s.CreateUser(fx.ctx, newcomer), "CreateUser(the portal user's old address)")
+			checkGet(t, "GetUser(the other user)", other, func() (domain.User, error) { return fx.s.GetUser(fx.ctx, org.ID, other.ID) })
+
+			// A partner without a portal user just changes its address.
+			alone := fx.mustPartner(t, org.ID, tr.ID, "alone")
+			alone.Email, alone.UpdatedAt = fx.email("alone2"), fx.tick()
+			must(t, fx.s.UpdatePartner(fx.ctx, alone), "UpdatePartner(no portal user)")
+			got, err = fx.s.GetUser(fx.ctx, org.ID, domain.PortalUserID(alone.ID))
+			wantNotFound(t, "GetUser(portal user of a partner never invited)", got, err)
+		}},
 		{"ListPagesAndTierFilter", func(t *testing.T, fx *fixture) {
 			orgA, orgB := fx.mustOrg(t), fx.mustOrg(t)
 			t1, t2 := fx.mustTier(t, orgA.ID), fx.mustTier(t, orgA.ID)

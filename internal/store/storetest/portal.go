@@ -3,7 +3,6 @@ package storetest
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -61,7 +60,7 @@ func portalTests() []test {
 				fx.mustPartnerReferrer(t, orgB.ID, pB.ID, fmt.Sprintf("d%d", i), partner)
 			}
 			// Clicks show in the listed records like in GetReferrer.
-			counted, err := fx.s.RecordClick(fx.ctx, fx.newClick(mine[1], "visitor-1", fx.tick()), time.Hour)
+			counted, err := fx.s.RecordClick(fx.ctx, fx.newClick(mine[1], "visitor-1", fx.tick()), hourly)
 			must(t, err, "RecordClick")
 			if !counted {
 				t.Fatal("RecordClick: the first click was not counted")

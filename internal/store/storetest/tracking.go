@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,22 @@ import (
 
 // clickWindow is the de-duplication window the suite passes to RecordClick.
 const clickWindow = time.Hour
+
+// hourly are the limits of the tests that are about one visitor: the
+// window, no address cap.
+var hourly = store.ClickLimits{Window: clickWindow}
+
+// clickAt records c and checks whether it counted.
+func (fx *fixture) clickAt(t *testing.T, what string, c domain.Click, lim store.ClickLimits, want bool) {
+	t.Helper()
+	ok, err := fx.s.RecordClick(fx.ctx, c, lim)
+	if err != nil {
+		t.Fatalf("RecordClick(%s): %v", what, err)
+	}
+	if ok != want {
+		t.Errorf("RecordClick(%s) = %v, want %v", what, ok, want)
+	}
+}
 
 func (fx *fixture) newClick(r domain.Referrer, visitor string, at time.Time) domain.Click {
 	return domain.Click{
@@ -53,7 +71,7 @@ func clickTests() []test {
 			}
 			var counted []domain.Click
 			for _, st := range steps {
-				ok, err := fx.s.RecordClick(fx.ctx, st.click, clickWindow)
+				ok, err := fx.s.RecordClick(fx.ctx, st.click, hourly)
 				if err != nil {
 					t.Fatalf("RecordClick(%s): %v", st.what, err)
 				}
@@ -89,7 +107,7 @@ func clickTests() []test {
 				}
 				counted := make([]bool, concurrency)
 				errs := race(concurrency, func(i int) (err error) {
-					counted[i], err = fx.s.RecordClick(fx.ctx, clicks[i], clickWindow)
+					counted[i], err = fx.s.RecordClick(fx.ctx, clicks[i], hourly)
 					return err
 				})
 				winner, n := -1, 0
@@ -111,6 +129,112 @@ func clickTests() []test {
 				return fx.s.ListClicks(fx.ctx, org.ID, r.ID, pg)
 			})
 		}},
+		{"AtMostPerSourceClicksPerAddressAndWindow", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			p := fx.mustProgram(t, org.ID)
+			r, r2 := fx.mustReferrer(t, org.ID, p.ID, "jane"), fx.mustReferrer(t, org.ID, p.ID, "joan")
+			// A fixed window of the cap starts at a whole hour.
+			w := fx.tick().Truncate(clickWindow).Add(clickWindow)
+			from := func(source string) store.ClickLimits {
+				return store.ClickLimits{Window: clickWindow, SourceHash: fx.hash("source/" + source)[:32], PerSource: 2}
+			}
+			fx.clickAt(t, "v1 from a", fx.newClick(r, "v1", w.Add(50*time.Minute)), from("a"), true)
+			fx.clickAt(t, "v2 from a", fx.newClick(r, "v2", w.Add(51*time.Minute)), from("a"), true)
+			fx.clickAt(t, "v3 from a: over the cap", fx.newClick(r, "v3", w.Add(52*time.Minute)), from("a"), false)
+			fx.clickAt(t, "v3 from a, another code", fx.newClick(r2, "v3", w.Add(53*time.Minute)), from("a"), true)
+			fx.clickAt(t, "v4 from b", fx.newClick(r, "v4", w.Add(54*time.Minute)), from("b"), true)
+			checkClicks(t, fx, "after the first window", r, 3)
+			// The next window starts the count again; v3's capped click wrote
+			// nothing, so 9 minutes later it is no repeat.
+			fx.clickAt(t, "v3 from a, next window", fx.newClick(r, "v3", w.Add(61*time.Minute)), from("a"), true)
+			fx.clickAt(t, "v1 from a, next window but a repeat", fx.newClick(r, "v1", w.Add(62*time.Minute)), from("a"), false)
+			fx.clickAt(t, "v5 from a, next window", fx.newClick(r, "v5", w.Add(63*time.Minute)), from("a"), true)
+			fx.clickAt(t, "v6 from a, next window: over the cap", fx.newClick(r, "v6", w.Add(64*time.Minute)), from("a"), false)
+			checkClicks(t, fx, "after the second window", r, 5)
+			checkClicks(t, fx, "other referrer", r2, 1)
+		}},
+		{"PrevVisitorHashIsTheSameVisitor", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			p := fx.mustProgram(t, org.ID)
+			r := fx.mustReferrer(t, org.ID, p.ID, "jane")
+			t0 := fx.tick()
+			// The visitor under yesterday's salt is "old", today "new".
+			old := fx.newClick(r, "old", t0).VisitorHash
+			rotated := store.ClickLimits{Window: clickWindow, PrevVisitorHash: old}
+			fx.clickAt(t, "before the rotation", fx.newClick(r, "old", t0), hourly, true)
+			fx.clickAt(t, "after the rotation, within the window", fx.newClick(r, "new", t0.Add(30*time.Minute)), rotated, false)
+			fx.clickAt(t, "after the rotation, window over", fx.newClick(r, "new", t0.Add(61*time.Minute)), rotated, true)
+			fx.clickAt(t, "the new hash is now the visitor's", fx.newClick(r, "new", t0.Add(90*time.Minute)), rotated, false)
+			fx.clickAt(t, "an unknown previous hash", fx.newClick(r, "other", t0.Add(91*time.Minute)),
+				store.ClickLimits{Window: clickWindow, PrevVisitorHash: fx.hash("nobody")[:32]}, true)
+			checkClicks(t, fx, "after the rotation", r, 3)
+		}},
+		{"ConcurrentSameSource", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			p := fx.mustProgram(t, org.ID)
+			r := fx.mustReferrer(t, org.ID, p.ID, "jane")
+			fx.warmUp(t, org.ID)
+			const perSource = 3
+			lim := store.ClickLimits{Window: clickWindow, SourceHash: fx.hash("one address")[:32], PerSource: perSource}
+			at := fx.tick()
+			counted := make([]bool, concurrency)
+			errs := race(concurrency, func(i int) (err error) {
+				counted[i], err = fx.s.RecordClick(fx.ctx, fx.newClick(r, fmt.Sprintf("ua-%d", i), at), lim)
+				return err
+			})
+			n := 0
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("RecordClick(racer %d): %v", i, err)
+				}
+				if counted[i] {
+					n++
+				}
+			}
+			if n != perSource {
+				t.Errorf("%d of %d concurrent clicks from one address with different browsers counted, want %d", n, concurrency, perSource)
+			}
+			checkClicks(t, fx, "after the race", r, perSource)
+		}},
+		{"DaySaltIsOnePerDay", func(t *testing.T, fx *fixture) {
+			day := fx.tick().Truncate(24 * time.Hour)
+			salt := func(d time.Time, candidate string) string {
+				t.Helper()
+				got, err := fx.s.DaySalt(fx.ctx, d, []byte(candidate), d.Add(48*time.Hour))
+				must(t, err, "DaySalt")
+				return string(got)
+			}
+			a := "a-" + fx.tag
+			if got := salt(day, a); got != a {
+				t.Fatalf("DaySalt(new day) = %q, want the candidate %q", got, a)
+			}
+			if got := salt(day, "b-"+fx.tag); got != a {
+				t.Errorf("DaySalt(same day, another candidate) = %q, want the first salt %q", got, a)
+			}
+			next := day.Add(24 * time.Hour)
+			if got := salt(next, "c-"+fx.tag); got != "c-"+fx.tag {
+				t.Errorf("DaySalt(next day) = %q, want its own candidate", got)
+			}
+			if got := salt(day, "d-"+fx.tag); got != a {
+				t.Errorf("DaySalt(yesterday, asked again) = %q, want %q", got, a)
+			}
+			// Racing processes agree on one salt.
+			third := day.Add(48 * time.Hour)
+			got := make([]string, concurrency)
+			errs := race(concurrency, func(i int) error {
+				b, err := fx.s.DaySalt(fx.ctx, third, []byte(fmt.Sprintf("racer-%d", i)), third.Add(48*time.Hour))
+				got[i] = string(b)
+				return err
+			})
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("DaySalt(racer %d): %v", i, err)
+				}
+				if got[i] != got[0] || !strings.HasPrefix(got[i], "racer-") {
+					t.Errorf("DaySalt(racer %d) = %q, racer 0 got %q: want one of the candidates, the same for all", i, got[i], got[0])
+				}
+			}
+		}},
 		{"ListPagesAndTenancy", func(t *testing.T, fx *fixture) {
 			orgA, orgB := fx.mustOrg(t), fx.mustOrg(t)
 			p := fx.mustProgram(t, orgA.ID)
@@ -118,12 +242,12 @@ func clickTests() []test {
 			var onR []domain.Click
 			for i := range 7 {
 				c := fx.newClick(r, fmt.Sprintf("visitor%d", i), fx.tick())
-				if _, err := fx.s.RecordClick(fx.ctx, c, clickWindow); err != nil {
+				if _, err := fx.s.RecordClick(fx.ctx, c, hourly); err != nil {
 					t.Fatalf("RecordClick: %v", err)
 				}
 				onR = append(onR, c)
 				if i%3 == 0 {
-					if _, err := fx.s.RecordClick(fx.ctx, fx.newClick(r2, fmt.Sprintf("visitor%d", i), fx.tick()), clickWindow); err != nil {
+					if _, err := fx.s.RecordClick(fx.ctx, fx.newClick(r2, fmt.Sprintf("visitor%d", i), fx.tick()), hourly); err != nil {
 						t.Fatalf("RecordClick(other referrer): %v", err)
 					}
 				}
@@ -152,6 +276,74 @@ func (fx *fixture) mustReferrerInNewProgram(t *testing.T, orgID, local string) d
 
 func referralTests() []test {
 	return []test{
+		{"ExpireReferral", func(t *testing.T, fx *fixture) {
+			orgA, orgB := fx.mustOrg(t), fx.mustOrg(t)
+			r := fx.mustReferrerInNewProgram(t, orgA.ID, "jane")
+			pending, other := fx.mustReferral(t, r, "amy", ""), fx.mustReferral(t, r, "ben", "")
+			at := fx.tick()
+			got, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, pending.ID, at)
+			must(t, err, "ExpireReferral(pending)")
+			want := pending
+			want.Status, want.UpdatedAt = domain.ReferralExpired, at
+			checkGet(t, "ExpireReferral's referral", want, func() (domain.Referral, error) { return got, nil })
+			checkGet(t, "GetReferral(expired)", want, func() (domain.Referral, error) { return fx.s.GetReferral(fx.ctx, orgA.ID, pending.ID) })
+			for status, wantList := range map[string][]domain.Referral{domain.ReferralExpired: {want}, domain.ReferralPending: {other}} {
+				checkList(t, "ListReferrals(status "+status+")", 2, wantList, func(pg store.Page) ([]domain.Referral, string, error) {
+					return fx.s.ListReferrals(fx.ctx, orgA.ID, store.ReferralFilter{ProgramID: r.ProgramID, Status: status}, pg)
+				})
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, pending.ID, fx.tick()); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ExpireReferral(already expired) = %v, want ErrConflict", err)
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgB.ID, other.ID, fx.tick()); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("ExpireReferral(another organization's) = %v, want ErrNotFound", err)
+			}
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, fx.id("rfl"), fx.tick()); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("ExpireReferral(unknown) = %v, want ErrNotFound", err)
+			}
+			// A converted referral does not expire.
+			fx.mustConversion(t, other, "order-"+fx.tag)
+			if _, err := fx.s.ExpireReferral(fx.ctx, orgA.ID, other.ID, fx.tick()); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ExpireReferral(converted) = %v, want ErrConflict", err)
+			}
+			// A conversion reported late, that occurred inside the window,
+			// converts an expired referral.
+			c := fx.mustConversion(t, pending, "late-"+fx.tag)
+			late, err := fx.s.GetReferral(fx.ctx, orgA.ID, pending.ID)
+			must(t, err, "GetReferral(after a late conversion)")
+			if late.Status != domain.ReferralConverted || late.ConvertedAt == nil || !late.ConvertedAt.Equal(c.OccurredAt) {
+				t.Errorf("expired referral after a conversion: status %q convertedAt %v, want converted at %v", late.Status, late.ConvertedAt, c.OccurredAt)
+			}
+		}},
+		{"ConcurrentExpireAndConvert", func(t *testing.T, fx *fixture) {
+			org := fx.mustOrg(t)
+			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
+			fx.warmUp(t, org.ID)
+			for round := range raceRounds {
+				ref := fx.mustReferral(t, r, fmt.Sprintf("racer%d", round), "")
+				c := fx.newConversion(ref, fmt.Sprintf("race-%s-%d", fx.tag, round))
+				errs := race(2, func(i int) error {
+					if i == 0 {
+						_, err := fx.s.ExpireReferral(fx.ctx, org.ID, ref.ID, fx.tick())
+						if errors.Is(err, store.ErrConflict) {
+							return nil // the conversion got there first
+						}
+						return err
+					}
+					return fx.s.RecordConversion(fx.ctx, c, nil)
+				})
+				for i, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d, racer %d: %v", round, i, err)
+					}
+				}
+				got, err := fx.s.GetReferral(fx.ctx, org.ID, ref.ID)
+				must(t, err, "GetReferral")
+				if got.Status != domain.ReferralConverted {
+					t.Fatalf("round %d: a converted referral raced with its expiry ended %q, want converted", round, got.Status)
+				}
+			}
+		}},
 		{"RoundTrip", func(t *testing.T, fx *fixture) {
 			org := fx.mustOrg(t)
 			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
@@ -407,15 +599,17 @@ func conversionTests() []test {
 				return fx.s.ListConversions(fx.ctx, org.ID, store.ConversionFilter{ReferralID: ref.ID}, pg)
 			})
 		}},
-		{"OnlyPendingReferralsBecomeConverted", func(t *testing.T, fx *fixture) {
+		{"OnlyPendingOrExpiredReferralsBecomeConverted", func(t *testing.T, fx *fixture) {
 			org := fx.mustOrg(t)
 			r := fx.mustReferrerInNewProgram(t, org.ID, "jane")
-			expired := fx.newReferral(r, "amy", "")
-			expired.Status = domain.ReferralExpired
-			must(t, fx.s.CreateReferral(fx.ctx, expired), "CreateReferral(expired)")
-			c := fx.mustConversion(t, expired, "order-"+fx.tag)
-			checkGet(t, "GetReferral(expired referral after a conversion)", expired, func() (domain.Referral, error) {
-				return fx.s.GetReferral(fx.ctx, org.ID, expired.ID)
+			// An expired referral is converted by a conversion reported late
+			// (ExpireReferral's test); an ineligible one never is.
+			ineligible := fx.newReferral(r, "jane+alt", "")
+			ineligible.Status, ineligible.Reason = domain.ReferralIneligible, domain.ReasonSelfReferral
+			must(t, fx.s.CreateReferral(fx.ctx, ineligible), "CreateReferral(ineligible)")
+			c := fx.mustConversion(t, ineligible, "order-"+fx.tag)
+			checkGet(t, "GetReferral(ineligible referral after a conversion)", ineligible, func() (domain.Referral, error) {
+				return fx.s.GetReferral(fx.ctx, org.ID, ineligible.ID)
 			})
 			checkGet(t, "GetConversion", c, func() (domain.Conversion, error) { return fx.s.GetConversion(fx.ctx, org.ID, c.ID) })
 		}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -46,7 +47,7 @@ func samParams() map[string]string {
 // samTemplate is template.yaml as plain CloudFormation.
 func samTemplate(t *testing.T) map[string]any {
 	t.Helper()
-	cmd := exec.Command("python3", "testdata/samexpand.py", "../../template.yaml")
+	cmd := exec.Command(cfnLintPython(t), "testdata/samexpand.py", "../../template.yaml")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -58,6 +59,34 @@ func samTemplate(t *testing.T) map[string]any {
 		t.Fatalf("samexpand.py printed no JSON: %v", err)
 	}
 	return tpl
+}
+
+// cfnLintPython is a Python that can import cfn-lint: python3, or the
+// interpreter of the cfn-lint command itself (pipx installs it in a
+// virtualenv of its own).
+func cfnLintPython(t *testing.T) string {
+	t.Helper()
+	const probe = "import cfnlint.template.transforms._sam"
+	if exec.Command("python3", "-c", probe).Run() == nil {
+		return "python3"
+	}
+	path, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Fatalf("cfn-lint is not installed (pip install cfn-lint, or pipx install cfn-lint): %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	if interp, ok := strings.CutPrefix(first, "#!"); ok {
+		interp = strings.TrimSpace(interp)
+		if exec.Command(interp, "-c", probe).Run() == nil {
+			return interp
+		}
+	}
+	t.Fatalf("no Python that imports cfn-lint: neither python3 nor the interpreter of %s (%q)", path, first)
+	return ""
 }
 
 // model is a template reduced to what must match: section → key →

@@ -136,10 +136,10 @@ func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q loca
 	sender := app.SQSSender{Client: sqsClient, Commissions: q.CommissionsURL, Events: q.EventsURL}
 	pollers := []func(context.Context) error{
 		(&awslocal.StreamPoller{Client: dynamodbstreams.NewFromConfig(awsCfg), StreamARN: *desc.Table.LatestStreamArn,
-			Region: awsCfg.Region, Handler: awslocal.StreamHandler(app.NewStreamRouter(sender, log.With("function", "stream-router"))),
+			Region: awsCfg.Region, Handler: awslocal.StreamHandler(app.NewStreamRouter(sender, log.With("function", "stream-router"), nil)),
 			Log: log}).Run,
 		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.CommissionsURL, QueueARN: q.CommissionsARN, Region: awsCfg.Region,
-			Handler: awslocal.SQSHandler(app.NewCommissionCalculator(calc, log.With("function", "commission-calculator"))), Log: log}).Run,
+			Handler: awslocal.SQSHandler(app.NewCommissionCalculator(calc, log.With("function", "commission-calculator"), nil)), Log: log}).Run,
 		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.EventsURL, QueueARN: q.EventsARN, Region: awsCfg.Region, Log: log,
 			Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 				return events.SQSEventResponse{}, nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/metrics"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
@@ -91,8 +94,9 @@ func (s SQSSender) Send(ctx context.Context, msgs []pipeline.Message) (map[strin
 // retries from it; the records after it are re-sent, which is harmless
 // because message IDs are derived from the change and every consumer is
 // idempotent. A record that cannot be read is logged and skipped: retrying
-// it cannot help, and it must not block its shard.
-func NewStreamRouter(send Sender, log *slog.Logger) StreamHandler {
+// it cannot help, and it must not block its shard. The messages sent are
+// counted by type (metrics.PipelineEvents) on m.
+func NewStreamRouter(send Sender, log *slog.Logger, m *metrics.Emitter) StreamHandler {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		type routed struct {
 			seq  string
@@ -134,6 +138,7 @@ func NewStreamRouter(send Sender, log *slog.Logger) StreamHandler {
 		if err != nil {
 			return events.DynamoDBEventResponse{}, err
 		}
+		countSent(m, msgs, failed)
 		for _, r := range all {
 			for _, m := range r.msgs {
 				if failed[m.ID] {
@@ -146,12 +151,26 @@ func NewStreamRouter(send Sender, log *slog.Logger) StreamHandler {
 	}
 }
 
+// countSent counts the messages sent (not in failed) by type.
+func countSent(m *metrics.Emitter, msgs []pipeline.Message, failed map[string]bool) {
+	byType := map[string]int{}
+	for _, msg := range msgs {
+		if !failed[msg.ID] {
+			byType[msg.Type]++
+		}
+	}
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		_ = m.Count(metrics.PipelineEvents, byType[typ], "Type", typ) // metrics never fail the batch
+	}
+}
+
 // NewCommissionCalculator returns the commission-calculator handler: each
 // queued message is handled on its own and failures are reported by
 // MessageId, so SQS redelivers only those (and dead-letters them after the
 // queue's maxReceiveCount). The calculator is idempotent, so a redelivered
-// message never doubles a commission.
-func NewCommissionCalculator(calc MessageHandler, log *slog.Logger) QueueHandler {
+// message never doubles a commission. Each batch's outcomes are counted
+// (metrics.CommissionMessagesHandled, CommissionMessagesFailed) on m.
+func NewCommissionCalculator(calc MessageHandler, log *slog.Logger, m *metrics.Emitter) QueueHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, r := range ev.Records {
@@ -162,6 +181,9 @@ func NewCommissionCalculator(calc MessageHandler, log *slog.Logger) QueueHandler
 			log.ErrorContext(ctx, "message failed", "err", err, "messageId", r.MessageId, "permanent", pipeline.IsPermanent(err))
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
+		// Metrics never fail the batch.
+		_ = m.Count(metrics.CommissionMessagesHandled, len(ev.Records)-len(resp.BatchItemFailures))
+		_ = m.Count(metrics.CommissionMessagesFailed, len(resp.BatchItemFailures))
 		return resp, nil
 	}
 }
@@ -193,7 +215,7 @@ func StartStreamRouter() {
 	if sender.Commissions == "" || sender.Events == "" {
 		fail(log, "configuration", errors.New("COMMISSION_QUEUE_URL and EVENTS_QUEUE_URL must be set"))
 	}
-	lambda.Start(NewStreamRouter(sender, log))
+	lambda.Start(NewStreamRouter(sender, log, lambdaMetrics()))
 }
 
 // StartCommissionCalculator is the whole main of the commission-calculator
@@ -202,7 +224,7 @@ func StartCommissionCalculator() {
 	cfg, log := mustConfig("commission-calculator")
 	ls := mustLedgerStore(cfg, log)
 	calc := pipeline.NewCalculator(ls, domain.SystemClock, partners.NewRuleSource(ls))
-	lambda.Start(NewCommissionCalculator(calc, log))
+	lambda.Start(NewCommissionCalculator(calc, log, lambdaMetrics()))
 }
 
 // mustLedgerStore opens the configured store, which must keep the
@@ -218,6 +240,10 @@ func mustLedgerStore(cfg Config, log *slog.Logger) pipeline.LedgerStore {
 	}
 	return ls
 }
+
+// lambdaMetrics writes EMF lines to standard output, which Lambda sends to
+// the function's log group, where CloudWatch extracts the metrics.
+func lambdaMetrics() *metrics.Emitter { return metrics.New(os.Stdout, time.Now) }
 
 func mustConfig(function string) (Config, *slog.Logger) {
 	cfg, err := ConfigFromEnv(os.Getenv)

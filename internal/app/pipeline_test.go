@@ -1,19 +1,23 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/eventfile"
+	"github.com/partnerloop/partnerloop/internal/metrics"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 )
 
@@ -50,12 +54,15 @@ func loadEvent(t *testing.T, file string, vars map[string]string, v any) {
 // TestStreamRouterSampleEvent feeds events/stream-router-conversion.json to
 // the stream-router handler: the inserted conversion becomes one
 // conversion.recorded message, the guard item none; when sending fails the
-// conversion's SequenceNumber is reported so Lambda retries from it.
+// conversion's SequenceNumber is reported so Lambda retries from it. The
+// message sent is counted (EMF PipelineEvents, by type); one not sent is not.
 func TestStreamRouterSampleEvent(t *testing.T) {
 	var ev events.DynamoDBEvent
 	loadEvent(t, "../../events/stream-router-conversion.json", map[string]string{"ORG_ID": "org_1", "CONVERSION_ID": "cnv_1"}, &ev)
 	send := &fakeSender{}
-	resp, err := app.NewStreamRouter(send, quiet)(context.Background(), ev)
+	var emf bytes.Buffer
+	m := metrics.New(&emf, time.Now)
+	resp, err := app.NewStreamRouter(send, quiet, m)(context.Background(), ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("resp %+v err %v", resp, err)
 	}
@@ -65,13 +72,37 @@ func TestStreamRouterSampleEvent(t *testing.T) {
 	// The same record again yields the same message ID (queues and the
 	// calculator deduplicate on it).
 	again := &fakeSender{}
-	if _, err := app.NewStreamRouter(again, quiet)(context.Background(), ev); err != nil || again.sent[0].ID != send.sent[0].ID {
+	if _, err := app.NewStreamRouter(again, quiet, nil)(context.Background(), ev); err != nil || again.sent[0].ID != send.sent[0].ID {
 		t.Fatalf("redelivery made message %v, first was %s", again.sent, send.sent[0].ID)
 	}
-	resp, err = app.NewStreamRouter(&fakeSender{fail: true}, quiet)(context.Background(), ev)
+	resp, err = app.NewStreamRouter(&fakeSender{fail: true}, quiet, m)(context.Background(), ev)
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].Change.SequenceNumber {
 		t.Fatalf("failed send: resp %+v err %v", resp, err)
 	}
+	if got := emfCounts(t, emf.String()); len(got) != 1 || got["PipelineEvents/conversion.recorded"] != 1 {
+		t.Errorf("metrics %v, want one PipelineEvents of type conversion.recorded", got)
+	}
+}
+
+// emfCounts sums the EMF lines' values by metric name (and "/" Type).
+func emfCounts(t *testing.T, out string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		for _, name := range metrics.Names {
+			if v, ok := l[name].(float64); ok {
+				if typ, ok := l["Type"].(string); ok {
+					name += "/" + typ
+				}
+				counts[name] += int(v)
+			}
+		}
+	}
+	return counts
 }
 
 // TestCommissionCalculatorSampleEvent feeds events/commission-calculator-
@@ -90,7 +121,8 @@ func TestCommissionCalculatorSampleEvent(t *testing.T) {
 	if !ok {
 		t.Fatal("the SQLite store has no ledger")
 	}
-	handler := app.NewCommissionCalculator(pipeline.NewCalculator(ls, e.Clock.Now, pipeline.NoPartnerRules{}), quiet)
+	var emf bytes.Buffer
+	handler := app.NewCommissionCalculator(pipeline.NewCalculator(ls, e.Clock.Now, pipeline.NoPartnerRules{}), quiet, metrics.New(&emf, time.Now))
 	var ev events.SQSEvent
 	loadEvent(t, "../../events/commission-calculator-conversion.json", map[string]string{"ORG_ID": e.OrgID, "CONVERSION_ID": r.String("id")}, &ev)
 	for i := 0; i < 3; i++ {
@@ -112,5 +144,8 @@ func TestCommissionCalculatorSampleEvent(t *testing.T) {
 	resp, err := handler(context.Background(), bad)
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != bad.Records[0].MessageId {
 		t.Fatalf("unknown conversion: resp %+v err %v", resp, errors.Join(err))
+	}
+	if got := emfCounts(t, emf.String()); got["CommissionMessagesHandled"] != 3 || got["CommissionMessagesFailed"] != 1 {
+		t.Errorf("metrics %v, want 3 handled and 1 failed", got)
 	}
 }

@@ -1,0 +1,233 @@
+package main
+
+// The system's Lambda functions, queues and their triggers, as data: adding
+// a function is one entry in Functions (and a build-<Name>Function target
+// in the Makefile). The stack (stack.go) turns each entry into the
+// function, its log group, its least-privilege policy, its routes or
+// trigger, and its alarms. template.yaml describes the same system by hand;
+// the parity test (parity_test.go) fails on any difference.
+
+// Access lists of DynamoDB actions a function may call on the table and its
+// indexes. TransactWriteItems needs the permission of each write it holds.
+var (
+	readWrite       = []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "ConditionCheckItem"}
+	readWriteDelete = []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"}
+)
+
+// Function is one Lambda function: provided.al2023 on arm64, handler
+// bootstrap, its code the folder `make build-<Name>Function` writes
+// (.aws-sam/make/<Name>Function/bootstrap, compiled from functions/<Dir>).
+type Function struct {
+	Name        string // logical ID without "Function": IdentityFunction, …
+	Dir         string // its main package, functions/<Dir>
+	Description string
+	Timeout     int // seconds; 0 means defaultTimeout
+	Memory      int // MB; 0 means defaultMemory
+
+	// Table lists the DynamoDB actions (without "dynamodb:") it may call
+	// on the table and its indexes; none: no table access.
+	Table []string
+	// SendsMail lets it call ses:SendEmail as the configured identity only.
+	SendsMail bool
+	// SendsTo lists the queues (Queue.Name) it may send to.
+	SendsTo []string
+	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
+	QueueURLs map[string]string
+
+	// What invokes it: HTTP routes ("GET /v1/programs/{id}", or "$default"
+	// for every request no other route matches), the table's stream, a
+	// queue, or a schedule.
+	Routes   []string
+	Stream   *StreamTrigger
+	Queue    *QueueTrigger
+	Schedule *ScheduleTrigger
+}
+
+// StreamTrigger invokes a function with batches of the table's stream.
+type StreamTrigger struct {
+	BatchSize  int
+	WindowSecs int
+	Retries    int
+	// OnFailure is the queue (Queue.Name) that receives batches given up on.
+	OnFailure string
+	// Types are the record types ("type" attribute of the new image) that
+	// invoke the function; other changes never do.
+	Types []string
+}
+
+// QueueTrigger invokes a function with batches of a queue's messages.
+type QueueTrigger struct {
+	Queue          string // Queue.Name
+	BatchSize      int
+	MaxConcurrency int
+}
+
+// ScheduleTrigger invokes a function on an EventBridge Scheduler schedule.
+type ScheduleTrigger struct {
+	Name       string // the schedule's ID, e.g. "Hourly"
+	Expression string // rate(...) or cron(...)
+	Input      string // JSON the function receives
+	Retries    int
+}
+
+// Queue is one SQS queue (SQS-managed encryption, TLS only).
+type Queue struct {
+	Name              string
+	RetentionDays     int
+	VisibilitySeconds int // 0: SQS's default (30 s)
+	// DeadLetter names the queue (Queue.Name) messages move to after
+	// MaxReceives failed receives.
+	DeadLetter  string
+	MaxReceives int
+}
+
+// Defaults of every function (template.yaml's Globals).
+const (
+	defaultTimeout = 10
+	defaultMemory  = 256
+)
+
+// Queues of the commission pipeline: table stream → stream-router →
+// CommissionQueue → commission-calculator; poison messages end in
+// CommissionDLQ, stream batches the router gave up on in StreamFailureQueue.
+var Queues = []Queue{
+	// Visibility: six times the calculator's timeout, as AWS advises for SQS triggers.
+	{Name: "CommissionQueue", RetentionDays: 14, VisibilitySeconds: 60, DeadLetter: "CommissionDLQ", MaxReceives: 5},
+	{Name: "CommissionDLQ", RetentionDays: 14},
+	// commission.* notifications, for the webhook dispatcher to come.
+	{Name: "EventsQueue", RetentionDays: 4},
+	{Name: "StreamFailureQueue", RetentionDays: 14},
+}
+
+// Functions is every Lambda function of the system, one per folder in
+// functions/.
+var Functions = []Function{
+	{
+		Name: "Identity", Dir: "identity",
+		Description: "Identity routes (health, OpenAPI, auth, users, API keys).",
+		// Identity deletes sessions and API keys; no scans, no table administration.
+		Table: readWriteDelete, SendsMail: true,
+		Routes: []string{
+			"GET /healthz", "GET /openapi.yaml",
+			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
+			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "POST /v1/invitations/accept",
+			"POST /v1/api-keys", "GET /v1/api-keys", "DELETE /v1/api-keys/{id}",
+		},
+	},
+	{
+		Name: "Programs", Dir: "programs",
+		Description: "Program and referrer routes.",
+		// Programs and referrers are archived, never deleted.
+		Table: readWrite,
+		Routes: []string{
+			"POST /v1/programs", "GET /v1/programs", "GET /v1/programs/{id}", "PATCH /v1/programs/{id}",
+			"POST /v1/programs/{id}/activate", "POST /v1/programs/{id}/pause", "POST /v1/programs/{id}/archive",
+			"POST /v1/programs/{id}/referrers", "GET /v1/programs/{id}/referrers", "GET /v1/referrers/{id}",
+		},
+	},
+	{
+		Name: "Tracking", Dir: "tracking",
+		Description: "Tracking routes (referral redirect, referrals, conversions).",
+		// Clicks, referrals and conversions are append/update only.
+		Table: readWrite,
+		Routes: []string{
+			"GET /r/{code}",
+			"POST /v1/referrals", "GET /v1/referrals", "GET /v1/referrals/{id}",
+			"POST /v1/conversions", "GET /v1/conversions", "GET /v1/conversions/{id}",
+		},
+	},
+	{
+		Name: "Commissions", Dir: "commissions",
+		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export) and conversion refunds.",
+		// The CSV export pages through every matching commission: under the
+		// HTTP API's 30 s integration limit.
+		Timeout: 29,
+		// The ledger is append-only.
+		Table: readWrite,
+		Routes: []string{
+			"GET /v1/commissions", "GET /v1/commissions/export", "GET /v1/commissions/{id}",
+			"POST /v1/commissions/approve", "POST /v1/commissions/reject", "POST /v1/commissions/mark-paid",
+			"POST /v1/conversions/{id}/refund",
+		},
+	},
+	{
+		Name: "Partners", Dir: "partners",
+		Description: "Partner tier, partner and deal routes.",
+		// DeleteItem removes guards and a revoked partner's sessions only.
+		Table: readWriteDelete, SendsMail: true,
+		Routes: []string{
+			"POST /v1/partner-tiers", "GET /v1/partner-tiers",
+			"POST /v1/partners", "GET /v1/partners", "GET /v1/partners/{id}", "PATCH /v1/partners/{id}",
+			"POST /v1/partners/{id}/invitation", "DELETE /v1/partners/{id}/portal-access",
+			"POST /v1/deals", "GET /v1/deals", "GET /v1/deals/{id}",
+			"POST /v1/deals/{id}/approve", "POST /v1/deals/{id}/reject", "POST /v1/deals/{id}/won", "POST /v1/deals/{id}/lost",
+		},
+	},
+	{
+		Name: "Portal", Dir: "portal",
+		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements).",
+		// A statement pages through the partner's ledger and audit trails.
+		Timeout: 29,
+		// Reads, and deal registration (its claim guard released on expiry).
+		Table: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"},
+		Routes: []string{
+			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
+			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",
+			"GET /v1/portal/commissions", "GET /v1/portal/statements/{period}",
+		},
+	},
+	{
+		Name: "StreamRouter", Dir: "stream-router",
+		Description: "Turns inserted conversions, refunds and won deals on the table's stream into queue messages.",
+		SendsTo:     []string{"CommissionQueue", "EventsQueue", "StreamFailureQueue"},
+		QueueURLs:   map[string]string{"COMMISSION_QUEUE_URL": "CommissionQueue", "EVENTS_QUEUE_URL": "EventsQueue"},
+		Stream: &StreamTrigger{
+			BatchSize: 100, WindowSecs: 1, Retries: 10, OnFailure: "StreamFailureQueue",
+			// Guards, clicks and sessions never invoke the router.
+			Types: []string{"conversion", "commission", "deal"},
+		},
+	},
+	{
+		Name: "CommissionCalculator", Dir: "commission-calculator",
+		Description: "Computes commissions from queued conversions, refunds and won deals, exactly once.",
+		Table:       readWrite,
+		Queue:       &QueueTrigger{Queue: "CommissionQueue", BatchSize: 10, MaxConcurrency: 10},
+	},
+	{
+		Name: "PeriodClose", Dir: "period-close",
+		Description: "Closes ended periods of retroactive tiered rules (each adjustment once) and expires lapsed partner deals.",
+		Timeout:     300,
+		Table:       []string{"GetItem", "Query", "PutItem", "DeleteItem"},
+		Schedule: &ScheduleTrigger{
+			Name: "Hourly", Expression: "rate(1 hour)", Retries: 3,
+			// Scheduler context, for the logs (events/period-close-hourly.json).
+			Input: `{"job":"period-close","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
+		},
+	},
+	{
+		Name: "Web", Dir: "web",
+		Description: "Web UI (HTML pages and assets) on the HTTP API's $default route.",
+		// The commissions page downloads the same CSV as the commissions function.
+		Timeout: 29,
+		Table:   readWriteDelete,
+		Routes:  []string{"$default"},
+	},
+}
+
+// LogicalID is the function's logical ID in template.yaml and the Makefile
+// target's name (build-<LogicalID>).
+func (f Function) LogicalID() string { return f.Name + "Function" }
+
+func (f Function) timeout() int {
+	if f.Timeout == 0 {
+		return defaultTimeout
+	}
+	return f.Timeout
+}
+
+func (f Function) memory() int {
+	if f.Memory == 0 {
+		return defaultMemory
+	}
+	return f.Memory
+}

@@ -29,6 +29,10 @@ type Function struct {
 	Table []string
 	// SendsMail lets it call ses:SendEmail as the configured identity only.
 	SendsMail bool
+	// ReadsStream lets it read the table's stream itself (the analytics
+	// rollup: DescribeTable for the stream's ARN, then DescribeStream,
+	// GetShardIterator and GetRecords), not as a trigger.
+	ReadsStream bool
 	// SendsTo lists the queues (Queue.Name) it may send to.
 	SendsTo []string
 	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
@@ -112,6 +116,7 @@ var Functions = []Function{
 			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
 			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "POST /v1/invitations/accept",
 			"POST /v1/api-keys", "GET /v1/api-keys", "DELETE /v1/api-keys/{id}",
+			"GET /v1/organization", "PATCH /v1/organization",
 		},
 	},
 	{
@@ -174,6 +179,8 @@ var Functions = []Function{
 			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
 			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",
 			"GET /v1/portal/commissions", "GET /v1/portal/statements/{period}",
+			"GET /v1/portal/analytics/summary", "GET /v1/portal/analytics/summary.csv",
+			"GET /v1/portal/analytics/timeseries", "GET /v1/portal/analytics/timeseries.csv",
 		},
 	},
 	{
@@ -202,6 +209,31 @@ var Functions = []Function{
 			Name: "Hourly", Expression: "rate(1 hour)", Retries: 3,
 			// Scheduler context, for the logs (events/period-close-hourly.json).
 			Input: `{"job":"period-close","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
+		},
+	},
+	{
+		Name: "Analytics", Dir: "analytics",
+		Description: "Analytics routes (summary, time series, top referrers, partner contribution; JSON and CSV).",
+		// Reads only: rollup cells and state, and the records filters name.
+		Table: []string{"GetItem", "BatchGetItem", "Query"},
+		Routes: []string{
+			"GET /v1/analytics/summary", "GET /v1/analytics/summary.csv", "GET /v1/analytics/timeseries", "GET /v1/analytics/timeseries.csv",
+			"GET /v1/analytics/top-referrers", "GET /v1/analytics/top-referrers.csv", "GET /v1/analytics/partners", "GET /v1/analytics/partners.csv",
+		},
+	},
+	{
+		Name: "AnalyticsRollup", Dir: "analytics-rollup",
+		Description: "Folds the table's changes into the analytics rollups every minute, rebuilds on a time zone change, heals recent days.",
+		Timeout:     120,
+		Memory:      512,
+		// Its own items (cells, checkpoints, manifests deleted once applied)
+		// and the records it recounts; the stream it reads itself.
+		Table:       []string{"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+		ReadsStream: true,
+		Schedule: &ScheduleTrigger{
+			Name: "EveryMinute", Expression: "rate(1 minute)", Retries: 0,
+			// Scheduler context, for the logs (events/analytics-rollup-minute.json).
+			Input: `{"job":"analytics-rollup","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
 		},
 	},
 	{

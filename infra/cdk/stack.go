@@ -270,6 +270,10 @@ func (s *system) addFunction(f Function, props *PartnerLoopStackProps, common ma
 			Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(props.MailIdentity),
 		}))
 	}
+	if f.ReadsStream {
+		allow([]string{"dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"}, s.table.TableStreamArn())
+		allow([]string{"dynamodb:DescribeTable"}, s.table.TableArn())
+	}
 	if len(f.SendsTo) > 0 {
 		var arns []*string
 		for _, q := range f.SendsTo {

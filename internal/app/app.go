@@ -330,6 +330,11 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
 		a.Rollup = &analytics.Rollup{Store: as, Now: now, Log: log.With("job", "analytics-rollup")}
+		if c.Store == "dynamodb" {
+			// A run writes each cell it touches once, whatever the number
+			// of changes folded: larger runs write less (docs/dynamodb.md).
+			a.Rollup.Batch = 10_000
+		}
 	}
 	a.Analytics = analyticsSvc
 	a.API = &httpapi.API{

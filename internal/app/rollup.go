@@ -44,6 +44,6 @@ func StartAnalyticsRollup() {
 	if !ok {
 		fail(log, "store", fmt.Errorf("STORE=%s keeps no analytics rollups", cfg.Store))
 	}
-	job := &analytics.Rollup{Store: as, Now: domain.SystemClock, Log: log}
+	job := &analytics.Rollup{Store: as, Now: domain.SystemClock, Log: log, Batch: 10_000}
 	lambda.Start(NewAnalyticsRollup(job, log))
 }

@@ -568,13 +568,15 @@ type streamChange struct {
 // streamRead is what one read of the stream found.
 type streamRead struct {
 	changes     []streamChange
+	counted     int                 // of them, changes the rollups count
 	checkpoints map[string]shardPos // after the records read
 	caughtUp    bool                // every shard was read to its current end
 	asOf        time.Time           // every change before it was read
 }
 
-// readStream reads up to limit records after the checkpoints, shard by
-// shard. Shards the stream no longer lists (trimmed after 24 hours) are
+// readStream reads the records after the checkpoints, shard by shard,
+// until limit of them are changes the rollups count (the stream also holds
+// guards, counters, cells…). Shards the stream no longer lists (trimmed after 24 hours) are
 // dropped from the checkpoints.
 func (s *Store) readStream(ctx context.Context, from map[string]shardPos, limit int) (streamRead, error) {
 	if s.streams == nil {
@@ -606,7 +608,7 @@ func (s *Store) readStream(ctx context.Context, from map[string]shardPos, limit 
 		if pos.Done {
 			continue
 		}
-		if len(res.changes) >= limit {
+		if res.counted >= limit {
 			res.caughtUp = false
 			continue
 		}
@@ -644,6 +646,9 @@ func (s *Store) readStream(ctx context.Context, from map[string]shardPos, limit 
 					return streamRead{}, err
 				}
 				res.changes = append(res.changes, c)
+				if c.ok {
+					res.counted++
+				}
 				pos.Seq = aws.ToString(r.Dynamodb.SequenceNumber)
 			}
 			iter = out.NextShardIterator
@@ -653,7 +658,7 @@ func (s *Store) readStream(ctx context.Context, from map[string]shardPos, limit 
 			if len(out.Records) == 0 {
 				break // the shard's current end
 			}
-			if len(res.changes) >= limit {
+			if res.counted >= limit {
 				if iter != nil {
 					res.caughtUp = false
 				}

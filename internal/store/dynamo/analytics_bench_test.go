@@ -46,6 +46,18 @@ func (c *capacity) take() (r, w float64) {
 //
 //	go test -run '^$' -bench AnalyticsCapacity -benchtime 3x ./internal/store/dynamo
 func BenchmarkAnalyticsCapacity(b *testing.B) {
+	// today: the events happen now (the common case: each cell is written
+	// once per run whatever the events); spread: their times are spread
+	// over 300 days (backdated conversions, a rebuild's worst case).
+	for _, sc := range []struct {
+		name string
+		span time.Duration
+	}{{"today", time.Hour}, {"spread", 300 * 24 * time.Hour}} {
+		b.Run(sc.name, func(b *testing.B) { benchCapacity(b, sc.span) })
+	}
+}
+
+func benchCapacity(b *testing.B, span time.Duration) {
 	ctx := context.Background()
 	var cap capacity
 	st := dynamo.New(client, benchTable(b), dynamo.WithStreams(streams, 200*time.Millisecond), dynamo.WithCapacityRecorder(cap.record))
@@ -82,7 +94,7 @@ func BenchmarkAnalyticsCapacity(b *testing.B) {
 		must(st.CreateReferrer(ctx, r))
 		refs = append(refs, r)
 	}
-	job := &analytics.Rollup{Store: st, Now: clock, HealEvery: -1}
+	job := &analytics.Rollup{Store: st, Now: clock, HealEvery: -1, Batch: 10_000} // as the function runs it
 	svc := analytics.NewService(st, clock)
 	roll := func() {
 		for i := 0; i < 100; i++ {
@@ -98,7 +110,7 @@ func BenchmarkAnalyticsCapacity(b *testing.B) {
 	events := func() {
 		for j := 0; j < 1000; j++ {
 			r := refs[rng.IntN(len(refs))]
-			at := now.Add(-time.Duration(rng.Int64N(int64(300 * 24 * time.Hour))))
+			at := now.Add(-time.Duration(rng.Int64N(int64(span))))
 			switch {
 			case j < 800:
 				_, err := st.RecordClick(ctx, domain.Click{ID: ids("clk"), OrgID: org.ID, ProgramID: r.ProgramID, ReferrerID: r.ID,

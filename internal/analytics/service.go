@@ -118,7 +118,7 @@ func (s *Service) resolve(ctx context.Context, orgID string, f Filter) (selectio
 		if _, err := s.st.GetTier(ctx, orgID, f.PartnerTierID); err != nil {
 			return selection{}, notFoundAs(err, "partner tier")
 		}
-		ps, err := s.tierPartners(ctx, orgID, f.PartnerTierID)
+		ps, err := s.partnerIDs(ctx, orgID, store.PartnerFilter{TierID: f.PartnerTierID})
 		if err != nil {
 			return selection{}, err
 		}
@@ -161,12 +161,13 @@ func (s *Service) resolve(ctx context.Context, orgID string, f Filter) (selectio
 	return selection{level: store.LevelOrg, dims: []string{""}}, nil
 }
 
-// tierPartners lists the IDs of the partners in a tier today.
-func (s *Service) tierPartners(ctx context.Context, orgID, tierID string) ([]string, error) {
+// partnerIDs lists the IDs of the organization's partners f selects (a
+// tier's: the partners in it today).
+func (s *Service) partnerIDs(ctx context.Context, orgID string, f store.PartnerFilter) ([]string, error) {
 	ids := []string{}
 	page := store.Page{Limit: store.MaxLimit}
 	for {
-		ps, next, err := s.st.ListPartners(ctx, orgID, store.PartnerFilter{TierID: tierID}, page)
+		ps, next, err := s.st.ListPartners(ctx, orgID, f, page)
 		if err != nil {
 			return nil, err
 		}
@@ -796,21 +797,7 @@ func (s *Service) selectedPartners(ctx context.Context, orgID string, f Filter, 
 	if sel.partnerIDs != nil {
 		return sel.partnerIDs, nil
 	}
-	ids := []string{}
-	page := store.Page{Limit: store.MaxLimit}
-	for {
-		ps, next, err := s.st.ListPartners(ctx, orgID, store.PartnerFilter{}, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			ids = append(ids, p.ID)
-		}
-		if next == "" {
-			return ids, nil
-		}
-		page.Cursor = next
-	}
+	return s.partnerIDs(ctx, orgID, store.PartnerFilter{})
 }
 
 // PortalQuery is what a partner may ask of its own analytics: a range and

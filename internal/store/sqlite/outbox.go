@@ -48,38 +48,8 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 	if limit <= 0 {
 		limit = defaultChangesLimit
 	}
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT seq, entity, op, org_id, id, old_image, new_image, at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`,
-		after, limit)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.Change
-	for rows.Next() {
-		var (
-			c        store.Change
-			old, neu sql.NullString
-			at       string
-		)
-		if err := rows.Scan(&c.Seq, &c.Entity, &c.Op, &c.OrgID, &c.ID, &old, &neu, &at); err != nil {
-			return nil, mapErr(err)
-		}
-		if old.Valid {
-			c.OldImage = []byte(old.String)
-		}
-		if neu.Valid {
-			c.NewImage = []byte(neu.String)
-		}
-		if c.At, err = parseTime(at); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapErr(err)
-	}
-	return out, nil
+	out, err := readChanges(ctx, s.r, `seq > ?`, []any{after}, limit)
+	return out, mapErr(err)
 }
 
 // PruneChanges drops changes with Seq <= through, but never one the

@@ -22,6 +22,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/web/snippet"
 )
 
 // Group is the route group (and Lambda function) that serves the web UI:
@@ -107,6 +108,8 @@ type Page struct {
 func (s *Server) Pages() []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
+		// The landing-page snippet, loaded by organizations' own sites.
+		{"GET", "/js/{file}", public, func(rq *request) error { snippet.Serve(rq.w, rq.r, rq.r.PathValue("file")); return nil }},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
 		{"POST", "/logout", signedIn, s.logout},

@@ -343,6 +343,13 @@ func TestRecurringRuleInTheProgramForm(t *testing.T) {
 	if err != nil || p.Commission.Recurring == nil || p.Commission.Recurring.Months == nil || *p.Commission.Recurring.Months != 12 {
 		t.Fatalf("stored rule %+v, %v", p.Commission.Recurring, err)
 	}
+	show := string(b.do("GET", "/programs/"+id, nil).Body)
+	for _, want := range []string{"20% of the value; renewals for 12 months",
+		`&lt;script src="https://refer.example.com/js/ref.js" data-window-days="30" async&gt;`} {
+		if !strings.Contains(show, want) {
+			t.Errorf("the program page lacks %s", want)
+		}
+	}
 	edit := b.do("GET", "/programs/"+id+"/edit", nil)
 	for _, want := range []string{`<option value="months" selected>`, `name="commission.recurring.months" type="text" value="12"`} {
 		if !strings.Contains(string(edit.Body), want) {

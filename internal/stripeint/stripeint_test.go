@@ -342,24 +342,42 @@ func TestSecretIsEncryptedAtRest(t *testing.T) {
 
 // TestSubscriptionCheckoutAndItsFirstInvoice: a subscription bought through
 // Checkout sends both checkout.session.completed and invoice.paid
-// (subscription_create): one purchase, and the invoice's payment intent is
-// linked to it so that refunding it reverses the purchase.
+// (subscription_create), in either order: one purchase (externalId the
+// subscription), with the invoice's payment linked to it so that refunding
+// it reverses the purchase; the next invoice is a renewal.
 func TestSubscriptionCheckoutAndItsFirstInvoice(t *testing.T) {
-	e := newEnv(t, stores(t)["sqlite"](t))
-	if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
-		t.Fatal(err)
-	}
-	vars := checkout("null", "cus_S", "sub@shop.example", "", 4900)
-	vars["PAYMENT_INTENT"], vars["MODE"], vars["INVOICE"], vars["SUBSCRIPTION"] = "null", "subscription", stripetest.Q("in_first"), stripetest.Q("sub_1")
-	vars["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
-	buy := e.mustPost("checkout.session.completed", vars, stripeint.OutcomeRecorded)
-	first := e.mustPost("invoice.paid", invoicePaid("in_first", "subscription_create", "cus_S", "sub@shop.example", "pi_first", 4900), stripeint.OutcomeDuplicate)
-	if first.ConversionID != buy.ConversionID || len(e.conversions()) != 1 {
-		t.Fatalf("first invoice: %+v, %d conversions", first, len(e.conversions()))
-	}
-	e.mustPost("charge.refunded", refund("pi_first", 4900, 4900), stripeint.OutcomeRecorded)
-	if amt, _ := e.earned(buy.ConversionID); amt != 0 {
-		t.Fatalf("the refunded purchase still earns %d", amt)
+	for _, invoiceFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("invoice first ", invoiceFirst), func(t *testing.T) {
+			e := newEnv(t, stores(t)["sqlite"](t))
+			if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
+				t.Fatal(err)
+			}
+			vars := checkout("null", "cus_S", "sub@shop.example", "", 4900)
+			vars["PAYMENT_INTENT"], vars["MODE"], vars["INVOICE"], vars["SUBSCRIPTION"] = "null", "subscription", stripetest.Q("in_first"), stripetest.Q("sub_1RNqK2AbCdEf")
+			vars["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+			first := invoicePaid("in_first", "subscription_create", "cus_S", "sub@shop.example", "pi_first", 4900)
+			first["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+			var a, b stripeint.Result
+			if invoiceFirst {
+				a = e.mustPost("invoice.paid", first, stripeint.OutcomeRecorded)
+				b = e.mustPost("checkout.session.completed", vars, stripeint.OutcomeDuplicate)
+			} else {
+				a = e.mustPost("checkout.session.completed", vars, stripeint.OutcomeRecorded)
+				b = e.mustPost("invoice.paid", first, stripeint.OutcomeDuplicate)
+			}
+			if a.ConversionID != b.ConversionID || len(e.conversions()) != 1 {
+				t.Fatalf("checkout and first invoice: %+v %+v, %d conversions", a, b, len(e.conversions()))
+			}
+			if c := e.conversions()[0]; c.ExternalID != "sub_1RNqK2AbCdEf" || c.Event != domain.EventPurchase {
+				t.Fatalf("the purchase: %+v", c)
+			}
+			e.clock.Set(start.AddDate(0, 1, 0))
+			e.mustPost("invoice.paid", invoicePaid("in_second", "subscription_cycle", "cus_S", "sub@shop.example", "pi_second", 4900), stripeint.OutcomeRecorded)
+			e.mustPost("charge.refunded", refund("pi_first", 4900, 4900), stripeint.OutcomeRecorded)
+			if amt, _ := e.earned(a.ConversionID); amt != 0 {
+				t.Fatalf("the refunded purchase still earns %d", amt)
+			}
+		})
 	}
 }
 

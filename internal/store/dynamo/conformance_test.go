@@ -151,3 +151,9 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestPayoutsConformance runs the conformance suite of payout runs and
+// payout details on DynamoDB Local.
+func TestPayoutsConformance(t *testing.T) {
+	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return newStore(t) })
+}

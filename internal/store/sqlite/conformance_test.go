@@ -72,3 +72,7 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+func TestPayoutsConformance(t *testing.T) {
+	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return openTemp(t) })
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/portal"
@@ -326,6 +327,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
+	if ps, ok := st.(payouts.Store); ok {
+		payoutSvc = payouts.New(ps, now, ids)
+	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
@@ -339,7 +344,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Analytics = analyticsSvc
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

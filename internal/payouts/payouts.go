@@ -265,6 +265,10 @@ var errConcurrent = domain.Errorf(domain.KindConflict, "concurrent_change",
 // (see the package comment for how it stays all-or-nothing and
 // idempotent).
 func (s *Service) MarkPaid(ctx context.Context, orgID, actor, id, reference string) (domain.PayoutRun, error) {
+	// An unknown run is 404 before the request's fields are judged.
+	if _, err := s.Get(ctx, orgID, id); err != nil {
+		return domain.PayoutRun{}, err
+	}
 	reference = strings.TrimSpace(reference)
 	var v domain.Validation
 	v.Check(reference != "", "payoutReference", "is required")

@@ -146,7 +146,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Commissions", Dir: "commissions",
-		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export) and conversion refunds.",
+		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export), conversion refunds and payout runs.",
 		// The CSV export pages through every matching commission: under the
 		// HTTP API's 30 s integration limit.
 		Timeout: 29,
@@ -156,6 +156,8 @@ var Functions = []Function{
 			"GET /v1/commissions", "GET /v1/commissions/export", "GET /v1/commissions/{id}",
 			"POST /v1/commissions/approve", "POST /v1/commissions/reject", "POST /v1/commissions/mark-paid",
 			"POST /v1/conversions/{id}/refund",
+			"POST /v1/payout-runs", "GET /v1/payout-runs", "GET /v1/payout-runs/{id}",
+			"POST /v1/payout-runs/{id}/mark-paid", "POST /v1/payout-runs/{id}/cancel",
 		},
 	},
 	{
@@ -185,7 +187,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Portal", Dir: "portal",
-		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements).",
+		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements, payouts).",
 		// A statement pages through the partner's ledger and audit trails.
 		Timeout: 29,
 		// Reads, and deal registration (its claim guard released on expiry).
@@ -194,6 +196,7 @@ var Functions = []Function{
 			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
 			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",
 			"GET /v1/portal/commissions", "GET /v1/portal/statements/{period}",
+			"GET /v1/portal/payouts", "GET /v1/portal/payout-details", "PUT /v1/portal/payout-details",
 			"GET /v1/portal/analytics/summary", "GET /v1/portal/analytics/summary.csv",
 			"GET /v1/portal/analytics/timeseries", "GET /v1/portal/analytics/timeseries.csv",
 		},

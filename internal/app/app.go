@@ -29,6 +29,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/ratelimit"
@@ -342,6 +343,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
+	if ps, ok := st.(payouts.Store); ok {
+		payoutSvc = payouts.New(ps, now, ids)
+	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
@@ -356,7 +361,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Stripe = newStripe(c, st, led, a.Tracking, now, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log, Stripe: a.Stripe,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -367,7 +372,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a

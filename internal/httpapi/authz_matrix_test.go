@@ -122,13 +122,16 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	doomedKey := e.Do(t, "POST", "/v1/api-keys", adm, map[string]string{"name": "to delete"}).String("id")
 	invited := mustCreate(t, e, "/v1/users", adm, map[string]string{"email": "new.manager@example.com", "name": "New Manager", "role": "program_manager"})["id"].(string)
 	e.RollUp(t) // analytics of both organizations
+	// A payout run holding A's commission, approved for it.
+	wantStatus(t, e.Do(t, "POST", "/v1/commissions/approve", adm, map[string]any{"ids": []string{a.commissionID}}), http.StatusOK)
+	run := mustCreate(t, e, "/v1/payout-runs", adm, map[string]any{})["id"].(string)
 
 	secretsOf := func(f partnerFixture) []string {
 		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID, f.dealID}
 	}
 	w.secrets[partnerB] = secretsOf(a)
 	w.secrets[partnerA] = secretsOf(b)
-	w.secrets[otherAdmin] = append(append([]string{programID, spare, tier, spareP, e.OrgID}, secretsOf(a)...), secretsOf(b)...)
+	w.secrets[otherAdmin] = append(append([]string{programID, spare, tier, spareP, run, e.OrgID}, secretsOf(a)...), secretsOf(b)...)
 
 	org := func(path string) fixture { return fixture{path, orgRecord} }
 	for k, f := range map[string]fixture{
@@ -149,6 +152,9 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/partners/{id}/invitation":    org("/v1/partners/" + spareP + "/invitation"),
 		"/v1/partners/{id}/portal-access": org("/v1/partners/" + spareP + "/portal-access"),
 		"/v1/partner-tiers/{id}":          org("/v1/partner-tiers/" + tier),
+		"/v1/payout-runs/{id}":            org("/v1/payout-runs/" + run),
+		"/v1/payout-runs/{id}/mark-paid":  org("/v1/payout-runs/" + run + "/mark-paid"),
+		"/v1/payout-runs/{id}/cancel":     org("/v1/payout-runs/" + run + "/cancel"),
 		"/v1/deals/{id}":                  org("/v1/deals/" + a.dealID),
 		"/v1/deals/{id}/approve":          org("/v1/deals/" + a.dealID + "/approve"),
 		"/v1/deals/{id}/reject":           org("/v1/deals/" + a.dealID + "/reject"),

@@ -407,6 +407,27 @@ CREATE TABLE stripe_links (
 	PRIMARY KEY (org_id, key)
 );
 `,
+	// payout runs and partners' payout details (store.PayoutRuns). At most
+	// one unsettled (open or paying) run per organization: the partial
+	// unique index is what makes two runs never hold the same commission.
+	`
+CREATE TABLE payout_runs (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	status   TEXT NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX payout_runs_org ON payout_runs (org_id, id);
+CREATE UNIQUE INDEX payout_runs_unsettled ON payout_runs (org_id) WHERE status IN ('open', 'paying');
+
+CREATE TABLE payout_details (
+	org_id     TEXT NOT NULL,
+	partner_id TEXT NOT NULL,
+	data       TEXT NOT NULL,
+	PRIMARY KEY (org_id, partner_id)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

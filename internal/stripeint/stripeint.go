@@ -332,41 +332,36 @@ func (s *Service) record(ctx context.Context, orgID string, in tracking.Conversi
 	// A first payment is credited to the code it carries; a renewal to the
 	// customer who paid before (a code in a subscription's metadata names
 	// the same referral, or none that has paid).
-	tries := append(append(byCode, byCustomer...), byEmail...)
+	order := [][]tracking.ConversionInput{byCode, byCustomer, byEmail}
 	if in.Event == domain.EventRenewal {
-		tries = append(append(byCustomer, byCode...), byEmail...)
+		order = [][]tracking.ConversionInput{byCustomer, byCode, byEmail}
 	}
-	if len(tries) == 0 {
-		return ignored("no_referral"), nil, nil
-	}
-	last := "no_referral"
-	for _, t := range tries {
-		conv, created, err := s.convs.RecordConversion(ctx, orgID, t)
-		if err == nil {
-			if !created {
-				return outcome{outcome: OutcomeDuplicate, conversionID: conv.ID}, &conv, nil
+	reason := "no_referral"
+	for _, ways := range order {
+		for _, t := range ways {
+			conv, created, err := s.convs.RecordConversion(ctx, orgID, t)
+			if err == nil {
+				if !created {
+					return outcome{outcome: OutcomeDuplicate, conversionID: conv.ID}, &conv, nil
+				}
+				return outcome{outcome: OutcomeRecorded, conversionID: conv.ID}, &conv, nil
 			}
-			return outcome{outcome: OutcomeRecorded, conversionID: conv.ID}, &conv, nil
-		}
-		e, ok := domain.AsError(err)
-		switch {
-		case !ok || e.Kind == domain.KindUnavailable || e.Kind == domain.KindConflict:
-			return outcome{}, nil, err // Stripe retries
-		case e.Kind == domain.KindNotFound || e.Code == "unknown_referral" || e.Code == domain.ReasonNoFirstPayment:
-			last = "no_referral"
-			if e.Code == domain.ReasonNoFirstPayment {
-				last = e.Code
+			e, ok := domain.AsError(err)
+			switch {
+			case !ok || e.Kind == domain.KindUnavailable || e.Kind == domain.KindConflict:
+				return outcome{}, nil, err // Stripe retries
+			case e.Kind == domain.KindNotFound || e.Code == "unknown_code" || e.Code == "unknown_referral":
+				// This way finds no referral: try the next.
+			case e.Code == domain.ReasonNoFirstPayment:
+				reason = e.Code // a referral that has not paid yet: try the next
+			case e.Code != "":
+				return ignored(e.Code), nil, nil // found, but it does not qualify
+			default:
+				return ignored("not_qualifying"), nil, nil
 			}
-			continue // this way finds no referral that can take it: try the next
-		default:
-			last = e.Code
-			if last == "" {
-				last = "not_qualifying"
-			}
-			return ignored(last), nil, nil
 		}
 	}
-	return ignored(last), nil, nil
+	return ignored(reason), nil, nil
 }
 
 // link remembers which referral the customer is and which conversion the

@@ -387,3 +387,38 @@ func mergeVars(a, b map[string]string) map[string]string {
 	}
 	return a
 }
+
+// TestEventsThatRecordNothingSayWhy: verified events that find no referral,
+// or one they cannot be credited to, are acknowledged with the reason.
+func TestEventsThatRecordNothingSayWhy(t *testing.T) {
+	e := newEnv(t, stores(t)["sqlite"](t))
+	if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
+		t.Fatal(err)
+	}
+	// The merchant's own user ID in client_reference_id, a stranger's e-mail.
+	res := e.mustPost("checkout.session.completed", checkout(stripetest.Q("user_4711"), "cus_N", "nobody@example.com", "pi_n", 1000), stripeint.OutcomeIgnored)
+	if res.Reason != "no_referral" {
+		t.Fatalf("reason %q, want no_referral", res.Reason)
+	}
+	// A renewal of a customer whose referral has not paid yet.
+	if _, _, err := e.track.RecordConversion(e.ctx, e.org, tracking.ConversionInput{Code: e.code, Email: "lead@example.com",
+		Event: domain.EventSignup, ExternalID: "signup-1"}); err == nil {
+		t.Fatal("a signup qualified in a program that counts purchases only")
+	}
+	inv := invoicePaid("in_lead", "subscription_cycle", "cus_L", "lead@example.com", "pi_l", 900)
+	inv["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+	if res := e.mustPost("invoice.paid", inv, stripeint.OutcomeIgnored); res.Reason != domain.ReasonNoFirstPayment {
+		t.Fatalf("reason %q, want %s", res.Reason, domain.ReasonNoFirstPayment)
+	}
+	// A purchase long after the referral's attribution window.
+	e.mustPost("checkout.session.completed", checkout(stripetest.Q(e.code), "cus_W", "w@example.com", "pi_w", 1000), stripeint.OutcomeRecorded)
+	e.clock.Set(start.AddDate(0, 3, 0))
+	late := checkout("null", "cus_W2", "w@example.com", "pi_w2", 1000)
+	late["SESSION"] = "cs_test_late"
+	if res := e.mustPost("checkout.session.completed", late, stripeint.OutcomeIgnored); res.Reason != domain.ReasonWindowExpired {
+		t.Fatalf("reason %q, want %s", res.Reason, domain.ReasonWindowExpired)
+	}
+	if n := len(e.conversions()); n != 1 {
+		t.Fatalf("%d conversions, want 1", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
@@ -107,6 +108,7 @@ type Page struct {
 func (s *Server) Pages() []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
+		{"GET", "/theme.css", public, s.theme},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
 		{"POST", "/logout", signedIn, s.logout},
@@ -174,7 +176,8 @@ func (s *Server) Pages() []Page {
 // Server serves the pages.
 type Server struct {
 	cfg     Config
-	pages   map[string]*pageTemplate
+	mu      sync.Mutex
+	pages   map[string]map[string]*pageTemplate // by locale; see templatesFor
 	handler http.Handler
 }
 
@@ -183,7 +186,8 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: c, pages: parseTemplates()}
+	s := &Server{cfg: c}
+	s.templatesFor(domain.DefaultLocale) // a template error fails at start, not on a page
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

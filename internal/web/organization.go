@@ -76,13 +76,20 @@ func (s *Server) organizationPage(rq *request) error {
 // organizationUpdate saves the settings, as PATCH /v1/organization does.
 func (s *Server) organizationUpdate(rq *request) error {
 	f := newForm(rq.r.PostForm)
-	name, zone, locale, color, sender := f.Get("name"), f.Get("timeZone"), f.Get("locale"), f.Get("brandColor"), f.Get("mailSenderName")
+	// A field the form did not send stays as it is.
+	sent := func(name string) *string {
+		if _, ok := rq.r.PostForm[name]; !ok {
+			return nil
+		}
+		v := f.Get(name)
+		return &v
+	}
 	before, err := s.cfg.Identity.Organization(rq.r.Context(), *rq.p)
 	if err != nil {
 		return err
 	}
 	after, err := s.cfg.Identity.UpdateOrganization(rq.r.Context(), *rq.p, domain.OrganizationPatch{
-		Name: &name, TimeZone: &zone, Locale: &locale, BrandColor: &color, MailSenderName: &sender})
+		Name: sent("name"), TimeZone: sent("timeZone"), Locale: sent("locale"), BrandColor: sent("brandColor"), MailSenderName: sent("mailSenderName")})
 	if err != nil {
 		if !f.fail(err, nil) {
 			return err

@@ -65,3 +65,23 @@ func TestOrganizationFormats(t *testing.T) {
 		t.Errorf("PATCH an unsupported locale: %d", api.Status)
 	}
 }
+
+// TestInvitationPageNamesTheOrganizationAndAddress: the page an
+// invitation link opens says who invites which address; a link that is
+// not (or no longer) an invitation is 410 without either.
+func TestInvitationPageNamesTheOrganizationAndAddress(t *testing.T) {
+	e := apptest.New(t)
+	if r := e.InvitePartner(t, "ada@acme.example"); r.Status >= 300 {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	token := e.LastInvitationToken(t, "ada@acme.example")
+	b := newBrowser(t, e)
+	r := b.do("GET", "/accept-invitation?token="+url.QueryEscape(token), nil)
+	if r.Status != http.StatusOK || !strings.Contains(body(r), "<strong>Test Org</strong> invites <strong>ada@acme.example</strong>") {
+		t.Fatalf("invitation page: %d\n%s", r.Status, r.Body)
+	}
+	r = b.do("GET", "/accept-invitation?token=pli_not-a-token", nil)
+	if r.Status != http.StatusGone || strings.Contains(body(r), "invites") {
+		t.Errorf("unknown token: %d\n%s", r.Status, r.Body)
+	}
+}

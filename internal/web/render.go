@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -213,20 +214,62 @@ func (f *Form) fail(err error, shown func(string) bool) bool {
 	var other []string
 	for _, fe := range e.Fields {
 		if shown == nil || shown(fe.Field) {
-			f.add(fe.Field, fe.Message)
+			f.add(fe.Field, humanWords(fe.Message))
 		} else {
-			other = append(other, fe.Field+" "+fe.Message)
+			other = append(other, fieldWords(fe.Field)+" "+humanWords(fe.Message))
 		}
 	}
 	switch {
 	case len(e.Fields) == 0:
-		f.Message = e.Message
+		f.Message = sentence(humanWords(e.Message))
 	case len(other) > 0:
 		f.Message = "Please correct the fields marked below. Also: " + strings.Join(other, "; ")
 	default:
 		f.Message = "Please correct the fields marked below."
 	}
 	return true
+}
+
+// apiWords are the API's field names and values that its messages use,
+// as the forms label them.
+var apiWords = strings.NewReplacer(
+	"previous tier's upTo", "previous tier's upper bound",
+	"rateBps", "rate (%)", "upTo", "upper bound", "unbounded (null)", "unbounded (no limit)",
+	"minPurchaseAmount", "minimum purchase", "landingUrl", "landing page", "attributionWindowDays", "attribution window",
+	"tierId", "tier", "partnerId", "partner", "programId", "program", "referrerId", "referrer",
+)
+
+// humanWords is an API message with the forms' words for fields.
+func humanWords(msg string) string { return apiWords.Replace(msg) }
+
+var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
+
+// fieldWords names an API field path for people:
+// "commission.tiers[1].upTo" → "Commission tier 2 upper bound".
+func fieldWords(path string) string {
+	var words []string
+	for _, part := range strings.Split(path, ".") {
+		if m := indexPart.FindStringSubmatch(part); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			words = append(words, strings.TrimSuffix(m[1], "s")+" "+strconv.Itoa(n+1))
+			continue
+		}
+		if w := humanWords(part); w != part {
+			words = append(words, w)
+			continue
+		}
+		words = append(words, strings.ToLower(camelBoundary.ReplaceAllString(part, "$1 $2")))
+	}
+	return sentence(strings.Join(words, " "))
+}
+
+// sentence starts s with a capital letter.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // Option is one choice of a select.

@@ -151,3 +151,9 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestStripeConformance runs the conformance suite of the Stripe
+// integration's records, each subtest on a fresh table.
+func TestStripeConformance(t *testing.T) {
+	storetest.RunStripe(t, func(t *testing.T) storetest.StripeStore { return newStore(t) })
+}

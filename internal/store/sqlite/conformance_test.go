@@ -72,3 +72,7 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+func TestStripeConformance(t *testing.T) {
+	storetest.RunStripe(t, func(t *testing.T) storetest.StripeStore { return openTemp(t) })
+}

@@ -138,7 +138,7 @@ func TestEveryPageFitsPhonesAndDesktops(t *testing.T) {
 		if tb, ok := tabs[w]; ok {
 			return tb
 		}
-		tb := newTab(t, s.URL)
+		tb := newTabWithin(t, s.URL, 6*time.Minute) // some 50 pages, each at two widths
 		switch w {
 		case asAdmin:
 			tb.signIn(adminEmail, adminPassword)

@@ -151,3 +151,9 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+// TestWebhooksConformance runs the conformance suite of outbound webhooks,
+// each subtest on a fresh table.
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return newStore(t) })
+}

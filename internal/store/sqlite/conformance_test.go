@@ -72,3 +72,7 @@ func TestAnalyticsConformance(t *testing.T) {
 		},
 	})
 }
+
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return openTemp(t) })
+}

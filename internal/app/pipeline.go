@@ -123,10 +123,13 @@ func NewStreamRouter(send Sender, log *slog.Logger, m *metrics.Emitter) StreamHa
 			if !ok {
 				continue
 			}
-			ms, err := pipeline.Route(c)
+			ms, err := pipeline.RouteAll(c)
 			if err != nil {
 				log.ErrorContext(ctx, "change not routable; skipped", "err", err, "entity", c.Entity, "id", c.ID)
 				continue
+			}
+			for i := range ms {
+				ms[i].Seq = pipeline.PadSeq(r.Change.SequenceNumber)
 			}
 			all = append(all, routed{r.Change.SequenceNumber, ms})
 			msgs = append(msgs, ms...)

@@ -68,9 +68,11 @@ type WebhookDelivery struct {
 	Status        WebhookDeliveryStatus `json:"status"`
 	NextAttemptAt *time.Time            `json:"nextAttemptAt,omitempty"`
 	Attempts      []WebhookAttempt      `json:"attempts"`
-	CreatedAt     time.Time             `json:"createdAt"`
-	UpdatedAt     time.Time             `json:"updatedAt"`
-	Revision      int64                 `json:"revision"`
+	// RetryFrom starts the retry window (CreatedAt until a replay).
+	RetryFrom *time.Time `json:"retryFrom,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	Revision  int64      `json:"revision"`
 }
 
 // WebhookAttempt is one request made for a delivery.

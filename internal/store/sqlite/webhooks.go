@@ -101,6 +101,7 @@ func scanDelivery(sc rowScanner) (domain.WebhookDelivery, error) {
 
 func normDelivery(d domain.WebhookDelivery) domain.WebhookDelivery {
 	d.NextAttemptAt = utcPtr(d.NextAttemptAt)
+	d.RetryFrom = utcPtr(d.RetryFrom)
 	d.CreatedAt, d.UpdatedAt = utc(d.CreatedAt), utc(d.UpdatedAt)
 	attempts := make([]domain.WebhookAttempt, len(d.Attempts))
 	for i, a := range d.Attempts {

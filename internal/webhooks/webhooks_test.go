@@ -89,7 +89,10 @@ func TestBackoffGrowsWithJitterAndIsCapped(t *testing.T) {
 
 type sentMail struct{ msgs []mail.Message }
 
-func (s *sentMail) Send(_ context.Context, m mail.Message) error { s.msgs = append(s.msgs, m); return nil }
+func (s *sentMail) Send(_ context.Context, m mail.Message) error {
+	s.msgs = append(s.msgs, m)
+	return nil
+}
 
 // An endpoint failing for days is disabled and its admins told; deliveries
 // give up after the retry window.

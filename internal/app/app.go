@@ -37,6 +37,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Config is read from the environment; see ConfigFromEnv for the names.
@@ -67,6 +68,13 @@ type Config struct {
 	// the client's address (TRUSTED_PROXIES, addresses or CIDR prefixes,
 	// comma-separated; default none: the peer is the client).
 	TrustedProxies clientaddr.Resolver
+	// SecretsKey (SECRETS_KEY, base64 of 32 bytes) seals the secrets the
+	// product reads back (webhook signing secrets); without it the embedded
+	// server keeps a generated key in DATA_DIR/secrets.key (mode 0600).
+	SecretsKey string
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets webhook
+	// endpoints target private and loopback addresses.
+	WebhookAllowPrivate bool
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
@@ -119,6 +127,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
 	}
+	c.SecretsKey = getenv("SECRETS_KEY")
+	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
@@ -240,6 +250,10 @@ type App struct {
 	// /_dev/mail by the local server).
 	Mail    mail.Mailer
 	Mailbox *mail.Mailbox
+	// Webhooks manages endpoints and Dispatcher delivers events to them;
+	// both nil when the store keeps no webhooks or no secrets key opens.
+	Webhooks   *webhooks.Service
+	Dispatcher *webhooks.Dispatcher
 }
 
 // Option adjusts the wiring of New.
@@ -337,9 +351,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 		}
 	}
 	a.Analytics = analyticsSvc
+	a.Webhooks, a.Dispatcher = newWebhooks(c, st, now, ids, a.Mail, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log,
+		Analytics: analyticsSvc, Log: log, Webhooks: a.Webhooks,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {

@@ -383,3 +383,26 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// RunRetries runs the retry schedule every interval until ctx ends (the
+// embedded server; on AWS a schedule invokes the dispatcher).
+func (d *Dispatcher) RunRetries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := d.RetryDue(ctx, 100)
+			if err != nil && ctx.Err() == nil {
+				d.Log.ErrorContext(ctx, "webhook retries failed", "err", err)
+			}
+			if n < 100 || err != nil {
+				break
+			}
+		}
+	}
+}

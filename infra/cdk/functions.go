@@ -29,6 +29,9 @@ type Function struct {
 	Table []string
 	// SendsMail lets it call ses:SendEmail as the configured identity only.
 	SendsMail bool
+	// Secrets gives it SECRETS_KEY, the key that seals stored secrets
+	// (webhook signing secrets).
+	Secrets bool
 	// ReadsStream lets it read the table's stream itself (the analytics
 	// rollup: DescribeTable for the stream's ARN, then DescribeStream,
 	// GetShardIterator and GetRecords), not as a trigger.
@@ -83,6 +86,9 @@ type Queue struct {
 	// MaxReceives failed receives.
 	DeadLetter  string
 	MaxReceives int
+	// Fifo makes it a FIFO queue (its name ends in .fifo): messages of one
+	// group are delivered in order, one at a time.
+	Fifo bool
 }
 
 // Defaults of every function (template.yaml's Globals).
@@ -98,8 +104,12 @@ var Queues = []Queue{
 	// Visibility: six times the calculator's timeout, as AWS advises for SQS triggers.
 	{Name: "CommissionQueue", RetentionDays: 14, VisibilitySeconds: 60, DeadLetter: "CommissionDLQ", MaxReceives: 5},
 	{Name: "CommissionDLQ", RetentionDays: 14},
-	// commission.* notifications, for the webhook dispatcher to come.
-	{Name: "EventsQueue", RetentionDays: 4},
+	// Public events (commission.*, referral.*, deal.*…) for the webhook
+	// dispatcher, FIFO grouped by the record they are about, so that one
+	// record's events are dispatched in order. Visibility: six times the
+	// dispatcher's timeout.
+	{Name: "EventsQueue", RetentionDays: 4, VisibilitySeconds: 180, DeadLetter: "EventsDLQ", MaxReceives: 5, Fifo: true},
+	{Name: "EventsDLQ", RetentionDays: 14, Fifo: true},
 	{Name: "StreamFailureQueue", RetentionDays: 14},
 }
 
@@ -110,13 +120,16 @@ var Functions = []Function{
 		Name: "Identity", Dir: "identity",
 		Description: "Identity routes (health, OpenAPI, auth, users, API keys).",
 		// Identity deletes sessions and API keys; no scans, no table administration.
-		Table: readWriteDelete, SendsMail: true,
+		Table: readWriteDelete, SendsMail: true, Secrets: true,
 		Routes: []string{
 			"GET /healthz", "GET /openapi.yaml",
 			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
 			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "POST /v1/invitations/accept",
 			"POST /v1/api-keys", "GET /v1/api-keys", "DELETE /v1/api-keys/{id}",
 			"GET /v1/organization", "PATCH /v1/organization",
+			"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",
+			"POST /v1/webhooks/{id}/rotate-secret", "GET /v1/webhooks/{id}/deliveries",
+			"POST /v1/webhooks/{id}/deliveries/{deliveryId}/replay",
 		},
 	},
 	{
@@ -191,7 +204,7 @@ var Functions = []Function{
 		Stream: &StreamTrigger{
 			BatchSize: 100, WindowSecs: 1, Retries: 10, OnFailure: "StreamFailureQueue",
 			// Guards, clicks and sessions never invoke the router.
-			Types: []string{"conversion", "commission", "deal"},
+			Types: []string{"conversion", "commission", "deal", "referral", "partner"},
 		},
 	},
 	{
@@ -234,6 +247,20 @@ var Functions = []Function{
 			Name: "EveryMinute", Expression: "rate(1 minute)", Retries: 0,
 			// Scheduler context, for the logs (events/analytics-rollup-minute.json).
 			Input: `{"job":"analytics-rollup","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
+		},
+	},
+	{
+		Name: "WebhookDispatcher", Dir: "webhook-dispatcher",
+		Description: "Delivers events to organizations' webhook endpoints (Standard Webhooks) and retries failed deliveries every minute.",
+		Timeout:     30,
+		// Endpoints and the delivery log; no deletes. Mails admins about
+		// endpoints it disables.
+		Table: readWrite, SendsMail: true, Secrets: true,
+		Queue: &QueueTrigger{Queue: "EventsQueue", BatchSize: 10, MaxConcurrency: 5},
+		Schedule: &ScheduleTrigger{
+			Name: "EveryMinute", Expression: "rate(1 minute)", Retries: 0,
+			// Scheduler context, for the logs (events/webhook-dispatcher-retry-minute.json).
+			Input: `{"job":"webhook-retry","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
 		},
 	},
 	{

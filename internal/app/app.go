@@ -365,7 +365,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a

@@ -146,7 +146,7 @@ func newHarness(t *testing.T, st webhooks.Store) *harness {
 	}
 	h.svc = webhooks.NewService(st, box, c.Now, ids, true)
 	h.disp = webhooks.NewDispatcher(st, box, nil, c.Now, true, nil)
-	h.disp.Client = webhooks.NewClient(300*time.Millisecond, true)
+	h.disp.Client = webhooks.NewClient(time.Second, true)
 	h.disp.OrderWait = time.Second
 	h.disp.Rand = func() float64 { return 0.5 }
 	return h
@@ -231,7 +231,7 @@ func testDelivery(t *testing.T, st webhooks.Store) {
 	rc.fail = func(n int, _, _ string) (int, time.Duration) {
 		switch {
 		case n == 4:
-			return http.StatusOK, time.Second // too late: the dispatcher gave up at 300 ms
+			return http.StatusOK, 3 * time.Second // too late: the dispatcher gives up after 1 s
 		case n%3 == 0:
 			return http.StatusInternalServerError, 0
 		}
@@ -296,8 +296,9 @@ func testDelivery(t *testing.T, st webhooks.Store) {
 			}
 		}
 	}
-	if !slices.Contains(codes, 500) || timeouts != 1 {
-		t.Errorf("attempt codes %v with %d timeouts, want some 500s and one timeout", codes, timeouts)
+	// (A loaded machine may time out another attempt too: at least one.)
+	if !slices.Contains(codes, 500) || timeouts < 1 {
+		t.Errorf("attempt codes %v with %d timeouts, want some 500s and the injected timeout", codes, timeouts)
 	}
 	if qs, _, _ := h.svc.Deliveries(t.Context(), h.org, quiet.ID, store.Page{}); len(qs) != 0 {
 		t.Errorf("the endpoint subscribed to commission.* got %d deliveries", len(qs))

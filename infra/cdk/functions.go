@@ -108,7 +108,7 @@ var Queues = []Queue{
 	// dispatcher, FIFO grouped by the record they are about, so that one
 	// record's events are dispatched in order. Visibility: six times the
 	// dispatcher's timeout.
-	{Name: "EventsQueue", RetentionDays: 4, VisibilitySeconds: 180, DeadLetter: "EventsDLQ", MaxReceives: 5, Fifo: true},
+	{Name: "EventsQueue", RetentionDays: 4, VisibilitySeconds: 720, DeadLetter: "EventsDLQ", MaxReceives: 5, Fifo: true},
 	{Name: "EventsDLQ", RetentionDays: 14, Fifo: true},
 	{Name: "StreamFailureQueue", RetentionDays: 14},
 }
@@ -252,7 +252,9 @@ var Functions = []Function{
 	{
 		Name: "WebhookDispatcher", Dir: "webhook-dispatcher",
 		Description: "Delivers events to organizations' webhook endpoints (Standard Webhooks) and retries failed deliveries every minute.",
-		Timeout:     30,
+		// A batch of 10 events, each attempted (10 s at most per endpoint,
+		// endpoints in parallel) one after the other: within 120 s.
+		Timeout: 120,
 		// Endpoints and the delivery log; no deletes. Mails admins about
 		// endpoints it disables.
 		Table: readWrite, SendsMail: true, Secrets: true,

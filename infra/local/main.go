@@ -117,7 +117,7 @@ func run(args []string) error {
 		pipelineDone.Add(1)
 		go func() {
 			defer pipelineDone.Done()
-			if err := runAWSPipeline(ctx, awsCfg, cfg.TableName, queues, calc, log); err != nil {
+			if err := runAWSPipeline(ctx, awsCfg, cfg.TableName, queues, calc, a.Dispatcher, log); err != nil {
 				log.Error("AWS-local pipeline stopped", "err", err)
 			}
 		}()

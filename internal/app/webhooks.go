@@ -19,12 +19,13 @@ import (
 
 // OpenSecretBox returns the box that seals stored secrets: SECRETS_KEY when
 // set, else (embedded) the key file in the data directory, generated on
-// first use. On DynamoDB the key must come from the environment.
+// first use. A Lambda function must be given the key (SECRETS_KEY): its
+// file system is not kept.
 func OpenSecretBox(c Config) (*secretbox.Box, error) {
 	if c.SecretsKey != "" {
 		return secretbox.FromBase64(c.SecretsKey)
 	}
-	if c.Store == "dynamodb" {
+	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
 		return nil, errors.New("SECRETS_KEY is not set")
 	}
 	return secretbox.FromFile(filepath.Join(c.DataDir, "secrets.key"))

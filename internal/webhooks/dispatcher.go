@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -97,7 +98,7 @@ type Payload struct {
 
 // Handle is the events queue's consumer: it creates a delivery of the event
 // for every enabled endpoint of the organization subscribed to its type
-// (idempotently), then attempts each. Messages that are not public events
+// (idempotently), then attempts each, in parallel. Messages that are not public events
 // are acknowledged. An error (the store's) makes the queue retry.
 func (d *Dispatcher) Handle(ctx context.Context, m pipeline.Message) error {
 	typ, data, ok := pipeline.PublicEvent(m)
@@ -139,11 +140,21 @@ func (d *Dispatcher) Handle(ctx context.Context, m pipeline.Message) error {
 		}
 		cursor = next
 	}
+	// First attempts, one per endpoint, in parallel: a slow endpoint must
+	// not hold up the others (each attempt is bounded by the client's
+	// timeout). Deliveries of one endpoint keep their order through
+	// EarlierPendingWebhookDelivery, not through this loop.
+	var wg sync.WaitGroup
 	for _, del := range created {
-		if _, err := d.Attempt(ctx, del); err != nil {
-			d.Log.WarnContext(ctx, "webhook attempt not recorded; the schedule retries it", "delivery", del.ID, "err", err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := d.Attempt(ctx, del); err != nil {
+				d.Log.WarnContext(ctx, "webhook attempt not recorded; the schedule retries it", "delivery", del.ID, "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 	return nil
 }
 

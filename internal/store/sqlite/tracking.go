@@ -38,7 +38,7 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email), domain.CodeKey(r.Code), r.Clicks, data); err != nil {
@@ -169,7 +169,8 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 		return false, err
 	}
 	counted := false
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
+		counted = false
 		if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
 			return err // not counted: nothing is written
 		}
@@ -218,7 +219,7 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 // and deletes the salts that expired by day.
 func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error) {
 	var salt []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM day_salts WHERE expires_at <= ?`, formatTime(day)); err != nil {
 			return err
 		}
@@ -258,7 +259,7 @@ func scanReferral(sc rowScanner) (domain.Referral, error) {
 	return r, unmarshal(data, &r)
 }
 
-func insertReferral(ctx context.Context, tx *sql.Tx, r domain.Referral) error {
+func insertReferral(ctx context.Context, tx *wtx, r domain.Referral) error {
 	r = normReferral(r)
 	data, err := marshal(r)
 	if err != nil {
@@ -285,7 +286,7 @@ func optTime(t *time.Time) any {
 // program, an externalId already used in the organization, or an id already
 // taken is store.ErrConflict.
 func (s *Store) CreateReferral(ctx context.Context, r domain.Referral) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return insertReferral(ctx, tx, r) })
+	return s.write(ctx, func(tx *wtx) error { return insertReferral(ctx, tx, r) })
 }
 
 // GetReferral returns the organization's referral with id.
@@ -371,7 +372,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err
@@ -392,7 +393,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 
 // markConverted sets a pending or expired referral's status to converted
 // at at, as changed at changed (the conversion's recording).
-func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at, changed time.Time) error {
+func markConverted(ctx context.Context, tx *wtx, orgID, referralID string, at, changed time.Time) error {
 	_, err := changeReferralStatus(ctx, tx, orgID, referralID, func(r *domain.Referral) bool {
 		if r.Status != domain.ReferralPending && r.Status != domain.ReferralExpired {
 			return false
@@ -409,7 +410,7 @@ func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at
 // changeReferralStatus applies change to the referral and, when change
 // reports a change, stores it with its change-log entry. An unknown
 // referral is store.ErrNotFound.
-func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
+func changeReferralStatus(ctx context.Context, tx *wtx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
 	var old string
 	var r domain.Referral
 	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
@@ -441,7 +442,7 @@ func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID str
 // ExpireReferral sets a pending referral's status to expired, changed at at.
 func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Time) (domain.Referral, error) {
 	var r domain.Referral
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		pending := false
 		var err error
 		r, err = changeReferralStatus(ctx, tx, orgID, id, func(r *domain.Referral) bool {

@@ -315,8 +315,8 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Mailbox, _ = a.Mail.(*mail.Mailbox)
 	a.Identity = identity.New(st, now, ids, identity.WithMail(a.Mail, c.PublicBaseURL))
 	a.Partners = partners.New(st, now, ids)
-	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
+	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners), programs.WithOnChange(a.Tracking.Forget))
 	a.Deals = NewDeals(c, st, now, ids)
 	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
 	if l, ok := st.(store.Ledger); ok {

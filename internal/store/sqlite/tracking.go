@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -162,11 +163,11 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 		return false, err
 	}
 	key := domain.CodeKey(c.Code)
-	// A repeat visit is answered from a reader connection, without queueing
-	// behind writers; the write transaction checks again, so two racing
-	// first visits still count once.
-	if dup, err := clickNotCounted(ctx, s.r, key, c, lim); err != nil || dup {
-		return false, err
+	// A repeat of a visit this store counted is answered from memory; any
+	// other click is decided by the (grouped) write transaction, which
+	// checks the file, so two racing first visits still count once.
+	if s.recent.repeat(key, c, lim) {
+		return false, nil
 	}
 	counted := false
 	err = s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
@@ -212,7 +213,47 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if err != nil {
 		return false, err
 	}
+	if counted {
+		s.recent.add(key, c)
+	}
 	return counted, nil
+}
+
+// recentClicks remembers when this store last counted each visitor's click
+// through each code, for ClickLimits.Window, so that repeat visits (the
+// commonest redirect) need no query. It only ever answers "a repeat": a
+// visitor it does not know is checked in the file (another process may
+// have counted it). It is bounded: when full it starts over.
+type recentClicks struct {
+	mu sync.Mutex
+	m  map[recentKey]time.Time
+}
+
+type recentKey struct{ code, visitor string }
+
+const maxRecentClicks = 100_000
+
+func (r *recentClicks) repeat(key string, c domain.Click, lim store.ClickLimits) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range []string{c.VisitorHash, lim.PrevVisitorHash} {
+		if last, ok := r.m[recentKey{key, h}]; ok && h != "" && last.After(c.At.Add(-lim.Window)) {
+			return true // as isDuplicateClick would find in the file
+		}
+	}
+	return false
+}
+
+func (r *recentClicks) add(key string, c domain.Click) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil || len(r.m) >= maxRecentClicks {
+		r.m = make(map[recentKey]time.Time)
+	}
+	k := recentKey{key, c.VisitorHash}
+	if last, ok := r.m[k]; !ok || c.At.After(last) {
+		r.m[k] = c.At
+	}
 }
 
 // DaySalt returns the day's salt, storing candidate when the day has none,

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,6 @@ import (
 	"github.com/partnerloop/partnerloop/internal/ratelimit"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
-	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
 )
@@ -270,17 +268,16 @@ func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(str
 	return mail.NewSES(awsCfg, c.MailFrom)
 }
 
-// OpenStore opens the store the configuration names. For DynamoDB the AWS
+// OpenStore opens the DynamoDB store the configuration names; the AWS
 // configuration comes from the environment through awsenv (which fails
 // closed); against local emulators the table is created when missing, on
-// AWS it is the template's.
+// AWS it is the template's. The embedded SQLite store (STORE=sqlite) is
+// opened by the one-process server itself (infra/local), so that no
+// Lambda function links the SQLite engine.
 func OpenStore(ctx context.Context, c Config, getenv func(string) string, environ []string) (store.Store, error) {
 	switch c.Store {
 	case "sqlite":
-		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("DATA_DIR: %w", err)
-		}
-		return sqlite.Open(filepath.Join(c.DataDir, "partnerloop.db"))
+		return nil, fmt.Errorf("STORE=sqlite is the one-process server's (infra/local); a Lambda function needs STORE=dynamodb")
 	case "dynamodb":
 		awsCfg, settings, err := awsenv.Load(ctx, getenv, environ)
 		if err != nil {

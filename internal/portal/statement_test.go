@@ -13,6 +13,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/portal"
+	"github.com/partnerloop/partnerloop/internal/portal/statementpdf"
 	"github.com/partnerloop/partnerloop/internal/portaltest"
 )
 
@@ -243,7 +244,7 @@ func TestStatementRenderings(t *testing.T) {
 	}
 
 	var pdfBuf bytes.Buffer
-	if err := portal.WriteStatementPDF(&pdfBuf, st); err != nil {
+	if err := statementpdf.Write(&pdfBuf, st); err != nil {
 		t.Fatal(err)
 	}
 	text := portaltest.PDFText(t, pdfBuf.Bytes())

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
@@ -114,6 +115,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/assets/{file}", public, s.asset},
 		// The landing-page snippet, loaded by organizations' own sites.
 		{"GET", "/js/{file}", public, func(rq *request) error { snippet.Serve(rq.w, rq.r, rq.r.PathValue("file")); return nil }},
+		{"GET", "/theme.css", public, s.theme},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
 		{"POST", "/logout", signedIn, s.logout},
@@ -188,7 +190,8 @@ func (s *Server) Pages() []Page {
 // Server serves the pages.
 type Server struct {
 	cfg     Config
-	pages   map[string]*pageTemplate
+	mu      sync.Mutex
+	pages   map[string]map[string]*pageTemplate // by locale; see templatesFor
 	handler http.Handler
 }
 
@@ -197,7 +200,8 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: c, pages: parseTemplates()}
+	s := &Server{cfg: c}
+	s.templatesFor(domain.DefaultLocale) // a template error fails at start, not on a page
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

@@ -225,7 +225,7 @@ func TestProgramFormShowsEachErrorNextToItsField(t *testing.T) {
 	for _, want := range []string{
 		`id="f-commission-tiers-1-upTo" name="commission.tiers[1].upTo" value="5"`,
 		`aria-invalid="true" aria-describedby="f-commission-tiers-1-upTo-error"`,
-		`<p class="error" id="f-commission-tiers-1-upTo-error">the last tier must be unbounded (null)</p>`,
+		`<p class="error" id="f-commission-tiers-1-upTo-error">the last tier must be unbounded (no limit)</p>`,
 		`value="Tiered spring"`, `value="USD"`,
 	} {
 		if !strings.Contains(body, want) {

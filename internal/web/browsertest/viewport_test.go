@@ -49,7 +49,6 @@ func pageVisits(f fixtures) map[string]visit {
 	download := visit{skip: "a download, not a page"}
 	return map[string]visit{
 		"/assets/{file}":                 {skip: "static assets"},
-		"/js/{file}":                     {skip: "the landing-page snippet, a script for other sites"},
 		"/theme.css":                     {skip: "the brand colour's stylesheet"},
 		"/login":                         {anonymous, "/login", ""},
 		"/accept-invitation":             {anonymous, "/accept-invitation?token=" + f.inviteToken, ""},

@@ -5,31 +5,15 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/mail"
-	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
-
-// OpenSecretBox returns the box that seals stored secrets: SECRETS_KEY when
-// set, else (embedded) the key file in the data directory, generated on
-// first use. A Lambda function must be given the key (SECRETS_KEY): its
-// file system is not kept.
-func OpenSecretBox(c Config) (*secretbox.Box, error) {
-	if c.SecretsKey != "" {
-		return secretbox.FromBase64(c.SecretsKey)
-	}
-	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
-		return nil, errors.New("SECRETS_KEY is not set")
-	}
-	return secretbox.FromFile(filepath.Join(c.DataDir, "secrets.key"))
-}
 
 // newWebhooks wires the webhook service and dispatcher, or neither (the
 // routes answer 503) when the store keeps no webhooks or no key opens.
@@ -38,9 +22,8 @@ func newWebhooks(c Config, st store.Store, now domain.Clock, ids domain.IDs, m m
 	if !ok {
 		return nil, nil
 	}
-	box, err := OpenSecretBox(c)
-	if err != nil {
-		log.Error("outbound webhooks unavailable: no secrets key", "err", err)
+	box := secretBox(c, log, "webhooks")
+	if box == nil {
 		return nil, nil
 	}
 	return webhooks.NewService(ws, box, now, ids, c.WebhookAllowPrivate),

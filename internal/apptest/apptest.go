@@ -96,7 +96,7 @@ func NewWithEnv(t testing.TB, env map[string]string) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	dataDir := t.TempDir() // the generated secrets key goes here, not into the package
+	dataDir := t.TempDir() // e.g. the generated secrets key
 	cfg, err := app.ConfigFromEnv(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v

@@ -134,7 +134,11 @@ type harness struct {
 
 func newHarness(t testing.TB, st webhooks.Store) *harness {
 	t.Helper()
-	box, err := secretbox.FromFile(filepath.Join(t.TempDir(), "secrets.key"))
+	key, err := secretbox.KeyFile(filepath.Join(t.TempDir(), "secrets.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}

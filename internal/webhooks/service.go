@@ -145,11 +145,7 @@ func (s *Service) Create(ctx context.Context, orgID string, in EndpointInput) (E
 		return Endpoint{}, err
 	}
 	secret := NewSecret()
-	sealed, err := s.box.Seal([]byte(secret), e.ID)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	e.Secret = sealed
+	e.Secret = s.box.Seal([]byte(secret), e.ID)
 	if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
 		return Endpoint{}, err
 	}
@@ -223,10 +219,7 @@ func (s *Service) RotateSecret(ctx context.Context, orgID, id string) (Endpoint,
 		return Endpoint{}, err
 	}
 	secret := NewSecret()
-	sealed, err := s.box.Seal([]byte(secret), e.ID)
-	if err != nil {
-		return Endpoint{}, err
-	}
+	sealed := s.box.Seal([]byte(secret), e.ID)
 	now := s.clock()
 	until := now.Add(RotationOverlap)
 	e.PreviousSecret, e.PreviousUntil, e.Secret, e.UpdatedAt = e.Secret, &until, sealed, now

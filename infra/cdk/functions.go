@@ -29,6 +29,9 @@ type Function struct {
 	Table []string
 	// SendsMail lets it call ses:SendEmail as the configured identity only.
 	SendsMail bool
+	// Secrets gives it SECRETS_KEY, the key that seals stored secrets
+	// (webhook signing secrets, Stripe webhook secrets).
+	Secrets bool
 	// ReadsStream lets it read the table's stream itself (the analytics
 	// rollup: DescribeTable for the stream's ARN, then DescribeStream,
 	// GetShardIterator and GetRecords), not as a trigger.
@@ -37,9 +40,6 @@ type Function struct {
 	SendsTo []string
 	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
 	QueueURLs map[string]string
-	// Env adds environment variables of its own (e.g. a CloudFormation
-	// dynamic reference to an SSM parameter).
-	Env map[string]string
 
 	// What invokes it: HTTP routes ("GET /v1/programs/{id}", or "$default"
 	// for every request no other route matches), the table's stream, a
@@ -120,9 +120,7 @@ var Functions = []Function{
 		Name: "Identity", Dir: "identity",
 		Description: "Identity routes (health, OpenAPI, auth, users, API keys).",
 		// Identity deletes sessions and API keys; no scans, no table administration.
-		Table: readWriteDelete, SendsMail: true,
-		// The key sealing webhook endpoints' signing secrets.
-		Env: map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		Table: readWriteDelete, SendsMail: true, Secrets: true,
 		Routes: []string{
 			"GET /healthz", "GET /openapi.yaml",
 			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
@@ -177,8 +175,8 @@ var Functions = []Function{
 		Description: "Integration routes (Stripe webhook secret, Stripe events to conversions and refunds).",
 		// DeleteItem removes an organization's Stripe secret only.
 		Table: readWriteDelete,
-		// The key sealing the organizations' Stripe secrets, from SSM at deploy (README, "Stripe").
-		Env: map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		// The key sealing the organizations' Stripe secrets.
+		Secrets: true,
 		Routes: []string{
 			"PUT /v1/integrations/stripe", "DELETE /v1/integrations/stripe",
 			"POST /v1/integrations/stripe/{organizationId}/webhook",
@@ -274,8 +272,7 @@ var Functions = []Function{
 		Timeout: 120,
 		// Endpoints and the delivery log; no deletes. Mails admins about
 		// endpoints it disables.
-		Table: readWrite, SendsMail: true,
-		Env:   map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		Table: readWrite, SendsMail: true, Secrets: true,
 		Queue: &QueueTrigger{Queue: "EventsQueue", BatchSize: 10, MaxConcurrency: 5},
 		Schedule: &ScheduleTrigger{
 			Name: "EveryMinute", Expression: "rate(1 minute)", Retries: 0,
@@ -287,9 +284,10 @@ var Functions = []Function{
 		Name: "Web", Dir: "web",
 		Description: "Web UI (HTML pages and assets) on the HTTP API's $default route.",
 		// The commissions page downloads the same CSV as the commissions function.
+		// Settings → Webhooks seals the endpoints' signing secrets.
 		Timeout: 29,
-		Table:   readWriteDelete,
-		Routes:  []string{"$default"},
+		Table:   readWriteDelete, Secrets: true,
+		Routes: []string{"$default"},
 	},
 }
 

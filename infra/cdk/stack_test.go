@@ -69,6 +69,7 @@ func testProps() *PartnerLoopStackProps {
 	return &PartnerLoopStackProps{
 		Stage: "test", PublicBaseURL: "https://go.example.com", MailFrom: "PartnerLoop <noreply@example.com>",
 		MailIdentity: "example.com", LogLevel: "info", AlarmEmail: "ops@example.com", CodeDir: placeholderCode,
+		SecretsKey: "c2VjcmV0cy1rZXktZm9yLXRoZS1jZGstdGVzdHMtMzI=",
 	}
 }
 

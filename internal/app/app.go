@@ -72,11 +72,10 @@ type Config struct {
 	// comma-separated; default none: the peer is the client).
 	TrustedProxies clientaddr.Resolver
 	// SecretsKey encrypts the secrets the product reads back (an
-	// organization's Stripe webhook signing secret, webhook endpoints'
-	// signing secrets): SECRETS_KEY, base64 of 32 bytes. Without it the
-	// embedded server keeps a generated key in DATA_DIR/secrets.key; on AWS
-	// (STORE=dynamodb) the integrations and webhooks are then unavailable
-	// (503).
+	// organization's Stripe webhook signing secret): SECRETS_KEY, base64 of
+	// 32 bytes. Without it the embedded server keeps a generated key in
+	// DATA_DIR/secrets.key; on AWS (STORE=dynamodb) the integrations are
+	// then unavailable (503).
 	SecretsKey []byte
 	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets webhook
 	// endpoints target private and loopback addresses.
@@ -383,8 +382,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks,
-		SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a
@@ -397,35 +395,12 @@ func newStripe(c Config, st store.Store, led *ledger.Service, track *tracking.Se
 	if !ok || led == nil {
 		return nil
 	}
-	box := secretBox(c, log, "Stripe")
-	if box == nil {
+	box, err := OpenSecretBox(c)
+	if err != nil {
+		log.Error("the Stripe integration is unavailable: no key for the integrations' secrets", "error", err)
 		return nil
 	}
 	return stripeint.New(ss, box, track, led, now, c.PublicBaseURL)
-}
-
-// secretBox returns the box sealing the organizations' secrets (Stripe's,
-// webhook endpoints'): SECRETS_KEY, else on the embedded store the key file
-// beside the database; nil (what needs it is unavailable) without a key.
-func secretBox(c Config, log *slog.Logger, what string) *secretbox.Box {
-	key := c.SecretsKey
-	if fi, err := os.Stat(c.DataDir); key == nil && c.Store == "sqlite" && err == nil && fi.IsDir() {
-		// The data directory OpenStore made: the key lives beside the
-		// database it protects. (A process that opened no data directory,
-		// such as a test on an in-memory store, gets no key file.)
-		if key, err = secretbox.KeyFile(filepath.Join(c.DataDir, "secrets.key")); err != nil {
-			log.Error("no key for the organizations' secrets: "+what+" unavailable", "error", err)
-			return nil
-		}
-	}
-	if key == nil {
-		return nil
-	}
-	box, err := secretbox.New(key)
-	if err != nil { // ParseKey and KeyFile return 32 bytes
-		panic(err)
-	}
-	return box
 }
 
 // NewDeals returns the deals service on st, nil when st keeps no deals.

@@ -5,15 +5,40 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
+
+// OpenSecretBox returns the box that seals stored secrets (Stripe webhook
+// signing secrets, outbound webhook secrets): SECRETS_KEY when set, else
+// for the embedded server the key file beside the database it protects,
+// DATA_DIR/secrets.key, generated on first use. A Lambda function must be
+// given the key (SECRETS_KEY): its file system is not kept. A process that
+// opened no data directory (a test on an in-memory store) gets no key.
+func OpenSecretBox(c Config) (*secretbox.Box, error) {
+	key := c.SecretsKey
+	if key == nil {
+		if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+			return nil, errors.New("SECRETS_KEY is not set")
+		}
+		if fi, err := os.Stat(c.DataDir); err != nil || !fi.IsDir() {
+			return nil, errors.New("SECRETS_KEY is not set and there is no data directory for a key file")
+		}
+		var err error
+		if key, err = secretbox.KeyFile(filepath.Join(c.DataDir, "secrets.key")); err != nil {
+			return nil, err
+		}
+	}
+	return secretbox.New(key)
+}
 
 // newWebhooks wires the webhook service and dispatcher, or neither (the
 // routes answer 503) when the store keeps no webhooks or no key opens.
@@ -22,8 +47,9 @@ func newWebhooks(c Config, st store.Store, now domain.Clock, ids domain.IDs, m m
 	if !ok {
 		return nil, nil
 	}
-	box := secretBox(c, log, "webhooks")
-	if box == nil {
+	box, err := OpenSecretBox(c)
+	if err != nil {
+		log.Error("outbound webhooks unavailable: no secrets key", "err", err)
 		return nil, nil
 	}
 	return webhooks.NewService(ws, box, now, ids, c.WebhookAllowPrivate),

@@ -145,7 +145,8 @@ func (s *Service) Create(ctx context.Context, orgID string, in EndpointInput) (E
 		return Endpoint{}, err
 	}
 	secret := NewSecret()
-	e.Secret = s.box.Seal([]byte(secret), e.ID)
+	sealed := s.box.Seal([]byte(secret), e.ID)
+	e.Secret = sealed
 	if err := s.st.CreateWebhookEndpoint(ctx, e); err != nil {
 		return Endpoint{}, err
 	}

@@ -180,6 +180,7 @@ fuzz: ## Fuzz each of FUZZ_TARGETS (pkg:FuzzFunc) for FUZZTIME
 clean: ## Remove build outputs
 	rm -rf .aws-sam $(CDK_DIR)/cdk.out
 
-.PHONY: load
-load: ## Load test on loopback: throwaway server, redirect + conversion scenarios (LOAD_DURATION=10s LOAD_CONCURRENCY=16)
-	scripts/load.sh
+.PHONY: load throughput
+load: throughput
+throughput: ## Throughput of redirect + conversion, product vs a bare Go server, on loopback (THROUGHPUT_DURATION=10s THROUGHPUT_CONCURRENCY=16)
+	scripts/throughput.sh

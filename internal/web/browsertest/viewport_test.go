@@ -18,6 +18,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // who signs in to see a page.
@@ -39,7 +40,7 @@ type visit struct {
 
 // fixtures are the records whose pages the test opens.
 type fixtures struct {
-	program, partner, deal, portalDeal, inviteToken, payoutRun string
+	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook string
 }
 
 // pageVisits lists every GET pattern of the web page table. A pattern
@@ -73,6 +74,8 @@ func pageVisits(f fixtures) map[string]visit {
 		"/deals":                         {asAdmin, "/deals", ""},
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
 		"/settings/users":                {asAdmin, "/settings/users", ""},
+		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},
+		"/settings/webhooks/{id}":        {asAdmin, "/settings/webhooks/" + f.webhook, ""},
 		"/settings/organization":         {asAdmin, "/settings/organization", ""},
 		"/commissions":                   {asAdmin, "/commissions", ""},
 		"/commissions/export":            download,
@@ -241,6 +244,12 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatalf("payout run: %v", err)
 	}
 	f.payoutRun = run.ID
+	url, events, desc := "https://hooks.example.com/partnerloop", []string{"commission.*", "deal.*"}, "Accounts payable"
+	hook, err := s.App.Webhooks.Create(ctx, s.Org, webhooks.EndpointInput{URL: &url, Events: &events, Description: &desc})
+	if err != nil {
+		t.Fatalf("webhook endpoint: %v", err)
+	}
+	f.webhook = hook.ID
 	const invitee = "new.manager@example.com"
 	if _, _, err := s.App.Identity.InviteUser(ctx, p, invitee, "New Manager", domain.RoleProgramManager); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ type Function struct {
 	SendsTo []string
 	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
 	QueueURLs map[string]string
+	// Env adds environment variables of its own (e.g. a CloudFormation
+	// dynamic reference to an SSM parameter).
+	Env map[string]string
 
 	// What invokes it: HTTP routes ("GET /v1/programs/{id}", or "$default"
 	// for every request no other route matches), the table's stream, a
@@ -155,6 +158,18 @@ var Functions = []Function{
 			"POST /v1/conversions/{id}/refund",
 			"POST /v1/payout-runs", "GET /v1/payout-runs", "GET /v1/payout-runs/{id}",
 			"POST /v1/payout-runs/{id}/mark-paid", "POST /v1/payout-runs/{id}/cancel",
+		},
+	},
+	{
+		Name: "Integrations", Dir: "integrations",
+		Description: "Integration routes (Stripe webhook secret, Stripe events to conversions and refunds).",
+		// DeleteItem removes an organization's Stripe secret only.
+		Table: readWriteDelete,
+		// The key sealing the organizations' Stripe secrets, from SSM at deploy (README, "Stripe").
+		Env: map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		Routes: []string{
+			"PUT /v1/integrations/stripe", "DELETE /v1/integrations/stripe",
+			"POST /v1/integrations/stripe/{organizationId}/webhook",
 		},
 	},
 	{

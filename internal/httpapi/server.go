@@ -20,6 +20,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
+	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 )
 
@@ -56,6 +57,9 @@ type API struct {
 	// ClientAddr finds the address a request came from (the zero value:
 	// its peer; X-Forwarded-For only from TRUSTED_PROXIES).
 	ClientAddr clientaddr.Resolver
+	// Stripe is nil when the installation cannot keep the integration's
+	// secrets (no SECRETS_KEY on AWS); its routes then answer 503.
+	Stripe *stripeint.Service
 }
 
 // Routes is the route table: every route of every group, with who may call it.
@@ -144,6 +148,10 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/analytics/summary.csv", "The partner's own analytics summary as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
 		{GroupPortal, "GET", "/v1/portal/analytics/timeseries", "The partner's own activity over time", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
 		{GroupPortal, "GET", "/v1/portal/analytics/timeseries.csv", "The partner's own activity over time as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
+
+		{GroupIntegrations, "PUT", "/v1/integrations/stripe", "Store the Stripe webhook signing secret", admin, a.withStripe(a.putStripe)},
+		{GroupIntegrations, "DELETE", "/v1/integrations/stripe", "Remove the Stripe integration", admin, a.withStripe(a.deleteStripe)},
+		{GroupIntegrations, "POST", "/v1/integrations/stripe/{organizationId}/webhook", "Receive a signed Stripe event", public(), a.withStripe(a.stripeWebhook)},
 
 		{GroupAnalytics, "GET", "/v1/analytics/summary", "Analytics summary", staff, a.withAnalytics(a.analyticsSummary)},
 		{GroupAnalytics, "GET", "/v1/analytics/summary.csv", "Analytics summary as CSV", staff, a.withAnalytics(a.analyticsSummary)},

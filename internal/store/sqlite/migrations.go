@@ -392,6 +392,21 @@ UPDATE commissions SET data = json_set(data, '$.occurredAt',
 	  AND EXISTS (SELECT 1 FROM deals d WHERE d.org_id = commissions.org_id AND d.id = json_extract(commissions.data, '$.dealId')
 	              AND json_extract(d.data, '$.closedAt') IS NOT NULL);
 `,
+	// The Stripe integration: each organization's sealed webhook secret,
+	// and links from Stripe object IDs to referrals and conversions.
+	`
+CREATE TABLE stripe_secrets (
+	org_id     TEXT PRIMARY KEY,
+	sealed     BLOB NOT NULL,
+	updated_at TEXT NOT NULL
+);
+CREATE TABLE stripe_links (
+	org_id TEXT NOT NULL,
+	key    TEXT NOT NULL,
+	target TEXT NOT NULL,
+	PRIMARY KEY (org_id, key)
+);
+`,
 	// payout runs and partners' payout details (store.PayoutRuns). At most
 	// one unsettled (open or paying) run per organization: the partial
 	// unique index is what makes two runs never hold the same commission.

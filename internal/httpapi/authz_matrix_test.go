@@ -162,6 +162,8 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/integrations/stripe/{organizationId}/webhook": {"/v1/integrations/stripe/" + e.OrgID + "/webhook", noRecord},
 		"/v1/portal/deals/{id}":                            {"/v1/portal/deals/" + a.dealID, partnerARecord},
 		"GET /v1/portal/statements/{period}":               {"/v1/portal/statements/2026-03.csv", noRecord},
+		"/v1/partners/{id}/deactivate":                     org("/v1/partners/" + spareP + "/deactivate"),
+		"/v1/partners/{id}/reactivate":                     org("/v1/partners/" + spareP + "/reactivate"),
 		"/v1/payout-runs/{id}":                             org("/v1/payout-runs/" + run),
 		"/v1/payout-runs/{id}/mark-paid":                   org("/v1/payout-runs/" + run + "/mark-paid"),
 		"/v1/payout-runs/{id}/cancel":                      org("/v1/payout-runs/" + run + "/cancel"),

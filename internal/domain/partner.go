@@ -146,8 +146,8 @@ type Partner struct {
 	Status       PartnerStatus        `json:"status"`
 	// DeactivatedAt is when the partner was deactivated (nil while active).
 	DeactivatedAt *time.Time `json:"deactivatedAt,omitempty"`
-	CreatedAt    time.Time            `json:"createdAt"`
-	UpdatedAt    time.Time            `json:"updatedAt"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
 }

@@ -98,34 +98,25 @@ type partnerFormData struct {
 	Tiers      []Option
 	Rule       ruleEditor
 	Agreements []int
-	// Access is the partner's portal access (nil on the create form);
-	// AccessError is why the last invite or revoke failed.
-	Access      *domain.PortalAccess
-	AccessError string
+	// Tabs are the partner page's tabs (nil on the create form): the edit
+	// form is one of them.
+	Tabs *partnerTabsData
 }
 
 func (s *Server) renderPartnerForm(rq *request, status int, f *Form, p *domain.Partner) error {
-	return s.renderPartnerPage(rq, status, f, p, "")
-}
-
-func (s *Server) renderPartnerPage(rq *request, status int, f *Form, p *domain.Partner, accessErr string) error {
 	opts, _, err := s.tierOptions(rq, "Choose a tier…")
 	if err != nil {
 		return err
 	}
 	title := "Add partner"
-	var access *domain.PortalAccess
+	var tabs *partnerTabsData
 	if p != nil {
 		title = p.CompanyName
-		pa, err := s.cfg.Identity.PortalAccess(rq.r.Context(), rq.p.OrgID, p.ID)
-		if err != nil {
-			return err
-		}
-		access = &pa
+		tabs = &partnerTabsData{p.ID, "edit", partnerTabs}
 	}
 	return s.render(rq, status, "partner_form", title, "partners", partnerFormData{
 		Form: f, Partner: p, Tiers: opts, Rule: newRuleEditor(f, "commission", true, ruleCurrency), Agreements: agreementRows(f),
-		Access: access, AccessError: accessErr,
+		Tabs: tabs,
 	})
 }
 
@@ -156,14 +147,6 @@ func (s *Server) partnerCreate(rq *request) error {
 		return err
 	}
 	return s.redirect(rq, "/partners/"+p.ID, "Partner “"+p.CompanyName+"” added.")
-}
-
-func (s *Server) partnerShow(rq *request) error {
-	p, err := s.cfg.Partners.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return s.renderPartnerForm(rq, http.StatusOK, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p)
 }
 
 func (s *Server) partnerUpdate(rq *request) error {
@@ -218,7 +201,7 @@ func (s *Server) partnerAccessFailed(rq *request, id string, err error) error {
 	case domain.KindUnavailable:
 		status = http.StatusServiceUnavailable
 	}
-	return s.renderPartnerPage(rq, status, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p, e.Message)
+	return s.renderPartner360(rq, status, p, "overview", e.Message)
 }
 
 type revokeData struct{ Partner domain.Partner }

@@ -148,6 +148,8 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}/invitation", admin, s.partnerInvite},
 		{"GET", "/partners/{id}/revoke", admin, s.partnerRevokeConfirm},
 		{"POST", "/partners/{id}/revoke", admin, s.partnerRevoke},
+		{"POST", "/partners/{id}/deactivate", admin, s.partnerSetActive(false)},
+		{"POST", "/partners/{id}/reactivate", admin, s.partnerSetActive(true)},
 
 		{"GET", "/deals", admin, s.dealList},
 		{"POST", "/deals", admin, s.dealCreate},

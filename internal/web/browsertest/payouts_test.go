@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 )
@@ -167,6 +168,7 @@ func TestPayoutRunFlow(t *testing.T) {
 	// Partner 360: the list finds it by e-mail with its portal access; each
 	// tab of its page tells part of its story; deactivating revokes access.
 	tb.signIn(adminEmail, adminPassword)
+	apptest.RollUp(t, s.App) // the performance columns read the analytics
 	tb.open("/partners?q=PAYEE%40acme")
 	if n := tb.count("tbody tr"); n != 1 || !strings.Contains(tb.text("#partner-count"), "1 partner") {
 		t.Errorf("search by e-mail: %d rows, %q", n, tb.text("#partner-count"))
@@ -174,6 +176,10 @@ func TestPayoutRunFlow(t *testing.T) {
 	if st := tb.text("tbody tr td:nth-child(4) .pill"); st != "Active" {
 		t.Errorf("portal access column: %q, want Active", st)
 	}
+	if !tb.has(`a[href*="sort=commission"]`) {
+		t.Error("no sortable commission column on the partner list")
+	}
+	tb.open("/partners?sort=commission")
 	tb.shot("46-partners")
 	if tb.open("/partners?q=nobody-matches") != http.StatusOK || tb.count("tbody tr") != 0 {
 		t.Error("a search matching nobody lists partners")

@@ -152,6 +152,9 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/partners/{id}/invitation":    org("/v1/partners/" + spareP + "/invitation"),
 		"/v1/partners/{id}/portal-access": org("/v1/partners/" + spareP + "/portal-access"),
 		"/v1/partner-tiers/{id}":          org("/v1/partner-tiers/" + tier),
+		"/v1/payout-runs/{id}":            org("/v1/payout-runs/" + run),
+		"/v1/payout-runs/{id}/mark-paid":  org("/v1/payout-runs/" + run + "/mark-paid"),
+		"/v1/payout-runs/{id}/cancel":     org("/v1/payout-runs/" + run + "/cancel"),
 		"/v1/deals/{id}":                  org("/v1/deals/" + a.dealID),
 		"/v1/deals/{id}/approve":          org("/v1/deals/" + a.dealID + "/approve"),
 		"/v1/deals/{id}/reject":           org("/v1/deals/" + a.dealID + "/reject"),
@@ -164,9 +167,6 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"GET /v1/portal/statements/{period}":               {"/v1/portal/statements/2026-03.csv", noRecord},
 		"/v1/partners/{id}/deactivate":                     org("/v1/partners/" + spareP + "/deactivate"),
 		"/v1/partners/{id}/reactivate":                     org("/v1/partners/" + spareP + "/reactivate"),
-		"/v1/payout-runs/{id}":                             org("/v1/payout-runs/" + run),
-		"/v1/payout-runs/{id}/mark-paid":                   org("/v1/payout-runs/" + run + "/mark-paid"),
-		"/v1/payout-runs/{id}/cancel":                      org("/v1/payout-runs/" + run + "/cancel"),
 	} {
 		w.fixtures[k] = f
 	}

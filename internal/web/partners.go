@@ -83,7 +83,7 @@ const maxPartnerList = 1000
 type partnerRow struct {
 	domain.Partner
 	Stats  *analytics.PartnerRow // the last 30 days; nil when analytics are unavailable
-	Access string // portal access: none, invited, active or revoked
+	Access string                // portal access: none, invited, active or revoked
 }
 
 type partnerListData struct {

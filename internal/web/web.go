@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
@@ -23,6 +24,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/web/snippet"
 )
 
 // Group is the route group (and Lambda function) that serves the web UI:
@@ -111,6 +113,9 @@ type Page struct {
 func (s *Server) Pages() []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
+		// The landing-page snippet, loaded by organizations' own sites.
+		{"GET", "/js/{file}", public, func(rq *request) error { snippet.Serve(rq.w, rq.r, rq.r.PathValue("file")); return nil }},
+		{"GET", "/theme.css", public, s.theme},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
 		{"POST", "/logout", signedIn, s.logout},
@@ -187,7 +192,8 @@ func (s *Server) Pages() []Page {
 // Server serves the pages.
 type Server struct {
 	cfg     Config
-	pages   map[string]*pageTemplate
+	mu      sync.Mutex
+	pages   map[string]map[string]*pageTemplate // by locale; see templatesFor
 	handler http.Handler
 }
 
@@ -196,7 +202,8 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: c, pages: parseTemplates()}
+	s := &Server{cfg: c}
+	s.templatesFor(domain.DefaultLocale) // a template error fails at start, not on a page
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

@@ -132,7 +132,8 @@ func TestDealsPipeline(t *testing.T) {
 	}
 	second := strings.TrimPrefix(r.Header.Get("Location"), "/deals/")
 	r = b.do("GET", "/deals", nil)
-	for _, want := range []string{"Partner-sourced", "Direct", "Globex Corp", `href="/deals/` + first + `"`, "conflicts with"} {
+	// The conflict names the other deal's customer and party, not its ID.
+	for _, want := range []string{"Partner-sourced", "Direct", "Globex Corp", `href="/deals/` + first + `"`, "conflicts with", "Globex’s deal</a> registered by"} {
 		if !strings.Contains(body(r), want) {
 			t.Errorf("pipeline lacks %q", want)
 		}

@@ -134,6 +134,7 @@ func (s *Server) Pages() []Page {
 		{"POST", "/programs/{id}/referrers", staff, s.referrerCreate},
 		{"GET", "/referrals", staff, s.referralList},
 		{"GET", "/conversions", staff, s.conversionList},
+		{"POST", "/conversions/{id}/refund", admin, s.conversionRefund},
 
 		// Analytics: staff, as the API's /v1/analytics/* routes.
 		{"GET", "/analytics", staff, s.referralAnalytics},

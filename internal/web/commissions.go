@@ -30,7 +30,7 @@ type commissionListData struct {
 	Totals     []domain.Money
 	Count      int
 	MatchQuery map[string]string
-	ReturnURL   string // this list, to come back to after a bulk change
+	ReturnURL  string // this list, to come back to after a bulk change
 }
 
 // commissionFilter reads the list's filters (the API's, from the query);

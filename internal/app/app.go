@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +35,10 @@ import (
 	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
-	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Config is read from the environment; see ConfigFromEnv for the names.
@@ -76,6 +75,9 @@ type Config struct {
 	// DATA_DIR/secrets.key; on AWS (STORE=dynamodb) the integrations are
 	// then unavailable (503).
 	SecretsKey []byte
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets webhook
+	// endpoints target private and loopback addresses.
+	WebhookAllowPrivate bool
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
@@ -128,6 +130,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
 	}
+	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
@@ -257,6 +260,10 @@ type App struct {
 	// /_dev/mail by the local server).
 	Mail    mail.Mailer
 	Mailbox *mail.Mailbox
+	// Webhooks manages endpoints and Dispatcher delivers events to them;
+	// both nil when the store keeps no webhooks or no secrets key opens.
+	Webhooks   *webhooks.Service
+	Dispatcher *webhooks.Dispatcher
 }
 
 // Option adjusts the wiring of New.
@@ -287,17 +294,16 @@ func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(str
 	return mail.NewSES(awsCfg, c.MailFrom)
 }
 
-// OpenStore opens the store the configuration names. For DynamoDB the AWS
+// OpenStore opens the DynamoDB store the configuration names; the AWS
 // configuration comes from the environment through awsenv (which fails
 // closed); against local emulators the table is created when missing, on
-// AWS it is the template's.
+// AWS it is the template's. The embedded SQLite store (STORE=sqlite) is
+// opened by the one-process server itself (infra/local), so that no
+// Lambda function links the SQLite engine.
 func OpenStore(ctx context.Context, c Config, getenv func(string) string, environ []string) (store.Store, error) {
 	switch c.Store {
 	case "sqlite":
-		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("DATA_DIR: %w", err)
-		}
-		return sqlite.Open(filepath.Join(c.DataDir, "partnerloop.db"))
+		return nil, fmt.Errorf("STORE=sqlite is the one-process server's (infra/local); a Lambda function needs STORE=dynamodb")
 	case "dynamodb":
 		awsCfg, settings, err := awsenv.Load(ctx, getenv, environ)
 		if err != nil {
@@ -332,8 +338,8 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Mailbox, _ = a.Mail.(*mail.Mailbox)
 	a.Identity = identity.New(st, now, ids, identity.WithMail(a.Mail, c.PublicBaseURL))
 	a.Partners = partners.New(st, now, ids)
-	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
+	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners), programs.WithOnChange(a.Tracking.Forget))
 	a.Deals = NewDeals(c, st, now, ids)
 	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
 	if l, ok := st.(store.Ledger); ok {
@@ -359,9 +365,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Analytics = analyticsSvc
 	a.Stripe = newStripe(c, st, led, a.Tracking, now, log)
+	a.Webhooks, a.Dispatcher = newWebhooks(c, st, now, ids, a.Mail, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe, Webhooks: a.Webhooks,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -372,7 +379,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a
@@ -385,22 +392,10 @@ func newStripe(c Config, st store.Store, led *ledger.Service, track *tracking.Se
 	if !ok || led == nil {
 		return nil
 	}
-	key := c.SecretsKey
-	if fi, err := os.Stat(c.DataDir); key == nil && c.Store == "sqlite" && err == nil && fi.IsDir() {
-		// The data directory OpenStore made: the key lives beside the
-		// database it protects. (A process that opened no data directory,
-		// such as a test on an in-memory store, gets no key file.)
-		if key, err = secretbox.KeyFile(filepath.Join(c.DataDir, "secrets.key")); err != nil {
-			log.Error("no key for the integrations' secrets: Stripe is unavailable", "error", err)
-			return nil
-		}
-	}
-	if key == nil {
+	box, err := OpenSecretBox(c)
+	if err != nil {
+		log.Error("the Stripe integration is unavailable: no key for the integrations' secrets", "error", err)
 		return nil
-	}
-	box, err := secretbox.New(key)
-	if err != nil { // ParseKey and KeyFile return 32 bytes
-		panic(err)
 	}
 	return stripeint.New(ss, box, track, led, now, c.PublicBaseURL)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web/snippet"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Group is the route group (and Lambda function) that serves the web UI:
@@ -58,6 +59,8 @@ type Config struct {
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// dashboards then say so.
 	Analytics *analytics.Service
+	// Webhooks is nil while the store keeps no webhooks (the pages say so).
+	Webhooks *webhooks.Service
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
 	Log           *slog.Logger
@@ -167,6 +170,11 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
+		{"GET", "/settings/webhooks", admin, s.webhookList},
+		{"POST", "/settings/webhooks", admin, s.webhookCreate},
+		{"GET", "/settings/webhooks/{id}", admin, s.webhookShow},
+		{"POST", "/settings/webhooks/{id}/{action}", admin, s.webhookAction},
+		{"POST", "/settings/webhooks/{id}/deliveries/{deliveryId}/replay", admin, s.webhookReplay},
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -428,6 +427,32 @@ CREATE TABLE payout_details (
 	PRIMARY KEY (org_id, partner_id)
 ) WITHOUT ROWID;
 `,
+	// webhooks: outbound webhook endpoints and their deliveries (store.Webhooks).
+	// Not in the outbox: they are not records events are about.
+	`
+CREATE TABLE webhook_endpoints (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX webhook_endpoints_org ON webhook_endpoints (org_id, id);
+
+CREATE TABLE webhook_deliveries (
+	org_id          TEXT NOT NULL,
+	endpoint_id     TEXT NOT NULL,
+	id              TEXT NOT NULL,
+	subject         TEXT NOT NULL,
+	order_key       TEXT NOT NULL,
+	status          TEXT NOT NULL,
+	next_attempt_at TEXT,
+	revision        INTEGER NOT NULL,
+	data            TEXT NOT NULL,
+	PRIMARY KEY (org_id, endpoint_id, id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (org_id, endpoint_id, subject, order_key) WHERE status = 'pending';
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write
@@ -435,7 +460,7 @@ CREATE TABLE payout_details (
 // applied versions inside the (BEGIN IMMEDIATE) transaction makes two
 // processes opening the same file at once apply each migration only once.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.w.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,
 	applied_at TEXT NOT NULL
 )`); err != nil {
@@ -443,7 +468,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for i, m := range migrations {
 		version := i + 1
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -451,7 +476,9 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m); err != nil {
+			// A migration runs once and holds several statements: not
+			// prepared and kept like the queries.
+			if _, err := tx.Tx.ExecContext(ctx, m); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,

@@ -24,6 +24,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
@@ -62,6 +63,7 @@ func startSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir() // the generated secrets key goes here
 	clock := domain.SystemClock
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.DiscardHandler))
 	ctx := context.Background()

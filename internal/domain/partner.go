@@ -105,8 +105,13 @@ func (t PartnerTier) RuleAt(at time.Time) CommissionRule {
 // PartnerStatus is where a partner is in its life.
 type PartnerStatus string
 
-// PartnerActive is the status of every partner (for now).
-const PartnerActive PartnerStatus = "active"
+// Partner statuses. A deactivated partner keeps its records and what it
+// earned, but earns nothing on conversions and won deals that happen from
+// its deactivation on (docs/commissions.md, "Deactivated partners").
+const (
+	PartnerActive   PartnerStatus = "active"
+	PartnerInactive PartnerStatus = "inactive"
+)
 
 // Agreement is a contract a partner signed.
 type Agreement struct {
@@ -139,8 +144,10 @@ type Partner struct {
 	RuleVersions []PartnerRuleVersion `json:"ruleVersions"`
 	Agreements   []Agreement          `json:"agreements"`
 	Status       PartnerStatus        `json:"status"`
-	CreatedAt    time.Time            `json:"createdAt"`
-	UpdatedAt    time.Time            `json:"updatedAt"`
+	// DeactivatedAt is when the partner was deactivated (nil while active).
+	DeactivatedAt *time.Time `json:"deactivatedAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
 }
@@ -248,4 +255,10 @@ func copyRule(r *CommissionRule) *CommissionRule {
 	}
 	c := *r
 	return &c
+}
+
+// EarnsAt reports whether the partner earns commissions on what happens at
+// at: always while active; when deactivated, only before its deactivation.
+func (p Partner) EarnsAt(at time.Time) bool {
+	return p.DeactivatedAt == nil || at.Before(*p.DeactivatedAt)
 }

@@ -177,3 +177,26 @@ func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) er
 	}
 	return writeJSON(w, http.StatusOK, views[0])
 }
+
+// setPartnerActive deactivates or reactivates a partner. Deactivating also
+// revokes its portal access at once (its users are signed out); the
+// partner then earns nothing on what happens from that moment on.
+func (a *API) setPartnerActive(active bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
+		id := r.PathValue("id")
+		p, err := a.Partners.SetActive(r.Context(), c.OrgID, id, active)
+		if err != nil {
+			return err
+		}
+		if !active {
+			if err := a.Identity.RevokePartnerAccess(r.Context(), *c, id); err != nil {
+				return err
+			}
+		}
+		views, err := a.partnerViews(r, p)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, views[0])
+	}
+}

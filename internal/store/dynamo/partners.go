@@ -67,7 +67,7 @@ func (s *Store) UpdateTier(ctx context.Context, t domain.PartnerTier) error {
 func (s *Store) ListTiers(ctx context.Context, orgID string, p store.Page) ([]domain.PartnerTier, string, error) {
 	ctx, done := s.op(ctx, "ListTiers")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skTier}, p, decodeAs[domain.PartnerTier])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skTier), p, decodeAs[domain.PartnerTier])
 }
 
 func partnerItem(p domain.Partner) (item, error) {
@@ -174,9 +174,9 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 func (s *Store) ListPartners(ctx context.Context, orgID string, f store.PartnerFilter, p store.Page) ([]domain.Partner, string, error) {
 	ctx, done := s.op(ctx, "ListPartners")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skPartner}
+	q := one(orgID, "", orgPK(orgID), skPartner)
 	if f.TierID != "" {
-		q.index, q.pk = indexGSI1, byTier(orgID, f.TierID)
+		q.index, q.pks = indexGSI1, []string{byTier(orgID, f.TierID)}
 	}
 	return page(ctx, s, q, p, decodeAs[domain.Partner])
 }

@@ -133,7 +133,9 @@ func (s *Store) withClicks(ctx context.Context, refs []domain.Referrer, next str
 }
 
 // GetReferrerByCode looks a code up across the installation, ignoring case
-// (domain.CodeKey): the code's guard, then the referrer.
+// (domain.CodeKey): the code's guard, then the referrer's record, without
+// its click counter (Clicks is the record's own attribute, 0): the redirect
+// reads every link's code, and the counter is 16 more reads.
 func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error) {
 	ctx, done := s.op(ctx, "GetReferrerByCode")
 	defer done()
@@ -141,7 +143,11 @@ func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Refe
 	if err != nil {
 		return domain.Referrer{}, err
 	}
-	return s.getReferrer(ctx, getS(g, "organizationId"), getS(g, "referrerId"))
+	it, err := s.getItem(ctx, referrerKey(getS(g, "organizationId"), getS(g, "referrerId")))
+	if err != nil {
+		return domain.Referrer{}, err
+	}
+	return decodeAs[domain.Referrer](it)
 }
 
 // GetReferrerByEmail returns the program's referrer with the address: the

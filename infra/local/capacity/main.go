@@ -33,6 +33,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -391,7 +392,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	a := app.New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The clock runs with an offset that the admin flows move past the
+	// commissions' hold period, to approve them.
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().UTC().Add(time.Duration(offset.Load())) }
+	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, _, _, err := a.Identity.Bootstrap(ctx, "Capacity", "admin@example.com", "capacity-password"); err != nil {
 		return err
 	}
@@ -524,7 +529,7 @@ func run() error {
 	// recorded and writes nothing).
 	// The first conversion of each tiered referrer starts its running
 	// total for the month, which costs more: it is measured apart.
-	calc := pipeline.NewCalculator(st, domain.SystemClock, pipeline.NoPartnerRules{})
+	calc := pipeline.NewCalculator(st, clock, pipeline.NoPartnerRules{})
 	pipeSteps := []string{"calculator (percentage rule)", "calculator (tiered rule)", "calculator (tiered, first in period)",
 		"calculator, duplicate delivery"}
 	firsts := len(tieredCodes)
@@ -550,6 +555,13 @@ func run() error {
 		if len(es) != 1 || es[0].Amount.Amount <= 0 {
 			return fmt.Errorf("conversion %s: ledger entries %+v, want one commission", msg.EntityID, es)
 		}
+	}
+
+	adminSteps, err := adminFlows(ctx, flowEnv{call: call, token: token, apiKey: apiKey, programID: programID, n: *n,
+		calc: calc, recorded: recorded, mailbox: a.Mailbox, runs: runs, setStep: setStep,
+		advance: func(d time.Duration) { offset.Add(int64(d)) }})
+	if err != nil {
+		return err
 	}
 
 	fmt.Printf("DynamoDB capacity per API operation (mean of %d runs on DynamoDB Local, %s)\n", *n, time.Now().UTC().Format("2006-01-02"))
@@ -585,6 +597,8 @@ func run() error {
 	fmt.Printf("\nDynamoDB capacity of the commission pipeline per conversion (mean of %d, of %d and %d for the tiered rows; the stream router uses none)\n\n",
 		*n, runs[pipeSteps[1]], runs[pipeSteps[2]])
 	table(pipeSteps, true)
+	fmt.Printf("\nDynamoDB capacity of admin and partner-portal operations (mean per request; lists: pages of %d)\n\n", *n)
+	table(adminSteps, true)
 
 	price := func(r, w float64) float64 { return r**rruPrice + w**wruPrice }
 	line := func(what string, u units) {

@@ -1052,13 +1052,13 @@ type scanSource struct {
 func recordPartitions(orgID, entity string) []string {
 	switch entity {
 	case typeClick:
-		return shardPKs(clicksBase(orgID), clickShards)
+		return orgClicks(orgID).pks()
 	case typeReferral:
-		return shardPKs(referralsBase(orgID), recordShards)
+		return orgReferrals(orgID).pks()
 	case typeConversion:
-		return shardPKs(conversionsBase(orgID), recordShards)
+		return orgConversions(orgID).pks()
 	case typeCommission:
-		return shardPKs(commissionsBase(orgID), recordShards)
+		return orgCommissions(orgID).pks()
 	}
 	return []string{orgPK(orgID)}
 }

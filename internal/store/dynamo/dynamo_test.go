@@ -259,7 +259,10 @@ func TestItemLayout(t *testing.T) {
 	items := scan(t, table)
 	o := "ORG#" + fx.org.ID
 	clk := dynamo.ShardOf(click.ID, 32)
-	rfl, cnv := dynamo.ShardOf(fx.referral.ID, 16), dynamo.ShardOf(fx.conv.ID, 16)
+	// The shards: 8 of an organization's referrals, 4 of its conversions,
+	// 4 of each index partition of referrals and conversions.
+	rfl, rflIdx := dynamo.ShardOf(fx.referral.ID, 8), dynamo.ShardOf(fx.referral.ID, 4)
+	cnv := dynamo.ShardOf(fx.conv.ID, 4)
 	want := map[string]map[string]string{ // PK|SK → attributes
 		"TABLE|LAYOUT":                       {"type": "layout"},
 		o + "|ORG":                           {"type": "organization", "name": "Acme"},
@@ -268,8 +271,8 @@ func TestItemLayout(t *testing.T) {
 		"CODE#" + fx.referrer.Code + "|CODE": {"type": "code_guard", "organizationId": fx.org.ID, "referrerId": fx.referrer.ID},
 		o + "#REFERRER_EMAIL#" + fx.referrer.Email + "|PROGRAM#" + fx.program.ID: {"type": "referrer_email_guard", "referrerId": fx.referrer.ID},
 		fmt.Sprintf("%s#REFERRALS#%02d|REFERRAL#%s", o, rfl, fx.referral.ID): {"type": "referral", "status": "converted",
-			"GSI1PK": fmt.Sprintf("%s#PROGRAM#%s#REFERRALS#%02d", o, fx.program.ID, rfl), "GSI1SK": "REFERRAL#" + fx.referral.ID,
-			"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#REFERRALS#%02d", o, fx.referrer.ID, rfl), "GSI2SK": "REFERRAL#" + fx.referral.ID,
+			"GSI1PK": fmt.Sprintf("%s#PROGRAM#%s#REFERRALS#%02d", o, fx.program.ID, rflIdx), "GSI1SK": "REFERRAL#" + fx.referral.ID,
+			"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#REFERRALS#%02d", o, fx.referrer.ID, rflIdx), "GSI2SK": "REFERRAL#" + fx.referral.ID,
 			"convertedAt": fx.conv.OccurredAt.Format(time.RFC3339Nano), "createdAt": fx.referral.CreatedAt.Format(time.RFC3339Nano)},
 		o + "#REFERRAL_EMAIL#amy@example.com|PROGRAM#" + fx.program.ID: {"type": "referral_email_guard", "referralId": fx.referral.ID},
 		o + "#REFERRAL_EXT#crm-1|REFERRAL_EXT":                         {"type": "referral_external_id_guard", "referralId": fx.referral.ID},
@@ -279,7 +282,7 @@ func TestItemLayout(t *testing.T) {
 		o + "#CONVERSION_EXT#order-1|CONVERSION_EXT": {"type": "conversion_external_id_guard", "conversionId": fx.conv.ID},
 	}
 	want[fmt.Sprintf("%s#CLICKS#%02d|CLICK#%s", o, clk, click.ID)] = map[string]string{"type": "click",
-		"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#CLICKS#%02d", o, fx.referrer.ID, dynamo.ShardOf(click.ID, 16)), "GSI2SK": "CLICK#" + click.ID}
+		"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#CLICKS#%02d", o, fx.referrer.ID, dynamo.ShardOf(click.ID, 8)), "GSI2SK": "CLICK#" + click.ID}
 	want["VISIT#"+click.VisitorHash+"#"+fx.referrer.Code+"|VISIT"] = map[string]string{"type": "visit"}
 	for i := range 16 { // the referrer's click counter
 		want[fmt.Sprintf("%s#REFERRER#%s#CLICK_COUNT#%02d|COUNT", o, fx.referrer.ID, i)] = map[string]string{"type": "click_count"}
@@ -508,7 +511,7 @@ func TestAnalyticsItemLayout(t *testing.T) {
 	if n, _ := items[o+"#AN|STATE"]["gen"].(*types.AttributeValueMemberN); n == nil || n.Value != "1" {
 		t.Errorf("the organization's rollup state: gen = %v, want 1", items[o+"#AN|STATE"]["gen"])
 	}
-	if w := s(items[fmt.Sprintf("%s#CONVERSIONS#%02d|CONVERSION#%s", o, dynamo.ShardOf(fx.conv.ID, 16), fx.conv.ID)], "writtenAt"); w == "" {
+	if w := s(items[fmt.Sprintf("%s#CONVERSIONS#%02d|CONVERSION#%s", o, dynamo.ShardOf(fx.conv.ID, 4), fx.conv.ID)], "writtenAt"); w == "" {
 		t.Error("a conversion has no writtenAt")
 	}
 }

@@ -172,7 +172,11 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
 	it[attrPasswordHash] = str(u.PasswordHash)
 	guard := userEmailKey(domain.NormalizeEmail(u.Email))
 	guard[attrType], guard["organizationId"], guard["userId"] = str(typeUserEmail), str(u.OrgID), str(u.ID)
-	return s.transact(ctx, []txItem{s.txPutNew(it), s.txPutNew(guard)})
+	portal, err := s.portalWrite(u, nil)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, append([]txItem{s.txPutNew(it), s.txPutNew(guard)}, portal...))
 }
 
 // GetUser returns the organization's user with id.

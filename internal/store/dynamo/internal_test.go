@@ -106,11 +106,11 @@ func TestRetry(t *testing.T) {
 }
 
 func TestCursor(t *testing.T) {
-	q := sharded("org_A", indexGSI1, programReferralsBase("org_A", "prg_1"), recordShards, skReferral)
+	q := sharded("org_A", indexGSI1, programReferrals("org_A", "prg_1"), skReferral)
 	q.filters = map[string]string{"status": "pending"}
 	last := item{
 		attrPK: str(getS(referralKey("org_A", "rfl_2"), attrPK)), attrSK: str(skReferral + "rfl_2"),
-		attrGSI1PK: str(shardPK(programReferralsBase("org_A", "prg_1"), shardOf("rfl_2", recordShards))), attrGSI1SK: str(skReferral + "rfl_2"),
+		attrGSI1PK: str(programReferrals("org_A", "prg_1").pk("rfl_2")), attrGSI1SK: str(skReferral + "rfl_2"),
 		"status": str("pending"),
 	}
 	c := q.encodeCursor(last)
@@ -125,11 +125,11 @@ func TestCursor(t *testing.T) {
 	// The same cursor on other lists.
 	withFilter := func(l list, f map[string]string) list { l.filters = f; return l }
 	for name, other := range map[string]list{
-		"another organization": withFilter(sharded("org_B", indexGSI1, programReferralsBase("org_B", "prg_1"), recordShards, skReferral), q.filters),
-		"another program":      withFilter(sharded("org_A", indexGSI1, programReferralsBase("org_A", "prg_2"), recordShards, skReferral), q.filters),
+		"another organization": withFilter(sharded("org_B", indexGSI1, programReferrals("org_B", "prg_1"), skReferral), q.filters),
+		"another program":      withFilter(sharded("org_A", indexGSI1, programReferrals("org_A", "prg_2"), skReferral), q.filters),
 		"another filter":       withFilter(q, map[string]string{"status": "converted"}),
-		"another kind":         withFilter(sharded("org_A", indexGSI1, programReferralsBase("org_A", "prg_1"), recordShards, skConversion), q.filters),
-		"the table":            withFilter(sharded("org_A", "", referralsBase("org_A"), recordShards, skReferral), q.filters),
+		"another kind":         withFilter(sharded("org_A", indexGSI1, programReferrals("org_A", "prg_1"), skConversion), q.filters),
+		"the table":            withFilter(sharded("org_A", "", orgReferrals("org_A"), skReferral), q.filters),
 		"another range":        func() list { l := q; l.lo, l.hi = skReferral, skReferral+"~"; return l }(),
 	} {
 		if _, err := other.decodeCursor(c); !errors.Is(err, store.ErrBadCursor) {

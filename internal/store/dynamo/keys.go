@@ -206,16 +206,43 @@ func byTier(orgID, tierID string) string         { return "ORG#" + orgID + "#TIE
 // stays under 1,000 write units per second.
 //
 // Changing a shard count moves records: it is a migration (LayoutVersion).
+//
+// The counts are sized for one organization at 10,000 clicks/s and 1,000
+// conversions/s, and one link at 5,000 clicks/s, at about two thirds of a
+// partition's writes; every list pays one Query per shard (at least half a
+// read unit each), so no kind has more shards than it needs.
 const (
-	// clickShards spreads an organization's clicks: 10,000/s at 2 write
-	// units each (a transaction) is 20,000 units, 625 per shard.
+	// An organization's clicks: 10,000/s at 2 units (a transaction).
 	clickShards = 32
-	// recordShards spreads every other sharded partition: referrals,
-	// conversions, ledger entries (1,000/s, 2-4 units each), a link's
-	// clicks in GSI2 (5,000/s, 1 unit) and a referrer's click counter
-	// (5,000/s, 2 units: 625 per shard).
-	recordShards = 16
+	// A referrer's click counter: a link's 5,000 clicks/s at 2 units.
+	clickCountShards = 16
+	// A link's clicks in GSI2: 5,000/s at 1 unit.
+	referrerClickShards = 8
+	// An organization's referrals: 1,000/s created and 1,000/s converted,
+	// at 2 units each.
+	referralShards = 8
+	// An organization's conversions: 1,000/s at 2 units.
+	conversionShards = 4
+	// An organization's ledger entries: 1,000/s created at 2 units, and
+	// their approvals.
+	commissionShards = 8
+	// Index partitions of a program's referrals and conversions, a
+	// referrer's referrals and a partner's ledger entries: at most 2,000
+	// index writes a second (a referral created and converted).
+	indexShards = 4
 )
+
+// shardSet is a sharded partition: base#00 to base#<n-1>.
+type shardSet struct {
+	base string
+	n    int
+}
+
+// pk is the shard of the record with id.
+func (s shardSet) pk(id string) string { return shardPK(s.base, shardOf(id, s.n)) }
+
+// pks are every shard: what a list fans out over.
+func (s shardSet) pks() []string { return shardPKs(s.base, s.n) }
 
 // LayoutVersion is the version of the key layout, kept in the table's
 // layout item (layoutKey): 1 had every record of an organization in
@@ -247,52 +274,51 @@ func shardPKs(base string, n int) []string {
 // Sharded partitions of the table: an organization's clicks, referrals,
 // conversions and ledger entries. Each kind has partitions of its own, so
 // a partition holds one kind and a list needs no sort-key prefix to select it.
-func clicksBase(orgID string) string      { return "ORG#" + orgID + "#CLICKS" }
-func referralsBase(orgID string) string   { return "ORG#" + orgID + "#REFERRALS" }
-func conversionsBase(orgID string) string { return "ORG#" + orgID + "#CONVERSIONS" }
-func commissionsBase(orgID string) string { return "ORG#" + orgID + "#COMMISSIONS" }
+func orgClicks(orgID string) shardSet { return shardSet{"ORG#" + orgID + "#CLICKS", clickShards} }
+func orgReferrals(orgID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#REFERRALS", referralShards}
+}
+func orgConversions(orgID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#CONVERSIONS", conversionShards}
+}
+func orgCommissions(orgID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#COMMISSIONS", commissionShards}
+}
 
-// ClickKey and the others are the primary keys of the sharded records.
-func clickKey(orgID, id string) item {
-	return key(shardPK(clicksBase(orgID), shardOf(id, clickShards)), skClick+id)
-}
-func referralKey(orgID, id string) item {
-	return key(shardPK(referralsBase(orgID), shardOf(id, recordShards)), skReferral+id)
-}
-func conversionKey(orgID, id string) item {
-	return key(shardPK(conversionsBase(orgID), shardOf(id, recordShards)), skConversion+id)
-}
+// The primary keys of the sharded records.
+func clickKey(orgID, id string) item      { return key(orgClicks(orgID).pk(id), skClick+id) }
+func referralKey(orgID, id string) item   { return key(orgReferrals(orgID).pk(id), skReferral+id) }
+func conversionKey(orgID, id string) item { return key(orgConversions(orgID).pk(id), skConversion+id) }
 
 // Sharded partitions of the indexes: a referrer's clicks and referrals
 // (GSI2), a program's referrals and conversions (GSI1). A program's
 // referrers stay in byProgram (written once per referrer).
-func referrerClicksBase(orgID, referrerID string) string {
-	return "ORG#" + orgID + "#REFERRER#" + referrerID + "#CLICKS"
+func referrerClicks(orgID, referrerID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#REFERRER#" + referrerID + "#CLICKS", referrerClickShards}
 }
-func referrerReferralsBase(orgID, referrerID string) string {
-	return "ORG#" + orgID + "#REFERRER#" + referrerID + "#REFERRALS"
+func referrerReferrals(orgID, referrerID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#REFERRER#" + referrerID + "#REFERRALS", indexShards}
 }
-func programReferralsBase(orgID, programID string) string {
-	return byProgram(orgID, programID) + "#REFERRALS"
+func programReferrals(orgID, programID string) shardSet {
+	return shardSet{byProgram(orgID, programID) + "#REFERRALS", indexShards}
 }
-func programConversionsBase(orgID, programID string) string {
-	return byProgram(orgID, programID) + "#CONVERSIONS"
+func programConversions(orgID, programID string) shardSet {
+	return shardSet{byProgram(orgID, programID) + "#CONVERSIONS", indexShards}
 }
 
 // The index keys of the sharded records.
 func clickIndexKeys(c orgRecord) item {
-	return item{attrGSI2PK: str(shardPK(referrerClicksBase(c.org, c.referrer), shardOf(c.id, recordShards))), attrGSI2SK: str(skClick + c.id)}
+	return item{attrGSI2PK: str(referrerClicks(c.org, c.referrer).pk(c.id)), attrGSI2SK: str(skClick + c.id)}
 }
 func referralIndexKeys(r orgRecord) item {
-	sh := shardOf(r.id, recordShards)
 	return item{
-		attrGSI1PK: str(shardPK(programReferralsBase(r.org, r.program), sh)), attrGSI1SK: str(skReferral + r.id),
-		attrGSI2PK: str(shardPK(referrerReferralsBase(r.org, r.referrer), sh)), attrGSI2SK: str(skReferral + r.id),
+		attrGSI1PK: str(programReferrals(r.org, r.program).pk(r.id)), attrGSI1SK: str(skReferral + r.id),
+		attrGSI2PK: str(referrerReferrals(r.org, r.referrer).pk(r.id)), attrGSI2SK: str(skReferral + r.id),
 	}
 }
 func conversionIndexKeys(c orgRecord, referralID string) item {
 	return item{
-		attrGSI1PK: str(shardPK(programConversionsBase(c.org, c.program), shardOf(c.id, recordShards))), attrGSI1SK: str(skConversion + c.id),
+		attrGSI1PK: str(programConversions(c.org, c.program).pk(c.id)), attrGSI1SK: str(skConversion + c.id),
 		attrGSI2PK: str(byReferral(c.org, referralID)), attrGSI2SK: str(skConversion + c.id),
 	}
 }
@@ -334,7 +360,7 @@ func commissionSK(createdAt time.Time, id string) string {
 	return skCommission + skTime(createdAt) + "#" + keyPart(id)
 }
 func commissionKey(orgID string, createdAt time.Time, id string) item {
-	return key(shardPK(commissionsBase(orgID), shardOf(id, recordShards)), commissionSK(createdAt, id))
+	return key(orgCommissions(orgID).pk(id), commissionSK(createdAt, id))
 }
 
 // commissionPK is the partition of one entry's id guard and audit trail.

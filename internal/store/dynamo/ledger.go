@@ -237,7 +237,7 @@ func commissionItem(c commission.Commission) (item, error) {
 		keys = append(keys, item{attrGSI2PK: str(bySource(c.OrgID, src)), attrGSI2SK: str(commissionSK(c.CreatedAt, c.ID))})
 	}
 	if c.PartnerID != "" {
-		keys = append(keys, item{attrGSI1PK: str(shardPK(byPartnerCommissions(c.OrgID, c.PartnerID), shardOf(c.ID, recordShards))),
+		keys = append(keys, item{attrGSI1PK: str(partnerCommissions(c.OrgID, c.PartnerID).pk(c.ID)),
 			attrGSI1SK: str(commissionSK(c.CreatedAt, c.ID))})
 	}
 	return record(c, typeCommission, keys...)
@@ -407,8 +407,8 @@ func (s *Store) GetCommission(ctx context.Context, orgID, id string) (commission
 // byPartnerCommissions is the GSI1 partition of a partner's ledger entries
 // (the portal's earnings and statements, the admin's ?partnerId=), so a
 // partner's entries are read without the rest of the organization's.
-func byPartnerCommissions(orgID, partnerID string) string {
-	return "ORG#" + orgID + "#PARTNER_COMMISSIONS#" + partnerID
+func partnerCommissions(orgID, partnerID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#PARTNER_COMMISSIONS#" + partnerID, indexShards}
 }
 
 // ListCommissions lists the organization's entries that match f, newest
@@ -428,9 +428,9 @@ func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.Commi
 			filters[name] = v
 		}
 	}
-	q := sharded(orgID, "", commissionsBase(orgID), recordShards, skCommission)
+	q := sharded(orgID, "", orgCommissions(orgID), skCommission)
 	if f.PartnerID != "" {
-		q = sharded(orgID, indexGSI1, byPartnerCommissions(orgID, f.PartnerID), recordShards, skCommission)
+		q = sharded(orgID, indexGSI1, partnerCommissions(orgID, f.PartnerID), skCommission)
 	}
 	q.filters = filters
 	// The range is part of the query's identity (its cursors' q).

@@ -45,9 +45,9 @@ func one(orgID, index, pk, prefix string) list {
 	return list{orgID: orgID, index: index, pks: []string{pk}, prefix: prefix}
 }
 
-// sharded is a list of every shard of partition base.
-func sharded(orgID, index, base string, n int, prefix string) list {
-	return list{orgID: orgID, index: index, pks: shardPKs(base, n), prefix: prefix}
+// sharded is a list of every shard of a sharded partition.
+func sharded(orgID, index string, set shardSet, prefix string) list {
+	return list{orgID: orgID, index: index, pks: set.pks(), prefix: prefix}
 }
 
 func (q list) keyAttrs() (pk, sk string) {

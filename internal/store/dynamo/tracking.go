@@ -38,7 +38,7 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	email := referrerEmailKey(r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email))
 	email[attrType], email["referrerId"] = str(typeReferrerEmail), str(r.ID)
 	items := []txItem{s.txPutNew(it), s.txPutNew(code), s.txPutNew(email)}
-	for i := range recordShards {
+	for i := range clickCountShards {
 		sh := clickCountKey(r.OrgID, r.ID, i)
 		sh[attrType], sh["clicks"] = str(typeClickCount), num(0)
 		items = append(items, s.txPutNew(sh))
@@ -74,7 +74,7 @@ func (s *Store) referrersWithClicks(ctx context.Context, orgID string, ids []str
 	var all []item
 	for _, id := range ids {
 		all = append(all, referrerKey(orgID, id))
-		for i := range recordShards {
+		for i := range clickCountShards {
 			all = append(all, clickCountKey(orgID, id, i))
 		}
 	}
@@ -101,7 +101,7 @@ func (s *Store) referrersWithClicks(ctx context.Context, orgID string, ids []str
 		if err != nil {
 			return nil, err
 		}
-		for i := range recordShards {
+		for i := range clickCountShards {
 			r.Clicks += clicks[getS(clickCountKey(r.OrgID, r.ID, i), attrPK)]
 		}
 		refs = append(refs, r)
@@ -258,7 +258,7 @@ func (s *Store) clickWrites(c domain.Click, lim store.ClickLimits) ([]txItem, er
 	// The counter shard exists from CreateReferrer on: its condition is the
 	// check that the referrer exists in the click's organization.
 	items = append(items, s.txPutNew(it), txItem{w: types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.table, Key: clickCountKey(c.OrgID, c.ReferrerID, shardOf(c.ID, recordShards)),
+		TableName: &s.table, Key: clickCountKey(c.OrgID, c.ReferrerID, shardOf(c.ID, clickCountShards)),
 		UpdateExpression:          aws.String("ADD clicks :one"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: item{":one": num(1)},
@@ -303,9 +303,9 @@ func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, ex
 func (s *Store) ListClicks(ctx context.Context, orgID, referrerID string, p store.Page) ([]domain.Click, string, error) {
 	ctx, done := s.op(ctx, "ListClicks")
 	defer done()
-	q := sharded(orgID, "", clicksBase(orgID), clickShards, skClick)
+	q := sharded(orgID, "", orgClicks(orgID), skClick)
 	if referrerID != "" {
-		q = sharded(orgID, indexGSI2, referrerClicksBase(orgID, referrerID), recordShards, skClick)
+		q = sharded(orgID, indexGSI2, referrerClicks(orgID, referrerID), skClick)
 	}
 	return page(ctx, s, q, p, decodeClick)
 }
@@ -447,12 +447,12 @@ func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]do
 func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
 	ctx, done := s.op(ctx, "ListReferrals")
 	defer done()
-	q := sharded(orgID, "", referralsBase(orgID), recordShards, skReferral)
+	q := sharded(orgID, "", orgReferrals(orgID), skReferral)
 	switch {
 	case f.ReferrerID != "":
-		q = sharded(orgID, indexGSI2, referrerReferralsBase(orgID, f.ReferrerID), recordShards, skReferral)
+		q = sharded(orgID, indexGSI2, referrerReferrals(orgID, f.ReferrerID), skReferral)
 	case f.ProgramID != "":
-		q = sharded(orgID, indexGSI1, programReferralsBase(orgID, f.ProgramID), recordShards, skReferral)
+		q = sharded(orgID, indexGSI1, programReferrals(orgID, f.ProgramID), skReferral)
 	}
 	q.filters = map[string]string{}
 	if f.ReferrerID != "" && f.ProgramID != "" {
@@ -632,12 +632,12 @@ func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID
 func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
 	ctx, done := s.op(ctx, "ListConversions")
 	defer done()
-	q := sharded(orgID, "", conversionsBase(orgID), recordShards, skConversion)
+	q := sharded(orgID, "", orgConversions(orgID), skConversion)
 	switch {
 	case f.ReferralID != "":
 		q = one(orgID, indexGSI2, byReferral(orgID, f.ReferralID), skConversion)
 	case f.ProgramID != "":
-		q = sharded(orgID, indexGSI1, programConversionsBase(orgID, f.ProgramID), recordShards, skConversion)
+		q = sharded(orgID, indexGSI1, programConversions(orgID, f.ProgramID), skConversion)
 	}
 	q.filters = map[string]string{}
 	if f.ReferralID != "" && f.ProgramID != "" {

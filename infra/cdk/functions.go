@@ -37,6 +37,9 @@ type Function struct {
 	SendsTo []string
 	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
 	QueueURLs map[string]string
+	// Env adds environment variables of its own (e.g. a CloudFormation
+	// dynamic reference to an SSM parameter).
+	Env map[string]string
 
 	// What invokes it: HTTP routes ("GET /v1/programs/{id}", or "$default"
 	// for every request no other route matches), the table's stream, a
@@ -143,7 +146,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Commissions", Dir: "commissions",
-		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export) and conversion refunds.",
+		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export), conversion refunds and payout runs.",
 		// The CSV export pages through every matching commission: under the
 		// HTTP API's 30 s integration limit.
 		Timeout: 29,
@@ -153,6 +156,20 @@ var Functions = []Function{
 			"GET /v1/commissions", "GET /v1/commissions/export", "GET /v1/commissions/{id}",
 			"POST /v1/commissions/approve", "POST /v1/commissions/reject", "POST /v1/commissions/mark-paid",
 			"POST /v1/conversions/{id}/refund",
+			"POST /v1/payout-runs", "GET /v1/payout-runs", "GET /v1/payout-runs/{id}",
+			"POST /v1/payout-runs/{id}/mark-paid", "POST /v1/payout-runs/{id}/cancel",
+		},
+	},
+	{
+		Name: "Integrations", Dir: "integrations",
+		Description: "Integration routes (Stripe webhook secret, Stripe events to conversions and refunds).",
+		// DeleteItem removes an organization's Stripe secret only.
+		Table: readWriteDelete,
+		// The key sealing the organizations' Stripe secrets, from SSM at deploy (README, "Stripe").
+		Env: map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		Routes: []string{
+			"PUT /v1/integrations/stripe", "DELETE /v1/integrations/stripe",
+			"POST /v1/integrations/stripe/{organizationId}/webhook",
 		},
 	},
 	{
@@ -170,7 +187,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Portal", Dir: "portal",
-		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements).",
+		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements, payouts).",
 		// A statement pages through the partner's ledger and audit trails.
 		Timeout: 29,
 		// Reads, and deal registration (its claim guard released on expiry).
@@ -179,6 +196,7 @@ var Functions = []Function{
 			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
 			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",
 			"GET /v1/portal/commissions", "GET /v1/portal/statements/{period}",
+			"GET /v1/portal/payouts", "GET /v1/portal/payout-details", "PUT /v1/portal/payout-details",
 			"GET /v1/portal/analytics/summary", "GET /v1/portal/analytics/summary.csv",
 			"GET /v1/portal/analytics/timeseries", "GET /v1/portal/analytics/timeseries.csv",
 		},

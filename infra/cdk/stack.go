@@ -235,6 +235,9 @@ func (s *system) addFunction(f Function, props *PartnerLoopStackProps, common ma
 	for k, q := range f.QueueURLs {
 		env[k] = s.queue(q).QueueUrl()
 	}
+	for k, v := range f.Env {
+		env[k] = jsii.String(v)
+	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(id+"LogGroup"), &awslogs.LogGroupProps{
 		Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})

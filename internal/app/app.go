@@ -29,12 +29,15 @@ import (
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/ratelimit"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
+	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
 )
@@ -67,13 +70,19 @@ type Config struct {
 	// the client's address (TRUSTED_PROXIES, addresses or CIDR prefixes,
 	// comma-separated; default none: the peer is the client).
 	TrustedProxies clientaddr.Resolver
+	// SecretsKey encrypts the secrets the product reads back (an
+	// organization's Stripe webhook signing secret): SECRETS_KEY, base64 of
+	// 32 bytes. Without it the embedded server keeps a generated key in
+	// DATA_DIR/secrets.key; on AWS (STORE=dynamodb) the integrations are
+	// then unavailable (503).
+	SecretsKey []byte
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
 // address or domain verified in SES.
 const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
 
-// ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
+// ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME, SECRETS_KEY,
 // BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, the SMTP_*
 // settings (see smtpFromEnv), LOG_LEVEL, DEAL_EXCLUSIVITY_DAYS, DEAL_CURRENCY and
 // TRUSTED_PROXIES,
@@ -121,6 +130,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if k := strings.TrimSpace(getenv("SECRETS_KEY")); k != "" {
+		if c.SecretsKey, err = secretbox.ParseKey(k); err != nil {
+			return c, fmt.Errorf("SECRETS_KEY: %w", err)
+		}
 	}
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
@@ -233,6 +247,9 @@ type App struct {
 	Rollup    *analytics.Rollup
 	API       *httpapi.API
 	Log       *slog.Logger
+	// Stripe records conversions from Stripe events; nil when there is no
+	// key to seal the organizations' secrets with (see Config.SecretsKey).
+	Stripe *stripeint.Service
 	// Web is the server-rendered UI (the web function's handler).
 	Web *web.Server
 	// Mail sends the platform's email; Mailbox is set when it is the
@@ -326,6 +343,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
+	if ps, ok := st.(payouts.Store); ok {
+		payoutSvc = payouts.New(ps, now, ids)
+	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
@@ -337,9 +358,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 		}
 	}
 	a.Analytics = analyticsSvc
+	a.Stripe = newStripe(c, st, led, a.Tracking, now, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -350,10 +372,37 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a
+}
+
+// newStripe returns the Stripe integration, nil when the store keeps no
+// integration secrets or ledger, or there is no key to seal secrets with.
+func newStripe(c Config, st store.Store, led *ledger.Service, track *tracking.Service, now domain.Clock, log *slog.Logger) *stripeint.Service {
+	ss, ok := st.(store.StripeIntegrations)
+	if !ok || led == nil {
+		return nil
+	}
+	key := c.SecretsKey
+	if fi, err := os.Stat(c.DataDir); key == nil && c.Store == "sqlite" && err == nil && fi.IsDir() {
+		// The data directory OpenStore made: the key lives beside the
+		// database it protects. (A process that opened no data directory,
+		// such as a test on an in-memory store, gets no key file.)
+		if key, err = secretbox.KeyFile(filepath.Join(c.DataDir, "secrets.key")); err != nil {
+			log.Error("no key for the integrations' secrets: Stripe is unavailable", "error", err)
+			return nil
+		}
+	}
+	if key == nil {
+		return nil
+	}
+	box, err := secretbox.New(key)
+	if err != nil { // ParseKey and KeyFile return 32 bytes
+		panic(err)
+	}
+	return stripeint.New(ss, box, track, led, now, c.PublicBaseURL)
 }
 
 // NewDeals returns the deals service on st, nil when st keeps no deals.

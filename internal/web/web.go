@@ -19,6 +19,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
@@ -49,6 +50,9 @@ type Config struct {
 	// store lacks the portal's queries. Their pages then say so.
 	Deals  *deals.Service
 	Portal *portal.Service
+	// Payouts is nil while the store keeps no payout runs; the payout
+	// pages then say so.
+	Payouts *payouts.Service
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// dashboards then say so.
 	Analytics *analytics.Service
@@ -159,6 +163,11 @@ func (s *Server) Pages() []Page {
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
 		{"GET", "/commissions/export", admin, s.commissionExport},
+		{"GET", "/payouts", admin, s.payoutList},
+		{"POST", "/payouts", admin, s.payoutCreate},
+		{"GET", "/payouts/{id}", admin, s.payoutShow},
+		{"GET", "/payouts/{id}/export", admin, s.payoutExport},
+		{"POST", "/payouts/{id}/{action}", admin, s.payoutAction},
 
 		{"GET", "/portal", partner, s.portalHome},
 		{"GET", "/portal/links", partner, s.portalLinks},
@@ -168,6 +177,8 @@ func (s *Server) Pages() []Page {
 		{"GET", "/portal/deals/{id}", partner, s.portalDeal},
 		{"GET", "/portal/earnings", partner, s.portalEarnings},
 		{"GET", "/portal/statements/{file}", partner, s.portalStatement},
+		{"GET", "/portal/payouts", partner, s.portalPayouts},
+		{"POST", "/portal/payouts/details", partner, s.portalPayoutDetails},
 	}
 }
 

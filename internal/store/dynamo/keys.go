@@ -65,6 +65,10 @@ const (
 
 	typeClickCount = "click_count" // one shard of a referrer's click counter
 	typeLayout     = "layout"      // the table's key-layout version
+
+	// The Stripe integration (stripe.go).
+	typeStripeSecret = "stripe_secret" // an organization's sealed webhook signing secret
+	typeStripeLink   = "stripe_link"   // a Stripe object ID's referral or conversion
 )
 
 // Sort-key prefixes of the records in an organization's partition. None is

@@ -66,6 +66,8 @@ func valueSize(v types.AttributeValue) int {
 // one.
 func numberSize(s string) int {
 	mantissa, _, _ := strings.Cut(strings.ToLower(s), "e")
-	digits := strings.Trim(strings.NewReplacer("-", "", "+", "", ".", "").Replace(mantissa), "0")
+	digits := strings.Trim(numberSigns.Replace(mantissa), "0")
 	return (len(digits)+1)/2 + 1
 }
+
+var numberSigns = strings.NewReplacer("-", "", "+", "", ".", "")

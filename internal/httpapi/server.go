@@ -22,6 +22,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Caller is the authenticated principal of a request (nil on public routes
@@ -54,6 +55,9 @@ type API struct {
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// analytics routes then answer 503.
 	Analytics *analytics.Service
+	// Webhooks manages outbound webhook endpoints; nil while the store
+	// keeps none (the routes then answer 503).
+	Webhooks *webhooks.Service
 	// ClientAddr finds the address a request came from (the zero value:
 	// its peer; X-Forwarded-For only from TRUSTED_PROXIES).
 	ClientAddr clientaddr.Resolver
@@ -84,6 +88,14 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "DELETE", "/v1/api-keys/{id}", "Delete an API key", admin, a.deleteAPIKey},
 		{GroupIdentity, "GET", "/v1/organization", "The organization's settings", admin, a.getOrganization},
 		{GroupIdentity, "PATCH", "/v1/organization", "Change the organization's name or time zone", admin, a.patchOrganization},
+		{GroupIdentity, "POST", "/v1/webhooks", "Register a webhook endpoint", admin, a.withWebhooks(a.createWebhook)},
+		{GroupIdentity, "GET", "/v1/webhooks", "List webhook endpoints", admin, a.withWebhooks(a.listWebhooks)},
+		{GroupIdentity, "GET", "/v1/webhooks/{id}", "Get a webhook endpoint", admin, a.withWebhooks(a.getWebhook)},
+		{GroupIdentity, "PATCH", "/v1/webhooks/{id}", "Change a webhook endpoint", admin, a.withWebhooks(a.patchWebhook)},
+		{GroupIdentity, "DELETE", "/v1/webhooks/{id}", "Delete a webhook endpoint", admin, a.withWebhooks(a.deleteWebhook)},
+		{GroupIdentity, "POST", "/v1/webhooks/{id}/rotate-secret", "Rotate a webhook endpoint's signing secret", admin, a.withWebhooks(a.rotateWebhookSecret)},
+		{GroupIdentity, "GET", "/v1/webhooks/{id}/deliveries", "A webhook endpoint's delivery log", admin, a.withWebhooks(a.listWebhookDeliveries)},
+		{GroupIdentity, "POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/replay", "Send a delivery again", admin, a.withWebhooks(a.replayWebhookDelivery)},
 
 		{GroupPrograms, "POST", "/v1/programs", "Create a program", staff, a.createProgram},
 		{GroupPrograms, "GET", "/v1/programs", "List programs", staffOrKey, a.listPrograms},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/accesslog"
@@ -23,6 +24,8 @@ import (
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/web/snippet"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Group is the route group (and Lambda function) that serves the web UI:
@@ -56,6 +59,8 @@ type Config struct {
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// dashboards then say so.
 	Analytics *analytics.Service
+	// Webhooks is nil while the store keeps no webhooks (the pages say so).
+	Webhooks *webhooks.Service
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
 	Log           *slog.Logger
@@ -111,6 +116,9 @@ type Page struct {
 func (s *Server) Pages() []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
+		// The landing-page snippet, loaded by organizations' own sites.
+		{"GET", "/js/{file}", public, func(rq *request) error { snippet.Serve(rq.w, rq.r, rq.r.PathValue("file")); return nil }},
+		{"GET", "/theme.css", public, s.theme},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
 		{"POST", "/logout", signedIn, s.logout},
@@ -159,6 +167,11 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
+		{"GET", "/settings/webhooks", admin, s.webhookList},
+		{"POST", "/settings/webhooks", admin, s.webhookCreate},
+		{"GET", "/settings/webhooks/{id}", admin, s.webhookShow},
+		{"POST", "/settings/webhooks/{id}/{action}", admin, s.webhookAction},
+		{"POST", "/settings/webhooks/{id}/deliveries/{deliveryId}/replay", admin, s.webhookReplay},
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
@@ -185,7 +198,8 @@ func (s *Server) Pages() []Page {
 // Server serves the pages.
 type Server struct {
 	cfg     Config
-	pages   map[string]*pageTemplate
+	mu      sync.Mutex
+	pages   map[string]map[string]*pageTemplate // by locale; see templatesFor
 	handler http.Handler
 }
 
@@ -194,7 +208,8 @@ func New(c Config) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: c, pages: parseTemplates()}
+	s := &Server{cfg: c}
+	s.templatesFor(domain.DefaultLocale) // a template error fails at start, not on a page
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

@@ -163,3 +163,9 @@ func TestStripeConformance(t *testing.T) {
 func TestPayoutsConformance(t *testing.T) {
 	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return newStore(t) })
 }
+
+// TestWebhooksConformance runs the conformance suite of outbound webhooks,
+// each subtest on a fresh table.
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return newStore(t) })
+}

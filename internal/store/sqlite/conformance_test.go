@@ -80,3 +80,7 @@ func TestStripeConformance(t *testing.T) {
 func TestPayoutsConformance(t *testing.T) {
 	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return openTemp(t) })
 }
+
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return openTemp(t) })
+}

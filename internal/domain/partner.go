@@ -150,7 +150,28 @@ type Partner struct {
 	UpdatedAt     time.Time  `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
+
+	// Portal is the partner's portal access (PortalAccessOf its portal user
+	// and that user's latest invitation) as the store reads it with the
+	// partner, so that listing partners costs no read per partner: GetPartner
+	// and ListPartners fill it, and the store keeps it in step with every
+	// change of the portal user or its invitations. The zero value means the
+	// partner has no portal user (PortalAccess says "none"). It is not part
+	// of the record (writes ignore it).
+	Portal PortalAccess `json:"-"`
 }
+
+// PortalAccess is the partner's portal access summary.
+func (p Partner) PortalAccess() PortalAccess {
+	if p.Portal.Status == "" {
+		return PortalAccessOf(nil, nil)
+	}
+	return p.Portal
+}
+
+// IsPortalUser reports whether u is its partner's portal user (the user
+// whose portal access the partner's record shows).
+func IsPortalUser(u User) bool { return u.PartnerID != "" && u.ID == PortalUserID(u.PartnerID) }
 
 // PartnerSpec is every setting of a partner a user may give.
 type PartnerSpec struct {

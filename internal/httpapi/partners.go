@@ -141,11 +141,7 @@ func (a *API) listPartners(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, ps...)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, newList(views, next))
+	return writeJSON(w, http.StatusOK, newList(partnerViews(ps...), next))
 }
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -153,11 +149,7 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, views[0])
+	return writeJSON(w, http.StatusOK, partnerViews(p)[0])
 }
 
 func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -171,11 +163,7 @@ func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, views[0])
+	return writeJSON(w, http.StatusOK, partnerViews(p)[0])
 }
 
 // setPartnerActive deactivates or reactivates a partner. Deactivating also

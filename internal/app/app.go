@@ -28,13 +28,17 @@ import (
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/ratelimit"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
+	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Config is read from the environment; see ConfigFromEnv for the names.
@@ -65,13 +69,22 @@ type Config struct {
 	// the client's address (TRUSTED_PROXIES, addresses or CIDR prefixes,
 	// comma-separated; default none: the peer is the client).
 	TrustedProxies clientaddr.Resolver
+	// SecretsKey encrypts the secrets the product reads back (an
+	// organization's Stripe webhook signing secret): SECRETS_KEY, base64 of
+	// 32 bytes. Without it the embedded server keeps a generated key in
+	// DATA_DIR/secrets.key; on AWS (STORE=dynamodb) the integrations are
+	// then unavailable (503).
+	SecretsKey []byte
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets webhook
+	// endpoints target private and loopback addresses.
+	WebhookAllowPrivate bool
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
 // address or domain verified in SES.
 const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
 
-// ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME,
+// ConfigFromEnv reads HOST, PORT, ADDR, DATA_DIR, PUBLIC_BASE_URL, STORE, TABLE_NAME, SECRETS_KEY,
 // BOOTSTRAP_ADMIN_EMAIL, BOOTSTRAP_ADMIN_PASSWORD, ORG_NAME, MAIL_FROM, the SMTP_*
 // settings (see smtpFromEnv), LOG_LEVEL, DEAL_EXCLUSIVITY_DAYS, DEAL_CURRENCY and
 // TRUSTED_PROXIES,
@@ -117,8 +130,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
 	}
+	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	if k := strings.TrimSpace(getenv("SECRETS_KEY")); k != "" {
+		if c.SecretsKey, err = secretbox.ParseKey(k); err != nil {
+			return c, fmt.Errorf("SECRETS_KEY: %w", err)
+		}
 	}
 	if c.Store != "sqlite" && c.Store != "dynamodb" {
 		return c, fmt.Errorf("STORE=%q: use sqlite or dynamodb", c.Store)
@@ -231,6 +250,9 @@ type App struct {
 	Rollup    *analytics.Rollup
 	API       *httpapi.API
 	Log       *slog.Logger
+	// Stripe records conversions from Stripe events; nil when there is no
+	// key to seal the organizations' secrets with (see Config.SecretsKey).
+	Stripe *stripeint.Service
 	// Web is the server-rendered UI (the web function's handler).
 	Web *web.Server
 	// Mail sends the platform's email; Mailbox is set when it is the
@@ -238,6 +260,10 @@ type App struct {
 	// /_dev/mail by the local server).
 	Mail    mail.Mailer
 	Mailbox *mail.Mailbox
+	// Webhooks manages endpoints and Dispatcher delivers events to them;
+	// both nil when the store keeps no webhooks or no secrets key opens.
+	Webhooks   *webhooks.Service
+	Dispatcher *webhooks.Dispatcher
 }
 
 // Option adjusts the wiring of New.
@@ -323,6 +349,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
+	if ps, ok := st.(payouts.Store); ok {
+		payoutSvc = payouts.New(ps, now, ids)
+	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
@@ -334,9 +364,11 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 		}
 	}
 	a.Analytics = analyticsSvc
+	a.Stripe = newStripe(c, st, led, a.Tracking, now, log)
+	a.Webhooks, a.Dispatcher = newWebhooks(c, st, now, ids, a.Mail, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe, Webhooks: a.Webhooks,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -347,10 +379,25 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a
+}
+
+// newStripe returns the Stripe integration, nil when the store keeps no
+// integration secrets or ledger, or there is no key to seal secrets with.
+func newStripe(c Config, st store.Store, led *ledger.Service, track *tracking.Service, now domain.Clock, log *slog.Logger) *stripeint.Service {
+	ss, ok := st.(store.StripeIntegrations)
+	if !ok || led == nil {
+		return nil
+	}
+	box, err := OpenSecretBox(c)
+	if err != nil {
+		log.Error("the Stripe integration is unavailable: no key for the integrations' secrets", "error", err)
+		return nil
+	}
+	return stripeint.New(ss, box, track, led, now, c.PublicBaseURL)
 }
 
 // NewDeals returns the deals service on st, nil when st keeps no deals.

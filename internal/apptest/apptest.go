@@ -96,12 +96,16 @@ func NewWithEnv(t testing.TB, env map[string]string) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	dataDir := t.TempDir() // e.g. the generated secrets key
 	cfg, err := app.ConfigFromEnv(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "PUBLIC_BASE_URL" {
+		switch k {
+		case "PUBLIC_BASE_URL":
 			return "https://refer.example.com"
+		case "DATA_DIR":
+			return dataDir
 		}
 		return ""
 	})

@@ -32,9 +32,17 @@ type Organization struct {
 	Name string `json:"name"`
 	// TimeZone is the IANA zone whose days, weeks and months every report
 	// uses ("" means UTC; see Zone).
-	TimeZone  string    `json:"timeZone"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	TimeZone string `json:"timeZone"`
+	// Locale formats money and numbers for people in the console, the
+	// portal, e-mails and statements ("" means DefaultLocale; see Lang).
+	Locale string `json:"locale,omitempty"`
+	// BrandColor is the portal's accent colour, "#rrggbb" ("" for ours).
+	BrandColor string `json:"brandColor,omitempty"`
+	// MailSenderName is the display name of the e-mails the product sends
+	// for the organization ("" means the organization's name).
+	MailSenderName string    `json:"mailSenderName,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
 }
@@ -52,10 +60,66 @@ func ValidTimeZone(name string) bool {
 	return err == nil
 }
 
+// DefaultLocale formats money for an organization that has not chosen a locale.
+const DefaultLocale = "en-US"
+
+// Locales are the locales an organization can choose, with their names.
+var Locales = []struct{ Tag, Name string }{
+	{"en-US", "English (United States) — $1,234.50"},
+	{"en-GB", "English (United Kingdom) — £1,234.50"},
+	{"en-IE", "English (Ireland) — €1,234.50"},
+	{"en-CA", "English (Canada)"},
+	{"en-AU", "English (Australia)"},
+	{"en-IN", "English (India) — ₹1,23,456.50"},
+	{"de-DE", "Deutsch (Deutschland) — 1.234,50 €"},
+	{"de-AT", "Deutsch (Österreich)"},
+	{"de-CH", "Deutsch (Schweiz)"},
+	{"fr-FR", "Français (France) — 1 234,50 €"},
+	{"fr-CA", "Français (Canada)"},
+	{"es-ES", "Español (España)"},
+	{"es-MX", "Español (México)"},
+	{"it-IT", "Italiano (Italia)"},
+	{"nl-NL", "Nederlands (Nederland)"},
+	{"pt-BR", "Português (Brasil)"},
+	{"pt-PT", "Português (Portugal)"},
+	{"sv-SE", "Svenska (Sverige)"},
+	{"da-DK", "Dansk (Danmark)"},
+	{"nb-NO", "Norsk bokmål (Norge)"},
+	{"fi-FI", "Suomi (Suomi)"},
+	{"pl-PL", "Polski (Polska)"},
+	{"ja-JP", "日本語 (日本)"},
+}
+
+// ValidLocale reports whether tag is one of Locales.
+func ValidLocale(tag string) bool {
+	for _, l := range Locales {
+		if l.Tag == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidBrandColor reports whether c is a colour "#rrggbb".
+func ValidBrandColor(c string) bool {
+	if len(c) != 7 || c[0] != '#' {
+		return false
+	}
+	for _, r := range c[1:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
 // OrganizationPatch changes an organization's settings; nil fields stay.
 type OrganizationPatch struct {
-	Name     *string
-	TimeZone *string
+	Name           *string
+	TimeZone       *string
+	Locale         *string
+	BrandColor     *string // "" resets to the product's colour
+	MailSenderName *string // "" uses the organization's name
 }
 
 // Apply validates p and returns o changed by it, stamped at now.
@@ -70,6 +134,22 @@ func (p OrganizationPatch) Apply(o Organization, now time.Time) (Organization, e
 		v.Check(ValidTimeZone(*p.TimeZone), "timeZone", "must be an IANA time zone such as Europe/Berlin or America/New_York")
 		o.TimeZone = *p.TimeZone
 	}
+	if p.Locale != nil {
+		v.Check(ValidLocale(*p.Locale), "locale", "must be a supported locale such as en-US or de-DE")
+		o.Locale = *p.Locale
+	}
+	if p.BrandColor != nil {
+		c := strings.ToLower(strings.TrimSpace(*p.BrandColor))
+		v.Check(c == "" || ValidBrandColor(c), "brandColor", "must be a colour such as #4338ca")
+		o.BrandColor = c
+	}
+	if p.MailSenderName != nil {
+		name := strings.TrimSpace(*p.MailSenderName)
+		// No line breaks or angle brackets: it becomes the From header's display name.
+		v.Check(utf8.RuneCountInString(name) <= 100 && !strings.ContainsAny(name, "\r\n<>\"@"), "mailSenderName",
+			"must be at most 100 characters, without line breaks, quotes, @ or angle brackets")
+		o.MailSenderName = name
+	}
 	if err := v.Err(); err != nil {
 		return o, err
 	}
@@ -83,6 +163,22 @@ func (o Organization) Zone() string {
 		return DefaultTimeZone
 	}
 	return o.TimeZone
+}
+
+// Lang returns the organization's locale, DefaultLocale when unset.
+func (o Organization) Lang() string {
+	if o.Locale == "" {
+		return DefaultLocale
+	}
+	return o.Locale
+}
+
+// SenderName is the display name of the organization's e-mails.
+func (o Organization) SenderName() string {
+	if o.MailSenderName != "" {
+		return o.MailSenderName
+	}
+	return o.Name
 }
 
 // User statuses.

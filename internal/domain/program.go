@@ -20,6 +20,10 @@ const (
 const (
 	EventSignup   = "signup"
 	EventPurchase = "purchase"
+	// EventRenewal is a later payment of a customer already referred (a
+	// subscription invoice after the first). It is not a qualifying event
+	// a program lists: whether it earns is the rule's Recurring setting.
+	EventRenewal = "renewal"
 )
 
 // Limits on program settings, generous but finite.
@@ -246,6 +250,10 @@ func rulesEqual(a, b CommissionRule) bool {
 		!eq(a.Amount, b.Amount) || !eq(a.RateBps, b.RateBps) || len(a.Tiers) != len(b.Tiers) {
 		return false
 	}
+	if (a.Recurring == nil) != (b.Recurring == nil) ||
+		(a.Recurring != nil && !eqInt(a.Recurring.Months, b.Recurring.Months)) {
+		return false
+	}
 	for i := range a.Tiers {
 		if !eq(a.Tiers[i].UpTo, b.Tiers[i].UpTo) || !eq(a.Tiers[i].RateBps, b.Tiers[i].RateBps) || !eq(a.Tiers[i].Amount, b.Tiers[i].Amount) {
 			return false
@@ -253,3 +261,5 @@ func rulesEqual(a, b CommissionRule) bool {
 	}
 	return true
 }
+
+func eqInt(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -35,6 +37,92 @@ type CommissionRule struct {
 	Period  string `json:"period,omitempty"`
 	Mode    string `json:"mode,omitempty"`
 	Tiers   []Tier `json:"tiers,omitempty"`
+	// Recurring, when set, makes the rule also pay on the referred
+	// customer's renewals (COMMISSIONS.md, "Recurring commissions"); nil:
+	// renewals earn nothing under this rule.
+	Recurring *Recurring `json:"recurring,omitempty"`
+}
+
+// MaxRecurringMonths bounds a recurring window: ten years. Longer than that
+// is what {"months": null} (the customer's lifetime) is for.
+const MaxRecurringMonths = 120
+
+// Recurring is how long a rule pays on renewals: Months calendar months
+// after the referral's first paid conversion, or — Months nil — as long as
+// the customer pays.
+type Recurring struct {
+	Months *int `json:"months"`
+	// problem is set by UnmarshalJSON when months was missing or not a
+	// whole number, so that validation answers 422 naming the field: {} is
+	// refused rather than read as "lifetime", since an omitted number is
+	// more likely a mistake than a deliberate null.
+	problem string
+}
+
+// UnmarshalJSON decodes {"months": N|null}; a missing or non-integer months
+// is kept as a problem for Validate rather than failing the whole body.
+func (r *Recurring) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*r = Recurring{}
+	for k := range raw {
+		if k != "months" {
+			return fmt.Errorf("json: unknown field %q", "recurring."+k)
+		}
+	}
+	m, ok := raw["months"]
+	switch {
+	case !ok:
+		r.problem = "is required: a number of months, or null for as long as the customer pays"
+	case bytes.Equal(bytes.TrimSpace(m), []byte("null")):
+	default:
+		var n int
+		if err := json.Unmarshal(m, &n); err != nil {
+			r.problem = "must be a whole number of months, or null for as long as the customer pays"
+			return nil
+		}
+		r.Months = &n
+	}
+	return nil
+}
+
+// Lifetime reports whether renewals earn for as long as the customer pays.
+func (r Recurring) Lifetime() bool { return r.Months == nil }
+
+// AddMonths is t plus n calendar months in UTC, clamped to the end of the
+// target month: 31 January + 1 month is 28 (or 29) February, not 2 or 3
+// March as time.AddDate would give. The time of day is kept.
+func AddMonths(t time.Time, n int) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
+}
+
+// RecurringEnds is when a recurring window opened by the referral's first
+// paid conversion at firstPaid closes, and false for a lifetime window.
+// Renewals earn while firstPaid ≤ occurredAt < end.
+func (r Recurring) Ends(firstPaid time.Time) (end time.Time, bounded bool) {
+	if r.Months == nil {
+		return time.Time{}, false
+	}
+	return AddMonths(firstPaid, *r.Months), true
+}
+
+// RenewalEarns reports whether a renewal that occurred at occurredAt earns
+// under rule, given the referral's first paid conversion at firstPaid: the
+// rule must be recurring and the renewal inside its window
+// [firstPaid, firstPaid + months). All instants are compared in UTC, so
+// time zones and daylight saving play no part.
+func (r CommissionRule) RenewalEarns(firstPaid, occurredAt time.Time) bool {
+	if r.Recurring == nil || occurredAt.Before(firstPaid) {
+		return false
+	}
+	end, bounded := r.Recurring.Ends(firstPaid)
+	return !bounded || occurredAt.Before(end)
 }
 
 // Tier is one step of a tiered rule. UpTo is the inclusive upper bound of the
@@ -116,8 +204,19 @@ func (r CommissionRule) Validate(v *Validation, prefix string) {
 		}
 	case "":
 		v.Add(f("type"), "is required (flat, percentage or tiered)")
+		return
 	default:
 		v.Add(f("type"), "must be flat, percentage or tiered")
+		return
+	}
+	if rc := r.Recurring; rc != nil {
+		switch {
+		case rc.problem != "":
+			v.Add(f("recurring.months"), "%s", rc.problem)
+		case rc.Months != nil:
+			v.Check(*rc.Months >= 1 && *rc.Months <= MaxRecurringMonths, f("recurring.months"),
+				"must be a number of months between 1 and %d, or null for as long as the customer pays", MaxRecurringMonths)
+		}
 	}
 }
 

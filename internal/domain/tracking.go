@@ -25,6 +25,7 @@ const (
 	ReasonCurrencyMismatch   = "currency_mismatch"
 	ReasonBeforeReferral     = "occurred_before_referral"
 	ReasonInFuture           = "occurred_in_future"
+	ReasonNoFirstPayment     = "no_first_payment"
 )
 
 // Click is one counted visit through a referral link.
@@ -134,4 +135,47 @@ func (p Program) ConversionProblem(ref Referral, event string, amount *Money, oc
 		}
 	}
 	return "", ""
+}
+
+// RenewalProblem says why a renewal (EventRenewal) of the referral cannot be
+// recorded, or "" if it can. firstPaid is when the referral's first paid
+// conversion occurred, nil when it has none. A renewal is a later payment of
+// a customer already referred, so the attribution window, the qualifying
+// events and the minimum purchase do not apply to it (they applied to the
+// first payment); the program must still be active, the referral eligible,
+// and the renewal after the first payment. Whether it earns is decided when
+// it is priced (CommissionRule.RenewalEarns).
+func (p Program) RenewalProblem(ref Referral, firstPaid *time.Time, amount *Money, occurredAt, now time.Time) (code, message string) {
+	switch {
+	case p.Status != ProgramActive:
+		return "program_not_active", "the program is " + string(p.Status)
+	case ref.Status == ReferralIneligible:
+		return ReasonReferralIneligible, "the referral is ineligible (" + ref.Reason + ")"
+	case occurredAt.After(now.Add(ClockSkew)):
+		return ReasonInFuture, "occurredAt is in the future"
+	case firstPaid == nil:
+		return ReasonNoFirstPayment, "a renewal is a later payment of a customer already referred, and this referral has no paid conversion yet: record the first payment as a purchase"
+	case occurredAt.Before(*firstPaid):
+		return ReasonNoFirstPayment, "the renewal occurred before the referral's first paid conversion (" + firstPaid.UTC().Format(time.RFC3339) + ")"
+	case amount == nil || amount.Amount <= 0:
+		return "amount_required", "a renewal is a payment: give its amount"
+	case amount.Currency != p.Currency:
+		return ReasonCurrencyMismatch, "the program's currency is " + p.Currency
+	}
+	return "", ""
+}
+
+// FirstPaidAt is when the first paid conversion among convs occurred: the
+// earliest one with a positive amount that is not itself a renewal. It
+// opens a recurring window (COMMISSIONS.md). ok is false when there is none.
+func FirstPaidAt(convs []Conversion) (at time.Time, ok bool) {
+	for _, c := range convs {
+		if c.Event == EventRenewal || c.Amount == nil || c.Amount.Amount <= 0 {
+			continue
+		}
+		if !ok || c.OccurredAt.Before(at) {
+			at, ok = c.OccurredAt, true
+		}
+	}
+	return at, ok
 }

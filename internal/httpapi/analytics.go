@@ -176,15 +176,19 @@ func (a *API) portalAnalyticsTimeseries(w http.ResponseWriter, r *http.Request, 
 
 // organizationView is the organization as the API shows it.
 type organizationView struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	TimeZone  string    `json:"timeZone"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	ID             string    `json:"id"`
+	Name           string    `json:"name"`
+	TimeZone       string    `json:"timeZone"`
+	Locale         string    `json:"locale"`
+	BrandColor     string    `json:"brandColor"`
+	MailSenderName string    `json:"mailSenderName"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt,omitzero"`
 }
 
 func orgView(o domain.Organization) organizationView {
-	return organizationView{ID: o.ID, Name: o.Name, TimeZone: o.Zone(), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	return organizationView{ID: o.ID, Name: o.Name, TimeZone: o.Zone(), Locale: o.Lang(), BrandColor: o.BrandColor,
+		MailSenderName: o.MailSenderName, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -197,13 +201,17 @@ func (a *API) getOrganization(w http.ResponseWriter, r *http.Request, c *Caller)
 
 func (a *API) patchOrganization(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	var in struct {
-		Name     *string `json:"name"`
-		TimeZone *string `json:"timeZone"`
+		Name           *string `json:"name"`
+		TimeZone       *string `json:"timeZone"`
+		Locale         *string `json:"locale"`
+		BrandColor     *string `json:"brandColor"`
+		MailSenderName *string `json:"mailSenderName"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	o, err := a.Identity.UpdateOrganization(r.Context(), *c, domain.OrganizationPatch{Name: in.Name, TimeZone: in.TimeZone})
+	o, err := a.Identity.UpdateOrganization(r.Context(), *c, domain.OrganizationPatch{Name: in.Name, TimeZone: in.TimeZone,
+		Locale: in.Locale, BrandColor: in.BrandColor, MailSenderName: in.MailSenderName})
 	if err != nil {
 		return err
 	}

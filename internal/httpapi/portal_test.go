@@ -267,7 +267,7 @@ func TestPortalStatementTotalsAgree(t *testing.T) {
 		t.Errorf("statement totals %v, want %v (API earned %d)", csvTotals, want, earned)
 	}
 	text := portaltest.PDFText(t, pdfR.Body)
-	for _, s := range []string{"Test Org", "Acme Resellers", "2026-03"} {
+	for _, s := range []string{"Test Org", "Acme Resellers", "March 2026"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("the PDF does not show %q", s)
 		}

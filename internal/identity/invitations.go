@@ -319,3 +319,27 @@ func emailInUse() error {
 	return &domain.Error{Kind: domain.KindConflict, Code: "email_taken", Message: "a user with this email already exists",
 		Fields: []domain.FieldError{{Field: "email", Message: "is already a user's address"}}}
 }
+
+// OpenInvitation returns the usable invitation of token with its
+// organization, so the page its link opens can say who invites whom; an
+// unknown, used, revoked or expired link is KindGone. It changes nothing.
+func (s *Service) OpenInvitation(ctx context.Context, token string) (domain.Invitation, domain.Organization, error) {
+	gone := domain.Errorf(domain.KindGone, "invitation_gone",
+		"this invitation link was already used, has expired or was withdrawn; ask for a new one")
+	invs, err := s.invitationStore()
+	if err != nil {
+		return domain.Invitation{}, domain.Organization{}, err
+	}
+	if !strings.HasPrefix(token, invitationPrefix) || len(token) > 200 {
+		return domain.Invitation{}, domain.Organization{}, gone
+	}
+	inv, err := invs.GetInvitation(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !inv.Usable(s.now())) {
+		return domain.Invitation{}, domain.Organization{}, gone
+	}
+	if err != nil {
+		return domain.Invitation{}, domain.Organization{}, err
+	}
+	org, err := s.store.GetOrganization(ctx, inv.OrgID)
+	return inv, org, err
+}

@@ -272,33 +272,63 @@ func refusedError(rs []refusal, verb string) error {
 // amount must be omitted. Only the conversion changes here: the commission
 // pipeline reacts to that change.
 func (s *Service) Refund(ctx context.Context, orgID, conversionID string, amount *domain.MoneyInput) (domain.Conversion, error) {
+	conv, _, err := s.refund(ctx, orgID, conversionID, func(domain.Conversion) (*domain.MoneyInput, bool) { return amount, true })
+	return conv, err
+}
+
+// RefundTo brings the conversion's refunded total up to total (minor units
+// of its currency), for a payment provider that reports a charge's
+// cumulative refunded amount: the same report delivered again, or a stale
+// one, finds the total reached and changes nothing (refunded is false). A
+// total above the conversion's value is capped at it.
+func (s *Service) RefundTo(ctx context.Context, orgID, conversionID string, total int64) (conv domain.Conversion, refunded bool, err error) {
+	return s.refund(ctx, orgID, conversionID, func(conv domain.Conversion) (*domain.MoneyInput, bool) {
+		if conv.Amount == nil || conv.Amount.Amount <= 0 {
+			return nil, false
+		}
+		already := conv.RefundedAmount.Amount
+		if t := min(total, conv.Amount.Amount); t > already {
+			return &domain.MoneyInput{Amount: t - already}, true
+		}
+		return nil, false
+	})
+}
+
+// refund applies the refund plan returns for the conversion as it is read
+// (ok false: none), re-reading and planning again when another refund
+// moved the amount first — so a full refund takes what is left, an
+// over-refund is refused, and a cumulative total is compared with the
+// total reached.
+func (s *Service) refund(ctx context.Context, orgID, conversionID string, plan func(domain.Conversion) (*domain.MoneyInput, bool)) (domain.Conversion, bool, error) {
 	for attempt := 1; ; attempt++ {
 		conv, err := s.conversions.GetConversion(ctx, orgID, conversionID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && conv.OrgID != orgID) {
-			return domain.Conversion{}, domain.NotFound("conversion")
+			return domain.Conversion{}, false, domain.NotFound("conversion")
 		}
 		if err != nil {
-			return domain.Conversion{}, err
+			return domain.Conversion{}, false, err
+		}
+		amount, ok := plan(conv)
+		if !ok {
+			return conv, false, nil
 		}
 		change, updated, err := PlanRefund(conv, amount)
 		if err != nil {
-			return domain.Conversion{}, err
+			return domain.Conversion{}, false, err
 		}
 		now := s.now()
 		change.At, updated.RefundedAt = now, &now
 		err = s.ledger.ApplyLedgerChange(ctx, store.LedgerChange{OrgID: orgID, Refund: &change})
 		if errors.Is(err, store.ErrConflict) {
-			// Another refund moved the amount first: read it again, so a
-			// full refund takes what is left and an over-refund is refused.
 			if attempt < refundAttempts {
 				continue
 			}
-			return domain.Conversion{}, errConcurrentChange
+			return domain.Conversion{}, false, errConcurrentChange
 		}
 		if err != nil {
-			return domain.Conversion{}, err
+			return domain.Conversion{}, false, err
 		}
-		return updated, nil
+		return updated, true, nil
 	}
 }
 

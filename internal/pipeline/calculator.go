@@ -196,6 +196,19 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 	if !ok {
 		return false, nil
 	}
+	if conv.Event == domain.EventRenewal {
+		// A renewal earns only under a recurring rule and inside its
+		// window, counted from the referral's first paid conversion
+		// (COMMISSIONS.md, "Recurring commissions"); outside it takes no
+		// tier slot either.
+		firstPaid, err := store.FirstPaidAt(ctx, c.st, conv.OrgID, conv.ReferralID)
+		if err != nil {
+			return false, err
+		}
+		if firstPaid == nil || !rule.RenewalEarns(*firstPaid, conv.OccurredAt) {
+			return false, nil
+		}
+	}
 	if conv.Amount != nil && conv.Amount.Currency != prog.Currency {
 		return false, Permanent(fmt.Errorf("pipeline: conversion %s is in %s, its program in %s",
 			conv.ID, conv.Amount.Currency, prog.Currency))

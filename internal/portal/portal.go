@@ -32,6 +32,8 @@ type Store interface {
 	ListCommissions(ctx context.Context, orgID string, f store.CommissionFilter, p store.Page) ([]commission.Commission, string, error)
 	ListAudit(ctx context.Context, orgID, commissionID string) ([]commission.AuditEntry, error)
 	ListDeals(ctx context.Context, orgID string, f store.DealFilter, p store.Page) ([]domain.Deal, string, error)
+	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
+	GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error)
 }
 
 // Service answers the portal's questions.
@@ -458,8 +460,58 @@ func (s *Service) Statement(ctx context.Context, orgID, partnerID, period string
 	if err != nil {
 		return Statement{}, fmt.Errorf("portal: partner %s, statement %s: %w", p.ID, per, err)
 	}
+	if err := s.nameCustomers(ctx, orgID, partnerID, sections); err != nil {
+		return Statement{}, err
+	}
 	return Statement{
-		Organization: org.Name, PartnerID: p.ID, Partner: p.CompanyName, Period: per, AsOf: now,
+		Organization: org.Name, Locale: org.Lang(), TimeZone: org.Zone(), PartnerID: p.ID, Partner: p.CompanyName, Period: per, AsOf: now,
 		Sections: sections,
 	}, nil
+}
+
+// nameCustomers sets each line's Customer: the deal's customer, or the
+// referred contact of the conversion (its name, else its masked address —
+// the portal never shows a contact's whole address).
+func (s *Service) nameCustomers(ctx context.Context, orgID, partnerID string, sections []Section) error {
+	deals := map[string]string{}
+	for i := range sections {
+		for j := range sections[i].Lines {
+			l := &sections[i].Lines[j]
+			switch {
+			case l.DealID != "":
+				if len(deals) == 0 {
+					ds, err := all(ctx, func(pg store.Page) ([]domain.Deal, string, error) {
+						return s.st.ListDeals(ctx, orgID, store.DealFilter{PartnerID: partnerID}, pg)
+					})
+					if err != nil {
+						return err
+					}
+					for _, d := range ds {
+						deals[d.ID] = d.CustomerName
+					}
+				}
+				l.Customer = deals[l.DealID]
+			case l.ConversionID != "":
+				c, err := s.st.GetConversion(ctx, orgID, l.ConversionID)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				r, err := s.st.GetReferral(ctx, orgID, c.ReferralID)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				l.Customer = r.Name
+				if l.Customer == "" {
+					l.Customer = MaskEmail(r.Email)
+				}
+			}
+		}
+	}
+	return nil
 }

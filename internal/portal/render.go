@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 )
@@ -89,11 +90,6 @@ func StatementFilename(st Statement, ext string) string {
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9]+`)
 
-// Money renders an amount for people: "1234.50 USD".
-func Money(amount int64, currency string) string {
-	return domain.FormatMajor(amount, currency) + " " + currency
-}
-
 // Labels of the totals, the same in the PDF and in the portal's UI.
 const (
 	LabelOpening  = "Opening balance"
@@ -102,7 +98,31 @@ const (
 	LabelPaid     = "Paid this month"
 	LabelVoided   = "Rejected or reversed this month"
 	LabelClosing  = "Closing balance"
+	// LabelSection starts each currency's part: "Amounts in USD".
+	LabelSection = "Amounts in "
 )
+
+// Item says what a line is for, for people: "Deal: Globex", "Sale:
+// Jane Doe", "Refund clawback: j***@example.com", "Adjustment".
+func (l Line) Item() string {
+	what := "Sale"
+	if l.DealID != "" {
+		what = "Deal"
+	}
+	switch l.Kind {
+	case commission.KindClawback:
+		what = "Refund clawback"
+	case commission.KindAdjustment:
+		what = "Tier adjustment"
+	}
+	switch {
+	case l.Customer != "":
+		return what + ": " + l.Customer
+	case l.DealID != "" || l.ConversionID != "":
+		return what + " (customer not on record)"
+	}
+	return what
+}
 
 // pdfWriter renders statements as PDF. It is registered by importing
 // internal/portal/statementpdf (as image formats register with package
@@ -128,10 +148,10 @@ func SendStatement(w http.ResponseWriter, st Statement, ext string) error {
 	contentType := "text/csv; charset=utf-8"
 	var err error
 	if ext == "pdf" {
+		contentType = "application/pdf"
 		if pdfWriter == nil {
 			return fmt.Errorf("portal: no PDF renderer registered (import internal/portal/statementpdf)")
 		}
-		contentType = "application/pdf"
 		err = pdfWriter(&buf, st)
 	} else {
 		err = WriteStatementCSV(&buf, st)

@@ -110,6 +110,9 @@ type Line struct {
 	Status          commission.Status `json:"status"` // at the end of the period
 	PayoutReference string            `json:"payoutReference,omitempty"`
 	Amount          domain.Money      `json:"amount"`
+	// Customer names who the line was earned on, for people: the deal's
+	// customer, or the referred contact (name, else masked address).
+	Customer string `json:"customer,omitempty"`
 }
 
 // Source is the conversion or deal the line was earned by.
@@ -145,12 +148,16 @@ type Section struct {
 
 // Statement is one partner's statement of one month.
 type Statement struct {
-	Organization string    `json:"organization"`
-	PartnerID    string    `json:"partnerId"`
-	Partner      string    `json:"partner"`
-	Period       Period    `json:"-"`
-	AsOf         time.Time `json:"asOf"` // when it was computed; before End for the running month
-	Sections     []Section `json:"sections"`
+	Organization string `json:"organization"`
+	// Locale and TimeZone are the organization's: money and dates are
+	// written for people in them.
+	Locale    string    `json:"locale"`
+	TimeZone  string    `json:"timeZone"`
+	PartnerID string    `json:"partnerId"`
+	Partner   string    `json:"partner"`
+	Period    Period    `json:"-"`
+	AsOf      time.Time `json:"asOf"` // when it was computed; before End for the running month
+	Sections  []Section `json:"sections"`
 }
 
 // Compute builds the statement of period from the partner's ledger entries

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -248,10 +249,13 @@ func TestStatementRenderings(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := portaltest.PDFText(t, pdfBuf.Bytes())
-	for _, s := range []string{"Acme Corp", "Commission statement 2026-03", "Evil R", "prt_a"} {
+	for _, s := range []string{"Acme Corp", "Commission statement for March 2026", "Partner: =Evil R", "As of: 2 April 2026, 00:00 UTC"} {
 		if !strings.Contains(text, s) {
 			t.Errorf("the PDF does not show %q:\n%s", s, text)
 		}
+	}
+	if strings.Contains(text, "prt_a") || strings.Contains(text, "cnv_") {
+		t.Errorf("the PDF shows raw IDs:\n%s", text)
 	}
 	if got := portaltest.PDFTotals(t, pdfBuf.Bytes()); !reflect.DeepEqual(got, csvTotals) {
 		t.Logf("%q", portaltest.PDFLines(t, pdfBuf.Bytes()))
@@ -263,5 +267,67 @@ func TestStatementFilename(t *testing.T) {
 	st := portal.Statement{Partner: "Évil / Resellers, Inc.", Period: march}
 	if got := portal.StatementFilename(st, "pdf"); got != "statement-vil-resellers-inc-2026-03.pdf" {
 		t.Errorf("filename %q", got)
+	}
+}
+
+// TestStatementPDFLayout: a statement with long program and customer
+// names, a payout reference and a deal, in de-DE and Europe/Berlin, is
+// laid out in measured columns: no two characters are printed over each
+// other, every label is whole (wrapped, never cut), dates are the
+// organization's days and money its locale's.
+func TestStatementPDFLayout(t *testing.T) {
+	long := "Partner programme for resellers in Germany, Austria and Switzerland — Enterprise"
+	var entries []portal.Entry
+	for i := range 30 {
+		e := entry(fmt.Sprintf("e%02d", i), "EUR", int64(123456+i), at(3, 1+i%28, 23), step{at(3, 29, 10), commission.StatusApproved}, step{at(3, 30, 10), commission.StatusPaid})
+		if i%3 == 0 {
+			e.Commission.ConversionID, e.Commission.DealID = "", "dea_"+e.Commission.ID
+		}
+		entries = append(entries, e)
+	}
+	sections, err := portal.Compute(march, entries, map[string]string{"prg_1": long})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range sections[0].Lines {
+		l := &sections[0].Lines[i]
+		l.Customer = "Müller Maschinenbau Gesellschaft mit beschränkter Haftung Niederlassung Süd"
+		if l.DealID == "" {
+			l.Customer = "j***@example.com"
+		}
+	}
+	st := portal.Statement{Organization: "Acme Deutschland GmbH", Locale: "de-DE", TimeZone: "Europe/Berlin",
+		PartnerID: "prt_a", Partner: "Kraftwerk Digital GmbH", Period: march, AsOf: at(3, 31, 22), Sections: sections}
+	var buf bytes.Buffer
+	if err := statementpdf.Write(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if portaltest.Overlaps([]portaltest.Glyph{{Page: 1, X: 10, W: 5, H: 9, S: "a"}, {Page: 1, X: 13, Y: 1, W: 5, H: 9, S: "b"}}) == nil {
+		t.Fatal("Overlaps does not see two characters printed over each other")
+	}
+	if o := portaltest.Overlaps(portaltest.PDFGlyphs(t, b)); len(o) > 0 {
+		t.Errorf("%d characters printed over others, e.g. %v", len(o), o[:min(len(o), 5)])
+	}
+	text := portaltest.PDFText(t, b)
+	flat := strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{
+		"As of: 1 April 2026, 00:00 CEST", // 22:00 UTC on 31 March is 1 April in Berlin
+		"Ref. PAY-e00", "Deal: Müller Maschinenbau", "Sale: j***@example.com",
+		"1.234,56 €", "Amounts in EUR", "2 Mar 2026", // created 23:00 UTC on 1 March: 2 March in Berlin
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the PDF does not show %q:\n%s", want, text)
+		}
+	}
+	// The long program name is wrapped whole, never cut short.
+	if !strings.Contains(flat, "Switzerland") || strings.Contains(flat, "...") {
+		t.Errorf("a long program name is cut:\n%s", text)
+	}
+	if strings.Contains(flat, "dea_") || strings.Contains(flat, "cnv_") {
+		t.Errorf("raw IDs in the PDF:\n%s", text)
+	}
+	if got := portaltest.PDFLines(t, b); len(got) < 60 {
+		t.Errorf("only %d lines: the 30 entries did not print", len(got))
 	}
 }

@@ -7,6 +7,7 @@ package portaltest
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
@@ -86,14 +87,73 @@ func PDFTotals(t testing.TB, b []byte) map[string]string {
 	out := map[string]string{}
 	cur := ""
 	for _, line := range PDFLines(t, b) {
-		if c, ok := strings.CutPrefix(line, "Currency "); ok {
+		if c, ok := strings.CutPrefix(line, portal.LabelSection); ok {
 			cur = strings.TrimSpace(c)
 			continue
 		}
 		for label, kind := range labels {
 			if rest, ok := strings.CutPrefix(line, label); ok {
-				amount, _ := strings.CutSuffix(strings.TrimSpace(rest), " "+cur)
-				out[cur+" "+kind] = amount
+				out[cur+" "+kind] = plainAmount(rest)
+			}
+		}
+	}
+	return out
+}
+
+// plainAmount reads money written for people in an English locale
+// ("-$1,234.50", "€5.00") as the CSV writes it ("-1234.50").
+func plainAmount(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '-' || r == '.' || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Glyph is one character a PDF reader finds, with its box in points.
+type Glyph struct {
+	Page       int
+	X, Y, W, H float64
+	S          string
+}
+
+// PDFGlyphs returns every printed character of a PDF with its position.
+func PDFGlyphs(t testing.TB, b []byte) []Glyph {
+	t.Helper()
+	r, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("the statement is not a PDF a reader can open: %v", err)
+	}
+	var out []Glyph
+	for i := 1; i <= r.NumPage(); i++ {
+		for _, tx := range r.Page(i).Content().Text {
+			if strings.TrimSpace(tx.S) == "" {
+				continue
+			}
+			out = append(out, Glyph{Page: i, X: tx.X, Y: tx.Y, W: tx.W, H: tx.FontSize, S: tx.S})
+		}
+	}
+	return out
+}
+
+// Overlaps lists the pairs of characters printed over each other: on the
+// same page, their boxes (advance width × 0.7 of the font size above the
+// baseline) intersecting by more than a hair.
+func Overlaps(gs []Glyph) []string {
+	const eps = 0.2
+	var out []string
+	for i := range gs {
+		for j := i + 1; j < len(gs); j++ {
+			a, b := gs[i], gs[j]
+			if a.Page != b.Page {
+				continue
+			}
+			xo := math.Min(a.X+a.W, b.X+b.W) - math.Max(a.X, b.X)
+			yo := math.Min(a.Y+0.7*a.H, b.Y+0.7*b.H) - math.Max(a.Y, b.Y)
+			if xo > eps && yo > eps {
+				out = append(out, fmt.Sprintf("page %d: %q at (%.1f, %.1f) and %q at (%.1f, %.1f)", a.Page, a.S, a.X, a.Y, b.S, b.X, b.Y))
 			}
 		}
 	}

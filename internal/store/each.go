@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
@@ -33,4 +34,32 @@ func EachOrganization(ctx context.Context, s Organizations, fn func(orgID string
 		}
 		page.Cursor = next
 	}
+}
+
+// ReferralConversions lists conversions by referral.
+type ReferralConversions interface {
+	ListConversions(ctx context.Context, orgID string, f ConversionFilter, p Page) ([]domain.Conversion, string, error)
+}
+
+// FirstPaidAt is when the referral's first paid conversion occurred
+// (domain.FirstPaidAt over all its conversions), nil when it has none: the
+// start of its recurring window.
+func FirstPaidAt(ctx context.Context, s ReferralConversions, orgID, referralID string) (*time.Time, error) {
+	var convs []domain.Conversion
+	page := Page{Limit: MaxLimit}
+	for {
+		items, next, err := s.ListConversions(ctx, orgID, ConversionFilter{ReferralID: referralID}, page)
+		if err != nil {
+			return nil, err
+		}
+		convs = append(convs, items...)
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	if at, ok := domain.FirstPaidAt(convs); ok {
+		return &at, nil
+	}
+	return nil, nil
 }

@@ -385,7 +385,17 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 		}
 		amount = &m
 	}
-	if code, msg := prog.ConversionProblem(ref, in.Event, amount, occurredAt, now); code != "" {
+	if in.Event == domain.EventRenewal {
+		var firstPaid *time.Time
+		if newRef == nil {
+			if firstPaid, err = store.FirstPaidAt(ctx, s.store, orgID, ref.ID); err != nil {
+				return conv, false, err
+			}
+		}
+		if code, msg := prog.RenewalProblem(ref, firstPaid, amount, occurredAt, now); code != "" {
+			return conv, false, notQualifying(code, msg)
+		}
+	} else if code, msg := prog.ConversionProblem(ref, in.Event, amount, occurredAt, now); code != "" {
 		return conv, false, notQualifying(code, msg)
 	}
 	conv = domain.Conversion{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/money"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -291,7 +292,7 @@ func (s *Server) renderAnalytics(rq *request, kind string) error {
 		d.Status = "unavailable"
 		return s.render(rq, http.StatusServiceUnavailable, "analytics", title, section, d)
 	}
-	ctx, org := rq.r.Context(), rq.p.OrgID
+	ctx, org, fm := rq.r.Context(), rq.p.OrgID, rq.money()
 	loc, err := s.orgZone(rq)
 	if err != nil {
 		return err
@@ -348,7 +349,7 @@ func (s *Server) renderAnalytics(rq *request, kind string) error {
 		for _, r := range top.Items {
 			v := referrerView{Name: r.Name, Detail: codes[r.ReferrerID], ProgramID: r.ProgramID, Program: programs[r.ProgramID],
 				Partner: partners[r.PartnerID], Clicks: formatInt(r.Clicks), Referrals: formatInt(r.Referrals),
-				Conversions: formatInt(r.Conversions), Revenue: moneyLines(r.Revenue), Commission: moneyLines(r.Commission)}
+				Conversions: formatInt(r.Conversions), Revenue: moneyLines(fm, r.Revenue), Commission: moneyLines(fm, r.Commission)}
 			if v.Name == "" {
 				v.Name = codes[r.ReferrerID]
 				v.Detail = ""
@@ -368,7 +369,7 @@ func (s *Server) renderAnalytics(rq *request, kind string) error {
 		d.PartnerRows = append(d.PartnerRows, partnerView{ID: p.PartnerID, Company: p.CompanyName, Tier: tiers[p.TierID],
 			Clicks: formatInt(p.Clicks), Referrals: formatInt(p.Referrals), Conversions: formatInt(p.Conversions),
 			Registered: formatInt(p.DealsRegistered), DealsWon: formatInt(p.DealCount),
-			Revenue: moneyLines(p.Revenue), DealValue: moneyLines(p.DealValue), Commission: moneyLines(p.Commission), EPC: moneyLines(p.EPC)})
+			Revenue: moneyLines(fm, p.Revenue), DealValue: moneyLines(fm, p.DealValue), Commission: moneyLines(fm, p.Commission), EPC: moneyLines(fm, p.EPC)})
 	}
 	return s.render(rq, http.StatusOK, "analytics", title, section, d)
 }
@@ -387,13 +388,13 @@ func (s *Server) referrerLinkCodes(rq *request, rows []analytics.ReferrerRow) ma
 }
 
 // moneyLines is a money list as one line per currency ("—" for none).
-func moneyLines(ms []domain.Money) []string {
+func moneyLines(fm *money.Formatter, ms []domain.Money) []string {
 	if len(ms) == 0 {
 		return []string{"—"}
 	}
 	out := make([]string, len(ms))
 	for i, m := range ms {
-		out[i] = moneyText(m)
+		out[i] = fm.Format(m)
 	}
 	return out
 }

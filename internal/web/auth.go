@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -77,6 +78,33 @@ type acceptData struct {
 	Token     string
 	Available bool
 	Gone      bool
+	// Organization and Email say who invites whom (empty when the
+	// invitation service cannot tell).
+	Organization, Email string
+}
+
+// invitationReader finds the invitation a link names (identity.Service).
+type invitationReader interface {
+	OpenInvitation(ctx context.Context, token string) (domain.Invitation, domain.Organization, error)
+}
+
+// describe fills in who invites whom, and marks a link that can no longer
+// be used as gone.
+func (s *Server) describe(rq *request, d *acceptData) error {
+	ir, ok := s.cfg.Invitations.(invitationReader)
+	if !ok || d.Token == "" {
+		return nil
+	}
+	inv, org, err := ir.OpenInvitation(rq.r.Context(), d.Token)
+	if e, ok := domain.AsError(err); ok && e.Kind == domain.KindGone {
+		d.Gone = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Organization, d.Email = org.Name, inv.Email
+	return nil
 }
 
 // acceptPage is where the invitation email's link lands.
@@ -87,6 +115,10 @@ func (s *Server) acceptPage(rq *request) error {
 		status = http.StatusServiceUnavailable
 	} else if d.Token == "" {
 		d.Gone, status = true, http.StatusGone
+	} else if err := s.describe(rq, &d); err != nil {
+		return err
+	} else if d.Gone {
+		status = http.StatusGone
 	}
 	return s.render(rq, status, "accept", "Set up your account", "", d)
 }
@@ -96,6 +128,9 @@ func (s *Server) accept(rq *request) error {
 	d := acceptData{Form: f, Token: rq.r.PostForm.Get("token"), Available: s.cfg.Invitations != nil}
 	if !d.Available {
 		return s.render(rq, http.StatusServiceUnavailable, "accept", "Set up your account", "", d)
+	}
+	if err := s.describe(rq, &d); err != nil {
+		return err
 	}
 	pw := rq.r.PostForm.Get("password")
 	if pw != rq.r.PostForm.Get("passwordConfirm") {

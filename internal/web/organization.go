@@ -3,9 +3,28 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
+
+// theme is the organization's brand colour as a stylesheet: the pages'
+// Content-Security-Policy allows no inline styles, so the layout links
+// /theme.css?c=rrggbb when the organization chose a colour.
+func (s *Server) theme(rq *request) error {
+	c := "#" + strings.ToLower(rq.r.URL.Query().Get("c"))
+	if !domain.ValidBrandColor(c) {
+		http.NotFound(rq.w, rq.r)
+		return nil
+	}
+	h := rq.w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable") // the URL names the colour
+	_, err := rq.w.Write([]byte(":root { --brand: " + c + "; }\n" +
+		".nav a[aria-current=\"page\"], .badge { background: " + c + "; }\n"))
+	return err
+}
 
 // commonZones are offered while typing a time zone; any IANA name is
 // accepted (the identity service checks it).
@@ -21,9 +40,11 @@ var commonZones = []string{
 }
 
 type organizationData struct {
-	Form  *Form
-	Zones []string
-	Zone  string // the zone in effect
+	Form    *Form
+	Zones   []string
+	Zone    string // the zone in effect
+	Locales []Option
+	Example string // money in the locale in effect
 }
 
 func (s *Server) renderOrganization(rq *request, status int, f *Form) error {
@@ -32,28 +53,43 @@ func (s *Server) renderOrganization(rq *request, status int, f *Form) error {
 		return err
 	}
 	if f == nil {
-		f = newForm(url.Values{"name": {o.Name}, "timeZone": {o.Zone()}})
+		f = newForm(url.Values{"name": {o.Name}, "timeZone": {o.Zone()}, "locale": {o.Lang()},
+			"brandColor": {o.BrandColor}, "mailSenderName": {o.MailSenderName}})
+	}
+	locales := make([]Option, len(domain.Locales))
+	for i, l := range domain.Locales {
+		locales[i] = Option{l.Tag, l.Name}
 	}
 	return s.render(rq, status, "organization", "Organization", "organization",
-		organizationData{Form: f, Zones: commonZones, Zone: o.Zone()})
+		organizationData{Form: f, Zones: commonZones, Zone: o.Zone(), Locales: locales,
+			Example: money.For(o.Lang()).Format(domain.Money{Amount: 4800000, Currency: "USD"}) + ", " +
+				money.For(o.Lang()).Format(domain.Money{Amount: 123400, Currency: "EUR"})})
 }
 
-// organizationPage is Settings → Organization: the name, and the time zone
-// whose days, weeks and months the analytics use.
+// organizationPage is Settings → Organization: the name, the time zone
+// whose days, weeks and months the analytics use, the locale money is
+// written in, the portal's colour and the e-mails' sender name.
 func (s *Server) organizationPage(rq *request) error {
 	return s.renderOrganization(rq, http.StatusOK, nil)
 }
 
-// organizationUpdate saves the name and time zone, as PATCH
-// /v1/organization does.
+// organizationUpdate saves the settings, as PATCH /v1/organization does.
 func (s *Server) organizationUpdate(rq *request) error {
 	f := newForm(rq.r.PostForm)
-	name, zone := f.Get("name"), f.Get("timeZone")
+	// A field the form did not send stays as it is.
+	sent := func(name string) *string {
+		if _, ok := rq.r.PostForm[name]; !ok {
+			return nil
+		}
+		v := f.Get(name)
+		return &v
+	}
 	before, err := s.cfg.Identity.Organization(rq.r.Context(), *rq.p)
 	if err != nil {
 		return err
 	}
-	after, err := s.cfg.Identity.UpdateOrganization(rq.r.Context(), *rq.p, domain.OrganizationPatch{Name: &name, TimeZone: &zone})
+	after, err := s.cfg.Identity.UpdateOrganization(rq.r.Context(), *rq.p, domain.OrganizationPatch{
+		Name: sent("name"), TimeZone: sent("timeZone"), Locale: sent("locale"), BrandColor: sent("brandColor"), MailSenderName: sent("mailSenderName")})
 	if err != nil {
 		if !f.fail(err, nil) {
 			return err

@@ -226,13 +226,18 @@ type portalEarningsData struct {
 }
 
 // statementMonths are the months offered for statements: this one and the
-// eleven before it.
-func statementMonths(now time.Time) []month {
+// eleven before it, but none before the month the partner joined.
+func statementMonths(now, joined time.Time) []month {
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	out := make([]month, 12)
-	for i := range out {
+	j := joined.UTC()
+	joinedMonth := time.Date(j.Year(), j.Month(), 1, 0, 0, 0, 0, time.UTC)
+	var out []month
+	for i := range 12 {
 		m := first.AddDate(0, -i, 0)
-		out[i] = month{m.Format("2006-01"), m.Format("January 2006")}
+		if m.Before(joinedMonth) {
+			break
+		}
+		out = append(out, month{m.Format("2006-01"), m.Format("January 2006")})
 	}
 	return out
 }
@@ -251,7 +256,11 @@ func (s *Server) portalEarnings(rq *request) error {
 	if err != nil {
 		return err
 	}
-	d := portalEarningsData{Summary: sum, Commissions: cs, Pager: newPager(rq, next), Months: statementMonths(s.now().UTC()),
+	partner, err := s.cfg.Partners.Get(ctx, org, pid)
+	if err != nil {
+		return err
+	}
+	d := portalEarningsData{Summary: sum, Commissions: cs, Pager: newPager(rq, next), Months: statementMonths(s.now().UTC(), partner.CreatedAt),
 		Programs: map[string]string{}}
 	for _, c := range cs {
 		if _, ok := d.Programs[c.ProgramID]; !ok {

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
 
 //go:embed templates/*.html
@@ -63,8 +65,9 @@ func (s *Server) asset(rq *request) error {
 // partials and the page's own "content".
 type pageTemplate struct{ t *template.Template }
 
-func parseTemplates() map[string]*pageTemplate {
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/_*.html"))
+// parseTemplates parses every page with its money formatted in locale.
+func parseTemplates(locale string) map[string]*pageTemplate {
+	base := template.Must(template.New("").Funcs(funcs).Funcs(moneyFuncs(money.For(locale))).ParseFS(templateFS, "templates/_*.html"))
 	pages := map[string]*pageTemplate{}
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
@@ -78,15 +81,48 @@ func parseTemplates() map[string]*pageTemplate {
 	return pages
 }
 
+// templatesFor returns the pages with money formatted in locale, parsed
+// once per locale an organization uses.
+func (s *Server) templatesFor(locale string) map[string]*pageTemplate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pages == nil {
+		s.pages = map[string]map[string]*pageTemplate{}
+	}
+	pages, ok := s.pages[locale]
+	if !ok {
+		pages = parseTemplates(locale)
+		s.pages[locale] = pages
+	}
+	return pages
+}
+
+// moneyFuncs are the template functions that format money for people in
+// the organization's locale.
+func moneyFuncs(f *money.Formatter) template.FuncMap {
+	return template.FuncMap{
+		"money": f.Format,
+		"moneyp": func(m *domain.Money) string {
+			if m == nil {
+				return "—"
+			}
+			return f.Format(*m)
+		},
+		"moneys": f.Join,
+	}
+}
+
 // view is what every page template gets.
 type view struct {
 	Title   string
 	Section string // the navigation entry to highlight
-	User    *identity.Principal
-	CSRF    string
-	Flash   string
-	Asset   string // the assets' version
-	Data    any
+	// Org is the signed-in person's organization (zero when nobody is).
+	Org   domain.Organization
+	User  *identity.Principal
+	CSRF  string
+	Flash string
+	Asset string // the assets' version
+	Data  any
 }
 
 func (v view) IsAdmin() bool   { return v.User != nil && v.User.Role == domain.RoleAdmin }
@@ -104,12 +140,12 @@ func (v view) RoleName() string {
 // render writes page with status; the whole page is built before the
 // first byte is sent, so a template failure is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
-	pt, ok := s.pages[page]
+	pt, ok := s.templatesFor(rq.org.Lang())[page]
 	if !ok {
 		return fmt.Errorf("no template %q", page)
 	}
 	var buf bytes.Buffer
-	v := view{Title: title, Section: section, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data}
+	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data}
 	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return err
 	}
@@ -178,20 +214,62 @@ func (f *Form) fail(err error, shown func(string) bool) bool {
 	var other []string
 	for _, fe := range e.Fields {
 		if shown == nil || shown(fe.Field) {
-			f.add(fe.Field, fe.Message)
+			f.add(fe.Field, humanWords(fe.Message))
 		} else {
-			other = append(other, fe.Field+" "+fe.Message)
+			other = append(other, fieldWords(fe.Field)+" "+humanWords(fe.Message))
 		}
 	}
 	switch {
 	case len(e.Fields) == 0:
-		f.Message = e.Message
+		f.Message = sentence(humanWords(e.Message))
 	case len(other) > 0:
 		f.Message = "Please correct the fields marked below. Also: " + strings.Join(other, "; ")
 	default:
 		f.Message = "Please correct the fields marked below."
 	}
 	return true
+}
+
+// apiWords are the API's field names and values that its messages use,
+// as the forms label them.
+var apiWords = strings.NewReplacer(
+	"previous tier's upTo", "previous tier's upper bound",
+	"rateBps", "rate (%)", "upTo", "upper bound", "unbounded (null)", "unbounded (no limit)",
+	"minPurchaseAmount", "minimum purchase", "landingUrl", "landing page", "attributionWindowDays", "attribution window",
+	"tierId", "tier", "partnerId", "partner", "programId", "program", "referrerId", "referrer",
+)
+
+// humanWords is an API message with the forms' words for fields.
+func humanWords(msg string) string { return apiWords.Replace(msg) }
+
+var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
+
+// fieldWords names an API field path for people:
+// "commission.tiers[1].upTo" → "Commission tier 2 upper bound".
+func fieldWords(path string) string {
+	var words []string
+	for _, part := range strings.Split(path, ".") {
+		if m := indexPart.FindStringSubmatch(part); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			words = append(words, strings.TrimSuffix(m[1], "s")+" "+strconv.Itoa(n+1))
+			continue
+		}
+		if w := humanWords(part); w != part {
+			words = append(words, w)
+			continue
+		}
+		words = append(words, strings.ToLower(camelBoundary.ReplaceAllString(part, "$1 $2")))
+	}
+	return sentence(strings.Join(words, " "))
+}
+
+// sentence starts s with a capital letter.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // Option is one choice of a select.
@@ -248,13 +326,7 @@ func selectField(f *Form, name, label string, options []Option, opts ...string) 
 var funcs = template.FuncMap{
 	"field":  field,
 	"select": selectField,
-	"money":  moneyText,
-	"moneyp": func(m *domain.Money) string {
-		if m == nil {
-			return "—"
-		}
-		return moneyText(*m)
-	},
+	// money, moneyp and moneys: see moneyFuncs.
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
@@ -304,7 +376,6 @@ var funcs = template.FuncMap{
 	},
 	"fieldID":  fieldID,
 	"dealCard": dealCard,
-	"moneys":   moneysText,
 	"coord":    coord,
 	"major":    func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
 	"query": func(base string, kv ...string) string {
@@ -355,9 +426,9 @@ func ruleText(r domain.CommissionRule, currency string) string {
 	pct := func(b *int64) string { return formatPercent(b) + "%" }
 	switch r.Type {
 	case domain.RuleFlat:
-		return currency + " " + formatMoney(r.Amount, currency) + " flat"
+		return currency + " " + formatMoney(r.Amount, currency) + " flat" + recurringText(r.Recurring)
 	case domain.RulePercentage:
-		return pct(r.RateBps) + " of the value"
+		return pct(r.RateBps) + " of the value" + recurringText(r.Recurring)
 	case domain.RuleTiered:
 		parts := make([]string, len(r.Tiers))
 		for i, t := range r.Tiers {
@@ -374,7 +445,20 @@ func ruleText(r domain.CommissionRule, currency string) string {
 				parts[i] = "up to " + strconv.FormatInt(*t.UpTo, 10) + ": " + pay
 			}
 		}
-		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ")
+		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring)
 	}
 	return r.Type
+}
+
+// recurringText is how long a rule pays on renewals, as a suffix.
+func recurringText(r *domain.Recurring) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Months == nil:
+		return "; renewals for the customer's lifetime"
+	case *r.Months == 1:
+		return "; renewals for 1 month"
+	}
+	return "; renewals for " + strconv.Itoa(*r.Months) + " months"
 }

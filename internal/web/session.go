@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
 
 // Cookie names. The session cookie holds the token identity.Login issued;
@@ -33,7 +34,13 @@ type request struct {
 	csrf string
 	// flash is a one-time notice set by the previous POST (post/redirect/get).
 	flash string
+	// org is the signed-in person's organization: its name, locale and
+	// colour shape every page (zero when nobody is signed in).
+	org domain.Organization
 }
+
+// money formats money in the organization's locale.
+func (rq *request) money() *money.Formatter { return money.For(rq.org.Lang()) }
 
 func (rq *request) admin() bool { return rq.p != nil && rq.p.Role == domain.RoleAdmin }
 
@@ -50,6 +57,11 @@ func (s *Server) serve(p Page) http.Handler {
 				rq.p, key = &pr, c.Value
 			} else {
 				s.clearCookie(w, sessionCookie)
+			}
+		}
+		if rq.p != nil {
+			if o, err := s.cfg.Identity.Organization(r.Context(), *rq.p); err == nil {
+				rq.org = o
 			}
 		}
 		if key == "" {

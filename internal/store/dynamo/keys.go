@@ -60,6 +60,10 @@ const (
 	typePeriodCounter   = "period_counter"      // a running total of a tiered rule
 	typePeriodSlot      = "period_slot"         // one conversion's place in a running total
 	typeRunningTotal    = "running_total"       // a running total of a period, in the organization's partition
+
+	// The Stripe integration (stripe.go).
+	typeStripeSecret = "stripe_secret" // an organization's sealed webhook signing secret
+	typeStripeLink   = "stripe_link"   // a Stripe object ID's referral or conversion
 )
 
 // Sort-key prefixes of the records in an organization's partition. None is

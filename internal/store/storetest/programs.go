@@ -61,9 +61,12 @@ func programTests() []test {
 			edit.EndsAt = nil
 			edit.Eligibility = domain.Eligibility{AllowSelfReferral: true}
 			edit.QualifyingEvents = []string{domain.EventPurchase}
-			edit.Commission = domain.CommissionRule{Type: domain.RulePercentage, RateBps: ptr(int64(500))}
+			// Recurring rules keep their window, and a lifetime one (months
+			// null) stays distinct from no recurring at all.
+			edit.Commission = domain.CommissionRule{Type: domain.RulePercentage, RateBps: ptr(int64(500)), Recurring: &domain.Recurring{}}
 			edit.RuleVersions = append(append([]domain.RuleVersion(nil), read.RuleVersions...),
 				domain.RuleVersion{Version: 3, EffectiveFrom: fx.tick(), Rule: edit.Commission})
+			edit.RuleVersions[0].Rule.Recurring = &domain.Recurring{Months: ptr(12)}
 			edit.HoldDays = 0
 			edit.UpdatedAt = fx.tick()
 			must(t, fx.s.UpdateProgram(fx.ctx, edit), "UpdateProgram(with the revision read)")

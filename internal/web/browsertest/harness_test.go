@@ -63,6 +63,7 @@ func startSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir() // the generated secrets key goes here
 	clock := domain.SystemClock
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.DiscardHandler))
 	ctx := context.Background()
@@ -117,6 +118,12 @@ type tab struct {
 
 func newTab(t *testing.T, base string) *tab {
 	t.Helper()
+	return newTabWithin(t, base, 90*time.Second)
+}
+
+// newTabWithin is newTab for a test that needs longer than 90 s in all.
+func newTabWithin(t *testing.T, base string, limit time.Duration) *tab {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.Headless,
@@ -128,7 +135,7 @@ func newTab(t *testing.T, base string) *tab {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTime := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 
 	tb := &tab{t: t, ctx: ctx, base: base, shots: screenshotDir(t), expected: map[string]bool{}}

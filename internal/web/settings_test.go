@@ -1,0 +1,87 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/partnerloop/partnerloop/internal/apptest"
+)
+
+// TestOrganizationFormats: the organization's locale, colour and sender
+// name are set on Settings → Organization (and through PATCH
+// /v1/organization, which answers them); money on the pages follows the
+// locale, the colour arrives as a stylesheet (no inline style under the
+// CSP), and bad values are refused next to their fields.
+func TestOrganizationFormats(t *testing.T) {
+	e := apptest.New(t)
+	b := withSession(t, e, e.AdminToken)
+	page := b.do("GET", "/settings/organization", nil)
+	if page.Status != http.StatusOK || !strings.Contains(body(page), "$48,000.00, €1,234.00") {
+		t.Fatalf("organization page in en-US: %d\n%s", page.Status, page.Body)
+	}
+
+	r := b.submit("/settings/organization", "/settings/organization", url.Values{"name": {"Acme GmbH"}, "timeZone": {"Europe/Berlin"},
+		"locale": {"xx-YY"}, "brandColor": {"red; } body { display: none"}, "mailSenderName": {"Acme\r\nBcc: x@example.com"}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad settings: %d", r.Status)
+	}
+	for _, id := range []string{"f-locale-error", "f-brandColor-error", "f-mailSenderName-error"} {
+		if !strings.Contains(body(r), `id="`+id+`"`) {
+			t.Errorf("no %s", id)
+		}
+	}
+
+	r = b.submit("/settings/organization", "/settings/organization", url.Values{"name": {"Acme GmbH"}, "timeZone": {"Europe/Berlin"},
+		"locale": {"de-DE"}, "brandColor": {"#0F766E"}, "mailSenderName": {"Acme Partnerprogramm"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", r.Status, r.Body)
+	}
+	page = b.do("GET", "/settings/organization", nil)
+	if !strings.Contains(body(page), "48.000,00\u00a0$, 1.234,00\u00a0€") {
+		t.Errorf("money in de-DE not on the page:\n%s", page.Body)
+	}
+	if !strings.Contains(body(page), `<link rel="stylesheet" href="/theme.css?c=0f766e">`) {
+		t.Error("the brand colour's stylesheet is not linked")
+	}
+	css := b.do("GET", "/theme.css?c=0f766e", nil)
+	if css.Status != http.StatusOK || !strings.Contains(body(css), "--brand: #0f766e;") || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("theme: %d %q %s", css.Status, css.Header.Get("Content-Type"), css.Body)
+	}
+	if r := b.do("GET", "/theme.css?c=0f766e;}*{x:y", nil); r.Status != http.StatusNotFound {
+		t.Errorf("a theme that is not a colour: %d", r.Status)
+	}
+
+	api := e.Do(t, "GET", "/v1/organization", e.AdminToken, nil)
+	if api.String("locale") != "de-DE" || api.String("brandColor") != "#0f766e" || api.String("mailSenderName") != "Acme Partnerprogramm" {
+		t.Errorf("GET /v1/organization: %s", api.Body)
+	}
+	api = e.Do(t, "PATCH", "/v1/organization", e.AdminToken, map[string]any{"locale": "en-GB", "brandColor": ""})
+	if api.Status != http.StatusOK || api.String("locale") != "en-GB" || api.String("brandColor") != "" || api.String("timeZone") != "Europe/Berlin" {
+		t.Errorf("PATCH /v1/organization: %d %s", api.Status, api.Body)
+	}
+	if api := e.Do(t, "PATCH", "/v1/organization", e.AdminToken, map[string]any{"locale": "klingon"}); api.Status != http.StatusUnprocessableEntity {
+		t.Errorf("PATCH an unsupported locale: %d", api.Status)
+	}
+}
+
+// TestInvitationPageNamesTheOrganizationAndAddress: the page an
+// invitation link opens says who invites which address; a link that is
+// not (or no longer) an invitation is 410 without either.
+func TestInvitationPageNamesTheOrganizationAndAddress(t *testing.T) {
+	e := apptest.New(t)
+	if r := e.InvitePartner(t, "ada@acme.example"); r.Status >= 300 {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	token := e.LastInvitationToken(t, "ada@acme.example")
+	b := newBrowser(t, e)
+	r := b.do("GET", "/accept-invitation?token="+url.QueryEscape(token), nil)
+	if r.Status != http.StatusOK || !strings.Contains(body(r), "<strong>Test Org</strong> invites <strong>ada@acme.example</strong>") {
+		t.Fatalf("invitation page: %d\n%s", r.Status, r.Body)
+	}
+	r = b.do("GET", "/accept-invitation?token=pli_not-a-token", nil)
+	if r.Status != http.StatusGone || strings.Contains(body(r), "invites") {
+		t.Errorf("unknown token: %d\n%s", r.Status, r.Body)
+	}
+}

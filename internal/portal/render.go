@@ -148,10 +148,10 @@ func SendStatement(w http.ResponseWriter, st Statement, ext string) error {
 	contentType := "text/csv; charset=utf-8"
 	var err error
 	if ext == "pdf" {
+		contentType = "application/pdf"
 		if pdfWriter == nil {
 			return fmt.Errorf("portal: no PDF renderer registered (import internal/portal/statementpdf)")
 		}
-		contentType = "application/pdf"
 		err = pdfWriter(&buf, st)
 	} else {
 		err = WriteStatementCSV(&buf, st)

@@ -180,11 +180,11 @@ func (a *API) setPartnerActive(active bool) handlerFunc {
 			if err := a.Identity.RevokePartnerAccess(r.Context(), *c, id); err != nil {
 				return err
 			}
+			// The partner item carries its portal access: read it as revoked.
+			if p, err = a.Partners.Get(r.Context(), c.OrgID, id); err != nil {
+				return err
+			}
 		}
-		views, err := a.partnerViews(r, p)
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, views[0])
+		return writeJSON(w, http.StatusOK, partnerViews(p)[0])
 	}
 }

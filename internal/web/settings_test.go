@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
 // TestOrganizationFormats: the organization's locale, colour and sender
@@ -83,5 +84,35 @@ func TestInvitationPageNamesTheOrganizationAndAddress(t *testing.T) {
 	r = b.do("GET", "/accept-invitation?token=pli_not-a-token", nil)
 	if r.Status != http.StatusGone || strings.Contains(body(r), "invites") {
 		t.Errorf("unknown token: %d\n%s", r.Status, r.Body)
+	}
+}
+
+// TestUsersPageChangesRolesAndDisables: Settings → Users changes a role
+// and disables a user (whose session ends at once), and refuses to
+// demote the last active admin with a message above the list.
+func TestUsersPageChangesRolesAndDisables(t *testing.T) {
+	e := apptest.New(t)
+	pm := e.NewUser(t, e.OrgID, domain.RoleProgramManager, "")
+	pmID := e.Do(t, "GET", "/v1/me", pm, nil).String("id")
+	adminID := e.Do(t, "GET", "/v1/me", e.AdminToken, nil).String("id")
+	b := withSession(t, e, e.AdminToken)
+	if r := b.do("GET", "/settings/users", nil); !strings.Contains(body(r), `action="/settings/users/`+pmID+`/disable"`) {
+		t.Fatalf("no Disable for the program manager:\n%s", r.Body)
+	}
+	r := b.submit("/settings/users", "/settings/users/"+adminID+"/role", url.Values{"role": {"program_manager"}})
+	if r.Status != http.StatusConflict || !strings.Contains(body(r), "only active admin") {
+		t.Fatalf("demote the last admin: %d\n%s", r.Status, r.Body)
+	}
+	if r := b.submit("/settings/users", "/settings/users/"+pmID+"/disable", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("disable: %d\n%s", r.Status, r.Body)
+	}
+	if r := e.Do(t, "GET", "/v1/me", pm, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("the disabled user's session still works: %d", r.Status)
+	}
+	if r := b.submit("/settings/users", "/settings/users/"+pmID+"/role", url.Values{"role": {"admin"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("promote: %d\n%s", r.Status, r.Body)
+	}
+	if u, err := e.App.Store.GetUser(t.Context(), e.OrgID, pmID); err != nil || u.Role != domain.RoleAdmin || u.Status != domain.UserDisabled {
+		t.Errorf("stored user %+v %v", u, err)
 	}
 }

@@ -155,6 +155,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/settings/users", admin, s.userList},
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
+		{"POST", "/settings/users/{id}/{action}", admin, s.userUpdate}, // role, disable
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
 

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,5 +115,48 @@ func TestUsersPageChangesRolesAndDisables(t *testing.T) {
 	}
 	if u, err := e.App.Store.GetUser(t.Context(), e.OrgID, pmID); err != nil || u.Role != domain.RoleAdmin || u.Status != domain.UserDisabled {
 		t.Errorf("stored user %+v %v", u, err)
+	}
+}
+
+// TestAPIKeysPage: Settings → API keys creates a key and shows its secret
+// on that answer only (the list shows its prefix), the key works against
+// the API, and Revoke stops it at once.
+func TestAPIKeysPage(t *testing.T) {
+	e := apptest.New(t)
+	b := withSession(t, e, e.AdminToken)
+	r := b.submit("/settings/api-keys", "/settings/api-keys", url.Values{"name": {""}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), `id="f-name-error"`) {
+		t.Fatalf("nameless key: %d", r.Status)
+	}
+	r = b.submit("/settings/api-keys", "/settings/api-keys", url.Values{"name": {"Checkout backend"}})
+	m := regexp.MustCompile(`id="new-secret"|value="(plk_[^"]+)"`).FindAllStringSubmatch(body(r), -1)
+	secret := ""
+	for _, x := range m {
+		if x[1] != "" {
+			secret = x[1]
+		}
+	}
+	if r.Status != http.StatusCreated || secret == "" {
+		t.Fatalf("create: %d\n%s", r.Status, r.Body)
+	}
+	if got := e.Do(t, "GET", "/v1/referrals", secret, nil); got.Status != http.StatusOK {
+		t.Fatalf("the new key does not work: %d", got.Status)
+	}
+	list := b.do("GET", "/settings/api-keys", nil)
+	if strings.Contains(body(list), secret) || !strings.Contains(body(list), "Checkout backend") || !strings.Contains(body(list), secret[:10]) {
+		t.Fatalf("the list shows the secret, or not the key:\n%s", list.Body)
+	}
+	id := regexp.MustCompile(`/settings/api-keys/([^/"]+)/revoke`).FindStringSubmatch(body(list))
+	if id == nil {
+		t.Fatal("no Revoke")
+	}
+	if r := b.submit("/settings/api-keys", "/settings/api-keys/"+id[1]+"/revoke", url.Values{}); r.Status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", r.Status)
+	}
+	if got := e.Do(t, "GET", "/v1/referrals", secret, nil); got.Status != http.StatusUnauthorized {
+		t.Errorf("the revoked key still works: %d", got.Status)
+	}
+	if r := b.submit("/settings/api-keys", "/settings/api-keys/"+id[1]+"/revoke", url.Values{}); r.Status != http.StatusNotFound {
+		t.Errorf("revoke twice: %d", r.Status)
 	}
 }

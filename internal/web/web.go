@@ -156,6 +156,9 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
 		{"POST", "/settings/users/{id}/{action}", admin, s.userUpdate}, // role, disable
+		{"GET", "/settings/api-keys", admin, s.apiKeyList},
+		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
+		{"POST", "/settings/api-keys/{id}/revoke", admin, s.apiKeyRevoke},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
 

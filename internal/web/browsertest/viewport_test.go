@@ -74,6 +74,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
 		"/settings/users":                {asAdmin, "/settings/users", ""},
 		"/settings/organization":         {asAdmin, "/settings/organization", ""},
+		"/settings/api-keys":             {asAdmin, "/settings/api-keys", ""},
 		"/commissions":                   {asAdmin, "/commissions", ""},
 		"/commissions/export":            download,
 		"/portal":                        {asPartner, "/portal", ""},

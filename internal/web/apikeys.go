@@ -32,7 +32,9 @@ func (s *Server) renderAPIKeys(rq *request, status int, d apiKeysData) error {
 
 // apiKeyList is Settings → API keys: the keys your backend calls the API
 // with (never their secrets), a form to create one and Revoke per key.
-func (s *Server) apiKeyList(rq *request) error { return s.renderAPIKeys(rq, http.StatusOK, apiKeysData{}) }
+func (s *Server) apiKeyList(rq *request) error {
+	return s.renderAPIKeys(rq, http.StatusOK, apiKeysData{})
+}
 
 // apiKeyCreate makes a key, as POST /v1/api-keys does, and shows its
 // secret once, on the answer itself (never through a redirect or cookie).

@@ -296,6 +296,11 @@ func (s *Service) accept(ctx context.Context, invs store.Invitations, token, pas
 	if err != nil {
 		return "", sess, u, err
 	}
+	// A new password ends every earlier session (a reset after a stolen
+	// session or password locks the thief out).
+	if err := s.store.DeleteUserSessions(ctx, u.OrgID, u.ID); err != nil {
+		return "", sess, u, err
+	}
 	sessionToken, sess, err = s.startSession(ctx, u, now)
 	return sessionToken, sess, u, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 // TestOrganizationFormats: the organization's locale, colour and sender
@@ -158,5 +159,57 @@ func TestAPIKeysPage(t *testing.T) {
 	}
 	if r := b.submit("/settings/api-keys", "/settings/api-keys/"+id[1]+"/revoke", url.Values{}); r.Status != http.StatusNotFound {
 		t.Errorf("revoke twice: %d", r.Status)
+	}
+}
+
+// TestForgotPassword: the form answers the same for an unknown address
+// and a known one; the known one gets a single-use link whose new password
+// signs out every other session; asking too often is 429.
+func TestForgotPassword(t *testing.T) {
+	e := apptest.New(t)
+	b := newBrowser(t, e)
+	if r := b.do("GET", "/login", nil); !strings.Contains(body(r), `href="/forgot-password"`) {
+		t.Error("the sign-in page does not offer Forgot your password?")
+	}
+	before := len(e.App.Mailbox.Messages())
+	unknown := b.submit("/forgot-password", "/forgot-password", url.Values{"email": {"nobody@example.com"}})
+	known := b.submit("/forgot-password", "/forgot-password", url.Values{"email": {apptest.AdminEmail}})
+	clean := func(r *apptest.Response, email string) string {
+		return regexp.MustCompile(`name="csrf" value="[^"]*"`).ReplaceAllString(strings.ReplaceAll(body(r), email, "EMAIL"), "")
+	}
+	if unknown.Status != http.StatusOK || known.Status != http.StatusOK || clean(unknown, "nobody@example.com") != clean(known, apptest.AdminEmail) {
+		t.Fatalf("the answers differ: %d / %d", unknown.Status, known.Status)
+	}
+	msgs := e.App.Mailbox.Messages()
+	if len(msgs) != before+1 || msgs[len(msgs)-1].To != apptest.AdminEmail {
+		t.Fatalf("mail: %+v", msgs[before:])
+	}
+	link := regexp.MustCompile(`https?://\S+(/reset-password\?token=[A-Za-z0-9_\-]+)`).FindStringSubmatch(msgs[len(msgs)-1].Text)
+	if link == nil {
+		t.Fatalf("no reset link in %q", msgs[len(msgs)-1].Text)
+	}
+	page := b.do("GET", link[1], nil)
+	if page.Status != http.StatusOK || !strings.Contains(body(page), "Choose a new password") || !strings.Contains(body(page), apptest.AdminEmail) {
+		t.Fatalf("reset page: %d\n%s", page.Status, page.Body)
+	}
+	token := strings.TrimPrefix(link[1], "/reset-password?token=")
+	const pw = "a brand new passphrase 2026"
+	r := b.submit(link[1], "/reset-password", url.Values{"token": {token}, "password": {pw}, "passwordConfirm": {pw}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("reset: %d\n%s", r.Status, r.Body)
+	}
+	if r := e.Do(t, "GET", "/v1/me", e.AdminToken, nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("the session from before the reset still works: %d", r.Status)
+	}
+	e.Login(t, apptest.AdminEmail, pw)
+	if r := b.do("GET", link[1], nil); r.Status != http.StatusGone {
+		t.Errorf("the link used twice: %d", r.Status)
+	}
+	var last int
+	for range identity.ResetsPerEmailPerHour + 1 {
+		last = b.submit("/forgot-password", "/forgot-password", url.Values{"email": {"someone@example.com"}}).Status
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("request %d for one address within the hour: %d, want 429", identity.ResetsPerEmailPerHour+1, last)
 	}
 }

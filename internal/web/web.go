@@ -114,6 +114,10 @@ func (s *Server) Pages() []Page {
 		{"POST", "/logout", signedIn, s.logout},
 		{"GET", "/accept-invitation", public, s.acceptPage},
 		{"POST", "/accept-invitation", public, s.accept},
+		{"GET", "/forgot-password", public, s.forgotPage},
+		{"POST", "/forgot-password", public, s.forgot},
+		{"GET", identity.ResetPath, public, s.acceptPage}, // a reset link is an invitation of an active user
+		{"POST", identity.ResetPath, public, s.accept},
 
 		{"GET", "/{$}", signedIn, s.dashboard},
 

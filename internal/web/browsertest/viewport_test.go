@@ -52,6 +52,8 @@ func pageVisits(f fixtures) map[string]visit {
 		"/theme.css":                     {skip: "the brand colour's stylesheet"},
 		"/login":                         {anonymous, "/login", ""},
 		"/accept-invitation":             {anonymous, "/accept-invitation?token=" + f.inviteToken, ""},
+		"/forgot-password":               {anonymous, "/forgot-password", ""},
+		"/reset-password":                {anonymous, "/reset-password?token=" + f.inviteToken, ""},
 		"/{$}":                           {asAdmin, "/", ""},
 		"/programs":                      {asAdmin, "/programs", ""},
 		"/programs/new":                  {asAdmin, "/programs/new", ""},

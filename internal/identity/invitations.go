@@ -203,7 +203,7 @@ func (s *Service) invite(ctx context.Context, p Principal, u domain.User) (Invit
 	if err != nil {
 		return InvitationSent{}, err
 	}
-	msg.To = u.Email
+	msg.To, msg.FromName = u.Email, org.SenderName()
 	if err := s.mailer.Send(ctx, msg); err != nil {
 		e := domain.Errorf(domain.KindUnavailable, "mail_failed", "the invitation was saved but its email could not be sent; send it again")
 		e.Extra = map[string]any{"userId": u.ID}

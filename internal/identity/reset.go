@@ -80,6 +80,6 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientAddr st
 	if err != nil {
 		return err
 	}
-	msg.To = u.Email
+	msg.To, msg.FromName = u.Email, org.SenderName()
 	return s.mailer.Send(ctx, msg)
 }

@@ -213,3 +213,20 @@ func TestForgotPassword(t *testing.T) {
 		t.Errorf("request %d for one address within the hour: %d, want 429", identity.ResetsPerEmailPerHour+1, last)
 	}
 }
+
+// TestMailSenderName: the organization's e-mails carry its sender name
+// (the configured address stays), and its name when it chose none.
+func TestMailSenderName(t *testing.T) {
+	e := apptest.New(t)
+	e.InvitePartner(t, "ada@acme.example")
+	msgs := e.App.Mailbox.Messages()
+	if from := msgs[0].From; !strings.Contains(from, `"Test Org" <`) {
+		t.Errorf("From without a sender name: %q, want the organization's name", from)
+	}
+	e.Do(t, "PATCH", "/v1/organization", e.AdminToken, map[string]any{"mailSenderName": "Acme Partnerprogramm"})
+	e.InvitePartner(t, "bob@acme.example")
+	msgs = e.App.Mailbox.Messages()
+	if from := msgs[0].From; !strings.HasPrefix(from, `"Acme Partnerprogramm" <`) {
+		t.Errorf("From %q, want the sender name", from)
+	}
+}

@@ -40,7 +40,7 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	build-CommissionsFunction build-IntegrationsFunction build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
-	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction lambda run demo test tools fmt-check vet test-go test-cdk synth cfn-lint lint invoke bench fuzz clean
+	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction lambda run demo test tools fmt-check vet test-go test-cdk synth cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -86,12 +86,15 @@ build-AnalyticsFunction: ## SAM: build functions/analytics into $(ARTIFACTS_DIR)
 build-AnalyticsRollupFunction: ## SAM: build functions/analytics-rollup into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,AnalyticsRollupFunction)/bootstrap ./functions/analytics-rollup
 
+build-WebhookDispatcherFunction: ## SAM: build functions/webhook-dispatcher into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebhookDispatcherFunction)/bootstrap ./functions/webhook-dispatcher
+
 build-WebFunction: ## SAM: build functions/web into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebFunction)/bootstrap ./functions/web
 
 lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction build-IntegrationsFunction \
 	build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction \
-	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server on loopback (honours HOST/PORT/ADDR, DATA_DIR, SMTP_*)
 	$(GO) run ./infra/local

@@ -29,6 +29,9 @@ type Function struct {
 	Table []string
 	// SendsMail lets it call ses:SendEmail as the configured identity only.
 	SendsMail bool
+	// Secrets gives it SECRETS_KEY, the key that seals stored secrets
+	// (webhook signing secrets, Stripe webhook secrets).
+	Secrets bool
 	// ReadsStream lets it read the table's stream itself (the analytics
 	// rollup: DescribeTable for the stream's ARN, then DescribeStream,
 	// GetShardIterator and GetRecords), not as a trigger.
@@ -37,9 +40,6 @@ type Function struct {
 	SendsTo []string
 	// QueueURLs adds environment variables holding queue URLs: name → Queue.Name.
 	QueueURLs map[string]string
-	// Env adds environment variables of its own (e.g. a CloudFormation
-	// dynamic reference to an SSM parameter).
-	Env map[string]string
 
 	// What invokes it: HTTP routes ("GET /v1/programs/{id}", or "$default"
 	// for every request no other route matches), the table's stream, a
@@ -86,6 +86,9 @@ type Queue struct {
 	// MaxReceives failed receives.
 	DeadLetter  string
 	MaxReceives int
+	// Fifo makes it a FIFO queue (its name ends in .fifo): messages of one
+	// group are delivered in order, one at a time.
+	Fifo bool
 }
 
 // Defaults of every function (template.yaml's Globals).
@@ -101,8 +104,12 @@ var Queues = []Queue{
 	// Visibility: six times the calculator's timeout, as AWS advises for SQS triggers.
 	{Name: "CommissionQueue", RetentionDays: 14, VisibilitySeconds: 60, DeadLetter: "CommissionDLQ", MaxReceives: 5},
 	{Name: "CommissionDLQ", RetentionDays: 14},
-	// commission.* notifications, for the webhook dispatcher to come.
-	{Name: "EventsQueue", RetentionDays: 4},
+	// Public events (commission.*, referral.*, deal.*…) for the webhook
+	// dispatcher, FIFO grouped by the record they are about, so that one
+	// record's events are dispatched in order. Visibility: six times the
+	// dispatcher's timeout.
+	{Name: "EventsQueue", RetentionDays: 4, VisibilitySeconds: 720, DeadLetter: "EventsDLQ", MaxReceives: 5, Fifo: true},
+	{Name: "EventsDLQ", RetentionDays: 14, Fifo: true},
 	{Name: "StreamFailureQueue", RetentionDays: 14},
 }
 
@@ -113,13 +120,16 @@ var Functions = []Function{
 		Name: "Identity", Dir: "identity",
 		Description: "Identity routes (health, OpenAPI, auth, users, API keys).",
 		// Identity deletes sessions and API keys; no scans, no table administration.
-		Table: readWriteDelete, SendsMail: true,
+		Table: readWriteDelete, SendsMail: true, Secrets: true,
 		Routes: []string{
 			"GET /healthz", "GET /openapi.yaml",
 			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
 			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "PATCH /v1/users/{id}", "POST /v1/invitations/accept",
 			"POST /v1/api-keys", "GET /v1/api-keys", "DELETE /v1/api-keys/{id}",
 			"GET /v1/organization", "PATCH /v1/organization",
+			"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",
+			"POST /v1/webhooks/{id}/rotate-secret", "GET /v1/webhooks/{id}/deliveries",
+			"POST /v1/webhooks/{id}/deliveries/{deliveryId}/replay",
 		},
 	},
 	{
@@ -146,7 +156,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Commissions", Dir: "commissions",
-		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export) and conversion refunds.",
+		Description: "Commission routes (list, audit trail, approve, reject, mark paid, CSV export), conversion refunds and payout runs.",
 		// The CSV export pages through every matching commission: under the
 		// HTTP API's 30 s integration limit.
 		Timeout: 29,
@@ -156,6 +166,8 @@ var Functions = []Function{
 			"GET /v1/commissions", "GET /v1/commissions/export", "GET /v1/commissions/{id}",
 			"POST /v1/commissions/approve", "POST /v1/commissions/reject", "POST /v1/commissions/mark-paid",
 			"POST /v1/conversions/{id}/refund",
+			"POST /v1/payout-runs", "GET /v1/payout-runs", "GET /v1/payout-runs/{id}",
+			"POST /v1/payout-runs/{id}/mark-paid", "POST /v1/payout-runs/{id}/cancel",
 		},
 	},
 	{
@@ -163,8 +175,8 @@ var Functions = []Function{
 		Description: "Integration routes (Stripe webhook secret, Stripe events to conversions and refunds).",
 		// DeleteItem removes an organization's Stripe secret only.
 		Table: readWriteDelete,
-		// The key sealing the organizations' Stripe secrets, from SSM at deploy (README, "Stripe").
-		Env: map[string]string{"SECRETS_KEY": "{{resolve:ssm:/partnerloop/secrets-key}}"},
+		// The key sealing the organizations' Stripe secrets.
+		Secrets: true,
 		Routes: []string{
 			"PUT /v1/integrations/stripe", "DELETE /v1/integrations/stripe",
 			"POST /v1/integrations/stripe/{organizationId}/webhook",
@@ -185,7 +197,7 @@ var Functions = []Function{
 	},
 	{
 		Name: "Portal", Dir: "portal",
-		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements).",
+		Description: "Partner portal routes (a partner's own summary, links, referrals, deals, commissions, statements, payouts).",
 		// A statement pages through the partner's ledger and audit trails.
 		Timeout: 29,
 		// Reads, and deal registration (its claim guard released on expiry).
@@ -194,6 +206,7 @@ var Functions = []Function{
 			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
 			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",
 			"GET /v1/portal/commissions", "GET /v1/portal/statements/{period}",
+			"GET /v1/portal/payouts", "GET /v1/portal/payout-details", "PUT /v1/portal/payout-details",
 			"GET /v1/portal/analytics/summary", "GET /v1/portal/analytics/summary.csv",
 			"GET /v1/portal/analytics/timeseries", "GET /v1/portal/analytics/timeseries.csv",
 		},
@@ -206,7 +219,7 @@ var Functions = []Function{
 		Stream: &StreamTrigger{
 			BatchSize: 100, WindowSecs: 1, Retries: 10, OnFailure: "StreamFailureQueue",
 			// Guards, clicks and sessions never invoke the router.
-			Types: []string{"conversion", "commission", "deal"},
+			Types: []string{"conversion", "commission", "deal", "referral", "partner"},
 		},
 	},
 	{
@@ -252,12 +265,29 @@ var Functions = []Function{
 		},
 	},
 	{
+		Name: "WebhookDispatcher", Dir: "webhook-dispatcher",
+		Description: "Delivers events to organizations' webhook endpoints (Standard Webhooks) and retries failed deliveries every minute.",
+		// A batch of 10 events, each attempted (10 s at most per endpoint,
+		// endpoints in parallel) one after the other: within 120 s.
+		Timeout: 120,
+		// Endpoints and the delivery log; no deletes. Mails admins about
+		// endpoints it disables.
+		Table: readWrite, SendsMail: true, Secrets: true,
+		Queue: &QueueTrigger{Queue: "EventsQueue", BatchSize: 10, MaxConcurrency: 5},
+		Schedule: &ScheduleTrigger{
+			Name: "EveryMinute", Expression: "rate(1 minute)", Retries: 0,
+			// Scheduler context, for the logs (events/webhook-dispatcher-retry-minute.json).
+			Input: `{"job":"webhook-retry","scheduleArn":"<aws.scheduler.schedule-arn>","scheduledTime":"<aws.scheduler.scheduled-time>","executionId":"<aws.scheduler.execution-id>","attemptNumber":"<aws.scheduler.attempt-number>"}`,
+		},
+	},
+	{
 		Name: "Web", Dir: "web",
 		Description: "Web UI (HTML pages and assets) on the HTTP API's $default route.",
 		// The commissions page downloads the same CSV as the commissions function.
+		// Settings → Webhooks seals the endpoints' signing secrets.
 		Timeout: 29,
-		Table:   readWriteDelete,
-		Routes:  []string{"$default"},
+		Table:   readWriteDelete, Secrets: true,
+		Routes: []string{"$default"},
 	},
 }
 

@@ -109,6 +109,7 @@ func propsFromContext(app awscdk.App) (*PartnerLoopStackProps, error) {
 		MailIdentity:  get("mailIdentity"),
 		LogLevel:      get("logLevel"),
 		AlarmEmail:    get("alarmEmail"),
+		SecretsKey:    get("secretsKey"),
 		CodeDir:       abs,
 	}
 	return p, p.Validate()

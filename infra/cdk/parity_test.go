@@ -40,7 +40,7 @@ func samParams() map[string]string {
 	p := testProps()
 	return map[string]string{
 		"PublicBaseUrl": p.PublicBaseURL, "MailFrom": p.MailFrom, "MailIdentity": p.MailIdentity,
-		"LogLevel": p.LogLevel, "AlarmEmail": p.AlarmEmail,
+		"LogLevel": p.LogLevel, "AlarmEmail": p.AlarmEmail, "SecretsKey": p.SecretsKey,
 	}
 }
 

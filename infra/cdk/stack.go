@@ -45,6 +45,9 @@ type PartnerLoopStackProps struct {
 	LogLevel string
 	// AlarmEmail, when set, is subscribed to the alarm topic.
 	AlarmEmail string
+	// SecretsKey (base64 of 32 bytes) seals stored secrets; the functions
+	// that read them get it as SECRETS_KEY.
+	SecretsKey string
 	// CodeDir holds each function's code in <LogicalID>/bootstrap, as
 	// `make lambda` writes it (.aws-sam/make).
 	CodeDir string
@@ -55,6 +58,7 @@ var (
 	mailIdentityPattern  = regexp.MustCompile(`^[^\s/]+$`)
 	stagePattern         = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,30}$`)
 	logLevels            = []string{"debug", "info", "warn", "error"}
+	secretsKeyPattern    = regexp.MustCompile(`^[A-Za-z0-9+/]{43}=$`)
 )
 
 // Validate reports the first prop that template.yaml's parameter
@@ -73,6 +77,8 @@ func (p *PartnerLoopStackProps) Validate() error {
 		return fmt.Errorf("logLevel %q: want one of %s", p.LogLevel, strings.Join(logLevels, ", "))
 	case p.AlarmEmail != "" && !strings.Contains(p.AlarmEmail, "@"):
 		return fmt.Errorf("alarmEmail %q: want an e-mail address, or nothing", p.AlarmEmail)
+	case !secretsKeyPattern.MatchString(p.SecretsKey):
+		return fmt.Errorf("secretsKey: want 32 random bytes in base64 (openssl rand -base64 32)")
 	}
 	for _, f := range Functions {
 		if _, err := os.Stat(filepath.Join(p.CodeDir, f.LogicalID(), "bootstrap")); err != nil {
@@ -215,6 +221,9 @@ func (s *system) queue(name string) awssqs.Queue {
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 	}
+	if spec.Fifo {
+		props.Fifo = jsii.Bool(true)
+	}
 	if spec.VisibilitySeconds > 0 {
 		props.VisibilityTimeout = awscdk.Duration_Seconds(jsii.Number(spec.VisibilitySeconds))
 	}
@@ -235,8 +244,8 @@ func (s *system) addFunction(f Function, props *PartnerLoopStackProps, common ma
 	for k, q := range f.QueueURLs {
 		env[k] = s.queue(q).QueueUrl()
 	}
-	for k, v := range f.Env {
-		env[k] = jsii.String(v)
+	if f.Secrets {
+		env["SECRETS_KEY"] = jsii.String(props.SecretsKey)
 	}
 	logs := awslogs.NewLogGroup(stack, jsii.String(id+"LogGroup"), &awslogs.LogGroupProps{
 		Retention: logRetention, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,

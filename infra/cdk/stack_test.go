@@ -69,6 +69,7 @@ func testProps() *PartnerLoopStackProps {
 	return &PartnerLoopStackProps{
 		Stage: "test", PublicBaseURL: "https://go.example.com", MailFrom: "PartnerLoop <noreply@example.com>",
 		MailIdentity: "example.com", LogLevel: "info", AlarmEmail: "ops@example.com", CodeDir: placeholderCode,
+		SecretsKey: "c2VjcmV0cy1rZXktZm9yLXRoZS1jZGstdGVzdHMtMzI=",
 	}
 }
 
@@ -193,7 +194,7 @@ func TestTableAndPipeline(t *testing.T) {
 			"StartingPosition", "TRIM_HORIZON",
 			"FunctionResponseTypes", []string{"ReportBatchItemFailures"},
 			"BisectBatchOnFunctionError", true,
-			"FilterCriteria", obj("Filters", []any{obj("Pattern", `{"dynamodb":{"NewImage":{"type":{"S":["conversion","commission","deal"]}}}}`)}),
+			"FilterCriteria", obj("Filters", []any{obj("Pattern", `{"dynamodb":{"NewImage":{"type":{"S":["conversion","commission","deal","referral","partner"]}}}}`)}),
 			"DestinationConfig", obj("OnFailure", obj("Destination", assertions.Match_AnyValue())),
 		))
 	})

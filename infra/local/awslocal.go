@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/awslocal"
 	"github.com/partnerloop/partnerloop/internal/emulators"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Queue names of the AWS-local mode (on AWS they come from template.yaml).
@@ -120,10 +122,11 @@ func ensureQueues(ctx context.Context, client *sqs.Client) (localQueues, error) 
 
 // runAWSPipeline runs the event source mappings of template.yaml against
 // the emulators: the table's stream drives the real stream-router handler,
-// the commission queue the real commission-calculator handler (the events
-// queue is drained for now: the webhook dispatcher is to come). It returns
+// the commission queue the real commission-calculator handler, the events
+// queue the real webhook-dispatcher handler (drained when webhooks are off:
+// d nil), with the dispatcher's retry schedule every second. It returns
 // when ctx ends.
-func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q localQueues, calc app.MessageHandler, log *slog.Logger) error {
+func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q localQueues, calc app.MessageHandler, d *webhooks.Dispatcher, log *slog.Logger) error {
 	db := dynamodb.NewFromConfig(awsCfg)
 	desc, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
@@ -140,11 +143,16 @@ func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q loca
 			Log: log}).Run,
 		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.CommissionsURL, QueueARN: q.CommissionsARN, Region: awsCfg.Region,
 			Handler: awslocal.SQSHandler(app.NewCommissionCalculator(calc, log.With("function", "commission-calculator"), nil)), Log: log}).Run,
-		(&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.EventsURL, QueueARN: q.EventsARN, Region: awsCfg.Region, Log: log,
-			Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-				return events.SQSEventResponse{}, nil
-			}}).Run,
 	}
+	onEvents := func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{}, nil
+	}
+	if d != nil {
+		onEvents = app.NewWebhookDispatcher(d, log.With("function", "webhook-dispatcher"))
+		pollers = append(pollers, func(ctx context.Context) error { d.RunRetries(ctx, time.Second); return nil })
+	}
+	pollers = append(pollers, (&awslocal.SQSPoller{Client: sqsClient, QueueURL: q.EventsURL, QueueARN: q.EventsARN, Region: awsCfg.Region, Log: log,
+		Handler: awslocal.SQSHandler(onEvents)}).Run)
 	var wg sync.WaitGroup
 	for _, run := range pollers {
 		wg.Add(1)

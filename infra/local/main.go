@@ -117,7 +117,7 @@ func run(args []string) error {
 		pipelineDone.Add(1)
 		go func() {
 			defer pipelineDone.Done()
-			if err := runAWSPipeline(ctx, awsCfg, cfg.TableName, queues, calc, log); err != nil {
+			if err := runAWSPipeline(ctx, awsCfg, cfg.TableName, queues, calc, a.Dispatcher, log); err != nil {
 				log.Error("AWS-local pipeline stopped", "err", err)
 			}
 		}()
@@ -127,6 +127,13 @@ func run(args []string) error {
 			return fmt.Errorf("the embedded pipeline needs the SQLite store")
 		}
 		emb := pipeline.NewEmbedded(sq, sq, calc, log)
+		if a.Dispatcher != nil {
+			// Events go out as webhooks; failed attempts are retried
+			// from the store every second.
+			emb.Events.Handle = a.Dispatcher.Handle
+			pipelineDone.Add(1)
+			go func() { defer pipelineDone.Done(); a.Dispatcher.RunRetries(ctx, time.Second) }()
+		}
 		pipelineDone.Add(1)
 		go func() { defer pipelineDone.Done(); _ = emb.Run(ctx) }()
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/mail"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/ratelimit"
@@ -39,6 +40,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Config is read from the environment; see ConfigFromEnv for the names.
@@ -75,6 +77,9 @@ type Config struct {
 	// DATA_DIR/secrets.key; on AWS (STORE=dynamodb) the integrations are
 	// then unavailable (503).
 	SecretsKey []byte
+	// WebhookAllowPrivate (WEBHOOK_ALLOW_PRIVATE=true) lets webhook
+	// endpoints target private and loopback addresses.
+	WebhookAllowPrivate bool
 }
 
 // DefaultMailFrom is the sender for local use; on AWS set MAIL_FROM to an
@@ -127,6 +132,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if !domain.ValidCurrency(c.DealCurrency) {
 		return c, fmt.Errorf("DEAL_CURRENCY=%q must be an ISO 4217 code such as USD", c.DealCurrency)
 	}
+	c.WebhookAllowPrivate = getenv("WEBHOOK_ALLOW_PRIVATE") == "true"
 	if c.TrustedProxies, err = clientaddr.Parse(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("TRUSTED_PROXIES: %w", err)
 	}
@@ -256,6 +262,10 @@ type App struct {
 	// /_dev/mail by the local server).
 	Mail    mail.Mailer
 	Mailbox *mail.Mailbox
+	// Webhooks manages endpoints and Dispatcher delivers events to them;
+	// both nil when the store keeps no webhooks or no secrets key opens.
+	Webhooks   *webhooks.Service
+	Dispatcher *webhooks.Dispatcher
 }
 
 // Option adjusts the wiring of New.
@@ -342,6 +352,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	if ps, ok := st.(portal.Store); ok {
 		portalSvc = portal.New(ps, now, a.Programs.Link)
 	}
+	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
+	if ps, ok := st.(payouts.Store); ok {
+		payoutSvc = payouts.New(ps, now, ids)
+	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {
 		analyticsSvc = analytics.NewService(as, now)
@@ -354,9 +368,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Analytics = analyticsSvc
 	a.Stripe = newStripe(c, st, led, a.Tracking, now, log)
+	a.Webhooks, a.Dispatcher = newWebhooks(c, st, now, ids, a.Mail, log)
 	a.API = &httpapi.API{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Deals: a.Deals, Ledger: led, Portal: portalSvc,
-		Analytics: analyticsSvc, Log: log, Stripe: a.Stripe,
+		Payouts: payoutSvc, Analytics: analyticsSvc, Log: log, Stripe: a.Stripe, Webhooks: a.Webhooks,
 		SecureCookies: strings.HasPrefix(c.PublicBaseURL, "https://"), ClientAddr: c.TrustedProxies,
 		Health: func(ctx context.Context) error {
 			if p, ok := st.(interface{ Ping(context.Context) error }); ok {
@@ -367,7 +382,7 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	a.Web = web.New(web.Config{
 		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Analytics: analyticsSvc, Invitations: a.Identity, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
+		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
 		ClientAddr: c.TrustedProxies,
 	})
 	return a
@@ -380,22 +395,10 @@ func newStripe(c Config, st store.Store, led *ledger.Service, track *tracking.Se
 	if !ok || led == nil {
 		return nil
 	}
-	key := c.SecretsKey
-	if fi, err := os.Stat(c.DataDir); key == nil && c.Store == "sqlite" && err == nil && fi.IsDir() {
-		// The data directory OpenStore made: the key lives beside the
-		// database it protects. (A process that opened no data directory,
-		// such as a test on an in-memory store, gets no key file.)
-		if key, err = secretbox.KeyFile(filepath.Join(c.DataDir, "secrets.key")); err != nil {
-			log.Error("no key for the integrations' secrets: Stripe is unavailable", "error", err)
-			return nil
-		}
-	}
-	if key == nil {
+	box, err := OpenSecretBox(c)
+	if err != nil {
+		log.Error("the Stripe integration is unavailable: no key for the integrations' secrets", "error", err)
 		return nil
-	}
-	box, err := secretbox.New(key)
-	if err != nil { // ParseKey and KeyFile return 32 bytes
-		panic(err)
 	}
 	return stripeint.New(ss, box, track, led, now, c.PublicBaseURL)
 }

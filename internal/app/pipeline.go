@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -40,7 +41,8 @@ type Sender interface {
 }
 
 // SQSSender sends work to the commission queue and notifications to the
-// events queue (read by the webhook dispatcher to come), ten per request.
+// events queue (read by the webhook dispatcher; FIFO on AWS, grouped by
+// record), ten per request.
 type SQSSender struct {
 	Client      *sqs.Client
 	Commissions string // queue URL
@@ -69,6 +71,13 @@ func (s SQSSender) Send(ctx context.Context, msgs []pipeline.Message) (map[strin
 				}
 				entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body)),
 					MessageAttributes: map[string]sqstypes.MessageAttributeValue{"type": {DataType: aws.String("String"), StringValue: aws.String(m.Type)}}}
+				if strings.HasSuffix(url, ".fifo") {
+					// One group per record: its events are dispatched in
+					// order. The message ID, derived from the change,
+					// deduplicates a change routed twice.
+					entries[i].MessageGroupId = aws.String(m.OrgID + "/" + m.EntityID)
+					entries[i].MessageDeduplicationId = aws.String(m.ID)
+				}
 			}
 			out, err := s.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
 			if err != nil {
@@ -123,10 +132,13 @@ func NewStreamRouter(send Sender, log *slog.Logger, m *metrics.Emitter) StreamHa
 			if !ok {
 				continue
 			}
-			ms, err := pipeline.Route(c)
+			ms, err := pipeline.RouteAll(c)
 			if err != nil {
 				log.ErrorContext(ctx, "change not routable; skipped", "err", err, "entity", c.Entity, "id", c.ID)
 				continue
+			}
+			for i := range ms {
+				ms[i].Seq = pipeline.PadSeq(r.Change.SequenceNumber)
 			}
 			all = append(all, routed{r.Change.SequenceNumber, ms})
 			msgs = append(msgs, ms...)

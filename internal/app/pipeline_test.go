@@ -53,7 +53,8 @@ func loadEvent(t *testing.T, file string, vars map[string]string, v any) {
 
 // TestStreamRouterSampleEvent feeds events/stream-router-conversion.json to
 // the stream-router handler: the inserted conversion becomes one
-// conversion.recorded message, the guard item none; when sending fails the
+// conversion.recorded message and one public event:conversion.created (for
+// webhooks, to the events queue), the guard item none; when sending fails the
 // conversion's SequenceNumber is reported so Lambda retries from it. The
 // message sent is counted (EMF PipelineEvents, by type); one not sent is not.
 func TestStreamRouterSampleEvent(t *testing.T) {
@@ -66,8 +67,12 @@ func TestStreamRouterSampleEvent(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("resp %+v err %v", resp, err)
 	}
-	if len(send.sent) != 1 || send.sent[0].Type != pipeline.TypeConversionRecorded || send.sent[0].EntityID != "cnv_1" || send.sent[0].OrgID != "org_1" {
+	if len(send.sent) != 2 || send.sent[0].Type != pipeline.TypeConversionRecorded || send.sent[0].EntityID != "cnv_1" || send.sent[0].OrgID != "org_1" ||
+		send.sent[1].Type != pipeline.EventPrefix+"conversion.created" || send.sent[1].EntityID != "cnv_1" {
 		t.Fatalf("sent %+v", send.sent)
+	}
+	if want := pipeline.PadSeq(ev.Records[0].Change.SequenceNumber); send.sent[1].Seq != want {
+		t.Fatalf("event seq %q, want the record's padded SequenceNumber %q", send.sent[1].Seq, want)
 	}
 	// The same record again yields the same message ID (queues and the
 	// calculator deduplicate on it).
@@ -79,8 +84,8 @@ func TestStreamRouterSampleEvent(t *testing.T) {
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != ev.Records[0].Change.SequenceNumber {
 		t.Fatalf("failed send: resp %+v err %v", resp, err)
 	}
-	if got := emfCounts(t, emf.String()); len(got) != 1 || got["PipelineEvents/conversion.recorded"] != 1 {
-		t.Errorf("metrics %v, want one PipelineEvents of type conversion.recorded", got)
+	if got := emfCounts(t, emf.String()); len(got) != 2 || got["PipelineEvents/conversion.recorded"] != 1 || got["PipelineEvents/event:conversion.created"] != 1 {
+		t.Errorf("metrics %v, want one PipelineEvents of type conversion.recorded and one of event:conversion.created", got)
 	}
 }
 

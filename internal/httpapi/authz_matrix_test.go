@@ -8,10 +8,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
+	"github.com/partnerloop/partnerloop/internal/store"
 )
 
 // The authorization matrix: every route of the registered route table is
@@ -122,13 +124,28 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 	doomedKey := e.Do(t, "POST", "/v1/api-keys", adm, map[string]string{"name": "to delete"}).String("id")
 	invited := mustCreate(t, e, "/v1/users", adm, map[string]string{"email": "new.manager@example.com", "name": "New Manager", "role": "program_manager"})["id"].(string)
 	e.RollUp(t) // analytics of both organizations
+	// A payout run holding A's commission, approved for it.
+	wantStatus(t, e.Do(t, "POST", "/v1/commissions/approve", adm, map[string]any{"ids": []string{a.commissionID}}), http.StatusOK)
+	run := mustCreate(t, e, "/v1/payout-runs", adm, map[string]any{})["id"].(string)
+	// Webhook endpoints: one to delete, one for the rest, with a delivery
+	// to replay.
+	hookBody := map[string]any{"url": "https://hooks.example.com/in", "events": []string{"commission.*"}}
+	hook := mustCreate(t, e, "/v1/webhooks", adm, hookBody)["id"].(string)
+	doomedHook := mustCreate(t, e, "/v1/webhooks", adm, hookBody)["id"].(string)
+	due := time.Now().Add(time.Hour)
+	delivery := domain.WebhookDelivery{ID: "whd_matrix", OrgID: e.OrgID, EndpointID: hook, EventID: "msg_matrix",
+		EventType: "commission.created", Subject: "com_x", OrderKey: "1", Payload: []byte(`{}`), Status: domain.DeliveryFailed,
+		NextAttemptAt: &due, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := e.App.Store.(store.Webhooks).CreateWebhookDelivery(t.Context(), delivery); err != nil {
+		t.Fatal(err)
+	}
 
 	secretsOf := func(f partnerFixture) []string {
 		return []string{f.id, f.referrerID, f.code, f.referralID, f.conversionID, f.commissionID, f.dealID}
 	}
 	w.secrets[partnerB] = secretsOf(a)
 	w.secrets[partnerA] = secretsOf(b)
-	w.secrets[otherAdmin] = append(append([]string{programID, spare, tier, spareP, e.OrgID}, secretsOf(a)...), secretsOf(b)...)
+	w.secrets[otherAdmin] = append(append([]string{programID, spare, tier, spareP, run, e.OrgID, hook}, secretsOf(a)...), secretsOf(b)...)
 
 	org := func(path string) fixture { return fixture{path, orgRecord} }
 	for k, f := range map[string]fixture{
@@ -150,6 +167,9 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/partners/{id}/invitation":    org("/v1/partners/" + spareP + "/invitation"),
 		"/v1/partners/{id}/portal-access": org("/v1/partners/" + spareP + "/portal-access"),
 		"/v1/partner-tiers/{id}":          org("/v1/partner-tiers/" + tier),
+		"/v1/payout-runs/{id}":            org("/v1/payout-runs/" + run),
+		"/v1/payout-runs/{id}/mark-paid":  org("/v1/payout-runs/" + run + "/mark-paid"),
+		"/v1/payout-runs/{id}/cancel":     org("/v1/payout-runs/" + run + "/cancel"),
 		"/v1/deals/{id}":                  org("/v1/deals/" + a.dealID),
 		"/v1/deals/{id}/approve":          org("/v1/deals/" + a.dealID + "/approve"),
 		"/v1/deals/{id}/reject":           org("/v1/deals/" + a.dealID + "/reject"),
@@ -160,6 +180,11 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/integrations/stripe/{organizationId}/webhook": {"/v1/integrations/stripe/" + e.OrgID + "/webhook", noRecord},
 		"/v1/portal/deals/{id}":                            {"/v1/portal/deals/" + a.dealID, partnerARecord},
 		"GET /v1/portal/statements/{period}":               {"/v1/portal/statements/2026-03.csv", noRecord},
+		"/v1/webhooks/{id}":                                org("/v1/webhooks/" + hook),
+		"DELETE /v1/webhooks/{id}":                         org("/v1/webhooks/" + doomedHook),
+		"/v1/webhooks/{id}/rotate-secret":                  org("/v1/webhooks/" + hook + "/rotate-secret"),
+		"/v1/webhooks/{id}/deliveries":                     org("/v1/webhooks/" + hook + "/deliveries"),
+		"/v1/webhooks/{id}/deliveries/{deliveryId}/replay": org("/v1/webhooks/" + hook + "/deliveries/" + delivery.ID + "/replay"),
 	} {
 		w.fixtures[k] = f
 	}

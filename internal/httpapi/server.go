@@ -17,10 +17,12 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Caller is the authenticated principal of a request (nil on public routes
@@ -47,9 +49,15 @@ type API struct {
 	// Portal is nil while the store lacks the portal's queries; the portal
 	// routes then answer 503.
 	Portal *portal.Service
+	// Payouts is nil while the store keeps no payout runs; the payout
+	// routes then answer 503.
+	Payouts *payouts.Service
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// analytics routes then answer 503.
 	Analytics *analytics.Service
+	// Webhooks manages outbound webhook endpoints; nil while the store
+	// keeps none (the routes then answer 503).
+	Webhooks *webhooks.Service
 	// ClientAddr finds the address a request came from (the zero value:
 	// its peer; X-Forwarded-For only from TRUSTED_PROXIES).
 	ClientAddr clientaddr.Resolver
@@ -81,6 +89,14 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "DELETE", "/v1/api-keys/{id}", "Delete an API key", admin, a.deleteAPIKey},
 		{GroupIdentity, "GET", "/v1/organization", "The organization's settings", admin, a.getOrganization},
 		{GroupIdentity, "PATCH", "/v1/organization", "Change the organization's name or time zone", admin, a.patchOrganization},
+		{GroupIdentity, "POST", "/v1/webhooks", "Register a webhook endpoint", admin, a.withWebhooks(a.createWebhook)},
+		{GroupIdentity, "GET", "/v1/webhooks", "List webhook endpoints", admin, a.withWebhooks(a.listWebhooks)},
+		{GroupIdentity, "GET", "/v1/webhooks/{id}", "Get a webhook endpoint", admin, a.withWebhooks(a.getWebhook)},
+		{GroupIdentity, "PATCH", "/v1/webhooks/{id}", "Change a webhook endpoint", admin, a.withWebhooks(a.patchWebhook)},
+		{GroupIdentity, "DELETE", "/v1/webhooks/{id}", "Delete a webhook endpoint", admin, a.withWebhooks(a.deleteWebhook)},
+		{GroupIdentity, "POST", "/v1/webhooks/{id}/rotate-secret", "Rotate a webhook endpoint's signing secret", admin, a.withWebhooks(a.rotateWebhookSecret)},
+		{GroupIdentity, "GET", "/v1/webhooks/{id}/deliveries", "A webhook endpoint's delivery log", admin, a.withWebhooks(a.listWebhookDeliveries)},
+		{GroupIdentity, "POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/replay", "Send a delivery again", admin, a.withWebhooks(a.replayWebhookDelivery)},
 
 		{GroupPrograms, "POST", "/v1/programs", "Create a program", staff, a.createProgram},
 		{GroupPrograms, "GET", "/v1/programs", "List programs", staffOrKey, a.listPrograms},
@@ -124,6 +140,11 @@ func (a *API) Routes() []Route {
 		{GroupCommissions, "POST", "/v1/commissions/reject", "Reject commissions", admin, a.withLedger(a.rejectCommissions)},
 		{GroupCommissions, "POST", "/v1/commissions/mark-paid", "Mark commissions paid", admin, a.withLedger(a.markCommissionsPaid)},
 		{GroupCommissions, "POST", "/v1/conversions/{id}/refund", "Refund a conversion", adminOrKey, a.withLedger(a.refundConversion)},
+		{GroupCommissions, "POST", "/v1/payout-runs", "Create a payout run from the approved commissions", admin, a.withPayouts(a.createPayoutRun)},
+		{GroupCommissions, "GET", "/v1/payout-runs", "List payout runs", admin, a.withPayouts(a.listPayoutRuns)},
+		{GroupCommissions, "GET", "/v1/payout-runs/{id}", "Get a payout run ({id}.csv: the CSV for accounts payable)", admin, a.withPayouts(a.getPayoutRun)},
+		{GroupCommissions, "POST", "/v1/payout-runs/{id}/mark-paid", "Mark a payout run and its commissions paid", admin, a.withPayouts(a.markPayoutRunPaid)},
+		{GroupCommissions, "POST", "/v1/payout-runs/{id}/cancel", "Cancel an open payout run", admin, a.withPayouts(a.cancelPayoutRun)},
 
 		{GroupPortal, "GET", "/v1/portal/summary", "The partner's own activity and earnings", partner, a.withPortal(a.portalSummary)},
 		{GroupPortal, "GET", "/v1/portal/links", "The partner's own referral links", partner, a.withPortal(a.portalLinks)},
@@ -133,6 +154,9 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/deals/{id}", "One of the partner's own deals", partner, a.withPortal(a.withDeals(a.portalDeal))},
 		{GroupPortal, "GET", "/v1/portal/commissions", "The partner's own commissions", partner, a.withPortal(a.portalCommissions)},
 		{GroupPortal, "GET", "/v1/portal/statements/{period}", "The partner's monthly statement (YYYY-MM.csv or .pdf)", partner, a.withPortal(a.portalStatement)},
+		{GroupPortal, "GET", "/v1/portal/payouts", "The partner's next and past payouts", partner, a.withPortal(a.withPayouts(a.portalPayouts))},
+		{GroupPortal, "GET", "/v1/portal/payout-details", "The partner's payout details (masked)", partner, a.withPortal(a.withPayouts(a.portalPayoutDetails))},
+		{GroupPortal, "PUT", "/v1/portal/payout-details", "Set the partner's payout details", partner, a.withPortal(a.withPayouts(a.portalPutPayoutDetails))},
 		{GroupPortal, "GET", "/v1/portal/analytics/summary", "The partner's own analytics summary", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
 		{GroupPortal, "GET", "/v1/portal/analytics/summary.csv", "The partner's own analytics summary as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
 		{GroupPortal, "GET", "/v1/portal/analytics/timeseries", "The partner's own activity over time", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -190,13 +191,14 @@ func (p *Pump) Once(ctx context.Context) (int, error) {
 	}
 	byQueue := map[string][]store.QueuedMessage{}
 	for _, c := range changes {
-		msgs, err := Route(c)
+		msgs, err := RouteAll(c)
 		if err != nil {
 			p.log().Error("unroutable change skipped", "seq", c.Seq, "entity", c.Entity, "op", c.Op,
 				"organization", c.OrgID, "id", c.ID, "error", err)
 			continue
 		}
 		for _, m := range msgs {
+			m.Seq = PadSeq(strconv.FormatInt(c.Seq, 10))
 			body, err := m.Encode()
 			if err != nil {
 				return 0, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,12 +185,24 @@ func (f *fixture) audit(id string) []commission.AuditEntry {
 	return a
 }
 
+// eventTypes lists the commission.* notifications handled, in order.
 func (f *fixture) eventTypes() []string {
+	return f.notifications(func(typ string) bool { return !strings.HasPrefix(typ, EventPrefix) })
+}
+
+// publicEventTypes lists the other public events handled, in order.
+func (f *fixture) publicEventTypes() []string {
+	return f.notifications(func(typ string) bool { return strings.HasPrefix(typ, EventPrefix) })
+}
+
+func (f *fixture) notifications(keep func(string) bool) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, len(f.events))
-	for i, m := range f.events {
-		out[i] = m.Type
+	var out []string
+	for _, m := range f.events {
+		if keep(m.Type) {
+			out = append(out, m.Type)
+		}
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,24 @@ type Message struct {
 	EntityID string          `json:"entityId"`
 	Payload  json.RawMessage `json:"payload,omitempty"`
 	At       time.Time       `json:"at"`
+	// Seq is the change's position in its feed (the outbox's sequence
+	// number, the stream record's SequenceNumber), zero-padded so that it
+	// sorts: with At it orders the events of one record. Not part of ID.
+	Seq string `json:"seq,omitempty"`
+}
+
+// OrderKey orders the events of one record: At, then Seq.
+func (m Message) OrderKey() string {
+	return m.At.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + m.Seq
+}
+
+// PadSeq zero-pads a decimal sequence number to 40 digits (DynamoDB
+// stream sequence numbers have up to 40), so that it sorts as a number.
+func PadSeq(seq string) string {
+	if len(seq) >= 40 {
+		return seq
+	}
+	return strings.Repeat("0", 40-len(seq)) + seq
 }
 
 // Message types. The conversion and deal types are work for the
@@ -64,9 +83,13 @@ func QueueFor(msgType string) string {
 	return QueueCommissions
 }
 
-// IsNotification reports whether a message type is a commission.*
-// notification rather than work for the calculator.
+// IsNotification reports whether a message type is a notification — a
+// commission.* notification or another public event (EventPrefix) —
+// rather than work for the calculator.
 func IsNotification(msgType string) bool {
+	if strings.HasPrefix(msgType, EventPrefix) {
+		return true
+	}
 	switch msgType {
 	case TypeCommissionCreated, TypeCommissionApproved, TypeCommissionRejected,
 		TypeCommissionPaid, TypeCommissionReversed:

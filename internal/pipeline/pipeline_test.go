@@ -45,6 +45,11 @@ func TestConversionBecomesOnePendingCommission(t *testing.T) {
 	if got := f.eventTypes(); !slices.Equal(got, []string{TypeCommissionCreated}) {
 		t.Fatalf("events = %v, want [commission.created]", got)
 	}
+	// The records' own changes are public events too, each once, in order.
+	wantPublic := []string{"event:referral.created", "event:conversion.created", "event:referral.converted"}
+	if got := f.publicEventTypes(); !slices.Equal(got, wantPublic) {
+		t.Fatalf("public events = %v, want %v", got, wantPublic)
+	}
 	if changes, _ := f.st.Changes(f.ctx, 0, 10); len(changes) != 0 {
 		t.Fatalf("outbox not drained: %d changes left", len(changes))
 	}

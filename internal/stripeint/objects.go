@@ -47,6 +47,8 @@ type checkoutSession struct {
 	PaymentIntent *expandable       `json:"payment_intent"`
 	Invoice       *expandable       `json:"invoice"`
 	PaymentStatus string            `json:"payment_status"`
+	Mode          string            `json:"mode"`
+	Subscription  *expandable       `json:"subscription"`
 }
 
 type invoice struct {
@@ -63,6 +65,7 @@ type invoice struct {
 	// Before API version 2025-03-31 (basil): the invoice's payment intent
 	// and its subscription's metadata.
 	PaymentIntent       *expandable `json:"payment_intent"`
+	Subscription        *expandable `json:"subscription"`
 	SubscriptionDetails *struct {
 		Metadata map[string]string `json:"metadata"`
 	} `json:"subscription_details"`
@@ -76,9 +79,20 @@ type invoice struct {
 	} `json:"payments"`
 	Parent *struct {
 		SubscriptionDetails *struct {
-			Metadata map[string]string `json:"metadata"`
+			Metadata     map[string]string `json:"metadata"`
+			Subscription *expandable       `json:"subscription"`
 		} `json:"subscription_details"`
 	} `json:"parent"`
+}
+
+// subscription is the invoice's subscription ID ("" for a one-off invoice).
+func (in invoice) subscription() string {
+	if in.Parent != nil && in.Parent.SubscriptionDetails != nil {
+		if s := id(in.Parent.SubscriptionDetails.Subscription); s != "" {
+			return s
+		}
+	}
+	return id(in.Subscription)
 }
 
 func (in invoice) paymentIntents() []string {

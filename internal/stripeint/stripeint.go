@@ -193,7 +193,7 @@ func (s *Service) checkoutCompleted(ctx context.Context, orgID string, cs checko
 	if email == "" {
 		email = cs.CustomerEmail
 	}
-	in := tracking.ConversionInput{Event: domain.EventPurchase, ExternalID: cs.ID, OccurredAt: &at,
+	in := tracking.ConversionInput{Event: domain.EventPurchase, ExternalID: firstPaymentID(cs.ID, id(cs.Subscription)), OccurredAt: &at,
 		Amount: &domain.MoneyInput{Amount: cs.AmountTotal, Currency: strings.ToUpper(cs.Currency)}}
 	out, conv, err := s.record(ctx, orgID, in, []string{cs.ClientReferenceID, metadataCode(cs.Metadata)}, id(cs.Customer), email)
 	if err != nil || conv == nil {
@@ -202,11 +202,21 @@ func (s *Service) checkoutCompleted(ctx context.Context, orgID string, cs checko
 	return out, s.link(ctx, orgID, *conv, id(cs.Customer), id(cs.PaymentIntent), id(cs.Invoice))
 }
 
-// invoicePaid records a paid invoice of a later billing cycle as a renewal.
-// The first invoice of a subscription (billing_reason subscription_create)
-// is the purchase: when a Checkout session recorded it, the invoice only
-// links its payment to that conversion; otherwise it is recorded as the
-// purchase (a subscription created without Checkout).
+// firstPaymentID is the externalId of a first payment: the subscription's ID
+// when it starts one — Stripe sends both checkout.session.completed and the
+// subscription's first invoice.paid, in either order and at once, and the
+// shared externalId makes them one purchase — else the Checkout session's.
+func firstPaymentID(objectID, subscriptionID string) string {
+	if subscriptionID != "" {
+		return subscriptionID
+	}
+	return objectID
+}
+
+// invoicePaid records a paid invoice: the first invoice of a subscription
+// (billing_reason subscription_create) is its purchase — the same conversion
+// as its Checkout session's, by the subscription's ID — and every later one
+// (a billing cycle, an update, a threshold, a manual invoice) a renewal.
 func (s *Service) invoicePaid(ctx context.Context, orgID string, inv invoice, at time.Time) (outcome, error) {
 	if inv.AmountPaid <= 0 {
 		return ignored("nothing_paid"), nil // a trial or fully discounted invoice
@@ -214,24 +224,11 @@ func (s *Service) invoicePaid(ctx context.Context, orgID string, inv invoice, at
 	if inv.StatusTransitions.PaidAt > 0 {
 		at = time.Unix(inv.StatusTransitions.PaidAt, 0).UTC()
 	}
-	event := domain.EventRenewal
-	if inv.BillingReason == "subscription_create" {
-		convID, err := s.st.StripeLink(ctx, orgID, invoiceKey(inv.ID))
-		switch {
-		case err == nil:
-			for _, pi := range inv.paymentIntents() {
-				if err := s.st.PutStripeLink(ctx, orgID, paymentIntentKey(pi), convID); err != nil {
-					return outcome{}, err
-				}
-			}
-			return outcome{outcome: OutcomeDuplicate, reason: "first_invoice_of_checkout", conversionID: convID}, nil
-		case !errors.Is(err, store.ErrNotFound):
-			return outcome{}, err
-		}
-		event = domain.EventPurchase
-	}
-	in := tracking.ConversionInput{Event: event, ExternalID: inv.ID, OccurredAt: &at,
+	in := tracking.ConversionInput{Event: domain.EventRenewal, ExternalID: inv.ID, OccurredAt: &at,
 		Amount: &domain.MoneyInput{Amount: inv.AmountPaid, Currency: strings.ToUpper(inv.Currency)}}
+	if inv.BillingReason == "subscription_create" {
+		in.Event, in.ExternalID = domain.EventPurchase, firstPaymentID(inv.ID, inv.subscription())
+	}
 	out, conv, err := s.record(ctx, orgID, in, []string{metadataCode(inv.metadata())}, id(inv.Customer), inv.CustomerEmail)
 	if err != nil || conv == nil {
 		return out, err
@@ -335,41 +332,36 @@ func (s *Service) record(ctx context.Context, orgID string, in tracking.Conversi
 	// A first payment is credited to the code it carries; a renewal to the
 	// customer who paid before (a code in a subscription's metadata names
 	// the same referral, or none that has paid).
-	tries := append(append(byCode, byCustomer...), byEmail...)
+	order := [][]tracking.ConversionInput{byCode, byCustomer, byEmail}
 	if in.Event == domain.EventRenewal {
-		tries = append(append(byCustomer, byCode...), byEmail...)
+		order = [][]tracking.ConversionInput{byCustomer, byCode, byEmail}
 	}
-	if len(tries) == 0 {
-		return ignored("no_referral"), nil, nil
-	}
-	last := "no_referral"
-	for _, t := range tries {
-		conv, created, err := s.convs.RecordConversion(ctx, orgID, t)
-		if err == nil {
-			if !created {
-				return outcome{outcome: OutcomeDuplicate, conversionID: conv.ID}, &conv, nil
+	reason := "no_referral"
+	for _, ways := range order {
+		for _, t := range ways {
+			conv, created, err := s.convs.RecordConversion(ctx, orgID, t)
+			if err == nil {
+				if !created {
+					return outcome{outcome: OutcomeDuplicate, conversionID: conv.ID}, &conv, nil
+				}
+				return outcome{outcome: OutcomeRecorded, conversionID: conv.ID}, &conv, nil
 			}
-			return outcome{outcome: OutcomeRecorded, conversionID: conv.ID}, &conv, nil
-		}
-		e, ok := domain.AsError(err)
-		switch {
-		case !ok || e.Kind == domain.KindUnavailable || e.Kind == domain.KindConflict:
-			return outcome{}, nil, err // Stripe retries
-		case e.Kind == domain.KindNotFound || e.Code == "unknown_referral" || e.Code == domain.ReasonNoFirstPayment:
-			last = "no_referral"
-			if e.Code == domain.ReasonNoFirstPayment {
-				last = e.Code
+			e, ok := domain.AsError(err)
+			switch {
+			case !ok || e.Kind == domain.KindUnavailable || e.Kind == domain.KindConflict:
+				return outcome{}, nil, err // Stripe retries
+			case e.Kind == domain.KindNotFound || e.Code == "unknown_code" || e.Code == "unknown_referral":
+				// This way finds no referral: try the next.
+			case e.Code == domain.ReasonNoFirstPayment:
+				reason = e.Code // a referral that has not paid yet: try the next
+			case e.Code != "":
+				return ignored(e.Code), nil, nil // found, but it does not qualify
+			default:
+				return ignored("not_qualifying"), nil, nil
 			}
-			continue // this way finds no referral that can take it: try the next
-		default:
-			last = e.Code
-			if last == "" {
-				last = "not_qualifying"
-			}
-			return ignored(last), nil, nil
 		}
 	}
-	return ignored(last), nil, nil
+	return ignored(reason), nil, nil
 }
 
 // link remembers which referral the customer is and which conversion the

@@ -342,24 +342,42 @@ func TestSecretIsEncryptedAtRest(t *testing.T) {
 
 // TestSubscriptionCheckoutAndItsFirstInvoice: a subscription bought through
 // Checkout sends both checkout.session.completed and invoice.paid
-// (subscription_create): one purchase, and the invoice's payment intent is
-// linked to it so that refunding it reverses the purchase.
+// (subscription_create), in either order: one purchase (externalId the
+// subscription), with the invoice's payment linked to it so that refunding
+// it reverses the purchase; the next invoice is a renewal.
 func TestSubscriptionCheckoutAndItsFirstInvoice(t *testing.T) {
-	e := newEnv(t, stores(t)["sqlite"](t))
-	if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
-		t.Fatal(err)
-	}
-	vars := checkout("null", "cus_S", "sub@shop.example", "", 4900)
-	vars["PAYMENT_INTENT"], vars["MODE"], vars["INVOICE"], vars["SUBSCRIPTION"] = "null", "subscription", stripetest.Q("in_first"), stripetest.Q("sub_1")
-	vars["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
-	buy := e.mustPost("checkout.session.completed", vars, stripeint.OutcomeRecorded)
-	first := e.mustPost("invoice.paid", invoicePaid("in_first", "subscription_create", "cus_S", "sub@shop.example", "pi_first", 4900), stripeint.OutcomeDuplicate)
-	if first.ConversionID != buy.ConversionID || len(e.conversions()) != 1 {
-		t.Fatalf("first invoice: %+v, %d conversions", first, len(e.conversions()))
-	}
-	e.mustPost("charge.refunded", refund("pi_first", 4900, 4900), stripeint.OutcomeRecorded)
-	if amt, _ := e.earned(buy.ConversionID); amt != 0 {
-		t.Fatalf("the refunded purchase still earns %d", amt)
+	for _, invoiceFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("invoice first ", invoiceFirst), func(t *testing.T) {
+			e := newEnv(t, stores(t)["sqlite"](t))
+			if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
+				t.Fatal(err)
+			}
+			vars := checkout("null", "cus_S", "sub@shop.example", "", 4900)
+			vars["PAYMENT_INTENT"], vars["MODE"], vars["INVOICE"], vars["SUBSCRIPTION"] = "null", "subscription", stripetest.Q("in_first"), stripetest.Q("sub_1RNqK2AbCdEf")
+			vars["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+			first := invoicePaid("in_first", "subscription_create", "cus_S", "sub@shop.example", "pi_first", 4900)
+			first["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+			var a, b stripeint.Result
+			if invoiceFirst {
+				a = e.mustPost("invoice.paid", first, stripeint.OutcomeRecorded)
+				b = e.mustPost("checkout.session.completed", vars, stripeint.OutcomeDuplicate)
+			} else {
+				a = e.mustPost("checkout.session.completed", vars, stripeint.OutcomeRecorded)
+				b = e.mustPost("invoice.paid", first, stripeint.OutcomeDuplicate)
+			}
+			if a.ConversionID != b.ConversionID || len(e.conversions()) != 1 {
+				t.Fatalf("checkout and first invoice: %+v %+v, %d conversions", a, b, len(e.conversions()))
+			}
+			if c := e.conversions()[0]; c.ExternalID != "sub_1RNqK2AbCdEf" || c.Event != domain.EventPurchase {
+				t.Fatalf("the purchase: %+v", c)
+			}
+			e.clock.Set(start.AddDate(0, 1, 0))
+			e.mustPost("invoice.paid", invoicePaid("in_second", "subscription_cycle", "cus_S", "sub@shop.example", "pi_second", 4900), stripeint.OutcomeRecorded)
+			e.mustPost("charge.refunded", refund("pi_first", 4900, 4900), stripeint.OutcomeRecorded)
+			if amt, _ := e.earned(a.ConversionID); amt != 0 {
+				t.Fatalf("the refunded purchase still earns %d", amt)
+			}
+		})
 	}
 }
 
@@ -368,4 +386,39 @@ func mergeVars(a, b map[string]string) map[string]string {
 		a[k] = v
 	}
 	return a
+}
+
+// TestEventsThatRecordNothingSayWhy: verified events that find no referral,
+// or one they cannot be credited to, are acknowledged with the reason.
+func TestEventsThatRecordNothingSayWhy(t *testing.T) {
+	e := newEnv(t, stores(t)["sqlite"](t))
+	if _, err := e.svc.Configure(e.ctx, e.org, secret); err != nil {
+		t.Fatal(err)
+	}
+	// The merchant's own user ID in client_reference_id, a stranger's e-mail.
+	res := e.mustPost("checkout.session.completed", checkout(stripetest.Q("user_4711"), "cus_N", "nobody@example.com", "pi_n", 1000), stripeint.OutcomeIgnored)
+	if res.Reason != "no_referral" {
+		t.Fatalf("reason %q, want no_referral", res.Reason)
+	}
+	// A renewal of a customer whose referral has not paid yet.
+	if _, _, err := e.track.RecordConversion(e.ctx, e.org, tracking.ConversionInput{Code: e.code, Email: "lead@example.com",
+		Event: domain.EventSignup, ExternalID: "signup-1"}); err == nil {
+		t.Fatal("a signup qualified in a program that counts purchases only")
+	}
+	inv := invoicePaid("in_lead", "subscription_cycle", "cus_L", "lead@example.com", "pi_l", 900)
+	inv["METADATA"] = fmt.Sprintf(`{"ref": %q}`, e.code)
+	if res := e.mustPost("invoice.paid", inv, stripeint.OutcomeIgnored); res.Reason != domain.ReasonNoFirstPayment {
+		t.Fatalf("reason %q, want %s", res.Reason, domain.ReasonNoFirstPayment)
+	}
+	// A purchase long after the referral's attribution window.
+	e.mustPost("checkout.session.completed", checkout(stripetest.Q(e.code), "cus_W", "w@example.com", "pi_w", 1000), stripeint.OutcomeRecorded)
+	e.clock.Set(start.AddDate(0, 3, 0))
+	late := checkout("null", "cus_W2", "w@example.com", "pi_w2", 1000)
+	late["SESSION"] = "cs_test_late"
+	if res := e.mustPost("checkout.session.completed", late, stripeint.OutcomeIgnored); res.Reason != domain.ReasonWindowExpired {
+		t.Fatalf("reason %q, want %s", res.Reason, domain.ReasonWindowExpired)
+	}
+	if n := len(e.conversions()); n != 1 {
+		t.Fatalf("%d conversions, want 1", n)
+	}
 }

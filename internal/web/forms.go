@@ -168,6 +168,18 @@ func (p *parser) rule(prefix, currency string) *domain.CommissionRule {
 			r.Tiers = append(r.Tiers, t)
 		}
 	}
+	switch p.str(f("recurring")) {
+	case "lifetime":
+		r.Recurring = &domain.Recurring{}
+	case "months":
+		// A blank or bad number is 0 months: refused by the rule's own
+		// validation on commission.recurring.months, never read as lifetime.
+		months := 0
+		if n := p.integer(f("recurring.months")); n != nil {
+			months = int(min(max(*n, 0), domain.MaxRecurringMonths+1)) // out of range stays out of range
+		}
+		r.Recurring = &domain.Recurring{Months: &months}
+	}
 	return &r
 }
 
@@ -183,6 +195,15 @@ func fillRule(v url.Values, prefix string, r *domain.CommissionRule, currency st
 	v.Set(prefix+".basis", r.Basis)
 	v.Set(prefix+".period", r.Period)
 	v.Set(prefix+".mode", r.Mode)
+	switch {
+	case r.Recurring == nil:
+		v.Set(prefix+".recurring", "")
+	case r.Recurring.Months == nil:
+		v.Set(prefix+".recurring", "lifetime")
+	default:
+		v.Set(prefix+".recurring", "months")
+		v.Set(prefix+".recurring.months", strconv.Itoa(*r.Recurring.Months))
+	}
 	for i, t := range r.Tiers {
 		tp := fmt.Sprintf("%s.tiers[%d].", prefix, i)
 		if r.Basis == domain.BasisRevenue {

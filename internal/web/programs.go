@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -181,6 +182,8 @@ type programData struct {
 	Pager     pager
 	Enrol     *Form
 	Partners  []Option
+	// Snippet is the landing-page script's URL on this installation.
+	Snippet string
 }
 
 type referrerRow struct {
@@ -193,7 +196,8 @@ func (s *Server) renderProgram(rq *request, status int, p domain.Program, enrol 
 	if err != nil {
 		return err
 	}
-	d := programData{Program: p, Pager: newPager(rq, next), Enrol: enrol}
+	d := programData{Program: p, Pager: newPager(rq, next), Enrol: enrol,
+		Snippet: strings.TrimSuffix(s.cfg.Programs.Link(""), "/r/") + "/js/ref.js"}
 	for _, r := range rs {
 		d.Referrers = append(d.Referrers, referrerRow{r, s.cfg.Programs.Link(r.Code)})
 	}

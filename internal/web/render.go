@@ -426,9 +426,9 @@ func ruleText(r domain.CommissionRule, currency string) string {
 	pct := func(b *int64) string { return formatPercent(b) + "%" }
 	switch r.Type {
 	case domain.RuleFlat:
-		return currency + " " + formatMoney(r.Amount, currency) + " flat"
+		return currency + " " + formatMoney(r.Amount, currency) + " flat" + recurringText(r.Recurring)
 	case domain.RulePercentage:
-		return pct(r.RateBps) + " of the value"
+		return pct(r.RateBps) + " of the value" + recurringText(r.Recurring)
 	case domain.RuleTiered:
 		parts := make([]string, len(r.Tiers))
 		for i, t := range r.Tiers {
@@ -445,7 +445,20 @@ func ruleText(r domain.CommissionRule, currency string) string {
 				parts[i] = "up to " + strconv.FormatInt(*t.UpTo, 10) + ": " + pay
 			}
 		}
-		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ")
+		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring)
 	}
 	return r.Type
+}
+
+// recurringText is how long a rule pays on renewals, as a suffix.
+func recurringText(r *domain.Recurring) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Months == nil:
+		return "; renewals for the customer's lifetime"
+	case *r.Months == 1:
+		return "; renewals for 1 month"
+	}
+	return "; renewals for " + strconv.Itoa(*r.Months) + " months"
 }

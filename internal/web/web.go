@@ -20,9 +20,12 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
 	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/tracking"
+	"github.com/partnerloop/partnerloop/internal/web/snippet"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // Group is the route group (and Lambda function) that serves the web UI:
@@ -50,9 +53,14 @@ type Config struct {
 	// store lacks the portal's queries. Their pages then say so.
 	Deals  *deals.Service
 	Portal *portal.Service
+	// Payouts is nil while the store keeps no payout runs; the payout
+	// pages then say so.
+	Payouts *payouts.Service
 	// Analytics is nil while the store keeps no analytics rollups; the
 	// dashboards then say so.
 	Analytics *analytics.Service
+	// Webhooks is nil while the store keeps no webhooks (the pages say so).
+	Webhooks *webhooks.Service
 	// SecureCookies marks cookies Secure (everywhere but plain-http local runs).
 	SecureCookies bool
 	Log           *slog.Logger
@@ -108,6 +116,8 @@ type Page struct {
 func (s *Server) Pages() []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
+		// The landing-page snippet, loaded by organizations' own sites.
+		{"GET", "/js/{file}", public, func(rq *request) error { snippet.Serve(rq.w, rq.r, rq.r.PathValue("file")); return nil }},
 		{"GET", "/theme.css", public, s.theme},
 		{"GET", "/login", public, s.loginPage},
 		{"POST", "/login", public, s.login},
@@ -165,10 +175,20 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/api-keys/{id}/revoke", admin, s.apiKeyRevoke},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
+		{"GET", "/settings/webhooks", admin, s.webhookList},
+		{"POST", "/settings/webhooks", admin, s.webhookCreate},
+		{"GET", "/settings/webhooks/{id}", admin, s.webhookShow},
+		{"POST", "/settings/webhooks/{id}/{action}", admin, s.webhookAction},
+		{"POST", "/settings/webhooks/{id}/deliveries/{deliveryId}/replay", admin, s.webhookReplay},
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
 		{"GET", "/commissions/export", admin, s.commissionExport},
+		{"GET", "/payouts", admin, s.payoutList},
+		{"POST", "/payouts", admin, s.payoutCreate},
+		{"GET", "/payouts/{id}", admin, s.payoutShow},
+		{"GET", "/payouts/{id}/export", admin, s.payoutExport},
+		{"POST", "/payouts/{id}/{action}", admin, s.payoutAction},
 
 		{"GET", "/portal", partner, s.portalHome},
 		{"GET", "/portal/links", partner, s.portalLinks},
@@ -178,6 +198,8 @@ func (s *Server) Pages() []Page {
 		{"GET", "/portal/deals/{id}", partner, s.portalDeal},
 		{"GET", "/portal/earnings", partner, s.portalEarnings},
 		{"GET", "/portal/statements/{file}", partner, s.portalStatement},
+		{"GET", "/portal/payouts", partner, s.portalPayouts},
+		{"POST", "/portal/payouts/details", partner, s.portalPayoutDetails},
 	}
 }
 

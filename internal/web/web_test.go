@@ -317,3 +317,50 @@ func TestParseDecimal(t *testing.T) {
 }
 
 func storePage() store.Page { return store.Page{Limit: 10} }
+
+// TestRecurringRuleInTheProgramForm: the rule editor sets, shows and keeps
+// recurring; a blank number of months is an error on its field, never
+// "lifetime"; an edit that does not touch it keeps it.
+func TestRecurringRuleInTheProgramForm(t *testing.T) {
+	e := apptest.New(t)
+	b := withSession(t, e, e.AdminToken)
+	form := url.Values{
+		"name": {"Subscriptions"}, "landingUrl": {"https://example.com/p"}, "currency": {"USD"}, "startsAt": {"2026-03-01"},
+		"attributionWindowDays": {"30"}, "holdDays": {"0"}, "qualifyingEvents": {"purchase"},
+		"commission.type": {"percentage"}, "commission.rateBps": {"20"}, "commission.recurring": {"months"}, "commission.recurring.months": {""},
+	}
+	r := b.submit("/programs/new", "/programs", form)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `id="f-commission-recurring-months-error"`) {
+		t.Fatalf("blank months: %d\n%s", r.Status, r.Body)
+	}
+	form.Set("commission.recurring.months", "12")
+	r = b.submit("/programs/new", "/programs", form)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("12 months: %d\n%s", r.Status, r.Body)
+	}
+	id := strings.TrimPrefix(r.Header.Get("Location"), "/programs/")
+	p, err := e.App.Programs.Get(context.Background(), e.OrgID, id)
+	if err != nil || p.Commission.Recurring == nil || p.Commission.Recurring.Months == nil || *p.Commission.Recurring.Months != 12 {
+		t.Fatalf("stored rule %+v, %v", p.Commission.Recurring, err)
+	}
+	show := string(b.do("GET", "/programs/"+id, nil).Body)
+	for _, want := range []string{"20% of the value; renewals for 12 months",
+		`&lt;script src="https://refer.example.com/js/ref.js" data-window-days="30" async&gt;`} {
+		if !strings.Contains(show, want) {
+			t.Errorf("the program page lacks %s", want)
+		}
+	}
+	edit := b.do("GET", "/programs/"+id+"/edit", nil)
+	for _, want := range []string{`<option value="months" selected>`, `name="commission.recurring.months" type="text" value="12"`} {
+		if !strings.Contains(string(edit.Body), want) {
+			t.Errorf("the edit form lacks %s", want)
+		}
+	}
+	form.Set("commission.recurring", "lifetime")
+	if r := b.submit("/programs/"+id+"/edit", "/programs/"+id, form); r.Status != http.StatusSeeOther {
+		t.Fatalf("lifetime: %d\n%s", r.Status, r.Body)
+	}
+	if p, _ = e.App.Programs.Get(context.Background(), e.OrgID, id); p.Commission.Recurring == nil || !p.Commission.Recurring.Lifetime() {
+		t.Fatalf("after choosing lifetime: %+v", p.Commission.Recurring)
+	}
+}

@@ -157,3 +157,15 @@ func TestAnalyticsConformance(t *testing.T) {
 func TestStripeConformance(t *testing.T) {
 	storetest.RunStripe(t, func(t *testing.T) storetest.StripeStore { return newStore(t) })
 }
+
+// TestPayoutsConformance runs the conformance suite of payout runs and
+// payout details on DynamoDB Local.
+func TestPayoutsConformance(t *testing.T) {
+	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return newStore(t) })
+}
+
+// TestWebhooksConformance runs the conformance suite of outbound webhooks,
+// each subtest on a fresh table.
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return newStore(t) })
+}

@@ -76,3 +76,11 @@ func TestAnalyticsConformance(t *testing.T) {
 func TestStripeConformance(t *testing.T) {
 	storetest.RunStripe(t, func(t *testing.T) storetest.StripeStore { return openTemp(t) })
 }
+
+func TestPayoutsConformance(t *testing.T) {
+	storetest.RunPayouts(t, func(t *testing.T) storetest.PayoutStore { return openTemp(t) })
+}
+
+func TestWebhooksConformance(t *testing.T) {
+	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return openTemp(t) })
+}

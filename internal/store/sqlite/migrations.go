@@ -407,6 +407,53 @@ CREATE TABLE stripe_links (
 	PRIMARY KEY (org_id, key)
 );
 `,
+	// payout runs and partners' payout details (store.PayoutRuns). At most
+	// one unsettled (open or paying) run per organization: the partial
+	// unique index is what makes two runs never hold the same commission.
+	`
+CREATE TABLE payout_runs (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	status   TEXT NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX payout_runs_org ON payout_runs (org_id, id);
+CREATE UNIQUE INDEX payout_runs_unsettled ON payout_runs (org_id) WHERE status IN ('open', 'paying');
+
+CREATE TABLE payout_details (
+	org_id     TEXT NOT NULL,
+	partner_id TEXT NOT NULL,
+	data       TEXT NOT NULL,
+	PRIMARY KEY (org_id, partner_id)
+) WITHOUT ROWID;
+`,
+	// webhooks: outbound webhook endpoints and their deliveries (store.Webhooks).
+	// Not in the outbox: they are not records events are about.
+	`
+CREATE TABLE webhook_endpoints (
+	id       TEXT PRIMARY KEY,
+	org_id   TEXT NOT NULL,
+	revision INTEGER NOT NULL,
+	data     TEXT NOT NULL
+);
+CREATE INDEX webhook_endpoints_org ON webhook_endpoints (org_id, id);
+
+CREATE TABLE webhook_deliveries (
+	org_id          TEXT NOT NULL,
+	endpoint_id     TEXT NOT NULL,
+	id              TEXT NOT NULL,
+	subject         TEXT NOT NULL,
+	order_key       TEXT NOT NULL,
+	status          TEXT NOT NULL,
+	next_attempt_at TEXT,
+	revision        INTEGER NOT NULL,
+	data            TEXT NOT NULL,
+	PRIMARY KEY (org_id, endpoint_id, id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (org_id, endpoint_id, subject, order_key) WHERE status = 'pending';
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

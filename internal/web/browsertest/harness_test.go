@@ -62,6 +62,7 @@ func startSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DataDir = t.TempDir() // the generated secrets key goes here
 	clock := domain.SystemClock
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.DiscardHandler))
 	ctx := context.Background()

@@ -39,7 +39,7 @@ type visit struct {
 
 // fixtures are the records whose pages the test opens.
 type fixtures struct {
-	program, partner, deal, portalDeal, inviteToken string
+	program, partner, deal, portalDeal, inviteToken, payoutRun string
 }
 
 // pageVisits lists every GET pattern of the web page table. A pattern
@@ -86,6 +86,11 @@ func pageVisits(f fixtures) map[string]visit {
 		"/portal/deals/{id}":             {asPartner, "/portal/deals/" + f.portalDeal, ""},
 		"/portal/earnings":               {asPartner, "/portal/earnings", ""},
 		"/portal/statements/{file}":      download,
+		"/js/{file}":                     {skip: "the landing-page snippet, a script"},
+		"/payouts":                       {asAdmin, "/payouts", ""},
+		"/payouts/{id}":                  {asAdmin, "/payouts/" + f.payoutRun, ""},
+		"/payouts/{id}/export":           download,
+		"/portal/payouts":                {asPartner, "/portal/payouts", ""},
 		"(error) page not found, staff":  {asAdmin, "/no-such-page", ""},
 		"(error) page not found, portal": {asPartner, "/portal/no-such-page", ""},
 	}
@@ -234,6 +239,11 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal(err)
 	}
 	p := identity.Principal{OrgID: s.Org, Role: domain.RoleAdmin, UserID: admin.ID, Email: admin.Email}
+	run, err := s.App.API.Payouts.Create(ctx, s.Org, admin.ID) // from the demo's approved commissions
+	if err != nil {
+		t.Fatalf("payout run: %v", err)
+	}
+	f.payoutRun = run.ID
 	const invitee = "new.manager@example.com"
 	if _, _, err := s.App.Identity.InviteUser(ctx, p, invitee, "New Manager", domain.RoleProgramManager); err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
 // who signs in to see a page.
@@ -39,7 +40,7 @@ type visit struct {
 
 // fixtures are the records whose pages the test opens.
 type fixtures struct {
-	program, partner, deal, portalDeal, inviteToken, payoutRun string
+	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook string
 }
 
 // pageVisits lists every GET pattern of the web page table. A pattern
@@ -91,6 +92,8 @@ func pageVisits(f fixtures) map[string]visit {
 		"/payouts/{id}":                  {asAdmin, "/payouts/" + f.payoutRun, ""},
 		"/payouts/{id}/export":           download,
 		"/portal/payouts":                {asPartner, "/portal/payouts", ""},
+		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},
+		"/settings/webhooks/{id}":        {asAdmin, "/settings/webhooks/" + f.webhook, ""},
 		"(error) page not found, staff":  {asAdmin, "/no-such-page", ""},
 		"(error) page not found, portal": {asPartner, "/portal/no-such-page", ""},
 	}
@@ -244,6 +247,12 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatalf("payout run: %v", err)
 	}
 	f.payoutRun = run.ID
+	hookURL, hookEvents, hookDesc := "https://hooks.example.com/partnerloop/commissions", []string{"commission.approved", "commission.paid"}, "Accounting system"
+	hook, err := s.App.Webhooks.Create(ctx, s.Org, webhooks.EndpointInput{URL: &hookURL, Events: &hookEvents, Description: &hookDesc})
+	if err != nil {
+		t.Fatalf("webhook endpoint: %v", err)
+	}
+	f.webhook = hook.ID
 	const invitee = "new.manager@example.com"
 	if _, _, err := s.App.Identity.InviteUser(ctx, p, invitee, "New Manager", domain.RoleProgramManager); err != nil {
 		t.Fatal(err)

@@ -230,3 +230,36 @@ func TestMailSenderName(t *testing.T) {
 		t.Errorf("From %q, want the sender name", from)
 	}
 }
+
+// TestTiersShowPartnerCountsAndCanBeEdited: the tiers page counts each
+// tier's partners; a tier's form changes its name and rule, and keeps a
+// bad value next to its field.
+func TestTiersShowPartnerCountsAndCanBeEdited(t *testing.T) {
+	e := apptest.New(t)
+	pid := newPartner(t, e, "ada@acme.example")
+	p, err := e.App.Partners.Get(t.Context(), e.OrgID, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := withSession(t, e, e.AdminToken)
+	list := b.do("GET", "/partner-tiers", nil)
+	if !strings.Contains(body(list), `aria-label="1 partners in Tier ada@acme.example">1</a>`) {
+		t.Fatalf("no partner count:\n%s", list.Body)
+	}
+	page := "/partner-tiers/" + p.TierID
+	if r := b.do("GET", page, nil); r.Status != http.StatusOK || !strings.Contains(body(r), `value="10"`) {
+		t.Fatalf("edit form: %d (want the 10%% rate filled in)\n%s", r.Status, r.Body)
+	}
+	r := b.submit(page, page, url.Values{"name": {"Gold"}, "commission.type": {"percentage"}, "commission.rateBps": {"250"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), `id="f-commission-rateBps-error"`) {
+		t.Fatalf("a 250%% rate: %d", r.Status)
+	}
+	r = b.submit(page, page, url.Values{"name": {"Gold"}, "commission.type": {"percentage"}, "commission.rateBps": {"12.5"}, "holdDays": {"30"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", r.Status, r.Body)
+	}
+	tier, err := e.App.Partners.GetTier(t.Context(), e.OrgID, p.TierID)
+	if err != nil || tier.Name != "Gold" || tier.Commission.RateBps == nil || *tier.Commission.RateBps != 1250 || tier.HoldDays == nil || *tier.HoldDays != 30 {
+		t.Errorf("stored tier %+v %v", tier, err)
+	}
+}

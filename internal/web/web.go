@@ -157,6 +157,8 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}", admin, s.partnerUpdate},
 		{"GET", "/partner-tiers", admin, s.tierList},
 		{"POST", "/partner-tiers", admin, s.tierCreate},
+		{"GET", "/partner-tiers/{id}", admin, s.tierEdit},
+		{"POST", "/partner-tiers/{id}", admin, s.tierUpdate},
 		{"POST", "/partners/{id}/invitation", admin, s.partnerInvite},
 		{"GET", "/partners/{id}/revoke", admin, s.partnerRevokeConfirm},
 		{"POST", "/partners/{id}/revoke", admin, s.partnerRevoke},

@@ -40,7 +40,7 @@ type visit struct {
 
 // fixtures are the records whose pages the test opens.
 type fixtures struct {
-	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook string
+	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook, tier string
 }
 
 // pageVisits lists every GET pattern of the web page table. A pattern
@@ -72,6 +72,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/partners/new":                  {asAdmin, "/partners/new", ""},
 		"/partners/{id}":                 {asAdmin, "/partners/" + f.partner, ""},
 		"/partner-tiers":                 {asAdmin, "/partner-tiers", ""},
+		"/partner-tiers/{id}":            {asAdmin, "/partner-tiers/" + f.tier, ""},
 		"/partners/{id}/revoke":          {asAdmin, "/partners/" + f.partner + "/revoke", ""},
 		"/deals":                         {asAdmin, "/deals", ""},
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
@@ -223,6 +224,11 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal(err)
 	}
 	f.partner = portalUser.PartnerID
+	pt, err := s.App.Partners.Get(ctx, s.Org, f.partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tier = pt.TierID
 	ds, _, err := s.App.Deals.List(ctx, s.Org, deals.Filter{}, store.Page{Limit: 100})
 	if err != nil || len(ds) == 0 {
 		t.Fatalf("deals: %v", err)

@@ -131,8 +131,11 @@ infra/local/node_modules/.package-lock.json: infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund
 	@touch $@
 
-test-go: deps ## go test -race -count=1 ./...
-	$(GO) test -race -count=1 ./...
+# -timeout: a package's whole run may take longer than go test's default
+# 10 minutes on a busy 2-core machine under the race detector (the HTTP
+# API's suite starts DynamoDB Local and walks every route for every role).
+test-go: deps ## go test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # The CDK app's tests, one package (one jsii runtime, one synthesis): the
 # assertions, cdk-nag, cfn-lint on the synthesized template and the parity
@@ -180,6 +183,7 @@ fuzz: ## Fuzz each of FUZZ_TARGETS (pkg:FuzzFunc) for FUZZTIME
 clean: ## Remove build outputs
 	rm -rf .aws-sam $(CDK_DIR)/cdk.out
 
-.PHONY: load
-load: ## Load test on loopback: throwaway server, redirect + conversion scenarios (LOAD_DURATION=10s LOAD_CONCURRENCY=16)
-	scripts/load.sh
+.PHONY: load throughput
+load: throughput
+throughput: ## Throughput of redirect + conversion, product vs a bare Go server, on loopback (THROUGHPUT_DURATION=10s THROUGHPUT_CONCURRENCY=16)
+	scripts/throughput.sh

@@ -16,7 +16,11 @@ The sequence: the admin stores a webhook secret and creates a program paying
   5. invoice.paid, the cycle after (API version 2024-06-20)      → renewal
   6. charge.refunded of the first renewal's payment              → its commission reversed
   7. customer.created                                            → ignored
-and waits for the commission pipeline before printing.
+and waits for the commission pipeline before printing. When the server lets
+webhook endpoints target loopback (WEBHOOK_ALLOW_PRIVATE=true), a receiver on
+127.0.0.1 is registered as an outbound webhook endpoint for conversion.* and
+commission.*; it checks each delivery's Standard Webhooks signature and the
+script prints the events it received and the endpoint's delivery log.
 
 Usage: scripts/stripe-replay.py [base-url]      (default http://localhost:3000)
 Environment: BOOTSTRAP_ADMIN_EMAIL (default admin@example.com),
@@ -24,12 +28,15 @@ BOOTSTRAP_ADMIN_PASSWORD (required: the admin's password).
 Needs only python3. Ends with "stripe replay: OK" when every step answered
 as expected.
 """
+import base64
 import hashlib
 import hmac
+import http.server
 import json
 import os
 import secrets
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -93,6 +100,51 @@ def sign(payload, secret, at=None):
     return "t=%d,v1=%s" % (t, mac)
 
 
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A Standard Webhooks receiver: verifies the signature with the
+    endpoint's secret, keeps each webhook-id once."""
+    secret = None
+    events = []
+    seen = set()
+    bad = 0
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        wid, ts = self.headers.get("webhook-id", ""), self.headers.get("webhook-timestamp", "")
+        key = base64.b64decode(Receiver.secret[len("whsec_"):])
+        want = "v1," + base64.b64encode(hmac.new(key, ("%s.%s." % (wid, ts)).encode() + body, hashlib.sha256).digest()).decode()
+        with Receiver.lock:
+            if want not in self.headers.get("webhook-signature", "").split():
+                Receiver.bad += 1
+                self.send_response(401)
+            else:
+                if wid not in Receiver.seen:
+                    Receiver.seen.add(wid)
+                    ev = json.loads(body)
+                    Receiver.events.append((ev["type"], ev["data"].get("id", "")))
+                self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def start_receiver(token):
+    """Registers a loopback receiver; None when the server refuses private targets."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/hooks" % srv.server_address[1]
+    st, ep = call("POST", "/v1/webhooks", token, {"url": url, "events": ["conversion.*", "commission.*"], "description": "stripe replay"})
+    if st != 201:
+        print("outbound webhooks: not checked (%s %s; start the server with WEBHOOK_ALLOW_PRIVATE=true)" % (st, ep.get("code")))
+        srv.shutdown()
+        return None
+    Receiver.secret = ep["secret"]
+    print("outbound webhook endpoint: %s (%s)" % (url, ep["id"]))
+    return ep
+
+
 def main():
     if not PASSWORD:
         fail("set BOOTSTRAP_ADMIN_PASSWORD to the admin's password")
@@ -120,6 +172,7 @@ def main():
     st, ref = call("POST", "/v1/programs/%s/referrers" % prog["id"], token, {"email": "jane.%s@example.com" % RUN.lower(), "name": "Jane", "code": code})
     expect("create referrer", st, 201, ref)
 
+    endpoint = start_receiver(token)
     customer, email = "cus_replay_" + RUN, "casey.%s@shop.example" % RUN.lower()
     first, cycle2, cycle3 = now - 60 * day, now - 30 * day, now - day
 
@@ -174,7 +227,37 @@ def main():
         fail("%d conversions, want 3 (a purchase and two renewals)" % len(convs["items"]))
     if got != want:
         fail("commissions %s, want %s" % (got, want))
+    if endpoint:
+        check_webhooks(token, endpoint, convs["items"])
     print("\nstripe replay: OK")
+
+
+def check_webhooks(token, endpoint, convs):
+    """Waits for the events of the conversions and commissions and prints them."""
+    ids = {c["id"] for c in convs}
+    deadline = time.time() + 30
+    while True:
+        with Receiver.lock:
+            got = list(Receiver.events)
+        created = {s for t, s in got if t == "conversion.created"}
+        if (ids <= created and any(t == "conversion.refunded" for t, _ in got) and
+                any(t == "commission.reversed" for t, _ in got)) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    print("\nwebhook events received (each webhook-id once, signature checked):")
+    for t, subject in got:
+        print("  %-22s %s" % (t, subject))
+    st, log = call("GET", "/v1/webhooks/%s/deliveries?limit=200" % endpoint["id"], token)
+    expect("delivery log", st, 200, log)
+    print("delivery log: %d deliveries, %s" % (len(log["items"]),
+          ", ".join(sorted({"%s %s" % (d["status"], d["attempts"][-1].get("statusCode", "-")) for d in log["items"] if d["attempts"]}))))
+    if Receiver.bad:
+        fail("%d webhook deliveries had no valid signature" % Receiver.bad)
+    if not ids <= created:
+        fail("conversion.created received for %s, want %s" % (sorted(created), sorted(ids)))
+    if not any(t == "commission.reversed" for t, _ in got):
+        fail("no commission.reversed event received")
+    print("webhooks: OK")
 
 
 if __name__ == "__main__":

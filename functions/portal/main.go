@@ -6,6 +6,7 @@ package main
 import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 )
 
 func main() { app.StartHTTPFunction(httpapi.GroupPortal) }

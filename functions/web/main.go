@@ -4,6 +4,7 @@ package main
 
 import (
 	"github.com/partnerloop/partnerloop/internal/app"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 	"github.com/partnerloop/partnerloop/internal/web"
 )
 

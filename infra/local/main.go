@@ -25,6 +25,8 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
+	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/web"
 )
@@ -64,7 +66,7 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := app.OpenStore(ctx, cfg, os.Getenv, os.Environ())
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -250,4 +252,16 @@ func exposureWarning(addr net.Addr, devMailbox bool) string {
 	return fmt.Sprintf("WARNING: listening on %s, beyond loopback, without an SMTP server: invitations are not delivered but kept "+
 		"in the development mailbox. Set SMTP_HOST (and MAIL_FROM, SMTP_USERNAME, SMTP_PASSWORD) for production, "+
 		"or listen on loopback only (unset HOST/ADDR).", addr)
+}
+
+// openStore opens the embedded SQLite store in DATA_DIR, or (STORE=dynamodb,
+// the AWS-local mode) what app.OpenStore opens.
+func openStore(ctx context.Context, cfg app.Config) (store.Store, error) {
+	if cfg.Store != "sqlite" {
+		return app.OpenStore(ctx, cfg, os.Getenv, os.Environ())
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("DATA_DIR: %w", err)
+	}
+	return sqlite.Open(filepath.Join(cfg.DataDir, "partnerloop.db"))
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +35,6 @@ import (
 	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
-	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
 	"github.com/partnerloop/partnerloop/internal/web"
@@ -296,17 +294,16 @@ func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(str
 	return mail.NewSES(awsCfg, c.MailFrom)
 }
 
-// OpenStore opens the store the configuration names. For DynamoDB the AWS
+// OpenStore opens the DynamoDB store the configuration names; the AWS
 // configuration comes from the environment through awsenv (which fails
 // closed); against local emulators the table is created when missing, on
-// AWS it is the template's.
+// AWS it is the template's. The embedded SQLite store (STORE=sqlite) is
+// opened by the one-process server itself (infra/local), so that no
+// Lambda function links the SQLite engine.
 func OpenStore(ctx context.Context, c Config, getenv func(string) string, environ []string) (store.Store, error) {
 	switch c.Store {
 	case "sqlite":
-		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("DATA_DIR: %w", err)
-		}
-		return sqlite.Open(filepath.Join(c.DataDir, "partnerloop.db"))
+		return nil, fmt.Errorf("STORE=sqlite is the one-process server's (infra/local); a Lambda function needs STORE=dynamodb")
 	case "dynamodb":
 		awsCfg, settings, err := awsenv.Load(ctx, getenv, environ)
 		if err != nil {
@@ -341,8 +338,8 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	a.Mailbox, _ = a.Mail.(*mail.Mailbox)
 	a.Identity = identity.New(st, now, ids, identity.WithMail(a.Mail, c.PublicBaseURL))
 	a.Partners = partners.New(st, now, ids)
-	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners))
 	a.Tracking = tracking.New(st, now, ids)
+	a.Programs = programs.New(st, now, ids, c.PublicBaseURL, programs.WithPartners(a.Partners), programs.WithOnChange(a.Tracking.Forget))
 	a.Deals = NewDeals(c, st, now, ids)
 	var led *ledger.Service // nil (routes answer 503) until the store implements store.Ledger
 	if l, ok := st.(store.Ledger); ok {

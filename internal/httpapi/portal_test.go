@@ -13,6 +13,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/portal"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 	"github.com/partnerloop/partnerloop/internal/portaltest"
 )
 

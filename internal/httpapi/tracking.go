@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"errors"
-	"html/template"
+	"io"
 	"net/http"
 	"time"
 
@@ -15,14 +15,16 @@ import (
 // organization's site (on a shared or custom domain) can read it at signup.
 const RefCookie = "ref"
 
-var inactiveLinkPage = template.Must(template.New("inactive").Parse(`<!doctype html>
+// inactiveLinkPage is static (no template: the tracking function links
+// no template engine for it).
+const inactiveLinkPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>Link not active</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f6f7f9;color:#1d2433}
 main{max-width:28rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px #0002;text-align:center}h1{font-size:1.3rem}</style>
 </head><body><main><h1>This referral link is not active</h1>
 <p>The link you followed has expired, been paused, or does not exist. Please ask the person who shared it for a new one.</p></main></body></html>
-`))
+`
 
 // redirect sends a visitor on to the program's landing page. Only GET
 // counts: HEAD requests come from link checkers and unfurlers.
@@ -34,7 +36,8 @@ func (a *API) redirect(w http.ResponseWriter, r *http.Request, _ *Caller) error 
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNotFound)
-		return inactiveLinkPage.Execute(w, nil)
+		_, err := io.WriteString(w, inactiveLinkPage)
+		return err
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package identity
 import (
 	_ "embed"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,7 +22,8 @@ const (
 //go:embed common-passwords.txt
 var commonPasswordList string
 
-var commonPasswords = func() map[string]bool {
+// commonPasswords is built on first use, not at every cold start.
+var commonPasswords = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, line := range strings.Split(commonPasswordList, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
@@ -29,7 +31,7 @@ var commonPasswords = func() map[string]bool {
 		}
 	}
 	return m
-}()
+})
 
 // sequences are runs people type instead of a password, forwards and
 // backwards: the alphabet, digits and keyboard rows.
@@ -69,7 +71,7 @@ func passwordProblem(password, email, orgName string) string {
 	}
 	lower := strings.ToLower(password)
 	folded := alnum(lower)
-	if commonPasswords[lower] || commonPasswords[folded] {
+	if common := commonPasswords(); common[lower] || common[folded] {
 		return "is one of the most common passwords; choose another"
 	}
 	email = domain.NormalizeEmail(email)

@@ -205,7 +205,13 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 		if err != nil {
 			return false, err
 		}
-		if firstPaid == nil || !rule.RenewalEarns(*firstPaid, conv.OccurredAt) {
+		if firstPaid == nil {
+			// Recording a renewal required a paid conversion before it, so
+			// it exists: not visible yet (an eventually consistent index).
+			// Deliver again rather than decide it earns nothing.
+			return false, fmt.Errorf("pipeline: renewal %s: its referral's first paid conversion is not visible yet", conv.ID)
+		}
+		if !rule.RenewalEarns(*firstPaid, conv.OccurredAt) {
 			return false, nil
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/portal"
+	"github.com/partnerloop/partnerloop/internal/portal/statementpdf"
 	"github.com/partnerloop/partnerloop/internal/portaltest"
 )
 
@@ -244,7 +245,7 @@ func TestStatementRenderings(t *testing.T) {
 	}
 
 	var pdfBuf bytes.Buffer
-	if err := portal.WriteStatementPDF(&pdfBuf, st); err != nil {
+	if err := statementpdf.Write(&pdfBuf, st); err != nil {
 		t.Fatal(err)
 	}
 	text := portaltest.PDFText(t, pdfBuf.Bytes())
@@ -298,7 +299,7 @@ func TestStatementPDFLayout(t *testing.T) {
 	st := portal.Statement{Organization: "Acme Deutschland GmbH", Locale: "de-DE", TimeZone: "Europe/Berlin",
 		PartnerID: "prt_a", Partner: "Kraftwerk Digital GmbH", Period: march, AsOf: at(3, 31, 22), Sections: sections}
 	var buf bytes.Buffer
-	if err := portal.WriteStatementPDF(&buf, st); err != nil {
+	if err := statementpdf.Write(&buf, st); err != nil {
 		t.Fatal(err)
 	}
 	b := buf.Bytes()

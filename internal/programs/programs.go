@@ -19,6 +19,7 @@ type Service struct {
 	ids      domain.IDs
 	baseURL  string
 	partners PartnerLookup
+	onChange func()
 }
 
 // PartnerLookup tells whether a partner exists in an organization: all the
@@ -34,6 +35,13 @@ type Option func(*Service)
 // it no partner ID is valid.
 func WithPartners(p PartnerLookup) Option {
 	return func(s *Service) { s.partners = p }
+}
+
+// WithOnChange calls fn after every change of a program made through the
+// service (the tracking service's cached lookups are dropped with it, so
+// a pause takes effect at once in this process).
+func WithOnChange(fn func()) Option {
+	return func(s *Service) { s.onChange = fn }
 }
 
 // New returns a programs service. baseURL is the public address referral
@@ -104,6 +112,9 @@ func (s *Service) modify(ctx context.Context, orgID, id string, change func(doma
 	}
 	if err == nil {
 		next.Revision++
+		if s.onChange != nil {
+			s.onChange()
+		}
 	}
 	return next, err
 }

@@ -1,10 +1,11 @@
 // Package secretbox encrypts the secrets the product must be able to read
-// back (an organization's Stripe webhook signing secret) with AES-256-GCM.
+// back (an organization's Stripe webhook signing secret, outbound webhook
+// secrets) with AES-256-GCM.
 // Secrets that are only compared (passwords, API keys) are hashed instead,
 // elsewhere.
 //
 // The key: SECRETS_KEY (base64 of 32 random bytes) when set — on AWS the
-// template fills it from the SSM parameter /partnerloop/secrets-key; for
+// template's SecretsKey parameter (CDK: the secretsKey context); for
 // the embedded server without it, a key file generated on first use in the
 // data directory (secrets.key, mode 0600).
 package secretbox

@@ -47,9 +47,9 @@ type testStore interface {
 	store.StripeIntegrations
 }
 
-func stores(t *testing.T) map[string]func(t *testing.T) testStore {
-	return map[string]func(t *testing.T) testStore{
-		"sqlite": func(t *testing.T) testStore {
+func stores(testing.TB) map[string]func(t testing.TB) testStore {
+	return map[string]func(t testing.TB) testStore{
+		"sqlite": func(t testing.TB) testStore {
 			s, err := sqlite.Open(filepath.Join(t.TempDir(), "stripe.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -57,7 +57,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) testStore {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		"dynamodb": func(t *testing.T) testStore {
+		"dynamodb": func(t testing.TB) testStore {
 			name := fmt.Sprintf("stripe-%d", time.Now().UnixNano())
 			ctx := context.Background()
 			if err := dynamo.CreateTable(ctx, dynamoClient, name); err != nil {
@@ -82,7 +82,7 @@ const secret = "whsec_test_5f0c1a2b3c4d5e6f"
 // env is one organization with a live program (10 %, renewals for 12
 // months) and a referrer, and the integration over a store.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	st    testStore
 	clock *clock
@@ -96,7 +96,7 @@ type env struct {
 
 var start = time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T, st testStore) *env {
+func newEnv(t testing.TB, st testStore) *env {
 	c := &clock{now: start}
 	seq := 0
 	var mu sync.Mutex

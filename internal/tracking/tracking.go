@@ -28,6 +28,7 @@ type Service struct {
 	// round trip on the redirect); ClicksPerAddress, kept by the store, is
 	// the limit that holds across processes.
 	redirects *ratelimit.Local
+	lookups   lookups
 }
 
 // New returns a tracking service.
@@ -63,14 +64,14 @@ func (s *Service) Follow(ctx context.Context, code string, v Visitor, count bool
 	if !domain.ValidVanityCode(code) {
 		return Redirect{}, ErrLinkInactive
 	}
-	ref, err := s.store.GetReferrerByCode(ctx, code)
+	ref, err := s.referrerByCode(ctx, code)
 	if errors.Is(err, store.ErrNotFound) {
 		return Redirect{}, ErrLinkInactive
 	}
 	if err != nil {
 		return Redirect{}, err
 	}
-	prog, err := s.store.GetProgram(ctx, ref.OrgID, ref.ProgramID)
+	prog, err := s.program(ctx, ref.OrgID, ref.ProgramID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Redirect{}, ErrLinkInactive
 	}
@@ -242,14 +243,14 @@ func (s *Service) referrerAndProgram(ctx context.Context, orgID, code string) (d
 	if !domain.ValidVanityCode(code) {
 		return domain.Referrer{}, domain.Program{}, unknown
 	}
-	r, err := s.store.GetReferrerByCode(ctx, code)
+	r, err := s.referrerByCode(ctx, code)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && r.OrgID != orgID) {
 		return r, domain.Program{}, unknown
 	}
 	if err != nil {
 		return r, domain.Program{}, err
 	}
-	p, err := s.store.GetProgram(ctx, orgID, r.ProgramID)
+	p, err := s.program(ctx, orgID, r.ProgramID)
 	if err != nil {
 		return r, p, err
 	}
@@ -462,7 +463,7 @@ func (s *Service) resolveReferral(ctx context.Context, orgID string, in Conversi
 			}
 		}
 	}
-	prog, err = s.store.GetProgram(ctx, orgID, ref.ProgramID)
+	prog, err = s.program(ctx, orgID, ref.ProgramID)
 	return ref, nil, prog, err
 }
 

@@ -132,7 +132,7 @@ type harness struct {
 	org   string
 }
 
-func newHarness(t *testing.T, st webhooks.Store) *harness {
+func newHarness(t testing.TB, st webhooks.Store) *harness {
 	t.Helper()
 	key, err := secretbox.KeyFile(filepath.Join(t.TempDir(), "secrets.key"))
 	if err != nil {
@@ -156,7 +156,7 @@ func newHarness(t *testing.T, st webhooks.Store) *harness {
 	return h
 }
 
-func (h *harness) endpoint(t *testing.T, url string, events ...string) webhooks.Endpoint {
+func (h *harness) endpoint(t testing.TB, url string, events ...string) webhooks.Endpoint {
 	t.Helper()
 	e, err := h.svc.Create(t.Context(), h.org, webhooks.EndpointInput{URL: &url, Events: &events})
 	if err != nil {
@@ -181,7 +181,7 @@ func (h *harness) change(entity, op, id string, old, neu map[string]any, seq int
 
 // feed turns changes into the events queue's messages, as the pump and the
 // stream router do.
-func feed(t *testing.T, cs ...store.Change) []pipeline.Message {
+func feed(t testing.TB, cs ...store.Change) []pipeline.Message {
 	t.Helper()
 	var out []pipeline.Message
 	for _, c := range cs {

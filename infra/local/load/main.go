@@ -1,24 +1,33 @@
-// Command load drives a running local server (infra/local) with one of two
-// scenarios and prints throughput, latency percentiles and status counts:
+// Command load measures the product's hot paths against a bare Go server on
+// this machine's loopback, with vegeta (github.com/tsenart/vegeta) as the
+// load generator, and prints the requests per second of both and their
+// ratio:
 //
-//	go run ./infra/local/load -url http://127.0.0.1:3000 -duration 10s -concurrency 16 -scenario redirect
+//	load -url http://127.0.0.1:3000 -bare-url http://127.0.0.1:3001 -duration 10s -concurrency 16
+//	load bare -listen 127.0.0.1:0 -data /tmp/bare   # the bare server
 //
-// The scenarios:
+// The scenarios (-scenario, default all three):
 //
-//   - redirect: GET /r/{code}, each request with its own User-Agent, so that
-//     each is a distinct visitor. All come from one address, so the server
-//     counts (writes) at most tracking.ClicksPerAddress of them per hour and
-//     redirects the rest without a write: the scenario measures the
-//     redirect under the abuse limits, and checks that the cap holds under
-//     concurrency. Redirects are not followed.
-//   - conversion: POST /v1/conversions with a new externalId each request,
-//     all against one referral (a write).
+//   - repeat: GET /r/{code} by one visitor again and again (counted once,
+//     then de-duplicated: the redirect's read path);
+//   - new: GET /r/{code} by a new visitor each request (a click written
+//     each time). Visitors are told apart by address: each request names its
+//     own in X-Forwarded-For, so the product must trust 127.0.0.1 as a proxy
+//     (TRUSTED_PROXIES=127.0.0.1); the tool checks afterwards that the
+//     server counted one click per redirect;
+//   - conversion: POST /v1/conversions with a new externalId each request.
 //
-// It signs in with BOOTSTRAP_ADMIN_EMAIL (default admin@example.com) and
-// BOOTSTRAP_ADMIN_PASSWORD, and creates its own program, referrer and
-// referral through the API, so it can run against any installation — but it
-// writes, so it refuses every URL whose host is not a loopback address.
-// scripts/load.sh starts a throwaway server and runs both scenarios.
+// The bare server (load bare) answers the same requests doing only the
+// essential work: a map lookup, the cookie and the 302 for GET /r/{code};
+// for POST /v1/conversions it decodes the same JSON and inserts one row
+// into SQLite in WAL mode.
+//
+// It signs in to the product with BOOTSTRAP_ADMIN_EMAIL (default
+// admin@example.com) and BOOTSTRAP_ADMIN_PASSWORD and creates its own
+// program, referrer and referral through the API. It writes, so it refuses
+// every URL whose host is not a loopback address, and its dialer refuses
+// to connect anywhere else. scripts/throughput.sh starts both servers on
+// throwaway data and runs it.
 package main
 
 import (
@@ -37,59 +46,79 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/partnerloop/partnerloop/internal/tracking"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "bare" {
+		err = runBare(os.Args[2:])
+	} else {
+		err = run(os.Args[1:])
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
+// The scenarios, in the order they run.
+var scenarios = []string{"repeat", "new", "conversion"}
+
 type options struct {
-	base        *url.URL
+	product     *url.URL
+	bare        *url.URL // nil: the product only
 	duration    time.Duration
 	concurrency int
-	max         int64
-	scenario    string
+	max         uint64
+	scenarios   []string
 	email       string
 	password    string
 }
 
 func parseFlags(args []string, getenv func(string) string) (options, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	rawURL := fs.String("url", "http://127.0.0.1:3000", "base URL of the server; its host must be a loopback address")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
-	concurrency := fs.Int("concurrency", 16, "number of concurrent workers (and keep-alive connections)")
-	maxReq := fs.Int64("max", 200000, "stop after this many requests even before -duration")
-	scenario := fs.String("scenario", "redirect", "redirect or conversion")
+	rawURL := fs.String("url", "http://127.0.0.1:3000", "base URL of the product; its host must be a loopback address")
+	rawBare := fs.String("bare-url", "", "base URL of the bare server (load bare); empty: measure the product only")
+	duration := fs.Duration("duration", 10*time.Second, "how long each scenario sends requests to each server")
+	concurrency := fs.Int("concurrency", 16, "concurrent requests (workers and keep-alive connections)")
+	maxReq := fs.Uint64("max", 1_000_000, "stop a scenario after this many requests even before -duration")
+	scenario := fs.String("scenario", "all", "repeat, new, conversion or all")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := options{duration: *duration, concurrency: *concurrency, max: *maxReq, scenario: *scenario}
-	base, err := loopbackURL(*rawURL)
-	if err != nil {
+	o := options{duration: *duration, concurrency: *concurrency, max: *maxReq}
+	var err error
+	if o.product, err = loopbackURL(*rawURL); err != nil {
 		return o, err
 	}
-	o.base = base
+	if *rawBare != "" {
+		if o.bare, err = loopbackURL(*rawBare); err != nil {
+			return o, err
+		}
+	}
 	switch {
-	case o.scenario != "redirect" && o.scenario != "conversion":
-		return o, fmt.Errorf("-scenario %q: use redirect or conversion", o.scenario)
+	case *scenario == "all":
+		o.scenarios = scenarios
+	case slices.Contains(scenarios, *scenario):
+		o.scenarios = []string{*scenario}
+	default:
+		return o, fmt.Errorf("-scenario %q: use repeat, new, conversion or all", *scenario)
+	}
+	switch {
 	case o.duration <= 0 || o.duration > time.Hour:
 		return o, fmt.Errorf("-duration %s: must be more than 0 and at most 1h", o.duration)
 	case o.concurrency < 1 || o.concurrency > 1024:
 		return o, fmt.Errorf("-concurrency %d: must be from 1 to 1024", o.concurrency)
-	case o.max < 1 || o.max > 10_000_000:
-		return o, fmt.Errorf("-max %d: must be from 1 to 10000000", o.max)
+	case o.max < 1 || o.max > 100_000_000:
+		return o, fmt.Errorf("-max %d: must be from 1 to 100000000", o.max)
 	}
 	o.email = strings.TrimSpace(getenv("BOOTSTRAP_ADMIN_EMAIL"))
 	if o.email == "" {
@@ -97,7 +126,7 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	}
 	o.password = getenv("BOOTSTRAP_ADMIN_PASSWORD")
 	if o.password == "" {
-		return o, errors.New("set BOOTSTRAP_ADMIN_PASSWORD to the admin password of the server")
+		return o, errors.New("set BOOTSTRAP_ADMIN_PASSWORD to the admin password of the product")
 	}
 	return o, nil
 }
@@ -138,6 +167,25 @@ func loopbackOnly(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
+// newHTTPClient is the one HTTP client of the tool: loopback only, never
+// through a proxy, never following the redirect (it goes to the program's
+// landing page on the internet).
+func newHTTPClient(conns int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext,
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			MaxConnsPerHost:     conns,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 func run(args []string) error {
 	o, err := parseFlags(args, os.Getenv)
 	if err != nil {
@@ -146,217 +194,238 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	transport := &http.Transport{
-		Proxy:               nil, // loopback only: never through a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second, Control: loopbackOnly}).DialContext,
-		MaxIdleConns:        o.concurrency,
-		MaxIdleConnsPerHost: o.concurrency,
-		MaxConnsPerHost:     o.concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	defer transport.CloseIdleConnections()
-	c := &client{
-		base: o.base,
-		http: &http.Client{
-			Transport: transport,
-			Timeout:   30 * time.Second,
-			// The redirect goes to the program's landing page on the
-			// internet: never follow it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}
-
+	api := &client{base: o.product, http: newHTTPClient(4)}
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := c.login(ctx, o.email, o.password); err != nil {
+	if err := api.login(ctx, o.email, o.password); err != nil {
 		return err
 	}
-	fx, err := c.setup(ctx, o.scenario, runID)
+	fx, err := api.setup(ctx, runID)
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 
-	var do func(ctx context.Context, worker int, n int64) (int, error)
-	var want int
-	var target string
-	switch o.scenario {
-	case "redirect":
-		want, target = http.StatusFound, c.url("/r/"+fx.code)
-		do = func(ctx context.Context, worker int, n int64) (int, error) {
-			// The server tells visitors apart by address and user agent;
-			// every request comes from 127.0.0.1, so vary the user agent.
-			ua := "Mozilla/5.0 (X11; Linux x86_64) partnerloop-load/1 (" + runID + "; w" + strconv.Itoa(worker) + "; " + strconv.FormatInt(n, 10) + ")"
-			return c.send(ctx, http.MethodGet, target, nil, ua, false)
+	fmt.Printf("load         %d concurrent requests, %s per scenario and server (at most %d requests), vegeta %s\n",
+		o.concurrency, o.duration, o.max, "v12")
+	var rows []row
+	var failures []error
+	for _, sc := range o.scenarios {
+		if ctx.Err() != nil {
+			break
 		}
-	case "conversion":
-		want, target = http.StatusCreated, c.url("/v1/conversions")
-		do = func(ctx context.Context, worker int, n int64) (int, error) {
-			body := `{"referralId":"` + fx.referralID + `","event":"purchase","amount":{"amount":4999,"currency":"USD"},"externalId":"load-` + runID + "-" + strconv.FormatInt(n, 10) + `"}`
-			return c.send(ctx, http.MethodPost, target, []byte(body), "", true)
+		r := row{scenario: sc}
+		if o.bare != nil {
+			t := bareTargets(o.bare, sc, runID)
+			r.bare = attack(ctx, o, "bare "+sc, t)
+			fmt.Println(r.bare.line())
+			if err := r.bare.check(); err != nil {
+				failures = append(failures, fmt.Errorf("bare %s: %w", sc, err))
+			}
 		}
-	}
-
-	fmt.Printf("scenario     %s: %s %s\n", o.scenario, map[string]string{"redirect": "GET", "conversion": "POST"}[o.scenario], target)
-	fmt.Printf("workers      %d (keep-alive connections), duration %s, at most %d requests\n", o.concurrency, o.duration, o.max)
-	begun := time.Now()
-	res := hammer(ctx, o, do)
-	report(os.Stdout, res, o, want)
-
-	if o.scenario == "redirect" && res.stopped != "interrupted" && len(res.errors) == 0 {
-		// Every request was a distinct visitor from one address, so the
-		// server must have counted exactly the cap in each clock hour the
-		// run touched (or every 302, if there were fewer). (Requests cut
-		// off or failed on the way may still have been counted, hence only
-		// when there were none.)
-		clicks, err := c.clicks(context.Background(), fx.referrerID)
+		before, err := api.clicks(ctx, fx.referrerID)
 		if err != nil {
-			return fmt.Errorf("reading the click count: %w", err)
+			return err
 		}
-		hours := int64(time.Now().Truncate(time.Hour).Sub(begun.Truncate(time.Hour))/time.Hour) + 1
-		fmt.Printf("clicks       %d counted by the server for %d redirects from one address (cap %d per hour)\n",
-			clicks, res.status[http.StatusFound], tracking.ClicksPerAddress)
-		if lo, hi := min(int64(res.status[http.StatusFound]), tracking.ClicksPerAddress), tracking.ClicksPerAddress*hours; clicks < lo || clicks > hi {
-			return fmt.Errorf("the server counted %d clicks for %d distinct visitors from one address, want %d to %d", clicks, res.status[http.StatusFound], lo, hi)
+		if sc == "repeat" {
+			// The visitor's first visit counts; every later one repeats it.
+			if _, err := api.send(ctx, productTargets(api, fx, sc, runID).first()); err != nil {
+				return err
+			}
+			before++
+		}
+		r.product = attack(ctx, o, "product "+sc, productTargets(api, fx, sc, runID))
+		fmt.Println(r.product.line())
+		if err := r.product.check(); err != nil {
+			failures = append(failures, fmt.Errorf("product %s: %w", sc, err))
+		}
+		if sc != "conversion" && ctx.Err() == nil {
+			after, err := api.clicks(ctx, fx.referrerID)
+			if err != nil {
+				return err
+			}
+			want := int64(0)
+			if sc == "new" {
+				want = int64(r.product.status[http.StatusFound])
+			}
+			fmt.Printf("clicks       %d counted for %d redirects (want %d)\n", after-before, r.product.status[http.StatusFound], want)
+			if after-before != want {
+				failures = append(failures, fmt.Errorf("product %s: the server counted %d clicks for %d redirects, want %d (is TRUSTED_PROXIES=127.0.0.1 set?)",
+					sc, after-before, r.product.status[http.StatusFound], want))
+			}
+		}
+		rows = append(rows, r)
+	}
+	fmt.Println()
+	printTable(os.Stdout, rows)
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return errors.Join(failures...)
+}
+
+// targets generates a scenario's requests; it is called from many workers
+// at once.
+type targets struct {
+	want int
+	next func(n uint64) vegeta.Target
+}
+
+func (t targets) first() vegeta.Target { return t.next(0) }
+
+// redirectUA is a current desktop browser's: counted, not a bot.
+const redirectUA = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+// visitorAddr spreads n over 10.0.0.0/8: a distinct address for every n.
+func visitorAddr(n uint64) string {
+	n++ // 10.0.0.0 is not an address anyone visits from
+	return fmt.Sprintf("10.%d.%d.%d", n>>16&0xff, n>>8&0xff, n&0xff)
+}
+
+func redirectTargets(target string, sc string) targets {
+	return targets{want: http.StatusFound, next: func(n uint64) vegeta.Target {
+		h := http.Header{"User-Agent": {redirectUA}}
+		if sc == "new" {
+			h.Set("X-Forwarded-For", visitorAddr(n))
+		} else {
+			h.Set("X-Forwarded-For", "10.255.255.254")
+		}
+		return vegeta.Target{Method: http.MethodGet, URL: target, Header: h}
+	}}
+}
+
+func conversionTargets(target, referralID, runID, token string) targets {
+	return targets{want: http.StatusCreated, next: func(n uint64) vegeta.Target {
+		body := `{"referralId":"` + referralID + `","event":"purchase","amount":{"amount":4999,"currency":"USD"},"externalId":"load-` +
+			runID + "-" + strconv.FormatUint(n, 10) + `"}`
+		h := http.Header{"Content-Type": {"application/json"}}
+		if token != "" {
+			h.Set("Authorization", "Bearer "+token)
+		}
+		return vegeta.Target{Method: http.MethodPost, URL: target, Header: h, Body: []byte(body)}
+	}}
+}
+
+func productTargets(c *client, fx fixture, sc, runID string) targets {
+	if sc == "conversion" {
+		return conversionTargets(c.url("/v1/conversions"), fx.referralID, runID, c.token)
+	}
+	return redirectTargets(c.url("/r/"+fx.code), sc)
+}
+
+func bareTargets(base *url.URL, sc, runID string) targets {
+	if sc == "conversion" {
+		return conversionTargets(base.String()+"/v1/conversions", "ref_bare", runID, "")
+	}
+	return redirectTargets(base.String()+"/r/"+bareCode, sc)
+}
+
+// measured is one scenario against one server.
+type measured struct {
+	name    string
+	want    int
+	metrics vegeta.Metrics
+	status  map[int]int
+	errors  map[string]int
+}
+
+// attack drives one server with vegeta: o.concurrency workers sending as
+// fast as the server answers (no pacing), for o.duration or o.max requests.
+func attack(ctx context.Context, o options, name string, t targets) measured {
+	a := vegeta.NewAttacker(
+		vegeta.Client(newHTTPClient(o.concurrency)),
+		vegeta.Workers(uint64(o.concurrency)), vegeta.MaxWorkers(uint64(o.concurrency)),
+		vegeta.MaxBody(0), // the bodies are not looked at
+	)
+	var seq atomic.Uint64
+	tr := func(tgt *vegeta.Target) error {
+		*tgt = t.next(seq.Add(1))
+		return nil
+	}
+	pace := unpaced{max: o.max}
+	m := measured{name: name, want: t.want, status: map[int]int{}, errors: map[string]int{}}
+	stop := context.AfterFunc(ctx, func() { a.Stop() })
+	defer stop()
+	for res := range a.Attack(tr, pace, o.duration, name) {
+		m.metrics.Add(res)
+		if res.Error != "" {
+			m.errors[res.Error]++
+		} else {
+			m.status[int(res.Code)]++
 		}
 	}
-	if bad := res.total() - res.status[want]; bad > 0 || res.status[want] == 0 {
-		return fmt.Errorf("%d of %d requests did not answer %d", bad, res.total(), want)
+	m.metrics.Close()
+	return m
+}
+
+// unpaced sends the next request as soon as a worker is free, up to max.
+type unpaced struct{ max uint64 }
+
+func (p unpaced) Pace(_ time.Duration, hits uint64) (time.Duration, bool) { return 0, hits >= p.max }
+func (unpaced) Rate(time.Duration) float64                                { return 0 }
+
+// reqPerSec is answered requests per second over the attack (vegeta's
+// throughput counts only successful ones; every answer is counted here and
+// check fails the run when any was not the expected status).
+func (m measured) reqPerSec() float64 {
+	if m.metrics.Duration+m.metrics.Wait <= 0 {
+		return 0
+	}
+	return float64(m.metrics.Requests) / (m.metrics.Duration + m.metrics.Wait).Seconds()
+}
+
+func (m measured) line() string {
+	codes := make([]int, 0, len(m.status))
+	for c := range m.status {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	var parts []string
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", m.status[c], c))
+	}
+	for e, n := range m.errors {
+		parts = append(parts, fmt.Sprintf("%d×error %q", n, e))
+	}
+	return fmt.Sprintf("%-20s %8.0f req/s  %7d requests  p50 %-9s p99 %-9s %s", m.name, m.reqPerSec(), m.metrics.Requests,
+		m.metrics.Latencies.P50.Round(time.Microsecond), m.metrics.Latencies.P99.Round(time.Microsecond), strings.Join(parts, " "))
+}
+
+func (m measured) check() error {
+	if m.metrics.Requests == 0 {
+		return errors.New("no request was sent")
+	}
+	if bad := int(m.metrics.Requests) - m.status[m.want]; bad > 0 {
+		return fmt.Errorf("%d of %d requests did not answer %d", bad, m.metrics.Requests, m.want)
 	}
 	return nil
 }
 
-// result is what the workers measured.
-type result struct {
-	elapsed   time.Duration
-	latencies []time.Duration // of answered requests
-	status    map[int]int
-	errors    map[string]int // transport errors by message
-	stopped   string
+type row struct {
+	scenario      string
+	bare, product measured
 }
 
-func (r result) total() int {
-	n := 0
-	for _, c := range r.status {
-		n += c
-	}
-	for _, c := range r.errors {
-		n += c
-	}
-	return n
+var scenarioTitles = map[string]string{
+	"repeat":     "GET /r/{code}, repeat visitor",
+	"new":        "GET /r/{code}, new visitor (click write)",
+	"conversion": "POST /v1/conversions",
 }
 
-// hammer runs o.concurrency workers until o.duration has passed, o.max
-// requests have been started or ctx ends. Requests in flight at the deadline
-// complete and are counted; those cut off by ctx (Ctrl-C) are not.
-func hammer(ctx context.Context, o options, do func(ctx context.Context, worker int, n int64) (int, error)) result {
-	type partial struct {
-		latencies []time.Duration
-		status    map[int]int
-		errors    map[string]int
-	}
-	var started atomic.Int64
-	parts := make([]partial, o.concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	deadline := start.Add(o.duration)
-	for w := range o.concurrency {
-		wg.Go(func() {
-			p := partial{status: map[int]int{}, errors: map[string]int{}}
-			p.latencies = make([]time.Duration, 0, min(o.max/int64(o.concurrency)+1, 1<<16))
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				n := started.Add(1)
-				if n > o.max {
-					break
-				}
-				t0 := time.Now()
-				code, err := do(ctx, w, n)
-				d := time.Since(t0)
-				switch {
-				case err != nil && ctx.Err() != nil:
-					// Interrupted: not a server error.
-				case err != nil:
-					p.errors[err.Error()]++
-				default:
-					p.status[code]++
-					p.latencies = append(p.latencies, d)
-				}
+func printTable(w io.Writer, rows []row) {
+	fmt.Fprintf(w, "| %-40s | %12s | %12s | %6s |\n", "path", "bare req/s", "product req/s", "ratio")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|\n", strings.Repeat("-", 42), strings.Repeat("-", 14), strings.Repeat("-", 15), strings.Repeat("-", 8))
+	for _, r := range rows {
+		bare, ratio := "—", "—"
+		if r.bare.name != "" {
+			bare = fmt.Sprintf("%.0f", r.bare.reqPerSec())
+			if b := r.bare.reqPerSec(); b > 0 {
+				ratio = fmt.Sprintf("%.0f %%", 100*r.product.reqPerSec()/b)
 			}
-			parts[w] = p
-		})
-	}
-	wg.Wait()
-	res := result{elapsed: time.Since(start), status: map[int]int{}, errors: map[string]int{}, stopped: "duration"}
-	switch {
-	case ctx.Err() != nil:
-		res.stopped = "interrupted"
-	case started.Load() > o.max:
-		res.stopped = "max requests"
-	}
-	for _, p := range parts {
-		res.latencies = append(res.latencies, p.latencies...)
-		for k, v := range p.status {
-			res.status[k] += v
 		}
-		for k, v := range p.errors {
-			res.errors[k] += v
-		}
-	}
-	slices.Sort(res.latencies)
-	return res
-}
-
-func report(w io.Writer, r result, o options, want int) {
-	total := r.total()
-	fmt.Fprintf(w, "requests     %d in %s (stopped by %s)\n", total, r.elapsed.Round(time.Millisecond), r.stopped)
-	fmt.Fprintf(w, "throughput   %.1f req/s\n", float64(total)/r.elapsed.Seconds())
-	if len(r.latencies) > 0 {
-		fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n",
-			fmtDur(percentile(r.latencies, 50)), fmtDur(percentile(r.latencies, 90)),
-			fmtDur(percentile(r.latencies, 99)), fmtDur(r.latencies[len(r.latencies)-1]))
-	}
-	codes := make([]int, 0, len(r.status))
-	for code := range r.status {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes)
-	var parts []string
-	for _, code := range codes {
-		mark := ""
-		if code != want {
-			mark = " (unexpected)"
-		}
-		parts = append(parts, fmt.Sprintf("%d: %d%s", code, r.status[code], mark))
-	}
-	if len(parts) == 0 {
-		parts = []string{"none"}
-	}
-	fmt.Fprintf(w, "status       %s\n", strings.Join(parts, ", "))
-	for msg, n := range r.errors {
-		fmt.Fprintf(w, "error        %d× %s\n", n, msg)
+		fmt.Fprintf(w, "| %-40s | %12s | %13.0f | %6s |\n", scenarioTitles[r.scenario], bare, r.product.reqPerSec(), ratio)
 	}
 }
 
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 × n)
-	return sorted[max(rank, 1)-1]
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Millisecond).String()
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond).String()
-	default:
-		return d.Round(time.Microsecond).String()
-	}
-}
-
-// client talks to the server's API.
+// client talks to the product's API to set up and to check.
 type client struct {
 	base  *url.URL
 	http  *http.Client
@@ -365,26 +434,13 @@ type client struct {
 
 func (c *client) url(path string) string { return c.base.String() + path }
 
-// send makes one request, with the session token when auth, reads the whole
-// answer (so the connection is reused) and returns its status.
-func (c *client) send(ctx context.Context, method, target string, body []byte, userAgent string, auth bool) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+// send makes one request of a scenario and returns its status.
+func (c *client) send(ctx context.Context, t vegeta.Target) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(t.Body))
 	if err != nil {
 		return 0, err
 	}
-	if userAgent != "" {
-		req.Header.Set("User-Agent", userAgent)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
+	req.Header = t.Header.Clone()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, err
@@ -445,14 +501,14 @@ func (c *client) login(ctx context.Context, email, password string) error {
 	return nil
 }
 
-// fixture is what a scenario runs against.
+// fixture is what the scenarios run against.
 type fixture struct {
 	programID, referrerID, code, referralID string
 }
 
-// setup creates and activates a program, enrols a referrer and, for the
-// conversion scenario, submits a referral — all named after this run.
-func (c *client) setup(ctx context.Context, scenario, runID string) (fixture, error) {
+// setup creates and activates a program, enrols a referrer and submits a
+// referral — all named after this run.
+func (c *client) setup(ctx context.Context, runID string) (fixture, error) {
 	var fx fixture
 	var prog struct {
 		ID string `json:"id"`
@@ -480,17 +536,15 @@ func (c *client) setup(ctx context.Context, scenario, runID string) (fixture, er
 		return fx, err
 	}
 	fx.referrerID, fx.code = rf.ID, rf.Code
-	if scenario == "conversion" {
-		var ref struct {
-			ID string `json:"id"`
-		}
-		err = c.call(ctx, http.MethodPost, "/v1/referrals",
-			map[string]string{"code": rf.Code, "email": "friend-" + runID + "@example.org", "name": "Load Friend"}, http.StatusCreated, &ref)
-		if err != nil {
-			return fx, err
-		}
-		fx.referralID = ref.ID
+	var ref struct {
+		ID string `json:"id"`
 	}
+	err = c.call(ctx, http.MethodPost, "/v1/referrals",
+		map[string]string{"code": rf.Code, "email": "friend-" + runID + "@example.org", "name": "Load Friend"}, http.StatusCreated, &ref)
+	if err != nil {
+		return fx, err
+	}
+	fx.referralID = ref.ID
 	return fx, nil
 }
 

@@ -70,7 +70,7 @@ func feedCursor(ctx context.Context, q querier) (int64, time.Time, error) {
 	return cursor, t, err
 }
 
-func setFeedCursor(ctx context.Context, tx *sql.Tx, cursor int64, asOf time.Time) error {
+func setFeedCursor(ctx context.Context, tx *wtx, cursor int64, asOf time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO analytics_feed (id, cursor, as_of) VALUES (1, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor, as_of = excluded.as_of`, cursor, formatTime(asOf))
 	return err
@@ -95,7 +95,7 @@ func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (sto
 		limit = 1000
 	}
 	var res store.RollUpResult
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		res = store.RollUpResult{}
 		cursor, asOf, err := feedCursor(ctx, tx)
 		if err != nil {
@@ -202,7 +202,7 @@ func readChanges(ctx context.Context, q querier, where string, args []any, limit
 }
 
 // addCells adds each delta to its cell, creating it at zero.
-func addCells(ctx context.Context, tx *sql.Tx, cells []store.Cell) error {
+func addCells(ctx context.Context, tx *wtx, cells []store.Cell) error {
 	if len(cells) == 0 {
 		return nil
 	}
@@ -321,7 +321,7 @@ func (s *Store) RebuildAnalytics(ctx context.Context, org domain.Organization, f
 	if err != nil {
 		return fmt.Errorf("sqlite: rebuild analytics of %s: %w", org.ID, err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		head, err := outboxHead(ctx, tx)
 		if err != nil {
 			return err
@@ -351,7 +351,7 @@ func (s *Store) HealAnalytics(ctx context.Context, orgID, from, to string, fold 
 		return 0, fmt.Errorf("sqlite: heal analytics: bad days %q..%q", from, to)
 	}
 	corrected := 0
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		corrected = 0
 		o, ok, err := loadOrgRollup(ctx, tx, orgID)
 		if err != nil || !ok {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -51,7 +50,7 @@ func (s *Store) CreateDeal(ctx context.Context, d domain.Deal) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return insertRevisioned(ctx, tx, "deals", entityDeal, d.OrgID, d.ID, d.Revision, data, dealColumns(d)...)
 	})
 }
@@ -72,7 +71,7 @@ func (s *Store) UpdateDeal(ctx context.Context, d domain.Deal) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateRevisioned(ctx, tx, "deals", entityDeal, d.OrgID, d.ID, expected, data, dealColumns(d)...)
 	})
 }

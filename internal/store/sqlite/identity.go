@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -26,7 +25,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o domain.Organization) e
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, created_at, revision, data) VALUES (?, ?, ?, ?)`,
 			o.ID, formatTime(o.CreatedAt), o.Revision, data)
 		return err
@@ -43,7 +42,7 @@ func (s *Store) UpdateOrganization(ctx context.Context, o domain.Organization) e
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE organizations SET data = ?, revision = revision + 1 WHERE id = ? AND revision = ?`,
 			data, o.ID, expected)
 		if err != nil {
@@ -97,7 +96,7 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO users (id, org_id, email, password_hash, data) VALUES (?, ?, ?, ?, ?)`,
 			u.ID, u.OrgID, domain.NormalizeEmail(u.Email), u.PasswordHash, data); err != nil {
@@ -146,7 +145,7 @@ func (s *Store) CreateSession(ctx context.Context, ss domain.Session) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO sessions (token_hash, org_id, user_id, expires_at, data) VALUES (?, ?, ?, ?, ?)`,
 			ss.TokenHash, ss.OrgID, ss.UserID, formatTime(ss.ExpiresAt), data)
@@ -164,7 +163,7 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (domain.Sessio
 // signed out, or expired and removed) is not an error: signing out twice
 // leaves the same state as once.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 		return err
 	})
@@ -173,7 +172,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteUserSessions ends every session of a user of the organization; a
 // user without sessions is not an error.
 func (s *Store) DeleteUserSessions(ctx context.Context, orgID, userID string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE org_id = ? AND user_id = ?`, orgID, userID)
 		return err
 	})
@@ -203,7 +202,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k domain.APIKey) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, hash, data) VALUES (?, ?, ?, ?)`,
 			k.ID, k.OrgID, k.Hash, data)
 		return err
@@ -224,7 +223,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, orgID string, p store.Page) ([]
 // DeleteAPIKey deletes the organization's key with id; store.ErrNotFound if
 // the organization has no such key.
 func (s *Store) DeleteAPIKey(ctx context.Context, orgID, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE org_id = ? AND id = ?`, orgID, id)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -42,7 +41,7 @@ const invitationCols = `data, token_hash`
 // re-enabling a disabled user in the same transaction.
 func (s *Store) IssueInvitation(ctx context.Context, inv domain.Invitation) error {
 	inv = normInvitation(inv)
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		u, err := getOne(ctx, tx, scanUser, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, inv.OrgID, inv.UserID)
 		if err != nil {
 			return err
@@ -68,7 +67,7 @@ func (s *Store) IssueInvitation(ctx context.Context, inv domain.Invitation) erro
 }
 
 // putInvitation inserts (create) or rewrites an invitation row.
-func putInvitation(ctx context.Context, tx *sql.Tx, inv domain.Invitation, create bool) error {
+func putInvitation(ctx context.Context, tx *wtx, inv domain.Invitation, create bool) error {
 	data, err := marshal(inv)
 	if err != nil {
 		return err
@@ -86,7 +85,7 @@ func putInvitation(ctx context.Context, tx *sql.Tx, inv domain.Invitation, creat
 }
 
 // updateUser rewrites a user's record and password hash, with its change.
-func updateUser(ctx context.Context, tx *sql.Tx, u domain.User) error {
+func updateUser(ctx context.Context, tx *wtx, u domain.User) error {
 	u = normUser(u)
 	data, err := marshal(u)
 	if err != nil {
@@ -127,7 +126,7 @@ func (s *Store) LatestInvitation(ctx context.Context, orgID, userID string) (dom
 // with passwordHash, in one transaction.
 func (s *Store) AcceptInvitation(ctx context.Context, tokenHash, passwordHash string, at time.Time) (domain.User, error) {
 	var u domain.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		inv, err := getOne(ctx, tx, scanInvitation, `SELECT `+invitationCols+` FROM invitations WHERE token_hash = ?`, tokenHash)
 		if err != nil {
 			return err
@@ -154,7 +153,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash, passwordHash st
 // one transaction.
 func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.Time) (domain.User, error) {
 	var u domain.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var err error
 		u, err = getOne(ctx, tx, scanUser, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, userID)
 		if err != nil {
@@ -200,7 +199,7 @@ var _ store.Counters = (*Store)(nil)
 // IncrementCounter adds one to key and returns the new count.
 func (s *Store) IncrementCounter(ctx context.Context, key string, expiresAt time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		old := formatTime(expiresAt.Add(-24 * time.Hour))
 		if _, err := tx.ExecContext(ctx, `DELETE FROM counters WHERE expires_at < ?`, old); err != nil {
 			return err

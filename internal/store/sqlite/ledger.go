@@ -47,7 +47,7 @@ func (s *Store) AssignSlot(ctx context.Context, orgID, key, conversionID string,
 		return sl, err
 	}
 	var slot store.PeriodSlot
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		sl, err := scanSlot(tx.QueryRowContext(ctx, get, orgID, key, conversionID))
 		if err == nil {
 			slot = sl
@@ -103,7 +103,7 @@ func (s *Store) RunningTotals(ctx context.Context, orgID, periodKey string) ([]s
 }
 
 // queryAll runs a query and decodes every row.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, db *pool, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
@@ -220,7 +220,7 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 			return err
 		}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		for _, r := range created {
 			c := r.c
 			if _, err := tx.ExecContext(ctx,
@@ -273,7 +273,7 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 }
 
 // refund moves a conversion's refunded amount from rc.From to rc.To.
-func refund(ctx context.Context, tx *sql.Tx, orgID string, rc store.RefundChange) error {
+func refund(ctx context.Context, tx *wtx, orgID string, rc store.RefundChange) error {
 	var old string
 	if err := tx.QueryRowContext(ctx, `SELECT data FROM conversions WHERE org_id = ? AND id = ?`,
 		orgID, rc.ConversionID).Scan(&old); err != nil {

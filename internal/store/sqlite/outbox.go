@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -29,7 +28,7 @@ const defaultChangesLimit = 100
 // appendChange records one change in the outbox inside the transaction that
 // makes it. Images are the records' stored JSON ("" for none), which never
 // holds a password, token or key hash (those fields are json:"-").
-func appendChange(ctx context.Context, tx *sql.Tx, entity, op, orgID, id, oldImage, newImage string) error {
+func appendChange(ctx context.Context, tx *wtx, entity, op, orgID, id, oldImage, newImage string) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		entity, op, orgID, id, nullable(oldImage), nullable(newImage), formatTime(time.Now()))
@@ -57,7 +56,7 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]store.Ch
 // analytics_feed). The AUTOINCREMENT keeps sequence numbers growing even
 // when the outbox is emptied.
 func (s *Store) PruneChanges(ctx context.Context, through int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq <= MIN(?, COALESCE((SELECT cursor FROM analytics_feed WHERE id = 1), ?))`,
 			through, through)
 		return err

@@ -88,7 +88,7 @@ func (s *Store) CreateTier(ctx context.Context, t domain.PartnerTier) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return insertRevisioned(ctx, tx, "partner_tiers", entityTier, t.OrgID, t.ID, t.Revision, data)
 	})
 }
@@ -109,7 +109,7 @@ func (s *Store) UpdateTier(ctx context.Context, t domain.PartnerTier) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateRevisioned(ctx, tx, "partner_tiers", entityTier, t.OrgID, t.ID, expected, data)
 	})
 }
@@ -128,7 +128,7 @@ func (s *Store) CreatePartner(ctx context.Context, p domain.Partner) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return insertRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, p.Revision, data, partnerColumns(p)...)
 	})
 }
@@ -150,7 +150,7 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if err := updateRevisioned(ctx, tx, "partners", entityPartner, p.OrgID, p.ID, expected, data, partnerColumns(p)...); err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 // portalUserEmail gives the partner's portal user, if it has one, the
 // partner's email; the users' unique email makes a taken address a
 // conflict.
-func portalUserEmail(ctx context.Context, tx *sql.Tx, p domain.Partner) error {
+func portalUserEmail(ctx context.Context, tx *wtx, p domain.Partner) error {
 	id := domain.PortalUserID(p.ID)
 	var old string
 	err := tx.QueryRowContext(ctx, `SELECT data FROM users WHERE org_id = ? AND id = ?`, p.OrgID, id).Scan(&old)

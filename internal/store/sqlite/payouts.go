@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -44,7 +43,7 @@ func (s *Store) CreatePayoutRun(ctx context.Context, r domain.PayoutRun) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return insertRevisioned(ctx, tx, "payout_runs", entityPayoutRun, r.OrgID, r.ID, r.Revision, data, column{"status", string(r.Status)})
 	})
 }
@@ -65,7 +64,7 @@ func (s *Store) UpdatePayoutRun(ctx context.Context, r domain.PayoutRun) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateRevisioned(ctx, tx, "payout_runs", entityPayoutRun, r.OrgID, r.ID, expected, data, column{"status", string(r.Status)})
 	})
 }
@@ -83,7 +82,7 @@ func (s *Store) PutPayoutDetails(ctx context.Context, d domain.PayoutDetails) er
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO payout_details (org_id, partner_id, data) VALUES (?, ?, ?)
 			ON CONFLICT (org_id, partner_id) DO UPDATE SET data = excluded.data`, d.OrgID, d.PartnerID, data)
 		return err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -35,7 +34,7 @@ func (s *Store) CreateProgram(ctx context.Context, p domain.Program) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return insertRevisioned(ctx, tx, "programs", entityProgram, p.OrgID, p.ID, p.Revision, data)
 	})
 }
@@ -56,7 +55,7 @@ func (s *Store) UpdateProgram(ctx context.Context, p domain.Program) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateRevisioned(ctx, tx, "programs", entityProgram, p.OrgID, p.ID, expected, data)
 	})
 }

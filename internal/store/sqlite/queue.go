@@ -38,7 +38,7 @@ func (s *Store) Enqueue(ctx context.Context, queue string, msgs []store.QueuedMe
 			return errors.New("sqlite: enqueue: empty message id")
 		}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		stmt, err := tx.PrepareContext(ctx, `
 INSERT INTO queue_messages (queue, id, body, available_at)
 SELECT ?, ?, ?, ?
@@ -83,7 +83,7 @@ func (s *Store) Receive(ctx context.Context, queue string, max int, visibility t
 	}
 	hiddenUntil := formatTime(now.Add(visibility))
 	var out []store.Delivery
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx,
 			`SELECT id, body, receive_count, last_error `+due+` ORDER BY available_at, rowid LIMIT ?`, queue, nowS, max)
@@ -122,7 +122,7 @@ func (s *Store) Receive(ctx context.Context, queue string, max int, visibility t
 
 // Ack marks the message done and drops its body; its ID stays remembered.
 func (s *Store) Ack(ctx context.Context, queue, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE queue_messages SET done = 1, body = x'', done_at = COALESCE(done_at, ?) WHERE queue = ? AND id = ?`,
 			formatTime(time.Now()), queue, id)
@@ -135,7 +135,7 @@ func (s *Store) Ack(ctx context.Context, queue, id string) error {
 
 // Retry makes an undone message due at at and records lastError.
 func (s *Store) Retry(ctx context.Context, queue, id string, at time.Time, lastError string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE queue_messages SET available_at = ?, last_error = ? WHERE queue = ? AND id = ? AND done = 0`,
 			formatTime(at), lastError, queue, id)
@@ -152,7 +152,7 @@ func (s *Store) Retry(ctx context.Context, queue, id string, at time.Time, lastE
 // DeadLetter moves an undone message to dead_letters with lastError and
 // marks it done.
 func (s *Store) DeadLetter(ctx context.Context, queue, id, lastError string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		var (
 			body  []byte
 			count int
@@ -236,7 +236,7 @@ func (s *Store) DeadLetters(ctx context.Context, queue string, p store.Page) ([]
 // rows it dropped.
 func (s *Store) PruneQueue(ctx context.Context, doneBefore time.Time) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx,
 			`DELETE FROM queue_messages WHERE done = 1 AND done_at < ?`, formatTime(doneBefore))
 		if err != nil {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -18,7 +17,7 @@ type column struct {
 // insertRevisioned stores a record kept as (id, org_id, revision, data,
 // extra columns…) and logs it in the outbox; an id or unique value already
 // taken is store.ErrConflict (through mapErr).
-func insertRevisioned(ctx context.Context, tx *sql.Tx, table, entity, orgID, id string, revision int64, data string, extra ...column) error {
+func insertRevisioned(ctx context.Context, tx *wtx, table, entity, orgID, id string, revision int64, data string, extra ...column) error {
 	names := []string{"id", "org_id", "revision", "data"}
 	args := []any{id, orgID, revision, data}
 	for _, c := range extra {
@@ -36,7 +35,7 @@ func insertRevisioned(ctx context.Context, tx *sql.Tx, table, entity, orgID, id 
 // the stored revision is still expected, and logs the change:
 // store.ErrNotFound when the organization has no such record,
 // store.ErrConflict when it changed since it was read.
-func updateRevisioned(ctx context.Context, tx *sql.Tx, table, entity, orgID, id string, expected int64, data string, extra ...column) error {
+func updateRevisioned(ctx context.Context, tx *wtx, table, entity, orgID, id string, expected int64, data string, extra ...column) error {
 	var old string
 	if err := tx.QueryRowContext(ctx, `SELECT data FROM `+table+` WHERE org_id = ? AND id = ?`, orgID, id).Scan(&old); err != nil {
 		return err // no row: ErrNotFound

@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -34,8 +36,13 @@ import (
 
 // Store is the SQLite implementation of store.Store and store.Outbox.
 type Store struct {
-	w *sql.DB // writer: one connection, every write transaction
-	r *sql.DB // readers: several query-only connections
+	w *pool // writer: one connection, every write transaction
+	r *pool // readers: several query-only connections
+	// group commits the hot writes (clicks, conversions) together.
+	group *grouper
+	ckpt  *checkpointer // nil until Open has finished
+	// recent answers repeat clicks without a query.
+	recent recentClicks
 }
 
 var (
@@ -66,9 +73,15 @@ func Open(path string) (*Store, error) {
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	common.Add("_pragma", "foreign_keys(1)")
 	common.Add("_pragma", "synchronous(NORMAL)")
+	// Reads go through a memory map instead of a read system call per
+	// page, and each connection keeps more pages cached (the hot indexes
+	// of a busy installation do not fit in the default 2 MB).
+	common.Add("_pragma", "mmap_size(268435456)")
+	common.Add("_pragma", "cache_size(-16384)")
 
 	wq := cloneValues(common)
 	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "wal_autocheckpoint(0)") // checkpoint.go does them
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
@@ -79,7 +92,7 @@ func Open(path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w}
+	s := &Store{w: &pool{DB: w}}
 	ctx := context.Background()
 	// The writer connects first: it turns WAL on (a persistent property of
 	// the file) and creates the schema before any reader looks at it.
@@ -102,11 +115,16 @@ func Open(path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s.r = r
+	s.r = &pool{DB: r}
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if s.ckpt, err = startCheckpointer(path, common); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
+	}
+	s.startGrouper()
 	return s, nil
 }
 
@@ -118,9 +136,12 @@ func cloneValues(v url.Values) url.Values {
 	return c
 }
 
-// Close closes both connection pools.
+// Close closes both connection pools (after the grouped writes queued
+// before it have committed).
 func (s *Store) Close() error {
+	s.stopGrouper()
 	var errs []error
+	errs = append(errs, s.ckpt.stop())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -169,11 +190,13 @@ func mapErr(err error) error {
 // writer connection) and commits it if fn succeeds; any error rolls
 // everything back and is returned through mapErr. fn must use tx only: the
 // writer pool has one connection, which tx holds.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)
 	}
+	tx := &wtx{Tx: sqlTx, p: s.w}
+	defer tx.prepareMissed(context.WithoutCancel(ctx))
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return mapErr(err)
@@ -186,7 +209,7 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *pool and *wtx have in common.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -207,7 +230,7 @@ func getOne[T any](ctx context.Context, q querier, scan func(rowScanner) (T, err
 // select the rows (the organization and any filters); the page's cursor adds
 // "id < last id". It fetches one row more than the limit to know whether
 // there is a next page.
-func listPage[T any](ctx context.Context, db *sql.DB, cols, table, where string, args []any,
+func listPage[T any](ctx context.Context, db *pool, cols, table, where string, args []any,
 	p store.Page, scan func(rowScanner) (T, error), idOf func(T) string) ([]T, string, error) {
 	p = p.Clamp()
 	if p.Cursor != "" {
@@ -254,4 +277,113 @@ func mustAffect(res sql.Result) error {
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// pool is a connection pool that prepares each query once and reuses the
+// statement (database/sql keeps one prepared copy per connection it runs
+// on): the hot queries are parsed and planned once per connection instead
+// of on every call. Queries built at run time (list filters) are finite in
+// number; past maxPrepared distinct queries, the rest run unprepared.
+type pool struct {
+	*sql.DB
+	stmts sync.Map // query → *sql.Stmt
+	n     atomic.Int32
+}
+
+const maxPrepared = 512
+
+// stmt returns the prepared statement of query, preparing it on first use;
+// nil when the cache is full.
+func (p *pool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	if p.n.Load() >= maxPrepared {
+		return nil, nil
+	}
+	st, err := p.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another goroutine prepared it first
+		return prev.(*sql.Stmt), nil
+	}
+	p.n.Add(1)
+	return st, nil
+}
+
+func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil || st == nil {
+		return p.DB.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil || st == nil {
+		return p.DB.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil || st == nil {
+		return p.DB.ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// wtx is a write transaction whose queries reuse the writer pool's
+// prepared statements. The writer pool has one connection, which the
+// transaction holds, so a query not prepared yet runs unprepared and is
+// prepared once the transaction is over (write does it).
+type wtx struct {
+	*sql.Tx
+	p      *pool
+	missed []string
+}
+
+// stmt returns the transaction's copy of query's prepared statement, or
+// nil (noting the query) when it has not been prepared yet.
+func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.p.stmts.Load(query); ok {
+		return t.Tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	if t.p.n.Load() < maxPrepared {
+		t.missed = append(t.missed, query)
+	}
+	return nil
+}
+
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// prepareMissed prepares the queries t ran unprepared, for the next
+// transactions (errors are left for those to meet).
+func (t *wtx) prepareMissed(ctx context.Context) {
+	for _, q := range t.missed {
+		_, _ = t.p.stmt(ctx, q)
+	}
 }

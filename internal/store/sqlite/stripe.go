@@ -13,7 +13,7 @@ var _ store.StripeIntegrations = (*Store)(nil)
 
 // PutStripeSecret stores or replaces the organization's sealed secret.
 func (s *Store) PutStripeSecret(ctx context.Context, orgID string, sealed []byte, at time.Time) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO stripe_secrets (org_id, sealed, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (org_id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
 			orgID, sealed, formatTime(at))
@@ -33,7 +33,7 @@ func (s *Store) StripeSecret(ctx context.Context, orgID string) ([]byte, error) 
 
 // DeleteStripeSecret removes the organization's secret, if any.
 func (s *Store) DeleteStripeSecret(ctx context.Context, orgID string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM stripe_secrets WHERE org_id = ?`, orgID)
 		return err
 	})
@@ -41,7 +41,7 @@ func (s *Store) DeleteStripeSecret(ctx context.Context, orgID string) error {
 
 // PutStripeLink records key → target unless key is linked already.
 func (s *Store) PutStripeLink(ctx context.Context, orgID, key, target string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO stripe_links (org_id, key, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 			orgID, key, target)
 		return err

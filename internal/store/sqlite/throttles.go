@@ -51,7 +51,7 @@ func (s *Store) GetThrottle(ctx context.Context, key string, now time.Time) (sto
 // SetThrottle stores t under key if the record still counts expected
 // failures at now.
 func (s *Store) SetThrottle(ctx context.Context, key string, expected int64, now time.Time, t store.Throttle) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM throttles WHERE expires_at < ?`, formatTime(now.Add(-24*time.Hour))); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, not_before = exclu
 
 // DeleteThrottle forgets key.
 func (s *Store) DeleteThrottle(ctx context.Context, key string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM throttles WHERE key = ?`, key)
 		return err
 	})

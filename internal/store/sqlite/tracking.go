@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -38,7 +39,7 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			r.ID, r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email), domain.CodeKey(r.Code), r.Clicks, data); err != nil {
@@ -162,14 +163,15 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 		return false, err
 	}
 	key := domain.CodeKey(c.Code)
-	// A repeat visit is answered from a reader connection, without queueing
-	// behind writers; the write transaction checks again, so two racing
-	// first visits still count once.
-	if dup, err := clickNotCounted(ctx, s.r, key, c, lim); err != nil || dup {
-		return false, err
+	// A repeat of a visit this store counted is answered from memory; any
+	// other click is decided by the (grouped) write transaction, which
+	// checks the file, so two racing first visits still count once.
+	if s.recent.repeat(key, c, lim) {
+		return false, nil
 	}
 	counted := false
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
+		counted = false
 		if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
 			return err // not counted: nothing is written
 		}
@@ -211,14 +213,54 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if err != nil {
 		return false, err
 	}
+	if counted {
+		s.recent.add(key, c)
+	}
 	return counted, nil
+}
+
+// recentClicks remembers when this store last counted each visitor's click
+// through each code, for ClickLimits.Window, so that repeat visits (the
+// commonest redirect) need no query. It only ever answers "a repeat": a
+// visitor it does not know is checked in the file (another process may
+// have counted it). It is bounded: when full it starts over.
+type recentClicks struct {
+	mu sync.Mutex
+	m  map[recentKey]time.Time
+}
+
+type recentKey struct{ code, visitor string }
+
+const maxRecentClicks = 100_000
+
+func (r *recentClicks) repeat(key string, c domain.Click, lim store.ClickLimits) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range []string{c.VisitorHash, lim.PrevVisitorHash} {
+		if last, ok := r.m[recentKey{key, h}]; ok && h != "" && last.After(c.At.Add(-lim.Window)) {
+			return true // as isDuplicateClick would find in the file
+		}
+	}
+	return false
+}
+
+func (r *recentClicks) add(key string, c domain.Click) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil || len(r.m) >= maxRecentClicks {
+		r.m = make(map[recentKey]time.Time)
+	}
+	k := recentKey{key, c.VisitorHash}
+	if last, ok := r.m[k]; !ok || c.At.After(last) {
+		r.m[k] = c.At
+	}
 }
 
 // DaySalt returns the day's salt, storing candidate when the day has none,
 // and deletes the salts that expired by day.
 func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, expiresAt time.Time) ([]byte, error) {
 	var salt []byte
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM day_salts WHERE expires_at <= ?`, formatTime(day)); err != nil {
 			return err
 		}
@@ -258,7 +300,7 @@ func scanReferral(sc rowScanner) (domain.Referral, error) {
 	return r, unmarshal(data, &r)
 }
 
-func insertReferral(ctx context.Context, tx *sql.Tx, r domain.Referral) error {
+func insertReferral(ctx context.Context, tx *wtx, r domain.Referral) error {
 	r = normReferral(r)
 	data, err := marshal(r)
 	if err != nil {
@@ -285,7 +327,7 @@ func optTime(t *time.Time) any {
 // program, an externalId already used in the organization, or an id already
 // taken is store.ErrConflict.
 func (s *Store) CreateReferral(ctx context.Context, r domain.Referral) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return insertReferral(ctx, tx, r) })
+	return s.write(ctx, func(tx *wtx) error { return insertReferral(ctx, tx, r) })
 }
 
 // GetReferral returns the organization's referral with id.
@@ -371,7 +413,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err
@@ -392,7 +434,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 
 // markConverted sets a pending or expired referral's status to converted
 // at at, as changed at changed (the conversion's recording).
-func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at, changed time.Time) error {
+func markConverted(ctx context.Context, tx *wtx, orgID, referralID string, at, changed time.Time) error {
 	_, err := changeReferralStatus(ctx, tx, orgID, referralID, func(r *domain.Referral) bool {
 		if r.Status != domain.ReferralPending && r.Status != domain.ReferralExpired {
 			return false
@@ -409,7 +451,7 @@ func markConverted(ctx context.Context, tx *sql.Tx, orgID, referralID string, at
 // changeReferralStatus applies change to the referral and, when change
 // reports a change, stores it with its change-log entry. An unknown
 // referral is store.ErrNotFound.
-func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
+func changeReferralStatus(ctx context.Context, tx *wtx, orgID, referralID string, change func(*domain.Referral) bool) (domain.Referral, error) {
 	var old string
 	var r domain.Referral
 	err := tx.QueryRowContext(ctx, `SELECT data FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&old)
@@ -441,7 +483,7 @@ func changeReferralStatus(ctx context.Context, tx *sql.Tx, orgID, referralID str
 // ExpireReferral sets a pending referral's status to expired, changed at at.
 func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Time) (domain.Referral, error) {
 	var r domain.Referral
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		pending := false
 		var err error
 		r, err = changeReferralStatus(ctx, tx, orgID, id, func(r *domain.Referral) bool {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -41,7 +40,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e domain.WebhookEndpo
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, org_id, revision, data) VALUES (?, ?, ?, ?)`,
 			e.ID, e.OrgID, e.Revision, data)
 		return err
@@ -62,7 +61,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e domain.WebhookEndpo
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateWhere(ctx, tx, `UPDATE webhook_endpoints SET data = ?, revision = revision + 1 WHERE org_id = ? AND id = ? AND revision = ?`,
 			[]any{data, e.OrgID, e.ID, expected}, `SELECT 1 FROM webhook_endpoints WHERE org_id = ? AND id = ?`, e.OrgID, e.ID)
 	})
@@ -70,7 +69,7 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, e domain.WebhookEndpo
 
 // DeleteWebhookEndpoint removes the endpoint; its deliveries stay.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, orgID, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE org_id = ? AND id = ?`, orgID, id)
 		if err != nil {
 			return err
@@ -127,7 +126,7 @@ func (s *Store) CreateWebhookDelivery(ctx context.Context, d domain.WebhookDeliv
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
 			(org_id, endpoint_id, id, subject, order_key, status, next_attempt_at, revision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.OrgID, d.EndpointID, d.ID, d.Subject, d.OrderKey, string(d.Status), nextAttemptColumn(d), d.Revision, data)
@@ -151,7 +150,7 @@ func (s *Store) UpdateWebhookDelivery(ctx context.Context, d domain.WebhookDeliv
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		return updateWhere(ctx, tx, `UPDATE webhook_deliveries SET data = ?, status = ?, next_attempt_at = ?, revision = revision + 1
 			WHERE org_id = ? AND endpoint_id = ? AND id = ? AND revision = ?`,
 			[]any{data, string(d.Status), nextAttemptColumn(d), d.OrgID, d.EndpointID, d.ID, expected},
@@ -200,7 +199,7 @@ func (s *Store) EarlierPendingWebhookDelivery(ctx context.Context, orgID, endpoi
 // updateWhere runs an optimistic UPDATE; when it touches no row, exists
 // tells store.ErrConflict (the row is there at another revision) from
 // store.ErrNotFound.
-func updateWhere(ctx context.Context, tx *sql.Tx, update string, args []any, exists string, keys ...any) error {
+func updateWhere(ctx context.Context, tx *wtx, update string, args []any, exists string, keys ...any) error {
 	res, err := tx.ExecContext(ctx, update, args...)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 

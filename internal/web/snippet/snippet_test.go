@@ -33,6 +33,9 @@ func TestCaching(t *testing.T) {
 	if r := get("/js/ref.js", `W/"`+snippet.Hash+`"`); r.Code != http.StatusNotModified || r.Body.Len() != 0 {
 		t.Fatalf("revalidation: %d", r.Code)
 	}
+	if r := get("/js/ref.js", `"old", "`+snippet.Hash+`"`); r.Code != http.StatusNotModified {
+		t.Fatalf("revalidation with two tags: %d", r.Code)
+	}
 	if r := get("/js/ref.js", `"stale"`); r.Code != 200 {
 		t.Fatalf("stale ETag: %d", r.Code)
 	}

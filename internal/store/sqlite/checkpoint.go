@@ -1,0 +1,62 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Checkpoints. SQLite's default copies the WAL back into the database file
+// from inside the commit that crosses 1,000 pages, and fsyncs both files
+// there: under a stream of clicks every few dozen commits stalled the one
+// writer for a checkpoint. The writer connection has automatic
+// checkpoints off, and this goroutine runs a PASSIVE checkpoint — which
+// never blocks the writer or readers — on its own connection every
+// checkpointEvery instead. Closing the store checkpoints what is left (the
+// last connection to close does).
+
+const checkpointEvery = 250 * time.Millisecond
+
+type checkpointer struct {
+	db      *sql.DB
+	quit    chan struct{}
+	stopped chan struct{}
+}
+
+func startCheckpointer(path string, common map[string][]string) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", path+"?"+cloneValues(common).Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	c := &checkpointer{db: db, quit: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(c.stopped)
+		t := time.NewTicker(checkpointEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.quit:
+				return
+			case <-t.C:
+				// Errors (SQLITE_BUSY while another process checkpoints)
+				// only mean the next tick tries again.
+				_, _ = db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *checkpointer) stop() error {
+	if c == nil {
+		return nil
+	}
+	select {
+	case <-c.quit:
+	default:
+		close(c.quit)
+	}
+	<-c.stopped
+	return c.db.Close()
+}

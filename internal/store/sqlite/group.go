@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Group commit. Clicks and conversions arrive many at a time, each a small
+// write transaction; committing each on its own makes SQLite append the
+// same pages (the referrer's row, the index leaves, the outbox's tail) to
+// the WAL again and again, and hands the one writer connection from
+// goroutine to goroutine. writeGrouped instead queues the transaction for
+// one goroutine that runs every transaction queued meanwhile inside one
+// SQLite transaction, each in its own savepoint (so one that fails is
+// undone alone), commits once, and only then answers every caller: a
+// caller is never told its write happened before the commit that holds it.
+
+// maxGroup bounds the transactions committed together; groupYields is how
+// many times the committer yields the processor for more to arrive.
+const (
+	maxGroup    = 64
+	groupYields = 3
+)
+
+// errClosed answers writes queued after Close.
+var errClosed = errors.New("sqlite: store closed")
+
+type groupReq struct {
+	fn   func(ctx context.Context, tx *wtx) error
+	done chan error
+}
+
+type grouper struct {
+	stop    sync.Once
+	reqs    chan groupReq
+	quit    chan struct{}
+	stopped chan struct{}
+}
+
+func (s *Store) startGrouper() {
+	s.group = &grouper{reqs: make(chan groupReq), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go s.groupLoop()
+}
+
+func (s *Store) stopGrouper() {
+	if s.group == nil {
+		return
+	}
+	s.group.stop.Do(func() { close(s.group.quit) })
+	<-s.group.stopped
+}
+
+// writeGrouped runs fn in a write transaction shared with the other
+// grouped writes queued at the same time, and returns once that
+// transaction has committed (nil) or failed. fn gets the context to use:
+// the caller's would let one caller's cancellation interrupt — and so roll
+// back — everybody's transaction. An error from fn undoes fn's writes only.
+func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	req := groupReq{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.group.reqs <- req:
+	case <-s.group.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err() // not queued: nothing written
+	}
+	return <-req.done // queued: wait for the commit, whatever ctx does
+}
+
+func (s *Store) groupLoop() {
+	defer close(s.group.stopped)
+	for {
+		var batch []groupReq
+		select {
+		case r := <-s.group.reqs:
+			batch = append(batch, r)
+		case <-s.group.quit:
+			return
+		}
+		// Let the goroutines that are about to queue a write (their
+		// requests are being served) run before committing: a few yields
+		// cost microseconds and make the groups several times larger when
+		// the server is busy.
+		for yields := 0; len(batch) < maxGroup; {
+			select {
+			case r := <-s.group.reqs:
+				batch = append(batch, r)
+				continue
+			default:
+			}
+			if yields == groupYields {
+				break
+			}
+			yields++
+			runtime.Gosched()
+		}
+		errs := s.commitGroup(batch)
+		for i, r := range batch {
+			r.done <- errs[i]
+		}
+	}
+}
+
+// commitGroup runs batch in one transaction and returns each one's error.
+func (s *Store) commitGroup(batch []groupReq) []error {
+	ctx := context.Background()
+	errs := make([]error, len(batch))
+	all := func(err error) []error {
+		for i := range errs {
+			errs[i] = mapErr(err)
+		}
+		return errs
+	}
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return all(err)
+	}
+	tx := &wtx{Tx: sqlTx, p: s.w}
+	defer tx.prepareMissed(ctx)
+	if len(batch) == 1 {
+		if err := batch[0].fn(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return all(err)
+		}
+		return all(tx.Commit())
+	}
+	for i, r := range batch {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
+			_ = tx.Rollback()
+			return all(err)
+		}
+		if errs[i] = r.fn(ctx, tx); errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO grouped`); err != nil {
+				_ = tx.Rollback()
+				return all(fmt.Errorf("%w (while undoing: %w)", err, errs[i]))
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE grouped`); err != nil {
+			_ = tx.Rollback()
+			return all(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return all(err)
+	}
+	for i := range errs {
+		errs[i] = mapErr(errs[i])
+	}
+	return errs
+}

@@ -177,7 +177,7 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 // SetUserRole gives the user role.
 func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error) {
 	var u domain.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var err error
 		u, err = getOne(ctx, tx, scanUser, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, userID)
 		if err != nil {

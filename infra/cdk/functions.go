@@ -191,6 +191,7 @@ var Functions = []Function{
 			"POST /v1/partner-tiers", "GET /v1/partner-tiers",
 			"POST /v1/partners", "GET /v1/partners", "GET /v1/partners/{id}", "PATCH /v1/partners/{id}",
 			"POST /v1/partners/{id}/invitation", "DELETE /v1/partners/{id}/portal-access",
+			"POST /v1/partners/{id}/deactivate", "POST /v1/partners/{id}/reactivate",
 			"POST /v1/deals", "GET /v1/deals", "GET /v1/deals/{id}",
 			"POST /v1/deals/{id}/approve", "POST /v1/deals/{id}/reject", "POST /v1/deals/{id}/won", "POST /v1/deals/{id}/lost",
 		},

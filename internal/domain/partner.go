@@ -105,8 +105,13 @@ func (t PartnerTier) RuleAt(at time.Time) CommissionRule {
 // PartnerStatus is where a partner is in its life.
 type PartnerStatus string
 
-// PartnerActive is the status of every partner (for now).
-const PartnerActive PartnerStatus = "active"
+// Partner statuses. A deactivated partner keeps its records and what it
+// earned, but earns nothing on conversions and won deals that happen from
+// its deactivation on (docs/commissions.md, "Deactivated partners").
+const (
+	PartnerActive   PartnerStatus = "active"
+	PartnerInactive PartnerStatus = "inactive"
+)
 
 // Agreement is a contract a partner signed.
 type Agreement struct {
@@ -139,11 +144,34 @@ type Partner struct {
 	RuleVersions []PartnerRuleVersion `json:"ruleVersions"`
 	Agreements   []Agreement          `json:"agreements"`
 	Status       PartnerStatus        `json:"status"`
-	CreatedAt    time.Time            `json:"createdAt"`
-	UpdatedAt    time.Time            `json:"updatedAt"`
+	// DeactivatedAt is when the partner was deactivated (nil while active).
+	DeactivatedAt *time.Time `json:"deactivatedAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
+
+	// Portal is the partner's portal access (PortalAccessOf its portal user
+	// and that user's latest invitation) as the store reads it with the
+	// partner, so that listing partners costs no read per partner: GetPartner
+	// and ListPartners fill it, and the store keeps it in step with every
+	// change of the portal user or its invitations. The zero value means the
+	// partner has no portal user (PortalAccess says "none"). It is not part
+	// of the record (writes ignore it).
+	Portal PortalAccess `json:"-"`
 }
+
+// PortalAccess is the partner's portal access summary.
+func (p Partner) PortalAccess() PortalAccess {
+	if p.Portal.Status == "" {
+		return PortalAccessOf(nil, nil)
+	}
+	return p.Portal
+}
+
+// IsPortalUser reports whether u is its partner's portal user (the user
+// whose portal access the partner's record shows).
+func IsPortalUser(u User) bool { return u.PartnerID != "" && u.ID == PortalUserID(u.PartnerID) }
 
 // PartnerSpec is every setting of a partner a user may give.
 type PartnerSpec struct {
@@ -248,4 +276,10 @@ func copyRule(r *CommissionRule) *CommissionRule {
 	}
 	c := *r
 	return &c
+}
+
+// EarnsAt reports whether the partner earns commissions on what happens at
+// at: always while active; when deactivated, only before its deactivation.
+func (p Partner) EarnsAt(at time.Time) bool {
+	return p.DeactivatedAt == nil || at.Before(*p.DeactivatedAt)
 }

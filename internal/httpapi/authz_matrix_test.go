@@ -185,6 +185,8 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/v1/webhooks/{id}/rotate-secret":                  org("/v1/webhooks/" + hook + "/rotate-secret"),
 		"/v1/webhooks/{id}/deliveries":                     org("/v1/webhooks/" + hook + "/deliveries"),
 		"/v1/webhooks/{id}/deliveries/{deliveryId}/replay": org("/v1/webhooks/" + hook + "/deliveries/" + delivery.ID + "/replay"),
+		"/v1/partners/{id}/deactivate":                     org("/v1/partners/" + spareP + "/deactivate"),
+		"/v1/partners/{id}/reactivate":                     org("/v1/partners/" + spareP + "/reactivate"),
 	} {
 		w.fixtures[k] = f
 	}

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -17,24 +15,14 @@ type partnerView struct {
 	PortalAccess domain.PortalAccess `json:"portalAccess"`
 }
 
-// partnerViews adds each partner's portal access (two reads each, a few
-// partners at a time).
-func (a *API) partnerViews(r *http.Request, ps ...domain.Partner) ([]partnerView, error) {
+// partnerViews adds each partner's portal access, which the store reads
+// with the partner (domain.Partner.Portal).
+func partnerViews(ps ...domain.Partner) []partnerView {
 	views := make([]partnerView, len(ps))
-	errs := make([]error, len(ps))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
 	for i, p := range ps {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			pa, err := a.Identity.PortalAccess(r.Context(), p.OrgID, p.ID)
-			views[i], errs[i] = partnerView{p, pa}, err
-		}()
+		views[i] = partnerView{p, p.PortalAccess()}
 	}
-	wg.Wait()
-	return views, errors.Join(errs...)
+	return views
 }
 
 func (a *API) inviteUser(w http.ResponseWriter, r *http.Request, c *Caller) error {

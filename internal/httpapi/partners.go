@@ -141,11 +141,7 @@ func (a *API) listPartners(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, ps...)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, newList(views, next))
+	return writeJSON(w, http.StatusOK, newList(partnerViews(ps...), next))
 }
 
 func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -153,11 +149,7 @@ func (a *API) getPartner(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, p)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, views[0])
+	return writeJSON(w, http.StatusOK, partnerViews(p)[0])
 }
 
 func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) error {
@@ -171,9 +163,28 @@ func (a *API) patchPartner(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	views, err := a.partnerViews(r, p)
-	if err != nil {
-		return err
+	return writeJSON(w, http.StatusOK, partnerViews(p)[0])
+}
+
+// setPartnerActive deactivates or reactivates a partner. Deactivating also
+// revokes its portal access at once (its users are signed out); the
+// partner then earns nothing on what happens from that moment on.
+func (a *API) setPartnerActive(active bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *Caller) error {
+		id := r.PathValue("id")
+		p, err := a.Partners.SetActive(r.Context(), c.OrgID, id, active)
+		if err != nil {
+			return err
+		}
+		if !active {
+			if err := a.Identity.RevokePartnerAccess(r.Context(), *c, id); err != nil {
+				return err
+			}
+			// Read again: the partner's portal access changed with it.
+			if p, err = a.Partners.Get(r.Context(), c.OrgID, id); err != nil {
+				return err
+			}
+		}
+		return writeJSON(w, http.StatusOK, partnerViews(p)[0])
 	}
-	return writeJSON(w, http.StatusOK, views[0])
 }

@@ -125,6 +125,8 @@ func (a *API) Routes() []Route {
 		{GroupPartners, "PATCH", "/v1/partners/{id}", "Update a partner", admin, a.patchPartner},
 		{GroupPartners, "POST", "/v1/partners/{id}/invitation", "Invite a partner to the portal", admin, a.invitePartner},
 		{GroupPartners, "DELETE", "/v1/partners/{id}/portal-access", "Revoke a partner's portal access", admin, a.revokePortalAccess},
+		{GroupPartners, "POST", "/v1/partners/{id}/deactivate", "Deactivate a partner (and revoke its portal access)", admin, a.setPartnerActive(false)},
+		{GroupPartners, "POST", "/v1/partners/{id}/reactivate", "Reactivate a partner", admin, a.setPartnerActive(true)},
 		{GroupPartners, "POST", "/v1/deals", "Register a deal", admin, a.withDeals(a.createDeal)},
 		{GroupPartners, "GET", "/v1/deals", "List deals", admin, a.withDeals(a.listDeals)},
 		{GroupPartners, "GET", "/v1/deals/{id}", "Get a deal", admin, a.withDeals(a.getDeal)},

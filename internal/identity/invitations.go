@@ -108,6 +108,10 @@ func (s *Service) InvitePartner(ctx context.Context, p Principal, partnerID stri
 	if err != nil {
 		return InvitationSent{}, err
 	}
+	if partner.Status == domain.PartnerInactive {
+		return InvitationSent{}, domain.Errorf(domain.KindConflict, "partner_inactive",
+			"%s is deactivated: reactivate the partner before inviting it to the portal", partner.CompanyName)
+	}
 	id := PortalUserID(partner.ID)
 	u, err := s.store.GetUser(ctx, p.OrgID, id)
 	if errors.Is(err, store.ErrNotFound) {

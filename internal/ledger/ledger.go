@@ -432,5 +432,63 @@ func (s *Service) Export(ctx context.Context, orgID string, f store.CommissionFi
 	return all, nil
 }
 
+// Totals sums every commission matching f per currency (overflow-checked),
+// with their count: the figures above a filtered list. It reads what
+// Export reads (at most MaxExportRows entries, else 422).
+func (s *Service) Totals(ctx context.Context, orgID string, f store.CommissionFilter) ([]domain.Money, int, error) {
+	all, err := s.Export(ctx, orgID, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	sums := map[string]*domain.Sum{}
+	var currencies []string
+	for _, c := range all {
+		if sums[c.Amount.Currency] == nil {
+			sums[c.Amount.Currency] = &domain.Sum{}
+			currencies = append(currencies, c.Amount.Currency)
+		}
+		sums[c.Amount.Currency].Add(c.Amount.Amount)
+	}
+	slices.Sort(currencies)
+	out := make([]domain.Money, 0, len(currencies))
+	for _, cur := range currencies {
+		total, err := sums[cur].Total()
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, domain.Money{Amount: total, Currency: cur})
+	}
+	return out, len(all), nil
+}
+
+// ApproveMatching approves every pending commission matching f whose hold
+// period is over ("select all matching", not just one page), in batches of
+// MaxBatch: each batch is all-or-nothing, the whole is not (a batch that
+// races another change is reported, the batches before it stay approved).
+// It returns how many were approved and how many are still on hold.
+func (s *Service) ApproveMatching(ctx context.Context, orgID, actor string, f store.CommissionFilter) (approved, onHold int, err error) {
+	f.Status = string(commission.StatusPending)
+	all, err := s.Export(ctx, orgID, f)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := s.now()
+	var ids []string
+	for _, c := range all {
+		if c.AvailableAt.After(now) {
+			onHold++
+			continue
+		}
+		ids = append(ids, c.ID)
+	}
+	for batch := range slices.Chunk(ids, MaxBatch) {
+		if _, err := s.Approve(ctx, orgID, actor, batch); err != nil {
+			return approved, onHold, err
+		}
+		approved += len(batch)
+	}
+	return approved, onHold, nil
+}
+
 // Now is the service clock's current time.
 func (s *Service) Now() time.Time { return s.now() }

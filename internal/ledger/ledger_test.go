@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
 
 var t0 = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
@@ -400,4 +402,53 @@ func TestExportPagesThroughEverything(t *testing.T) {
 	wantCode(t, err2(ledger.New(nil, big, func() time.Time { return t0 }).Export(context.Background(), "org_1", store.CommissionFilter{})),
 		domain.KindInvalid, "export_too_large")
 	wantCode(t, err2(svc.Export(context.Background(), "org_1", store.CommissionFilter{Status: "owed"})), domain.KindInvalid, "validation_failed")
+}
+
+func TestTotalsAndApproveMatching(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "l.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc := ledger.New(st, st, func() time.Time { return t0 })
+	ctx := t.Context()
+	mk := func(id, partner string, amount int64, currency string, availableAt time.Time) commission.Commission {
+		return commission.Commission{ID: id, OrgID: "org_1", Kind: commission.KindCommission, Status: commission.StatusPending, PartnerID: partner,
+			Amount: domain.Money{Amount: amount, Currency: currency}, AvailableAt: availableAt, CreatedAt: t0.Add(-time.Minute), UpdatedAt: t0}
+	}
+	var cs []commission.Commission
+	for i := range 120 {
+		cs = append(cs, mk(fmt.Sprintf("com_%03d", i), "prt_a", 100+int64(i), "USD", t0.Add(-time.Hour)))
+	}
+	cs = append(cs, mk("com_eur", "prt_a", 700, "EUR", t0.Add(-time.Hour)),
+		mk("com_hold", "prt_a", 5, "USD", t0.Add(time.Hour)), // still on hold
+		mk("com_other", "prt_b", 9999, "USD", t0.Add(-time.Hour)))
+	for c := range slices.Chunk(cs, 25) {
+		if err := st.ApplyLedgerChange(ctx, store.LedgerChange{OrgID: "org_1", Created: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := store.CommissionFilter{PartnerID: "prt_a"}
+	totals, n, err := svc.Totals(ctx, "org_1", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 120 entries of 100..219 = 19140, plus 5 on hold.
+	if n != 122 || fmt.Sprint(totals) != fmt.Sprint([]domain.Money{{Amount: 700, Currency: "EUR"}, {Amount: 19145, Currency: "USD"}}) {
+		t.Fatalf("totals %v of %d", totals, n)
+	}
+	approved, onHold, err := svc.ApproveMatching(ctx, "org_1", "usr_admin", f)
+	if err != nil || approved != 121 || onHold != 1 {
+		t.Fatalf("ApproveMatching = %d approved, %d on hold, %v; want 121, 1", approved, onHold, err)
+	}
+	for _, id := range []string{"com_000", "com_119", "com_eur"} {
+		if c, _ := st.GetCommission(ctx, "org_1", id); c.Status != commission.StatusApproved {
+			t.Errorf("%s is %s, want approved", id, c.Status)
+		}
+	}
+	for _, id := range []string{"com_hold", "com_other"} {
+		if c, _ := st.GetCommission(ctx, "org_1", id); c.Status != commission.StatusPending {
+			t.Errorf("%s is %s, want pending (on hold / not matching)", id, c.Status)
+		}
+	}
 }

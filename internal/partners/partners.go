@@ -172,6 +172,41 @@ func (s *Service) Update(ctx context.Context, orgID, id string, edit func(*domai
 	return bumped(next, err, "partner", func(p *domain.Partner) { p.Revision++ })
 }
 
+// SetActive deactivates (active false) or reactivates the organization's
+// partner. Deactivating records the moment: the partner earns nothing on
+// conversions and won deals from then on (RuleSource); the caller revokes
+// its portal access. Setting the status it already has changes nothing.
+func (s *Service) SetActive(ctx context.Context, orgID, id string, active bool) (domain.Partner, error) {
+	read := func(ctx context.Context) (domain.Partner, error) { return s.Get(ctx, orgID, id) }
+	changed := false
+	change := func(p domain.Partner) (domain.Partner, error) {
+		now := s.now().UTC()
+		changed = false
+		switch {
+		case active && p.Status != domain.PartnerActive:
+			p.Status, p.DeactivatedAt = domain.PartnerActive, nil
+		case !active && p.Status == domain.PartnerActive:
+			p.Status, p.DeactivatedAt = domain.PartnerInactive, &now
+		default:
+			return p, nil
+		}
+		changed = true
+		p.UpdatedAt = now
+		return p, nil
+	}
+	write := func(ctx context.Context, p domain.Partner) error {
+		if !changed {
+			return nil
+		}
+		return s.store.UpdatePartner(ctx, p)
+	}
+	next, err := store.Modify(ctx, read, change, write)
+	if !changed {
+		return next, err
+	}
+	return bumped(next, err, "partner", func(p *domain.Partner) { p.Revision++ })
+}
+
 // bumped finishes a store.Modify: the written record gets its stored
 // revision, and losing every race becomes a 409 about what.
 func bumped[T any](next T, err error, what string, bump func(*T)) (T, error) {

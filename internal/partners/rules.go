@@ -24,7 +24,8 @@ func NewRuleSource(s store.Store) RuleSource {
 }
 
 // PartnerTerms returns the versions of the partner's own rule and of its
-// tier's rule in force at at, and the tier's hold period. A partner or tier
+// tier's rule in force at at, and the tier's hold period; a partner
+// deactivated by at brings Deactivated instead. A partner or tier
 // that does not exist (in the organization) brings no terms: the program's
 // rule applies.
 func (r RuleSource) PartnerTerms(ctx context.Context, orgID, partnerID string, at time.Time) (pipeline.PartnerTerms, error) {
@@ -35,6 +36,10 @@ func (r RuleSource) PartnerTerms(ctx context.Context, orgID, partnerID string, a
 	}
 	if err != nil {
 		return terms, err
+	}
+	if !p.EarnsAt(at) {
+		terms.Deactivated = true
+		return terms, nil
 	}
 	terms.Rule = p.RuleAt(at)
 	if p.TierID == "" {

@@ -30,7 +30,7 @@ type env struct {
 	n   int
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "p.db"))
 	if err != nil {

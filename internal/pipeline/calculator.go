@@ -31,6 +31,10 @@ type PartnerTerms struct {
 	TierRule *domain.CommissionRule
 	// HoldDays is the tier's hold period, nil to use the program's.
 	HoldDays *int
+	// Deactivated: the partner was deactivated at or before the moment
+	// priced, and earns nothing on it (no rule applies, not even the
+	// program's).
+	Deactivated bool
 }
 
 // RuleSource gives the partner and tier side of rule selection: the
@@ -190,6 +194,9 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 	if conv.PartnerID != "" {
 		if terms, err = c.rules.PartnerTerms(ctx, conv.OrgID, conv.PartnerID, conv.OccurredAt); err != nil {
 			return false, fmt.Errorf("pipeline: terms of partner %s: %w", conv.PartnerID, err)
+		}
+		if terms.Deactivated {
+			return false, nil
 		}
 	}
 	rule, source, ok := commission.Select(terms.Rule, terms.TierRule, prog, false, conv.OccurredAt)

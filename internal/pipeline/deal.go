@@ -51,6 +51,9 @@ func (c *Calculator) ReconcileDeal(ctx context.Context, orgID, dealID string) er
 	if err != nil {
 		return fmt.Errorf("pipeline: terms of partner %s: %w", d.PartnerID, err)
 	}
+	if terms.Deactivated {
+		return nil
+	}
 	rule, source, ok := commission.Select(terms.Rule, terms.TierRule, domain.Program{}, true, wonAt)
 	if !ok {
 		return nil

@@ -134,6 +134,10 @@ type Store interface {
 	// most one referrer per program; either clash is ErrConflict.
 	CreateReferrer(ctx context.Context, r domain.Referrer) error
 	GetReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error)
+	// GetReferrerByCode resolves a code (the redirect, referrals by code):
+	// the referrer's record, whose Clicks an adapter may leave at 0 — the
+	// callers need whom the code belongs to, and on DynamoDB the count is
+	// the sum of a counter's shards, 16 more reads (GetReferrer has it).
 	GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error)
 	GetReferrerByEmail(ctx context.Context, orgID, programID, email string) (domain.Referrer, error)
 	ListReferrers(ctx context.Context, orgID, programID string, p Page) ([]domain.Referrer, string, error)

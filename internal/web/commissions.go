@@ -24,7 +24,13 @@ type commissionListData struct {
 	Commissions []commission.Commission
 	Pager       pager
 	ExportURL   string
-	ReturnURL   string // this list, to come back to after a bulk change
+	// Totals sums every commission matching the filters (all pages), per
+	// currency; Count is how many match. MatchQuery is the filters, for the
+	// "approve all matching" form.
+	Totals     []domain.Money
+	Count      int
+	MatchQuery map[string]string
+	ReturnURL  string // this list, to come back to after a bulk change
 }
 
 // commissionFilter reads the list's filters (the API's, from the query);
@@ -92,6 +98,15 @@ func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
 			}
 		}
 		d.Commissions, d.Pager = items, newPager(rq, next)
+		if totals, n, err := s.cfg.Ledger.Totals(ctx, org, cf); err == nil {
+			d.Totals, d.Count = totals, n
+		}
+		d.MatchQuery = map[string]string{}
+		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
+			if v := q.Get(k); v != "" {
+				d.MatchQuery[k] = v
+			}
+		}
 		eq := url.Values{}
 		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
 			if v := q.Get(k); v != "" {
@@ -191,4 +206,43 @@ func (s *Server) commissionExport(rq *request) error {
 	rq.w.WriteHeader(http.StatusOK)
 	_, err = rq.w.Write(buf.Bytes())
 	return err
+}
+
+// commissionApproveMatching approves every pending commission matching the
+// list's filters whose hold period is over — all of them, not one page
+// ("select all matching"), in all-or-nothing batches of ledger.MaxBatch.
+func (s *Server) commissionApproveMatching(rq *request) error {
+	if s.cfg.Ledger == nil {
+		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
+	}
+	q := url.Values{}
+	for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
+		if v := rq.r.PostForm.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	back := "/commissions"
+	if len(q) > 0 {
+		back += "?" + q.Encode()
+	}
+	rq.r.URL.RawQuery = q.Encode()
+	f := newForm(nil)
+	cf := commissionFilter(q, f)
+	if len(f.Errors) > 0 {
+		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
+	}
+	approved, onHold, err := s.cfg.Ledger.ApproveMatching(rq.r.Context(), rq.p.OrgID, rq.p.ID(), cf)
+	if err != nil {
+		b := newForm(nil)
+		if !b.fail(err, nil) {
+			return err
+		}
+		b.Message = itoa(approved) + " approved before this failed: " + b.Message
+		return s.renderCommissions(rq, errorStatus(err), b)
+	}
+	notice := plural(approved, "commission") + " approved."
+	if onHold > 0 {
+		notice += " " + plural(onHold, "commission") + " still in the hold period stay pending."
+	}
+	return s.redirect(rq, back, notice)
 }

@@ -32,6 +32,9 @@ type dealsData struct {
 	Currency string
 	Deal     *domain.Deal // the deal page's deal
 	Return   string       // the page the action forms come back to
+	// Others are the deals the shown deals conflict with, by ID, so a
+	// conflict names the other customer and party instead of an ID.
+	Others map[string]domain.Deal
 }
 
 // dealCardArgs is what the "deal-card" partial renders.
@@ -42,6 +45,7 @@ type dealCardArgs struct {
 	Names  map[string]string
 	InList bool
 	Return string
+	Other  *domain.Deal // the deal this one conflicts with, when known
 }
 
 func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
@@ -52,7 +56,30 @@ func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
 	case *domain.Deal:
 		x = *t
 	}
-	return dealCardArgs{View: v, Deal: x, Form: d.FormFor(x.ID), Names: d.Names, InList: inList, Return: d.Return}
+	a := dealCardArgs{View: v, Deal: x, Form: d.FormFor(x.ID), Names: d.Names, InList: inList, Return: d.Return}
+	if o, ok := d.Others[x.ConflictsWith]; ok && x.ConflictsWith != "" {
+		a.Other = &o
+	}
+	return a
+}
+
+// loadOthers reads the deals that the given deals conflict with (one read
+// each, for the deals on the page only).
+func (s *Server) loadOthers(rq *request, d *dealsData, ds ...domain.Deal) {
+	if d.Others == nil {
+		d.Others = map[string]domain.Deal{}
+	}
+	for _, x := range ds {
+		if x.ConflictsWith == "" {
+			continue
+		}
+		if _, ok := d.Others[x.ConflictsWith]; ok {
+			continue
+		}
+		if o, err := s.cfg.Deals.Get(rq.r.Context(), rq.p.OrgID, x.ConflictsWith); err == nil {
+			d.Others[o.ID] = o
+		}
+	}
 }
 
 // FormFor is the action form of deal id: the failed one, or a blank one.
@@ -131,6 +158,7 @@ func (s *Server) renderDeals(rq *request, status int, create *Form, actionID str
 			}
 			return err
 		}
+		s.loadOthers(rq, &d, ds...)
 		c := dealColumn{Source: col.source, Title: col.title, Deals: ds}
 		if next != "" {
 			nq := url.Values{}
@@ -223,6 +251,7 @@ func (s *Server) renderDeal(rq *request, status int, action *Form) error {
 		return err
 	}
 	d.Deal, d.ActionID, d.Action, d.Return = &deal, deal.ID, action, "/deals/"+deal.ID
+	s.loadOthers(rq, &d, deal)
 	return s.render(rq, status, "deal", deal.CustomerName, "deals", d)
 }
 

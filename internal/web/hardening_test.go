@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -66,4 +67,58 @@ func TestSignInPageSaysHowLongToWait(t *testing.T) {
 	}
 	e.Clock.Advance(time.Second)
 	b.signIn(apptest.AdminEmail, apptest.AdminPassword)
+}
+
+// TestApproveAllMatching: the commissions page totals every matching
+// commission (all pages) per currency, and approves all matching pending
+// ones — beyond the page and beyond one batch — not others.
+func TestApproveAllMatching(t *testing.T) {
+	e := apptest.New(t)
+	partnerID := newPartner(t, e, "ada@acme.example")
+	l := e.App.Store.(store.Ledger)
+	for batch := range 3 {
+		ch := store.LedgerChange{OrgID: e.OrgID}
+		for i := range 25 {
+			partner := partnerID
+			if batch == 2 && i >= 20 {
+				partner = "" // 5 entries of no partner: not matching
+			}
+			c, a, err := commission.NewCommission(commission.Earning{
+				OrgID: e.OrgID, ProgramID: "prg_1", ReferrerID: "rfr_1", PartnerID: partner, ConversionID: fmt.Sprintf("cnv_%d_%d", batch, i),
+				Currency: "USD", Amount: 100, RuleSource: commission.SourceProgram, OccurredAt: e.Clock.Now(),
+			}, commission.ActorSystem, e.Clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch.Created, ch.Audit = append(ch.Created, c), append(ch.Audit, a)
+		}
+		if err := l.ApplyLedgerChange(t.Context(), ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := withSession(t, e, e.AdminToken)
+	page := body(b.do("GET", "/commissions?partnerId="+partnerID, nil))
+	if !strings.Contains(page, "<strong>70</strong> commissions match") || !strings.Contains(page, "70.00") {
+		t.Fatalf("no totals of the 70 matching commissions:\n%s", page)
+	}
+	r := b.submit("/commissions?partnerId="+partnerID, "/commissions/approve-matching", url.Values{"partnerId": {partnerID}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("approve all matching: %d\n%s", r.Status, r.Body)
+	}
+	all, _, err := l.ListCommissions(t.Context(), e.OrgID, store.CommissionFilter{}, store.Page{Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved := 0
+	for _, c := range all {
+		if c.Status == commission.StatusApproved {
+			approved++
+			if c.PartnerID != partnerID {
+				t.Errorf("%s of another partner was approved", c.ID)
+			}
+		}
+	}
+	if approved != 70 {
+		t.Errorf("%d approved, want 70", approved)
+	}
 }

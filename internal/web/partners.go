@@ -1,8 +1,14 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/partnerloop/partnerloop/internal/analytics"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -153,27 +159,149 @@ func (s *Server) tierOptions(rq *request, any string) ([]Option, map[string]stri
 	return opts, names, nil
 }
 
-type partnerListData struct {
-	Filter   *Form
-	Tiers    []Option
-	Names    map[string]string
-	Partners []domain.Partner
-	Pager    pager
+// maxPartnerList bounds the partners the list reads (page after page of
+// the index-backed ListPartners) to search and sort them in memory: an
+// organization with more is told to narrow by tier.
+const maxPartnerList = 1000
+
+type partnerRow struct {
+	domain.Partner
+	Stats  *analytics.PartnerRow // the last 30 days; nil when analytics are unavailable
+	Access string                // portal access: none, invited, active or revoked
 }
 
+type partnerListData struct {
+	Filter    *Form
+	Tiers     []Option
+	Statuses  []Option
+	Names     map[string]string
+	Rows      []partnerRow
+	Total     int
+	Truncated bool
+	Sort      string
+	SortLinks map[string]string
+	Stats     bool
+	Pager     pager
+}
+
+// partnerSorts are the list's sortable columns; the performance ones rank
+// by the analytics of the last 30 days.
+var partnerSorts = []string{"name", "since", analytics.ByClicks, analytics.ByReferrals, analytics.ByConversions, analytics.ByRevenue, analytics.ByCommission}
+
+// partnerList is All Partners: search (company, contact or e-mail), tier
+// and status filters, sortable performance columns, the portal access of
+// each partner shown, and the total count.
 func (s *Server) partnerList(rq *request) error {
+	ctx, org := rq.r.Context(), rq.p.OrgID
 	q := rq.r.URL.Query()
 	opts, names, err := s.tierOptions(rq, "All tiers")
 	if err != nil {
 		return err
 	}
-	ps, next, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, q.Get("tierId"), listPage(rq))
-	if err != nil {
-		return err
+	d := partnerListData{Filter: newForm(q), Tiers: opts, Names: names, SortLinks: map[string]string{},
+		Statuses: []Option{{"", "Any status"}, {string(domain.PartnerActive), "Active"}, {string(domain.PartnerInactive), "Inactive"}}}
+	d.Sort = q.Get("sort")
+	if !slices.Contains(partnerSorts, d.Sort) {
+		d.Sort = "name"
 	}
-	return s.render(rq, http.StatusOK, "partners", "All partners", "partners", partnerListData{
-		Filter: newForm(q), Tiers: opts, Names: names, Partners: ps, Pager: newPager(rq, next),
-	})
+	var all []domain.Partner
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		ps, next, err := s.cfg.Partners.List(ctx, org, q.Get("tierId"), page)
+		if err != nil {
+			return err
+		}
+		all = append(all, ps...)
+		if next == "" || len(all) >= maxPartnerList {
+			d.Truncated = next != ""
+			break
+		}
+		page.Cursor = next
+	}
+	stats := map[string]*analytics.PartnerRow{}
+	if s.cfg.Analytics != nil {
+		by := d.Sort
+		if by == "name" || by == "since" {
+			by = analytics.ByConversions
+		}
+		if top, err := s.cfg.Analytics.Partners(ctx, org, analytics.Query{}, by, "", 0); err == nil {
+			d.Stats = true
+			for i, r := range top.Items {
+				stats[r.PartnerID] = &top.Items[i]
+			}
+			if by == d.Sort { // the analytics' ranking is the order
+				rank := map[string]int{}
+				for i, r := range top.Items {
+					rank[r.PartnerID] = i
+				}
+				slices.SortStableFunc(all, func(a, b domain.Partner) int { return cmp.Compare(rank[a.ID], rank[b.ID]) })
+			}
+		}
+	}
+	switch d.Sort {
+	case "name":
+		slices.SortStableFunc(all, func(a, b domain.Partner) int {
+			return cmp.Compare(strings.ToLower(a.CompanyName), strings.ToLower(b.CompanyName))
+		})
+	case "since":
+		slices.SortStableFunc(all, func(a, b domain.Partner) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	}
+	search, status := strings.ToLower(strings.TrimSpace(q.Get("q"))), q.Get("status")
+	var rows []partnerRow
+	for _, p := range all {
+		if status != "" && string(p.Status) != status {
+			continue
+		}
+		if search != "" && !strings.Contains(strings.ToLower(p.CompanyName+"\x00"+p.ContactName+"\x00"+p.Email), search) {
+			continue
+		}
+		rows = append(rows, partnerRow{Partner: p, Stats: stats[p.ID]})
+	}
+	d.Total = len(rows)
+	// One page of the matching rows (?page=2…), with the portal access of
+	// each shown partner (one read each).
+	n := max(1, atoiOr(q.Get("page"), 1))
+	from := min((n-1)*pageSize, len(rows))
+	to := min(from+pageSize, len(rows))
+	d.Rows = rows[from:to]
+	for i := range d.Rows {
+		pa, err := s.cfg.Identity.PortalAccess(ctx, org, d.Rows[i].ID)
+		if err != nil {
+			return err
+		}
+		d.Rows[i].Access = pa.Status
+	}
+	if to < len(rows) {
+		nq := cloneQuery(q)
+		nq.Set("page", itoa(n+1))
+		d.Pager.Next = "/partners?" + nq.Encode()
+	}
+	if n > 1 {
+		d.Pager.Cursor = itoa(n)
+	}
+	for _, k := range partnerSorts {
+		sq := cloneQuery(q)
+		sq.Del("page")
+		sq.Set("sort", k)
+		d.SortLinks[k] = "/partners?" + sq.Encode()
+	}
+	return s.render(rq, http.StatusOK, "partners", "All partners", "partners", d)
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 type partnerFormData struct {
@@ -182,34 +310,25 @@ type partnerFormData struct {
 	Tiers      []Option
 	Rule       ruleEditor
 	Agreements []int
-	// Access is the partner's portal access (nil on the create form);
-	// AccessError is why the last invite or revoke failed.
-	Access      *domain.PortalAccess
-	AccessError string
+	// Tabs are the partner page's tabs (nil on the create form): the edit
+	// form is one of them.
+	Tabs *partnerTabsData
 }
 
 func (s *Server) renderPartnerForm(rq *request, status int, f *Form, p *domain.Partner) error {
-	return s.renderPartnerPage(rq, status, f, p, "")
-}
-
-func (s *Server) renderPartnerPage(rq *request, status int, f *Form, p *domain.Partner, accessErr string) error {
 	opts, _, err := s.tierOptions(rq, "Choose a tier…")
 	if err != nil {
 		return err
 	}
 	title := "Add partner"
-	var access *domain.PortalAccess
+	var tabs *partnerTabsData
 	if p != nil {
 		title = p.CompanyName
-		pa, err := s.cfg.Identity.PortalAccess(rq.r.Context(), rq.p.OrgID, p.ID)
-		if err != nil {
-			return err
-		}
-		access = &pa
+		tabs = &partnerTabsData{p.ID, "edit", partnerTabs}
 	}
 	return s.render(rq, status, "partner_form", title, "partners", partnerFormData{
 		Form: f, Partner: p, Tiers: opts, Rule: newRuleEditor(f, "commission", true, ruleCurrency), Agreements: agreementRows(f),
-		Access: access, AccessError: accessErr,
+		Tabs: tabs,
 	})
 }
 
@@ -240,14 +359,6 @@ func (s *Server) partnerCreate(rq *request) error {
 		return err
 	}
 	return s.redirect(rq, "/partners/"+p.ID, "Partner “"+p.CompanyName+"” added.")
-}
-
-func (s *Server) partnerShow(rq *request) error {
-	p, err := s.cfg.Partners.Get(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return s.renderPartnerForm(rq, http.StatusOK, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p)
 }
 
 func (s *Server) partnerUpdate(rq *request) error {
@@ -302,7 +413,7 @@ func (s *Server) partnerAccessFailed(rq *request, id string, err error) error {
 	case domain.KindUnavailable:
 		status = http.StatusServiceUnavailable
 	}
-	return s.renderPartnerPage(rq, status, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p, e.Message)
+	return s.renderPartner360(rq, status, p, "overview", e.Message)
 }
 
 type revokeData struct{ Partner domain.Partner }

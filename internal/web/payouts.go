@@ -59,7 +59,7 @@ func (s *Server) payoutCreate(rq *request) error {
 		}
 		return s.renderPayoutRuns(rq, errorStatus(err), f)
 	}
-	return s.redirect(rq, "/payouts/"+run.ID, "Payout run created: "+itoa(run.CommissionCount)+" commissions on "+itoa(len(run.Lines))+" lines.")
+	return s.redirect(rq, "/payouts/"+run.ID, "Payout run created: "+plural(run.CommissionCount, "commission")+" for "+plural(len(run.Lines), "payee")+".")
 }
 
 // payoutLineView is one line of a run as the admin sees it: the payout
@@ -221,4 +221,12 @@ func (s *Server) portalPayoutDetails(rq *request) error {
 		return s.renderPortalPayouts(rq, errorStatus(err), f)
 	}
 	return s.redirect(rq, "/portal/payouts", "Payout details saved.")
+}
+
+// plural is "1 payee", "2 payees".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return itoa(n) + " " + noun + "s"
 }

@@ -132,7 +132,8 @@ func TestDealsPipeline(t *testing.T) {
 	}
 	second := strings.TrimPrefix(r.Header.Get("Location"), "/deals/")
 	r = b.do("GET", "/deals", nil)
-	for _, want := range []string{"Partner-sourced", "Direct", "Globex Corp", `href="/deals/` + first + `"`, "conflicts with"} {
+	// The conflict names the other deal's customer and party, not its ID.
+	for _, want := range []string{"Partner-sourced", "Direct", "Globex Corp", `href="/deals/` + first + `"`, "conflicts with", "Globex’s deal</a> registered by"} {
 		if !strings.Contains(body(r), want) {
 			t.Errorf("pipeline lacks %q", want)
 		}
@@ -236,5 +237,42 @@ func TestProgramManagerCannotUseAdminPages(t *testing.T) {
 		if r := pm.submit("/programs", path, url.Values{}); r.Status != http.StatusForbidden {
 			t.Errorf("program manager POST %s: %d, want 403", path, r.Status)
 		}
+	}
+}
+
+func TestRefundFromTheConversionsPage(t *testing.T) {
+	e := apptest.New(t)
+	_, code := e.LiveProgram(t, e.AdminToken)
+	r := e.Do(t, "POST", "/v1/conversions", e.AdminToken, map[string]any{
+		"code": code, "email": "buyer@example.org", "event": "purchase", "amount": 5000, "externalId": "order-77"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("conversion: %d %s", r.Status, r.Body)
+	}
+	id := r.String("id")
+	b := withSession(t, e, e.AdminToken)
+	if page := body(b.do("GET", "/conversions", nil)); !strings.Contains(page, `action="/conversions/`+id+`/refund"`) {
+		t.Fatal("no refund form on the conversions page")
+	}
+	// A bad amount is shown next to the field; too much is refused by the ledger.
+	if r := b.submit("/conversions", "/conversions/"+id+"/refund", url.Values{"amount": {"ten"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(body(r), `id="refund-`+id+`-error"`) {
+		t.Fatalf("bad amount: %d", r.Status)
+	}
+	if r := b.submit("/conversions", "/conversions/"+id+"/refund", url.Values{"amount": {"60.00"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("refund over the value: %d", r.Status)
+	}
+	if r := b.submit("/conversions", "/conversions/"+id+"/refund", url.Values{"amount": {"10.50"}, "return": {"/conversions"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("refund: %d\n%s", r.Status, r.Body)
+	}
+	if got := e.Do(t, "GET", "/v1/conversions/"+id, e.AdminToken, nil).JSON()["refundedAmount"].(map[string]any)["amount"]; got != 1050.0 {
+		t.Errorf("refunded %v, want 1050", got)
+	}
+	// Program managers see conversions but do not refund.
+	pm := withSession(t, e, e.NewUser(t, e.OrgID, domain.RoleProgramManager, ""))
+	if page := body(pm.do("GET", "/conversions", nil)); strings.Contains(page, "/refund") {
+		t.Error("a program manager is offered refunds")
+	}
+	if r := pm.submit("/conversions", "/conversions/"+id+"/refund", url.Values{}); r.Status != http.StatusForbidden {
+		t.Errorf("a program manager's refund: %d, want 403", r.Status)
 	}
 }

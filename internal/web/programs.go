@@ -379,9 +379,27 @@ type conversionListData struct {
 	Names       map[string]string
 	Conversions []domain.Conversion
 	Pager       pager
+	// CanRefund: the viewer may refund (admins, as the API's refund route).
+	CanRefund bool
+	// RefundID and Refund are the refund form that failed, re-shown.
+	RefundID string
+	Refund   *Form
+	Return   string
+}
+
+// RefundForm is the refund form of conversion id: the failed one, or blank.
+func (d conversionListData) RefundForm(id string) *Form {
+	if id == d.RefundID && d.Refund != nil {
+		return d.Refund
+	}
+	return newForm(nil)
 }
 
 func (s *Server) conversionList(rq *request) error {
+	return s.renderConversions(rq, http.StatusOK, "", nil)
+}
+
+func (s *Server) renderConversions(rq *request, status int, refundID string, refund *Form) error {
 	q := rq.r.URL.Query()
 	f := newForm(q)
 	names, opts, err := s.programNames(rq)
@@ -398,7 +416,58 @@ func (s *Server) conversionList(rq *request) error {
 			return err
 		}
 	}
-	return s.render(rq, http.StatusOK, "conversions", "Conversions", "conversions", conversionListData{
+	ret := "/conversions"
+	if rq.r.URL.RawQuery != "" {
+		ret += "?" + rq.r.URL.RawQuery
+	}
+	return s.render(rq, status, "conversions", "Conversions", "conversions", conversionListData{
 		Filter: f, Programs: opts, Names: names, Conversions: convs, Pager: newPager(rq, next),
+		CanRefund: rq.p.Role == domain.RoleAdmin && s.cfg.Ledger != nil, RefundID: refundID, Refund: refund, Return: ret,
 	})
+}
+
+// conversionRefund records a refund of the conversion, as POST
+// /v1/conversions/{id}/refund does: the amount typed (major units), or
+// all that is not yet refunded when it is left empty. The commission
+// pipeline then reverses or claws back its commissions.
+func (s *Server) conversionRefund(rq *request) error {
+	if s.cfg.Ledger == nil {
+		return errNotFound
+	}
+	ctx, org, id := rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id")
+	f := newForm(rq.r.PostForm)
+	back := "/conversions"
+	if ret := SafeNext(f.Get("return")); strings.HasPrefix(ret, "/conversions") {
+		back = ret
+	}
+	if u, err := url.Parse(back); err == nil {
+		rq.r.URL.RawQuery = u.RawQuery
+	}
+	conv, err := s.cfg.Tracking.GetConversion(ctx, org, id)
+	if err != nil {
+		return err
+	}
+	var amount *domain.MoneyInput
+	if raw := strings.TrimSpace(f.Get("amount")); raw != "" {
+		currency := conv.RefundedAmount.Currency
+		if conv.Amount != nil {
+			currency = conv.Amount.Currency
+		}
+		n, perr := ParseDecimal(raw, domain.CurrencyDecimals(currency))
+		if perr != nil {
+			f.add("amount", "must be an amount such as "+domain.FormatMajor(2500, currency))
+			f.Message = "Please correct the refund amount."
+			return s.renderConversions(rq, http.StatusUnprocessableEntity, id, f)
+		}
+		amount = &domain.MoneyInput{Amount: n, Currency: currency}
+	}
+	updated, err := s.cfg.Ledger.Refund(ctx, org, id, amount)
+	if err != nil {
+		if !f.fail(err, func(field string) bool { return field == "amount" }) {
+			return err
+		}
+		return s.renderConversions(rq, errorStatus(err), id, f)
+	}
+	return s.redirect(rq, back, "Refund recorded: "+amountText(updated.RefundedAmount)+" "+updated.RefundedAmount.Currency+
+		" refunded in all; its commissions are reversed or clawed back.")
 }

@@ -141,6 +141,7 @@ func (s *Server) Pages() []Page {
 		{"POST", "/programs/{id}/referrers", staff, s.referrerCreate},
 		{"GET", "/referrals", staff, s.referralList},
 		{"GET", "/conversions", staff, s.conversionList},
+		{"POST", "/conversions/{id}/refund", admin, s.conversionRefund},
 
 		// Analytics: staff, as the API's /v1/analytics/* routes.
 		{"GET", "/analytics", staff, s.referralAnalytics},
@@ -162,6 +163,8 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}/invitation", admin, s.partnerInvite},
 		{"GET", "/partners/{id}/revoke", admin, s.partnerRevokeConfirm},
 		{"POST", "/partners/{id}/revoke", admin, s.partnerRevoke},
+		{"POST", "/partners/{id}/deactivate", admin, s.partnerSetActive(false)},
+		{"POST", "/partners/{id}/reactivate", admin, s.partnerSetActive(true)},
 
 		{"GET", "/deals", admin, s.dealList},
 		{"POST", "/deals", admin, s.dealCreate},
@@ -185,6 +188,7 @@ func (s *Server) Pages() []Page {
 
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
+		{"POST", "/commissions/approve-matching", admin, s.commissionApproveMatching},
 		{"GET", "/commissions/export", admin, s.commissionExport},
 		{"GET", "/payouts", admin, s.payoutList},
 		{"POST", "/payouts", admin, s.payoutCreate},

@@ -33,6 +33,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -181,14 +182,14 @@ func (e *estimator) handle(ctx context.Context, in middleware.InitializeInput, n
 	switch p := in.Parameters.(type) {
 	case *dynamodb.GetItemInput:
 		if res, ok := out.Result.(*dynamodb.GetItemOutput); ok && err == nil {
-			r = readUnits(itemSize(res.Item), aws.ToBool(p.ConsistentRead))
+			r = readUnits(dynamo.ItemSize(res.Item), aws.ToBool(p.ConsistentRead))
 		}
 	case *dynamodb.BatchGetItemInput:
 		if res, ok := out.Result.(*dynamodb.BatchGetItemOutput); ok && err == nil {
 			for table, ka := range p.RequestItems {
 				found := map[string]int{}
 				for _, it := range res.Responses[table] {
-					found[e.keyString(it)] = itemSize(it)
+					found[e.keyString(it)] = dynamo.ItemSize(it)
 				}
 				for _, k := range ka.Keys {
 					r += readUnits(found[e.keyString(k)], aws.ToBool(ka.ConsistentRead))
@@ -199,7 +200,7 @@ func (e *estimator) handle(ctx context.Context, in middleware.InitializeInput, n
 		if res, ok := out.Result.(*dynamodb.QueryOutput); ok && err == nil {
 			size := 0
 			for _, it := range res.Items {
-				size += itemSize(it)
+				size += dynamo.ItemSize(it)
 			}
 			r = readUnits(size, aws.ToBool(p.ConsistentRead))
 		}
@@ -265,7 +266,7 @@ func (e *estimator) writeUnits(ctx context.Context, w write, before item, ok boo
 	default:
 		after = e.get(ctx, w.key)
 	}
-	units := factor * writeUnitsOf(max(itemSize(before), itemSize(after)))
+	units := factor * writeUnitsOf(max(dynamo.ItemSize(before), dynamo.ItemSize(after)))
 	if !ok || w.check {
 		return units
 	}
@@ -274,11 +275,11 @@ func (e *estimator) writeUnits(ctx context.Context, w write, before item, ok boo
 		switch {
 		case kb == "" && ka == "":
 		case kb == ka, kb == "":
-			units += writeUnitsOf(itemSize(after))
+			units += writeUnitsOf(dynamo.ItemSize(after))
 		case ka == "":
-			units += writeUnitsOf(itemSize(before))
+			units += writeUnitsOf(dynamo.ItemSize(before))
 		default: // the entry moves: a delete and a put
-			units += writeUnitsOf(itemSize(before)) + writeUnitsOf(itemSize(after))
+			units += writeUnitsOf(dynamo.ItemSize(before)) + writeUnitsOf(dynamo.ItemSize(after))
 		}
 	}
 	return units
@@ -340,70 +341,6 @@ func readUnits(size int, consistent bool) float64 {
 // writeUnitsOf: 1 per KB, at least 1.
 func writeUnitsOf(size int) float64 { return float64(max(1, (size+1023)/1024)) }
 
-// itemSize is an item's size as DynamoDB counts it: the UTF-8 bytes of the
-// attribute names and values, numbers at about one byte per two digits
-// plus one, 1 byte for booleans and nulls, 3 bytes plus 1 per element for
-// lists and maps.
-func itemSize(it item) int {
-	n := 0
-	for k, v := range it {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return numberSize(v.Value)
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
-	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += numberSize(s)
-		}
-		return n
-	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	return 0
-}
-
-// numberSize: the significant digits of the mantissa, two to a byte, plus
-// one.
-func numberSize(s string) int {
-	mantissa, _, _ := strings.Cut(strings.ToLower(s), "e")
-	digits := strings.Trim(strings.NewReplacer("-", "", "+", "", ".", "").Replace(mantissa), "0")
-	return (len(digits)+1)/2 + 1
-}
-
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -455,7 +392,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	a := app.New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The clock runs with an offset that the admin flows move past the
+	// commissions' hold period, to approve them.
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().UTC().Add(time.Duration(offset.Load())) }
+	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, _, _, err := a.Identity.Bootstrap(ctx, "Capacity", "admin@example.com", "capacity-password"); err != nil {
 		return err
 	}
@@ -588,7 +529,7 @@ func run() error {
 	// recorded and writes nothing).
 	// The first conversion of each tiered referrer starts its running
 	// total for the month, which costs more: it is measured apart.
-	calc := pipeline.NewCalculator(st, domain.SystemClock, pipeline.NoPartnerRules{})
+	calc := pipeline.NewCalculator(st, clock, pipeline.NoPartnerRules{})
 	pipeSteps := []string{"calculator (percentage rule)", "calculator (tiered rule)", "calculator (tiered, first in period)",
 		"calculator, duplicate delivery"}
 	firsts := len(tieredCodes)
@@ -614,6 +555,13 @@ func run() error {
 		if len(es) != 1 || es[0].Amount.Amount <= 0 {
 			return fmt.Errorf("conversion %s: ledger entries %+v, want one commission", msg.EntityID, es)
 		}
+	}
+
+	adminSteps, err := adminFlows(ctx, flowEnv{call: call, token: token, apiKey: apiKey, programID: programID, n: *n,
+		calc: calc, recorded: recorded, mailbox: a.Mailbox, runs: runs, setStep: setStep,
+		advance: func(d time.Duration) { offset.Add(int64(d)) }})
+	if err != nil {
+		return err
 	}
 
 	fmt.Printf("DynamoDB capacity per API operation (mean of %d runs on DynamoDB Local, %s)\n", *n, time.Now().UTC().Format("2006-01-02"))
@@ -649,6 +597,8 @@ func run() error {
 	fmt.Printf("\nDynamoDB capacity of the commission pipeline per conversion (mean of %d, of %d and %d for the tiered rows; the stream router uses none)\n\n",
 		*n, runs[pipeSteps[1]], runs[pipeSteps[2]])
 	table(pipeSteps, true)
+	fmt.Printf("\nDynamoDB capacity of admin and partner-portal operations (mean per request; lists: pages of %d)\n\n", *n)
+	table(adminSteps, true)
 
 	price := func(r, w float64) float64 { return r**rruPrice + w**wruPrice }
 	line := func(what string, u units) {

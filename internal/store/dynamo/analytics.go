@@ -1039,10 +1039,28 @@ func (sc scanned) saw(c store.Change) (bool, error) {
 }
 
 // scanSource is one kind of record of an organization a recount reads: its
-// sort-key range in the organization's partition.
+// sort-key range in each of the partitions holding it (the shards of a
+// sharded kind, keys.go).
 type scanSource struct {
 	entity   string
+	pks      []string
 	from, to string // inclusive SK bounds
+}
+
+// recordPartitions are the partitions holding the organization's records
+// of a counted kind.
+func recordPartitions(orgID, entity string) []string {
+	switch entity {
+	case typeClick:
+		return orgClicks(orgID).pks()
+	case typeReferral:
+		return orgReferrals(orgID).pks()
+	case typeConversion:
+		return orgConversions(orgID).pks()
+	case typeCommission:
+		return orgCommissions(orgID).pks()
+	}
+	return []string{orgPK(orgID)}
 }
 
 // scanOrg reads the records of sources, handing each as an INSERT change to
@@ -1051,58 +1069,69 @@ type scanSource struct {
 func (s *Store) scanOrg(ctx context.Context, orgID string, sources []scanSource, sc *scanned, max int, visit func(store.Change) error) error {
 	n := 0
 	for _, src := range sources {
-		var start item
-		for {
-			out, err := s.query(ctx, &dynamodb.QueryInput{
-				KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :a AND :b"),
-				ExpressionAttributeValues: item{":pk": str(orgPK(orgID)), ":a": str(src.from), ":b": str(src.to)},
-				ConsistentRead:            aws.Bool(true),
-				ExclusiveStartKey:         start,
-			})
+		for _, pk := range src.pks {
+			if err := s.scanPartition(ctx, pk, src, sc, max, &n, visit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scanPartition is scanOrg's read of one partition of a source.
+func (s *Store) scanPartition(ctx context.Context, pk string, src scanSource, sc *scanned, max int, n *int, visit func(store.Change) error) error {
+	var start item
+	for {
+		out, err := s.query(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :a AND :b"),
+			ExpressionAttributeValues: item{":pk": str(pk), ":a": str(src.from), ":b": str(src.to)},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			c, ok, err := ChangeFromStream("INSERT", nil, it, writtenAt(it))
 			if err != nil {
 				return err
 			}
-			for _, it := range out.Items {
-				c, ok, err := ChangeFromStream("INSERT", nil, it, writtenAt(it))
-				if err != nil {
-					return err
-				}
-				if !ok || c.Entity != src.entity {
-					continue
-				}
-				if n++; max > 0 && n > max {
-					return errTooMany
-				}
-				v, err := recordVersion(c.Entity, c.NewImage)
-				if err != nil {
-					return err
-				}
-				if !c.At.Before(sc.since) {
-					sc.versions[c.ID] = v
-				}
-				if err := visit(c); err != nil {
-					return err
-				}
+			if !ok || c.Entity != src.entity {
+				continue
 			}
-			if out.LastEvaluatedKey == nil {
-				break
+			if *n++; max > 0 && *n > max {
+				return errTooMany
 			}
-			start = out.LastEvaluatedKey
+			v, err := recordVersion(c.Entity, c.NewImage)
+			if err != nil {
+				return err
+			}
+			if !c.At.Before(sc.since) {
+				sc.versions[c.ID] = v
+			}
+			if err := visit(c); err != nil {
+				return err
+			}
 		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		start = out.LastEvaluatedKey
 	}
 	return nil
 }
 
 var errTooMany = errors.New("dynamo: too many records to recount")
 
-// allRecords are the sort-key ranges of every record the rollups count.
-func allRecords() []scanSource {
+// allRecords are the partitions and sort-key ranges of every record of
+// the organization the rollups count.
+func allRecords(orgID string) []scanSource {
 	return []scanSource{
-		{typeClick, skClick, skClick + "~"},
-		{typeReferral, skReferral, skReferral + "~"},
-		{typeConversion, skConversion, skConversion + "~"},
-		{typeDeal, skDeal, skDeal + "~"},
-		{typeCommission, skCommission, skCommission + "~"},
+		{typeClick, recordPartitions(orgID, typeClick), skClick, skClick + "~"},
+		{typeReferral, recordPartitions(orgID, typeReferral), skReferral, skReferral + "~"},
+		{typeConversion, recordPartitions(orgID, typeConversion), skConversion, skConversion + "~"},
+		{typeDeal, recordPartitions(orgID, typeDeal), skDeal, skDeal + "~"},
+		{typeCommission, recordPartitions(orgID, typeCommission), skCommission, skCommission + "~"},
 	}
 }
 
@@ -1183,7 +1212,7 @@ func (r *rebuild) scan(ctx context.Context, s *Store) error {
 		batch = batch[:0]
 		return r.recount.add(cells, 1, nil)
 	}
-	err = s.scanOrg(ctx, r.org.ID, allRecords(), &r.seen, 0, func(c store.Change) error {
+	err = s.scanOrg(ctx, r.org.ID, allRecords(r.org.ID), &r.seen, 0, func(c store.Change) error {
 		batch = append(batch, c)
 		if len(batch) == 2000 {
 			return flush()
@@ -1335,12 +1364,13 @@ func (h *heal) scan(ctx context.Context, s *Store) error {
 	// after their creation, ledger entries are created after the moment
 	// they count at. Deals can be won long after they are created: all.
 	lo, hi := start.Add(-10*time.Minute), end.Add(10*time.Minute)
+	org := h.org
 	sources := []scanSource{
-		{typeClick, skClick + idBound("clk", lo), skClick + idBound("clk", hi)},
-		{typeReferral, skReferral + idBound("ref", lo), skReferral + idBound("ref", hi)},
-		{typeConversion, skConversion + idBound("cnv", lo.Add(-domain.ClockSkew)), skConversion + "~"},
-		{typeDeal, skDeal, skDeal + "~"},
-		{typeCommission, skCommission + skTime(lo), skCommission + "~"},
+		{typeClick, recordPartitions(org, typeClick), skClick + idBound("clk", lo), skClick + idBound("clk", hi)},
+		{typeReferral, recordPartitions(org, typeReferral), skReferral + idBound("ref", lo), skReferral + idBound("ref", hi)},
+		{typeConversion, recordPartitions(org, typeConversion), skConversion + idBound("cnv", lo.Add(-domain.ClockSkew)), skConversion + "~"},
+		{typeDeal, recordPartitions(org, typeDeal), skDeal, skDeal + "~"},
+		{typeCommission, recordPartitions(org, typeCommission), skCommission + skTime(lo), skCommission + "~"},
 	}
 	h.seen = scanned{since: time.Now().Add(-scanMargin), versions: map[string]int64{}}
 	h.recount = accumulate{}

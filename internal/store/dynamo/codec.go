@@ -101,3 +101,12 @@ func decodeAs[T any](it item) (T, error) {
 	err := decode(it, &v)
 	return v, err
 }
+
+// getN returns a number attribute as an int64 (0 when it is missing).
+func getN(it item, name string) (int64, error) {
+	v, ok := it[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	return strconv.ParseInt(v.Value, 10, 64)
+}

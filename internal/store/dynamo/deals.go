@@ -143,9 +143,10 @@ func (s *Store) UpdateDeal(ctx context.Context, d domain.Deal) error {
 func (s *Store) ListDeals(ctx context.Context, orgID string, f store.DealFilter, p store.Page) ([]domain.Deal, string, error) {
 	ctx, done := s.op(ctx, "ListDeals")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skDeal, filters: map[string]string{}}
+	q := one(orgID, "", orgPK(orgID), skDeal)
+	q.filters = map[string]string{}
 	if f.PartnerID != "" {
-		q.index, q.pk = indexGSI1, byPartnerDeals(orgID, f.PartnerID)
+		q.index, q.pks = indexGSI1, []string{byPartnerDeals(orgID, f.PartnerID)}
 	}
 	if f.Source != "" {
 		q.filters["source"] = f.Source

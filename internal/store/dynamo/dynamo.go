@@ -391,10 +391,15 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput) (*dynamodb.Q
 // batchGet reads the items with keys (strongly consistent), in no
 // particular order, skipping keys that have no item.
 func (s *Store) batchGet(ctx context.Context, keys []item) ([]item, error) {
+	return s.batchGetWith(ctx, keys, true)
+}
+
+// batchGetWith is batchGet, strongly consistent or not.
+func (s *Store) batchGetWith(ctx context.Context, keys []item, consistent bool) ([]item, error) {
 	var out []item
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
-		pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
+		pending := map[string]types.KeysAndAttributes{s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(consistent)}}
 		keys = keys[n:]
 		backoff := firstBackoff
 		for len(pending) > 0 && len(pending[s.table].Keys) > 0 {

@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -249,24 +250,42 @@ func TestItemLayout(t *testing.T) {
 	table := newTable(t)
 	st := dynamo.New(client, table)
 	fx := seed(t, st, "layout")
+	click := domain.Click{OrgID: fx.org.ID, ProgramID: fx.program.ID, ReferrerID: fx.referrer.ID,
+		Code: fx.referrer.Code, VisitorHash: "0123456789abcdef0123456789abcdef", At: fx.referral.CreatedAt}
+	click.ID = "clk_" + strings.TrimPrefix(fx.referral.ID, "rfl_")
+	if counted, err := st.RecordClick(t.Context(), click, store.ClickLimits{Window: time.Hour}); err != nil || !counted {
+		t.Fatalf("RecordClick = %v, %v", counted, err)
+	}
 	items := scan(t, table)
 	o := "ORG#" + fx.org.ID
+	clk := dynamo.ShardOf(click.ID, 32)
+	// The shards: 8 of an organization's referrals, 4 of its conversions,
+	// 4 of each index partition of referrals and conversions.
+	rfl, rflIdx := dynamo.ShardOf(fx.referral.ID, 8), dynamo.ShardOf(fx.referral.ID, 4)
+	cnv := dynamo.ShardOf(fx.conv.ID, 4)
 	want := map[string]map[string]string{ // PK|SK → attributes
+		"TABLE|LAYOUT":                       {"type": "layout"},
 		o + "|ORG":                           {"type": "organization", "name": "Acme"},
 		o + "|PROGRAM#" + fx.program.ID:      {"type": "program"},
 		o + "|REFERRER#" + fx.referrer.ID:    {"type": "referrer", "GSI1PK": o + "#PROGRAM#" + fx.program.ID, "GSI1SK": "REFERRER#" + fx.referrer.ID},
 		"CODE#" + fx.referrer.Code + "|CODE": {"type": "code_guard", "organizationId": fx.org.ID, "referrerId": fx.referrer.ID},
 		o + "#REFERRER_EMAIL#" + fx.referrer.Email + "|PROGRAM#" + fx.program.ID: {"type": "referrer_email_guard", "referrerId": fx.referrer.ID},
-		o + "|REFERRAL#" + fx.referral.ID: {"type": "referral", "status": "converted",
-			"GSI1PK": o + "#PROGRAM#" + fx.program.ID, "GSI1SK": "REFERRAL#" + fx.referral.ID,
-			"GSI2PK": o + "#REFERRER#" + fx.referrer.ID, "GSI2SK": "REFERRAL#" + fx.referral.ID,
+		fmt.Sprintf("%s#REFERRALS#%02d|REFERRAL#%s", o, rfl, fx.referral.ID): {"type": "referral", "status": "converted",
+			"GSI1PK": fmt.Sprintf("%s#PROGRAM#%s#REFERRALS#%02d", o, fx.program.ID, rflIdx), "GSI1SK": "REFERRAL#" + fx.referral.ID,
+			"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#REFERRALS#%02d", o, fx.referrer.ID, rflIdx), "GSI2SK": "REFERRAL#" + fx.referral.ID,
 			"convertedAt": fx.conv.OccurredAt.Format(time.RFC3339Nano), "createdAt": fx.referral.CreatedAt.Format(time.RFC3339Nano)},
 		o + "#REFERRAL_EMAIL#amy@example.com|PROGRAM#" + fx.program.ID: {"type": "referral_email_guard", "referralId": fx.referral.ID},
 		o + "#REFERRAL_EXT#crm-1|REFERRAL_EXT":                         {"type": "referral_external_id_guard", "referralId": fx.referral.ID},
-		o + "|CONVERSION#" + fx.conv.ID: {"type": "conversion",
-			"GSI1PK": o + "#PROGRAM#" + fx.program.ID, "GSI1SK": "CONVERSION#" + fx.conv.ID,
+		fmt.Sprintf("%s#CONVERSIONS#%02d|CONVERSION#%s", o, cnv, fx.conv.ID): {"type": "conversion",
+			"GSI1PK": fmt.Sprintf("%s#PROGRAM#%s#CONVERSIONS#%02d", o, fx.program.ID, cnv), "GSI1SK": "CONVERSION#" + fx.conv.ID,
 			"GSI2PK": o + "#REFERRAL#" + fx.referral.ID, "GSI2SK": "CONVERSION#" + fx.conv.ID},
 		o + "#CONVERSION_EXT#order-1|CONVERSION_EXT": {"type": "conversion_external_id_guard", "conversionId": fx.conv.ID},
+	}
+	want[fmt.Sprintf("%s#CLICKS#%02d|CLICK#%s", o, clk, click.ID)] = map[string]string{"type": "click",
+		"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#CLICKS#%02d", o, fx.referrer.ID, dynamo.ShardOf(click.ID, 8)), "GSI2SK": "CLICK#" + click.ID}
+	want["VISIT#"+click.VisitorHash+"#"+fx.referrer.Code+"|VISIT"] = map[string]string{"type": "visit"}
+	for i := range 16 { // the referrer's click counter
+		want[fmt.Sprintf("%s#REFERRER#%s#CLICK_COUNT#%02d|COUNT", o, fx.referrer.ID, i)] = map[string]string{"type": "click_count"}
 	}
 	for k, attrs := range want {
 		it, ok := items[k]
@@ -492,7 +511,7 @@ func TestAnalyticsItemLayout(t *testing.T) {
 	if n, _ := items[o+"#AN|STATE"]["gen"].(*types.AttributeValueMemberN); n == nil || n.Value != "1" {
 		t.Errorf("the organization's rollup state: gen = %v, want 1", items[o+"#AN|STATE"]["gen"])
 	}
-	if w := s(items[o+"|CONVERSION#"+fx.conv.ID], "writtenAt"); w == "" {
+	if w := s(items[fmt.Sprintf("%s#CONVERSIONS#%02d|CONVERSION#%s", o, dynamo.ShardOf(fx.conv.ID, 4), fx.conv.ID)], "writtenAt"); w == "" {
 		t.Error("a conversion has no writtenAt")
 	}
 }

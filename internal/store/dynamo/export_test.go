@@ -27,3 +27,6 @@ func LoseStream(s *Store) error {
 	}
 	return s.commit(ctx, p)
 }
+
+// ShardOf is shardOf, for the layout test.
+func ShardOf(id string, n int) int { return shardOf(id, n) }

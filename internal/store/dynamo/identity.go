@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -26,11 +27,22 @@ const (
 
 // Organizations.
 
+var errOtherLayout = fmt.Errorf("dynamo: the table holds another key layout than version %d (see docs/dynamodb.md, Migrations)", LayoutVersion)
+
 // CreateOrganization stores o; an id already taken is store.ErrConflict.
+// It first marks the table with the key layout it writes (LayoutVersion),
+// and refuses a table marked with another: its records would be where this
+// build does not look.
 func (s *Store) CreateOrganization(ctx context.Context, o domain.Organization) error {
 	ctx, done := s.op(ctx, "CreateOrganization")
 	defer done()
 	it, err := record(o, typeOrganization, orgKey(o.ID), orgListKeys(o.ID))
+	if err != nil {
+		return err
+	}
+	mark := layoutKey()
+	mark[attrType], mark["version"] = str(typeLayout), num(LayoutVersion)
+	err = s.putIf(ctx, mark, "attribute_not_exists(PK) OR version = :v", nil, item{":v": num(LayoutVersion)}, errOtherLayout)
 	if err != nil {
 		return err
 	}
@@ -160,7 +172,11 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
 	it[attrPasswordHash] = str(u.PasswordHash)
 	guard := userEmailKey(domain.NormalizeEmail(u.Email))
 	guard[attrType], guard["organizationId"], guard["userId"] = str(typeUserEmail), str(u.OrgID), str(u.ID)
-	return s.transact(ctx, []txItem{s.txPutNew(it), s.txPutNew(guard)})
+	portal, err := s.portalWrite(u, nil)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, append([]txItem{s.txPutNew(it), s.txPutNew(guard)}, portal...))
 }
 
 // GetUser returns the organization's user with id.
@@ -194,7 +210,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (domain.User, 
 func (s *Store) ListUsers(ctx context.Context, orgID string, p store.Page) ([]domain.User, string, error) {
 	ctx, done := s.op(ctx, "ListUsers")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skUser}, p, decodeUser)
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skUser), p, decodeUser)
 }
 
 // Sessions: the session item SESSION#<token hash> (expiring by TTL at
@@ -343,7 +359,7 @@ func (s *Store) GetAPIKeyByHash(ctx context.Context, hash string) (domain.APIKey
 func (s *Store) ListAPIKeys(ctx context.Context, orgID string, p store.Page) ([]domain.APIKey, string, error) {
 	ctx, done := s.op(ctx, "ListAPIKeys")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skAPIKey}, p, decodeAPIKey)
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skAPIKey), p, decodeAPIKey)
 }
 
 // DeleteAPIKey deletes the organization's key with id and its lookup copy;

@@ -106,72 +106,65 @@ func TestRetry(t *testing.T) {
 }
 
 func TestCursor(t *testing.T) {
-	q := list{orgID: "org_A", index: indexGSI1, pk: byProgram("org_A", "prg_1"), prefix: skReferral,
-		filters: map[string]string{"status": "pending"}}
+	q := sharded("org_A", indexGSI1, programReferrals("org_A", "prg_1"), skReferral)
+	q.filters = map[string]string{"status": "pending"}
 	last := item{
-		attrPK: str(orgPK("org_A")), attrSK: str(skReferral + "rfl_2"),
-		attrGSI1PK: str(byProgram("org_A", "prg_1")), attrGSI1SK: str(skReferral + "rfl_2"),
+		attrPK: str(getS(referralKey("org_A", "rfl_2"), attrPK)), attrSK: str(skReferral + "rfl_2"),
+		attrGSI1PK: str(programReferrals("org_A", "prg_1").pk("rfl_2")), attrGSI1SK: str(skReferral + "rfl_2"),
 		"status": str("pending"),
 	}
 	c := q.encodeCursor(last)
-	start, err := q.decodeCursor(c)
+	after, err := q.decodeCursor(c)
 	if err != nil {
 		t.Fatalf("decodeCursor(own cursor): %v", err)
 	}
-	if len(start) != 4 || getS(start, attrGSI1SK) != skReferral+"rfl_2" || getS(start, attrPK) != orgPK("org_A") {
-		t.Errorf("decodeCursor = %v, want the four key attributes of the last item", start)
+	if after != skReferral+"rfl_2" {
+		t.Errorf("decodeCursor = %q, want the index sort key of the last item", after)
 	}
 
 	// The same cursor on other lists.
+	withFilter := func(l list, f map[string]string) list { l.filters = f; return l }
 	for name, other := range map[string]list{
-		"another organization": {orgID: "org_B", index: indexGSI1, pk: byProgram("org_B", "prg_1"), prefix: skReferral, filters: q.filters},
-		"another program":      {orgID: "org_A", index: indexGSI1, pk: byProgram("org_A", "prg_2"), prefix: skReferral, filters: q.filters},
-		"another filter":       {orgID: "org_A", index: indexGSI1, pk: q.pk, prefix: skReferral, filters: map[string]string{"status": "converted"}},
-		"another kind":         {orgID: "org_A", index: indexGSI1, pk: q.pk, prefix: skConversion, filters: q.filters},
-		"the table":            {orgID: "org_A", pk: orgPK("org_A"), prefix: skReferral, filters: q.filters},
+		"another organization": withFilter(sharded("org_B", indexGSI1, programReferrals("org_B", "prg_1"), skReferral), q.filters),
+		"another program":      withFilter(sharded("org_A", indexGSI1, programReferrals("org_A", "prg_2"), skReferral), q.filters),
+		"another filter":       withFilter(q, map[string]string{"status": "converted"}),
+		"another kind":         withFilter(sharded("org_A", indexGSI1, programReferrals("org_A", "prg_1"), skConversion), q.filters),
+		"the table":            withFilter(sharded("org_A", "", orgReferrals("org_A"), skReferral), q.filters),
+		"another range":        func() list { l := q; l.lo, l.hi = skReferral, skReferral+"~"; return l }(),
 	} {
 		if _, err := other.decodeCursor(c); !errors.Is(err, store.ErrBadCursor) {
 			t.Errorf("cursor used on %s: %v, want store.ErrBadCursor", name, err)
 		}
 	}
 
-	// Forged cursors with the right query id but keys outside the list.
-	forge := func(k map[string]string) string {
-		b, _ := json.Marshal(cursor{V: cursorVersion, Q: q.id(), K: k})
+	// Forged cursors with the right query id but a sort key outside the list.
+	forge := func(v int, sk string) string {
+		b, _ := json.Marshal(cursor{V: v, Q: q.id(), S: sk})
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	good := map[string]string{attrPK: orgPK("org_A"), attrSK: skReferral + "rfl_2", attrGSI1PK: q.pk, attrGSI1SK: skReferral + "rfl_2"}
-	with := func(name, v string) map[string]string {
-		k := map[string]string{}
-		for a, x := range good {
-			k[a] = x
-		}
-		if v == "" {
-			delete(k, name)
-		} else {
-			k[name] = v
-		}
-		return k
-	}
-	if _, err := q.decodeCursor(forge(good)); err != nil {
+	if _, err := q.decodeCursor(forge(cursorVersion, skReferral+"rfl_2")); err != nil {
 		t.Fatalf("decodeCursor(well-formed forged cursor): %v", err)
 	}
-	for name, k := range map[string]map[string]string{
-		"another organization's partition": with(attrPK, orgPK("org_B")),
-		"another index partition":          with(attrGSI1PK, byProgram("org_A", "prg_9")),
-		"another kind of record":           with(attrSK, skUser+"usr_1"),
-		"index and table sort keys differ": with(attrGSI1SK, skReferral+"rfl_3"),
-		"a bare prefix":                    with(attrSK, skReferral),
-		"a missing attribute":              with(attrGSI1SK, ""),
-		"an extra attribute":               with("GSI2PK", "x"),
+	for name, c := range map[string]string{
+		"another kind of record": forge(cursorVersion, skUser+"usr_1"),
+		"a bare prefix":          forge(cursorVersion, skReferral),
+		"an empty cursor":        "",
+		"an empty object":        "e30",
+		"an unknown field":       base64.RawURLEncoding.EncodeToString([]byte(`{"v":2,"q":"` + q.id() + `","s":"REFERRAL#rfl_2","x":1}`)),
+		"another version":        forge(1, skReferral+"rfl_2"),
+		"not base64":             "not-a-cursor!",
 	} {
-		if _, err := q.decodeCursor(forge(k)); !errors.Is(err, store.ErrBadCursor) {
+		if _, err := q.decodeCursor(c); !errors.Is(err, store.ErrBadCursor) {
 			t.Errorf("forged cursor with %s: %v, want store.ErrBadCursor", name, err)
 		}
 	}
-	for _, c := range []string{"", "garbage", "Z2FyYmFnZQ", "e30", base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"q":"` + q.id() + `","k":{},"x":1}`))} {
-		if _, err := q.decodeCursor(c); !errors.Is(err, store.ErrBadCursor) {
-			t.Errorf("decodeCursor(%q): %v, want store.ErrBadCursor", c, err)
+	ranged := q
+	ranged.lo, ranged.hi = skReferral+"rfl_1", skReferral+"rfl_3"
+	for sk, ok := range map[string]bool{skReferral + "rfl_2": true, skReferral + "rfl_0": false, skReferral + "rfl_4": false} {
+		b, _ := json.Marshal(cursor{V: cursorVersion, Q: ranged.id(), S: sk})
+		_, err := ranged.decodeCursor(base64.RawURLEncoding.EncodeToString(b))
+		if (err == nil) != ok {
+			t.Errorf("cursor %s on the range rfl_1..rfl_3: %v", sk, err)
 		}
 	}
 }

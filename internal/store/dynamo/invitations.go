@@ -65,6 +65,14 @@ func (s *Store) txUpdate(k item, update, cond string, names map[string]string, v
 	return txItem{w: types.TransactWriteItem{Update: u}, onFail: onFail}
 }
 
+// txCheck is a transaction item that checks cond on the item with key; a
+// failed check is store.ErrConflict (read again and retry).
+func (s *Store) txCheck(k item, cond string, values item) txItem {
+	return txItem{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: k, ConditionExpression: aws.String(cond), ExpressionAttributeValues: values,
+	}}, onFail: store.ErrConflict}
+}
+
 // markInvitation sets attr (usedAt or revokedAt) on both copies of the open
 // latest invitation inv.
 func (s *Store) markInvitation(inv domain.Invitation, attr string, at time.Time) []txItem {
@@ -121,6 +129,15 @@ func (s *Store) IssueInvitation(ctx context.Context, inv domain.Invitation) erro
 		}
 		items = append(items, txItem{w: types.TransactWriteItem{Put: put}, onFail: store.ErrConflict})
 		names := map[string]string{"#st": "status"}
+		after := u
+		if u.Status == domain.UserDisabled {
+			after.Status = domain.UserInvited
+		}
+		portal, err := s.portalWrite(after, &inv)
+		if err != nil {
+			return err
+		}
+		items = append(items, portal...)
 		if u.Status == domain.UserDisabled {
 			items = append(items, s.txUpdate(userKey(u.OrgID, u.ID), "SET #st = :invited, updatedAt = :t", "#st = :cur", names,
 				item{":invited": str(domain.UserInvited), ":t": str(formatTime(inv.CreatedAt)), ":cur": str(u.Status)}, store.ErrConflict))
@@ -173,7 +190,19 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash, passwordHash st
 	if !inv.Open() {
 		return domain.User{}, store.ErrConflict
 	}
-	items := append(s.markInvitation(inv, "usedAt", at),
+	u, err := s.getUser(ctx, inv.OrgID, inv.UserID)
+	if err != nil {
+		return domain.User{}, err
+	}
+	u.Status = domain.UserActive
+	used := inv
+	used.UsedAt = &at
+	portal, err := s.portalWrite(u, &used)
+	if err != nil {
+		return domain.User{}, err
+	}
+	items := append(s.markInvitation(inv, "usedAt", at), portal...)
+	items = append(items,
 		s.txUpdate(userKey(inv.OrgID, inv.UserID), "SET passwordHash = :ph, #st = :active, updatedAt = :t", "attribute_exists(PK)",
 			map[string]string{"#st": "status"},
 			item{":ph": str(passwordHash), ":active": str(domain.UserActive), ":t": str(formatTime(at))}, store.ErrNotFound))
@@ -189,18 +218,41 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 	ctx, done := s.op(ctx, "DisableUser")
 	defer done()
 	for range maxInvitationAttempts {
-		if _, err := s.getUser(ctx, orgID, userID); err != nil {
+		u, err := s.getUser(ctx, orgID, userID)
+		if err != nil {
 			return domain.User{}, err
 		}
 		items := []txItem{s.txUpdate(userKey(orgID, userID), "SET #st = :disabled, updatedAt = :t", "attribute_exists(PK)",
 			map[string]string{"#st": "status"}, item{":disabled": str(domain.UserDisabled), ":t": str(formatTime(at))}, store.ErrNotFound)}
 		prev, err := s.latestInvitation(ctx, orgID, userID)
+		var latest *domain.Invitation
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return domain.User{}, err
 		case prev.Open():
 			items = append(items, s.markInvitation(prev, "revokedAt", at)...)
+			revoked := prev
+			revoked.RevokedAt = &at
+			latest = &revoked
+		default:
+			latest = &prev
+		}
+		if domain.IsPortalUser(u) {
+			// The partner's copy is computed from the latest invitation
+			// read: it must still be the latest (markInvitation checks it
+			// when it revokes one).
+			if latest == nil {
+				items = append(items, s.txCheck(latestInvitationKey(orgID, userID), "attribute_not_exists(PK)", nil))
+			} else if !prev.Open() {
+				items = append(items, s.txCheck(latestInvitationKey(orgID, userID), "tokenHash = :h", item{":h": str(prev.TokenHash)}))
+			}
+			u.Status = domain.UserDisabled
+			portal, err := s.portalWrite(u, latest)
+			if err != nil {
+				return domain.User{}, err
+			}
+			items = append(items, portal...)
 		}
 		err = s.transact(ctx, items)
 		if errors.Is(err, store.ErrConflict) {

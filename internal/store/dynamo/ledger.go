@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -238,7 +237,8 @@ func commissionItem(c commission.Commission) (item, error) {
 		keys = append(keys, item{attrGSI2PK: str(bySource(c.OrgID, src)), attrGSI2SK: str(commissionSK(c.CreatedAt, c.ID))})
 	}
 	if c.PartnerID != "" {
-		keys = append(keys, item{attrGSI1PK: str(byPartnerCommissions(c.OrgID, c.PartnerID)), attrGSI1SK: str(commissionSK(c.CreatedAt, c.ID))})
+		keys = append(keys, item{attrGSI1PK: str(partnerCommissions(c.OrgID, c.PartnerID).pk(c.ID)),
+			attrGSI1SK: str(commissionSK(c.CreatedAt, c.ID))})
 	}
 	return record(c, typeCommission, keys...)
 }
@@ -280,25 +280,44 @@ func checkChange(ch store.LedgerChange) error {
 func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) error {
 	ctx, done := s.op(ctx, "ApplyLedgerChange")
 	defer done()
-	if err := checkChange(ch); err != nil {
+	items, err := s.ledgerWrites(ch)
+	if err != nil || len(items) == 0 {
 		return err
+	}
+	err = s.transact(ctx, items)
+	if errors.Is(err, store.ErrNotFound) && ch.Refund != nil {
+		// Only the refund's condition failed (every other failure outranks
+		// it in mapErr): a missing conversion, or a refunded amount that moved.
+		if _, gerr := s.getItem(ctx, conversionKey(ch.OrgID, ch.Refund.ConversionID)); gerr != nil {
+			return gerr
+		}
+		return store.ErrConflict
+	}
+	return err
+}
+
+// ledgerWrites is ApplyLedgerChange's transaction (the scale test replays
+// it); none for an empty change.
+func (s *Store) ledgerWrites(ch store.LedgerChange) ([]txItem, error) {
+	if err := checkChange(ch); err != nil {
+		return nil, err
 	}
 	n := 2*len(ch.Created) + len(ch.Updated) + len(ch.Audit)
 	if ch.Refund != nil {
 		n++
 	}
 	if n > maxTransactItems {
-		return fmt.Errorf("dynamo: a ledger change of %d created, %d updated and %d audit entries needs %d transaction items; "+
+		return nil, fmt.Errorf("dynamo: a ledger change of %d created, %d updated and %d audit entries needs %d transaction items; "+
 			"DynamoDB allows %d: split it (at most 25 commissions per change)", len(ch.Created), len(ch.Updated), len(ch.Audit), n, maxTransactItems)
 	}
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
 	items := make([]txItem, 0, n)
 	for _, c := range ch.Created {
 		it, err := commissionItem(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		g := commissionIDKey(c.OrgID, c.ID)
 		g[attrType], g["commissionId"], g["createdAt"] = str(typeCommissionID), str(c.ID), str(formatTime(c.CreatedAt))
@@ -309,7 +328,7 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 		c.Revision++
 		it, err := commissionItem(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		items = append(items, txItem{w: types.TransactWriteItem{Put: &types.Put{
 			TableName: &s.table, Item: it,
@@ -321,7 +340,7 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 	for _, a := range ch.Audit {
 		it, err := record(a, typeCommissionAudit, auditKey(ch.OrgID, a.CommissionID, a.At, string(a.To)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		it["organizationId"] = str(ch.OrgID)
 		items = append(items, s.txPutNew(it))
@@ -342,20 +361,11 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 	for _, it := range items {
 		k := itemKey(it.w)
 		if seen[k] {
-			return fmt.Errorf("%w: the ledger change writes the item %s twice", store.ErrConflict, k)
+			return nil, fmt.Errorf("%w: the ledger change writes the item %s twice", store.ErrConflict, k)
 		}
 		seen[k] = true
 	}
-	err := s.transact(ctx, items)
-	if errors.Is(err, store.ErrNotFound) && ch.Refund != nil {
-		// Only the refund's condition failed (every other failure outranks
-		// it in mapErr): a missing conversion, or a refunded amount that moved.
-		if _, gerr := s.getItem(ctx, conversionKey(ch.OrgID, ch.Refund.ConversionID)); gerr != nil {
-			return gerr
-		}
-		return store.ErrConflict
-	}
-	return err
+	return items, nil
 }
 
 // itemKey names the item a transaction item writes, "PK|SK".
@@ -397,8 +407,8 @@ func (s *Store) GetCommission(ctx context.Context, orgID, id string) (commission
 // byPartnerCommissions is the GSI1 partition of a partner's ledger entries
 // (the portal's earnings and statements, the admin's ?partnerId=), so a
 // partner's entries are read without the rest of the organization's.
-func byPartnerCommissions(orgID, partnerID string) string {
-	return "ORG#" + orgID + "#PARTNER_COMMISSIONS#" + partnerID
+func partnerCommissions(orgID, partnerID string) shardSet {
+	return shardSet{"ORG#" + orgID + "#PARTNER_COMMISSIONS#" + partnerID, indexShards}
 }
 
 // ListCommissions lists the organization's entries that match f, newest
@@ -406,8 +416,8 @@ func byPartnerCommissions(orgID, partnerID string) string {
 // COMMISSION#<from> and COMMISSION#<to> (createdAt < to, since every sort
 // key of that instant continues past it) — of the partner's GSI1 partition
 // when f names a partner (eventually consistent, like every index), else a
-// consistent one of the organization's partition — with the other fields
-// of f as a filter expression, Query after Query until the page is full.
+// consistent one of the organization's partition — each of their shards,
+// merged (page.go) — with the other fields of f as a filter expression.
 func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.CommissionFilter, p store.Page) ([]commission.Commission, string, error) {
 	ctx, done := s.op(ctx, "ListCommissions")
 	defer done()
@@ -418,85 +428,28 @@ func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.Commi
 			filters[name] = v
 		}
 	}
-	lo, hi := skCommission, strings.TrimSuffix(skCommission, "#")+"$" // '$' follows '#'
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skCommission, filters: maps.Clone(filters)}
+	q := sharded(orgID, "", orgCommissions(orgID), skCommission)
 	if f.PartnerID != "" {
-		q.index, q.pk = indexGSI1, byPartnerCommissions(orgID, f.PartnerID)
+		q = sharded(orgID, indexGSI1, partnerCommissions(orgID, f.PartnerID), skCommission)
 	}
-	// The range is part of the query's identity (its cursors' q), under
-	// names no attribute has.
+	q.filters = filters
+	// The range is part of the query's identity (its cursors' q).
+	q.lo, q.hi = skCommission, strings.TrimSuffix(skCommission, "#")+"$" // '$' follows '#'
 	if !f.From.IsZero() {
-		lo = skCommission + skTime(f.From)
-		q.filters["\x00from"] = lo
+		q.lo = skCommission + skTime(f.From)
 	}
 	if !f.To.IsZero() {
-		hi = skCommission + skTime(f.To)
-		q.filters["\x00to"] = hi
+		q.hi = skCommission + skTime(f.To)
 	}
-	var start item
-	if p.Cursor != "" {
-		var err error
-		if start, err = q.decodeCursor(p.Cursor); err != nil {
-			return nil, "", err
+	if q.lo > q.hi {
+		if p.Cursor != "" {
+			if _, err := q.decodeCursor(p.Cursor); err != nil {
+				return nil, "", err
+			}
 		}
-		if sk := getS(start, attrSK); sk < lo || sk > hi {
-			return nil, "", store.ErrBadCursor
-		}
-	}
-	if lo > hi {
 		return nil, "", nil // From after To: nothing matches
 	}
-	pkA, skA := q.keyAttrs()
-	names := map[string]string{"#pk": pkA, "#sk": skA}
-	values := item{":pk": str(q.pk), ":lo": str(lo), ":hi": str(hi)}
-	var conds []string
-	for i, name := range slices.Sorted(maps.Keys(filters)) {
-		n, v := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
-		names[n], values[v] = name, str(filters[name])
-		conds = append(conds, n+" = "+v)
-	}
-	want := p.Limit + 1
-	var items []item
-	for len(items) < want {
-		limit := want - len(items)
-		if len(conds) > 0 {
-			limit = min(max(4*limit, 25), 1000) // filtered records cost reads all the same
-		}
-		in := &dynamodb.QueryInput{
-			KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
-			ScanIndexForward:          aws.Bool(false),
-			ConsistentRead:            aws.Bool(q.index == ""),
-			Limit:                     aws.Int32(int32(limit)),
-			ExclusiveStartKey:         start,
-		}
-		if q.index != "" {
-			in.IndexName = aws.String(q.index)
-		}
-		if len(conds) > 0 {
-			in.FilterExpression = aws.String(strings.Join(conds, " AND "))
-		}
-		out, err := s.query(ctx, in)
-		if err != nil {
-			return nil, "", err
-		}
-		items = append(items, out.Items...)
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		start = out.LastEvaluatedKey
-	}
-	next := ""
-	if len(items) > p.Limit {
-		items = items[:p.Limit]
-		next = q.encodeCursor(items[len(items)-1])
-	}
-	recs, err := decodeAll[commission.Commission](items)
-	if err != nil {
-		return nil, "", err
-	}
-	return recs, next, nil
+	return page(ctx, s, q, p, decodeAs[commission.Commission])
 }
 
 // CommissionsOfSource lists every entry of the conversion or deal, oldest

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,7 +68,7 @@ func (s *Store) UpdateTier(ctx context.Context, t domain.PartnerTier) error {
 func (s *Store) ListTiers(ctx context.Context, orgID string, p store.Page) ([]domain.PartnerTier, string, error) {
 	ctx, done := s.op(ctx, "ListTiers")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skTier}, p, decodeAs[domain.PartnerTier])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skTier), p, decodeAs[domain.PartnerTier])
 }
 
 func partnerItem(p domain.Partner) (item, error) {
@@ -79,6 +80,39 @@ func partnerEmailGuard(p domain.Partner) item {
 	g := partnerEmailKey(p.OrgID, domain.NormalizeEmail(p.Email))
 	g[attrType], g["partnerId"] = str(typePartnerEmail), str(p.ID)
 	return g
+}
+
+// attrPortal is the partner item's copy of its portal access
+// (domain.Partner.Portal, as JSON): written in the transactions that change
+// the portal user or its invitations (portalWrite), carried over by
+// UpdatePartner, so that listing partners reads nothing more.
+const attrPortal = "portalAccess"
+
+func decodePartner(it item) (domain.Partner, error) {
+	p, err := decodeAs[domain.Partner](it)
+	if err != nil {
+		return p, err
+	}
+	if s := getS(it, attrPortal); s != "" {
+		err = json.Unmarshal([]byte(s), &p.Portal)
+	}
+	return p, err
+}
+
+// portalWrite is the transaction item that sets the portal access of u's
+// partner to what u (as the transaction leaves it) and its latest
+// invitation (nil: none) make it; none when u is not a partner's portal
+// user. The partner must exist.
+func (s *Store) portalWrite(u domain.User, latest *domain.Invitation) ([]txItem, error) {
+	if !domain.IsPortalUser(u) {
+		return nil, nil
+	}
+	b, err := json.Marshal(domain.PortalAccessOf(&u, latest))
+	if err != nil {
+		return nil, err
+	}
+	return []txItem{s.txUpdate(partnerKey(u.OrgID, u.PartnerID), "SET #pa = :pa", "attribute_exists(PK)",
+		map[string]string{"#pa": attrPortal}, item{":pa": str(string(b))}, store.ErrNotFound)}, nil
 }
 
 // CreatePartner stores p with its email guard; an address already used by a
@@ -101,7 +135,7 @@ func (s *Store) GetPartner(ctx context.Context, orgID, id string) (domain.Partne
 	if err != nil {
 		return domain.Partner{}, err
 	}
-	return decodeAs[domain.Partner](it)
+	return decodePartner(it)
 }
 
 // UpdatePartner replaces the partner with p at Revision p.Revision+1 if the
@@ -117,7 +151,7 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 	if err != nil {
 		return err
 	}
-	stored, err := decodeAs[domain.Partner](cur)
+	stored, err := decodePartner(cur)
 	if err != nil {
 		return err
 	}
@@ -130,14 +164,20 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]string{"#revision": "revision"}
+	// The portal access is kept as read, on condition it has not moved.
+	cond := "#revision = :expected AND attribute_not_exists(#pa)"
+	names := map[string]string{"#revision": "revision", "#pa": attrPortal}
 	values := item{":expected": num(expected)}
+	if pa, ok := cur[attrPortal]; ok {
+		it[attrPortal], values[":pa"] = pa, pa
+		cond = "#revision = :expected AND #pa = :pa"
+	}
 	oldEmail, newEmail := domain.NormalizeEmail(stored.Email), domain.NormalizeEmail(p.Email)
 	if oldEmail == newEmail {
-		return s.putIf(ctx, it, "#revision = :expected", names, values, store.ErrConflict)
+		return s.putIf(ctx, it, cond, names, values, store.ErrConflict)
 	}
 	put := txItem{w: types.TransactWriteItem{Put: &types.Put{
-		TableName: &s.table, Item: it, ConditionExpression: aws.String("#revision = :expected"),
+		TableName: &s.table, Item: it, ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}}, onFail: store.ErrConflict}
 	del := txItem{w: types.TransactWriteItem{Delete: &types.Delete{
@@ -174,9 +214,9 @@ func (s *Store) UpdatePartner(ctx context.Context, p domain.Partner) error {
 func (s *Store) ListPartners(ctx context.Context, orgID string, f store.PartnerFilter, p store.Page) ([]domain.Partner, string, error) {
 	ctx, done := s.op(ctx, "ListPartners")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skPartner}
+	q := one(orgID, "", orgPK(orgID), skPartner)
 	if f.TierID != "" {
-		q.index, q.pk = indexGSI1, byTier(orgID, f.TierID)
+		q.index, q.pks = indexGSI1, []string{byTier(orgID, f.TierID)}
 	}
-	return page(ctx, s, q, p, decodeAs[domain.Partner])
+	return page(ctx, s, q, p, decodePartner)
 }

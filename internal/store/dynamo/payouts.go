@@ -121,7 +121,7 @@ func (s *Store) UpdatePayoutRun(ctx context.Context, r domain.PayoutRun) error {
 func (s *Store) ListPayoutRuns(ctx context.Context, orgID string, p store.Page) ([]domain.PayoutRun, string, error) {
 	ctx, done := s.op(ctx, "ListPayoutRuns")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skPayoutRun}, p, decodeAs[domain.PayoutRun])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skPayoutRun), p, decodeAs[domain.PayoutRun])
 }
 
 // PutPayoutDetails replaces the partner's payout details.

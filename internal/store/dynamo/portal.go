@@ -30,6 +30,7 @@ func (s *Store) ListReferrersByPartner(ctx context.Context, orgID, partnerID str
 	}
 	ctx, done := s.op(ctx, "ListReferrersByPartner")
 	defer done()
-	q := list{orgID: orgID, index: indexGSI2, pk: byPartner(orgID, partnerID), prefix: skReferrer}
-	return page(ctx, s, q, p, decodeAs[domain.Referrer])
+	q := one(orgID, indexGSI2, byPartner(orgID, partnerID), skReferrer)
+	refs, next, err := page(ctx, s, q, p, decodeAs[domain.Referrer])
+	return s.withClicks(ctx, refs, next, err)
 }

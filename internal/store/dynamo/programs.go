@@ -59,5 +59,5 @@ func (s *Store) UpdateProgram(ctx context.Context, p domain.Program) error {
 func (s *Store) ListPrograms(ctx context.Context, orgID string, p store.Page) ([]domain.Program, string, error) {
 	ctx, done := s.op(ctx, "ListPrograms")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skProgram}, p, decodeAs[domain.Program])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skProgram), p, decodeAs[domain.Program])
 }

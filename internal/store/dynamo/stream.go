@@ -1,6 +1,7 @@
 package dynamo
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -34,7 +35,8 @@ func decodeChange[T any](it item) (any, error) { return decodeAs[T](it) }
 // ChangeFromStream turns the images of one DynamoDB stream record into a
 // store.Change — the shape the SQLite outbox writes — so the router has one
 // input whichever store runs. eventName is the record's INSERT, MODIFY or
-// REMOVE. ok is false for items that are not change-log records. Images are
+// REMOVE. ok is false for items that are not change-log records, and for a
+// MODIFY that leaves the record as it was. Images are
 // the records' JSON as the API shows them: hashes and keys never appear.
 func ChangeFromStream(eventName string, oldImage, newImage map[string]types.AttributeValue, at time.Time) (c store.Change, ok bool, err error) {
 	typ := getS(newImage, attrType)
@@ -61,6 +63,12 @@ func ChangeFromStream(eventName string, oldImage, newImage map[string]types.Attr
 	}
 	if c.NewImage, err = image(newImage); err != nil {
 		return c, false, fmt.Errorf("dynamo: stream %s new image: %w", typ, err)
+	}
+	if eventName == "MODIFY" && bytes.Equal(c.OldImage, c.NewImage) {
+		// Only attributes outside the record changed (a partner's copy of
+		// its portal access): the record did not, and the SQLite outbox
+		// would have no change either (no partner.updated event).
+		return store.Change{}, false, nil
 	}
 	var ids struct {
 		ID    string `json:"id"`

@@ -98,3 +98,39 @@ func TestDealChangeFromStream(t *testing.T) {
 		}
 	}
 }
+
+// A partner's portal access is kept on its item outside the record: a
+// change of it alone is no change of the partner (no partner.updated
+// event), while a change of the record still is one.
+func TestPortalAccessAloneIsNoPartnerChange(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	p := domain.Partner{ID: "prt_1", OrgID: "org_1", CompanyName: "Acme", Email: "a@example.com", TierID: "tir_1",
+		Status: domain.PartnerActive, CreatedAt: at, UpdatedAt: at, Revision: 1}
+	before, err := record(p, typePartner, partnerKey("org_1", "prt_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := item{}
+	for k, v := range before {
+		after[k] = v
+	}
+	after[attrPortal] = str(`{"status":"invited","userId":"usr_prt_1"}`)
+	if c, ok, err := ChangeFromStream("MODIFY", before, after, at); err != nil || ok {
+		t.Errorf("ChangeFromStream(portal access set) = %+v, %v, %v; want no change", c, ok, err)
+	}
+	renamed := p
+	renamed.CompanyName, renamed.Revision = "Acme Inc", 2
+	changed, err := record(renamed, typePartner, partnerKey("org_1", "prt_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed[attrPortal] = after[attrPortal]
+	c, ok, err := ChangeFromStream("MODIFY", after, changed, at)
+	if err != nil || !ok || c.Entity != "partner" || c.ID != "prt_1" {
+		t.Errorf("ChangeFromStream(partner renamed) = %+v, %v, %v; want a partner change", c, ok, err)
+	}
+	msgs, err := pipeline.Events(c)
+	if err != nil || len(msgs) != 1 || !strings.HasSuffix(msgs[0].Type, "partner.updated") {
+		t.Errorf("Events(partner renamed) = %+v, %v; want partner.updated", msgs, err)
+	}
+}

@@ -19,7 +19,9 @@ import (
 // its program and, when it belongs to a partner, in GSI2 under the partner
 // (portal.go); a guard CODE#<code key> naming it (codes are unique across
 // the installation, ignoring case) and a guard per (program, address). The
-// click count is the record's clicks attribute, which RecordClick adds to.
+// click count is the record's clicks attribute plus the referrer's click
+// counter shards (clickCountKey), which RecordClick adds to: one item
+// taking every click of a viral link would exceed a partition's writes.
 
 // CreateReferrer stores r; a code whose domain.CodeKey is taken anywhere in
 // the installation, an email that already has a referrer in the program, or
@@ -35,7 +37,13 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	code[attrType], code["organizationId"], code["referrerId"] = str(typeCode), str(r.OrgID), str(r.ID)
 	email := referrerEmailKey(r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email))
 	email[attrType], email["referrerId"] = str(typeReferrerEmail), str(r.ID)
-	return s.transact(ctx, []txItem{s.txPutNew(it), s.txPutNew(code), s.txPutNew(email)})
+	items := []txItem{s.txPutNew(it), s.txPutNew(code), s.txPutNew(email)}
+	for i := range clickCountShards {
+		sh := clickCountKey(r.OrgID, r.ID, i)
+		sh[attrType], sh["clicks"] = str(typeClickCount), num(0)
+		items = append(items, s.txPutNew(sh))
+	}
+	return s.transact(ctx, items)
 }
 
 // GetReferrer returns the organization's referrer with id.
@@ -45,16 +53,89 @@ func (s *Store) GetReferrer(ctx context.Context, orgID, id string) (domain.Refer
 	return s.getReferrer(ctx, orgID, id)
 }
 
+// getReferrer reads the referrer and its click counter's shards in one
+// consistent BatchGetItem.
 func (s *Store) getReferrer(ctx context.Context, orgID, id string) (domain.Referrer, error) {
-	it, err := s.getItem(ctx, referrerKey(orgID, id))
+	refs, err := s.referrersWithClicks(ctx, orgID, []string{id}, true)
 	if err != nil {
 		return domain.Referrer{}, err
 	}
-	return decodeAs[domain.Referrer](it)
+	if len(refs) == 0 {
+		return domain.Referrer{}, store.ErrNotFound
+	}
+	return refs[0], nil
+}
+
+// referrersWithClicks reads the organization's referrers with ids (those
+// that exist) and their click counters' shards, in BatchGetItems,
+// consistent or not. Lists read them eventually consistent, like the
+// indexes they list.
+func (s *Store) referrersWithClicks(ctx context.Context, orgID string, ids []string, consistent bool) ([]domain.Referrer, error) {
+	var all []item
+	for _, id := range ids {
+		all = append(all, referrerKey(orgID, id))
+		for i := range clickCountShards {
+			all = append(all, clickCountKey(orgID, id, i))
+		}
+	}
+	items, err := s.batchGetWith(ctx, all, consistent)
+	if err != nil {
+		return nil, err
+	}
+	clicks := map[string]int64{}
+	var recs []item
+	for _, it := range items {
+		if getS(it, attrType) == typeClickCount {
+			n, err := getN(it, "clicks")
+			if err != nil {
+				return nil, err
+			}
+			clicks[getS(it, attrPK)] += n
+		} else {
+			recs = append(recs, it)
+		}
+	}
+	refs := make([]domain.Referrer, 0, len(recs))
+	for _, it := range recs {
+		r, err := decodeAs[domain.Referrer](it)
+		if err != nil {
+			return nil, err
+		}
+		for i := range clickCountShards {
+			r.Clicks += clicks[getS(clickCountKey(r.OrgID, r.ID, i), attrPK)]
+		}
+		refs = append(refs, r)
+	}
+	return refs, nil
+}
+
+// withClicks adds their click counters to a page of referrers.
+func (s *Store) withClicks(ctx context.Context, refs []domain.Referrer, next string, err error) ([]domain.Referrer, string, error) {
+	if err != nil || len(refs) == 0 {
+		return refs, next, err
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	got, err := s.referrersWithClicks(ctx, refs[0].OrgID, ids, false)
+	if err != nil {
+		return nil, "", err
+	}
+	byID := map[string]int64{}
+	for _, r := range got {
+		byID[r.ID] = r.Clicks
+	}
+	for i := range refs {
+		refs[i].Clicks = byID[refs[i].ID]
+	}
+	return refs, next, nil
 }
 
 // GetReferrerByCode looks a code up across the installation, ignoring case
-// (domain.CodeKey): the code's guard, then the referrer.
+// (domain.CodeKey): the code's guard, then the referrer's record, without
+// its click counter (Clicks is the record's own attribute, 0): the redirect
+// reads every link's code, and the counter is 16 more reads.
 func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error) {
 	ctx, done := s.op(ctx, "GetReferrerByCode")
 	defer done()
@@ -62,7 +143,11 @@ func (s *Store) GetReferrerByCode(ctx context.Context, code string) (domain.Refe
 	if err != nil {
 		return domain.Referrer{}, err
 	}
-	return s.getReferrer(ctx, getS(g, "organizationId"), getS(g, "referrerId"))
+	it, err := s.getItem(ctx, referrerKey(getS(g, "organizationId"), getS(g, "referrerId")))
+	if err != nil {
+		return domain.Referrer{}, err
+	}
+	return decodeAs[domain.Referrer](it)
 }
 
 // GetReferrerByEmail returns the program's referrer with the address: the
@@ -83,18 +168,19 @@ func (s *Store) GetReferrerByEmail(ctx context.Context, orgID, programID, email 
 func (s *Store) ListReferrers(ctx context.Context, orgID, programID string, p store.Page) ([]domain.Referrer, string, error) {
 	ctx, done := s.op(ctx, "ListReferrers")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skReferrer}
+	q := one(orgID, "", orgPK(orgID), skReferrer)
 	if programID != "" {
-		q.index, q.pk = indexGSI1, byProgram(orgID, programID)
+		q = one(orgID, indexGSI1, byProgram(orgID, programID), skReferrer)
 	}
-	return page(ctx, s, q, p, decodeAs[domain.Referrer])
+	refs, next, err := page(ctx, s, q, p, decodeAs[domain.Referrer])
+	return s.withClicks(ctx, refs, next, err)
 }
 
-// Clicks: the record in the organization's partition and in GSI2 under its
-// referrer; a visit item per (code key, visitor) holding the visitor's last
-// counted click, for de-duplication, and a source item per (code key,
-// address, fixed window) counting the address's counted clicks, both
-// expiring by TTL.
+// Clicks: the record in its shard of the organization's clicks and in
+// GSI2 in its shard of the referrer's clicks; a visit item per (code key,
+// visitor) holding the visitor's last counted click, for de-duplication,
+// and a source item per (code key, address, fixed window) counting the
+// address's counted clicks, both expiring by TTL.
 
 func decodeClick(it item) (domain.Click, error) {
 	c, err := decodeAs[domain.Click](it)
@@ -119,10 +205,26 @@ const visitRetention = 24 * time.Hour
 func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.ClickLimits) (bool, error) {
 	ctx, done := s.op(ctx, "RecordClick")
 	defer done()
-	it, err := record(c, typeClick, clickKey(c.OrgID, c.ID),
-		item{attrGSI2PK: str(byReferrer(c.OrgID, c.ReferrerID)), attrGSI2SK: str(skClick + c.ID)})
+	items, err := s.clickWrites(c, lim)
 	if err != nil {
 		return false, err
+	}
+	err = s.transact(ctx, items)
+	switch {
+	case errors.Is(err, errDuplicateVisit):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// clickWrites is RecordClick's transaction (the scale test replays it).
+func (s *Store) clickWrites(c domain.Click, lim store.ClickLimits) ([]txItem, error) {
+	it, err := record(c, typeClick, clickKey(c.OrgID, c.ID),
+		clickIndexKeys(orgRecord{org: c.OrgID, program: c.ProgramID, referrer: c.ReferrerID, id: c.ID}))
+	if err != nil {
+		return nil, err
 	}
 	it[attrVisitorHash] = str(c.VisitorHash)
 	code := domain.CodeKey(c.Code)
@@ -153,20 +255,15 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 				":ttl": num(start.Add(lim.Window + visitRetention).Unix()), ":type": str(typeClickSource)},
 		}}, onFail: errDuplicateVisit})
 	}
+	// The counter shard exists from CreateReferrer on: its condition is the
+	// check that the referrer exists in the click's organization.
 	items = append(items, s.txPutNew(it), txItem{w: types.TransactWriteItem{Update: &types.Update{
-		TableName: &s.table, Key: referrerKey(c.OrgID, c.ReferrerID),
+		TableName: &s.table, Key: clickCountKey(c.OrgID, c.ReferrerID, shardOf(c.ID, clickCountShards)),
 		UpdateExpression:          aws.String("ADD clicks :one"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: item{":one": num(1)},
 	}}, onFail: store.ErrNotFound})
-	err = s.transact(ctx, items)
-	switch {
-	case errors.Is(err, errDuplicateVisit):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return true, nil
+	return items, nil
 }
 
 // DaySalt returns the day's salt: one UpdateItem that sets the salt only if
@@ -206,9 +303,9 @@ func (s *Store) DaySalt(ctx context.Context, day time.Time, candidate []byte, ex
 func (s *Store) ListClicks(ctx context.Context, orgID, referrerID string, p store.Page) ([]domain.Click, string, error) {
 	ctx, done := s.op(ctx, "ListClicks")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skClick}
+	q := sharded(orgID, "", orgClicks(orgID), skClick)
 	if referrerID != "" {
-		q.index, q.pk = indexGSI2, byReferrer(orgID, referrerID)
+		q = sharded(orgID, indexGSI2, referrerClicks(orgID, referrerID), skClick)
 	}
 	return page(ctx, s, q, p, decodeClick)
 }
@@ -222,8 +319,7 @@ func (s *Store) ListClicks(ctx context.Context, orgID, referrerID string, p stor
 // referralWrites returns the transaction items that create r.
 func (s *Store) referralWrites(r domain.Referral) ([]txItem, error) {
 	it, err := record(r, typeReferral, referralKey(r.OrgID, r.ID),
-		item{attrGSI1PK: str(byProgram(r.OrgID, r.ProgramID)), attrGSI1SK: str(skReferral + r.ID)},
-		item{attrGSI2PK: str(byReferrer(r.OrgID, r.ReferrerID)), attrGSI2SK: str(skReferral + r.ID)})
+		referralIndexKeys(orgRecord{org: r.OrgID, program: r.ProgramID, referrer: r.ReferrerID, id: r.ID}))
 	if err != nil {
 		return nil, err
 	}
@@ -351,15 +447,16 @@ func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]do
 func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
 	ctx, done := s.op(ctx, "ListReferrals")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skReferral, filters: map[string]string{}}
+	q := sharded(orgID, "", orgReferrals(orgID), skReferral)
 	switch {
 	case f.ReferrerID != "":
-		q.index, q.pk = indexGSI2, byReferrer(orgID, f.ReferrerID)
-		if f.ProgramID != "" {
-			q.filters["programId"] = f.ProgramID
-		}
+		q = sharded(orgID, indexGSI2, referrerReferrals(orgID, f.ReferrerID), skReferral)
 	case f.ProgramID != "":
-		q.index, q.pk = indexGSI1, byProgram(orgID, f.ProgramID)
+		q = sharded(orgID, indexGSI1, programReferrals(orgID, f.ProgramID), skReferral)
+	}
+	q.filters = map[string]string{}
+	if f.ReferrerID != "" && f.ProgramID != "" {
+		q.filters["programId"] = f.ProgramID
 	}
 	if f.Status != "" {
 		q.filters["status"] = f.Status
@@ -425,30 +522,9 @@ const maxConversionAttempts = 3
 func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error {
 	ctx, done := s.op(ctx, "RecordConversion")
 	defer done()
-	it, err := record(c, typeConversion, conversionKey(c.OrgID, c.ID),
-		item{attrGSI1PK: str(byProgram(c.OrgID, c.ProgramID)), attrGSI1SK: str(skConversion + c.ID)},
-		item{attrGSI2PK: str(byReferral(c.OrgID, c.ReferralID)), attrGSI2SK: str(skConversion + c.ID)})
+	base, ownReferral, err := s.conversionWrites(c, newReferral)
 	if err != nil {
 		return err
-	}
-	base := []txItem{s.txPutNew(it)}
-	if c.ExternalID != "" {
-		g := conversionExtKey(c.OrgID, c.ExternalID)
-		g[attrType], g["conversionId"] = str(typeConversionExtI), str(c.ID)
-		base = append(base, s.txPutNew(g))
-	}
-	ownReferral := newReferral != nil && newReferral.OrgID == c.OrgID && newReferral.ID == c.ReferralID
-	if newReferral != nil {
-		nr := *newReferral
-		if ownReferral && nr.Status == domain.ReferralPending {
-			at := c.OccurredAt
-			nr.Status, nr.ConvertedAt, nr.UpdatedAt = domain.ReferralConverted, &at, c.CreatedAt
-		}
-		writes, err := s.referralWrites(nr)
-		if err != nil {
-			return err
-		}
-		base = append(writes, base...)
 	}
 	for attempt := 1; ; attempt++ {
 		items := slices.Clone(base)
@@ -459,15 +535,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 			case err != nil:
 				return err
 			case ref.Status == domain.ReferralPending || ref.Status == domain.ReferralExpired:
-				items = append(items, txItem{w: types.TransactWriteItem{Update: &types.Update{
-					TableName:                &s.table,
-					Key:                      referralKey(c.OrgID, c.ReferralID),
-					UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed, " + attrWrittenAt + " = :now"),
-					ConditionExpression:      aws.String("#status = :read"),
-					ExpressionAttributeNames: map[string]string{"#status": "status"},
-					ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":read": str(ref.Status),
-						":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt)), ":now": str(formatTime(time.Now()))},
-				}}, onFail: errNotPending})
+				items = append(items, s.convertReferral(c, ref.Status))
 			}
 		}
 		err := s.transact(ctx, items)
@@ -479,6 +547,52 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 		}
 		return err
 	}
+}
+
+// conversionWrites are the items of RecordConversion's transaction that
+// do not depend on the referral read: the conversion, its externalId guard
+// and newReferral's items; ownReferral reports whether newReferral is c's
+// referral (stored converted).
+func (s *Store) conversionWrites(c domain.Conversion, newReferral *domain.Referral) (items []txItem, ownReferral bool, err error) {
+	it, err := record(c, typeConversion, conversionKey(c.OrgID, c.ID),
+		conversionIndexKeys(orgRecord{org: c.OrgID, program: c.ProgramID, referrer: c.ReferrerID, id: c.ID}, c.ReferralID))
+	if err != nil {
+		return nil, false, err
+	}
+	items = []txItem{s.txPutNew(it)}
+	if c.ExternalID != "" {
+		g := conversionExtKey(c.OrgID, c.ExternalID)
+		g[attrType], g["conversionId"] = str(typeConversionExtI), str(c.ID)
+		items = append(items, s.txPutNew(g))
+	}
+	ownReferral = newReferral != nil && newReferral.OrgID == c.OrgID && newReferral.ID == c.ReferralID
+	if newReferral != nil {
+		nr := *newReferral
+		if ownReferral && nr.Status == domain.ReferralPending {
+			at := c.OccurredAt
+			nr.Status, nr.ConvertedAt, nr.UpdatedAt = domain.ReferralConverted, &at, c.CreatedAt
+		}
+		writes, err := s.referralWrites(nr)
+		if err != nil {
+			return nil, false, err
+		}
+		items = append(writes, items...)
+	}
+	return items, ownReferral, nil
+}
+
+// convertReferral marks c's referral converted, on condition its status is
+// still the one read.
+func (s *Store) convertReferral(c domain.Conversion, read string) txItem {
+	return txItem{w: types.TransactWriteItem{Update: &types.Update{
+		TableName:                &s.table,
+		Key:                      referralKey(c.OrgID, c.ReferralID),
+		UpdateExpression:         aws.String("SET #status = :converted, convertedAt = :at, updatedAt = :changed, " + attrWrittenAt + " = :now"),
+		ConditionExpression:      aws.String("#status = :read"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: item{":converted": str(domain.ReferralConverted), ":read": str(read),
+			":at": str(formatTime(c.OccurredAt)), ":changed": str(formatTime(c.CreatedAt)), ":now": str(formatTime(time.Now()))},
+	}}, onFail: errNotPending}
 }
 
 // GetConversion returns the organization's conversion with id.
@@ -518,15 +632,16 @@ func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID
 func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
 	ctx, done := s.op(ctx, "ListConversions")
 	defer done()
-	q := list{orgID: orgID, pk: orgPK(orgID), prefix: skConversion, filters: map[string]string{}}
+	q := sharded(orgID, "", orgConversions(orgID), skConversion)
 	switch {
 	case f.ReferralID != "":
-		q.index, q.pk = indexGSI2, byReferral(orgID, f.ReferralID)
-		if f.ProgramID != "" {
-			q.filters["programId"] = f.ProgramID
-		}
+		q = one(orgID, indexGSI2, byReferral(orgID, f.ReferralID), skConversion)
 	case f.ProgramID != "":
-		q.index, q.pk = indexGSI1, byProgram(orgID, f.ProgramID)
+		q = sharded(orgID, indexGSI1, programConversions(orgID, f.ProgramID), skConversion)
+	}
+	q.filters = map[string]string{}
+	if f.ReferralID != "" && f.ProgramID != "" {
+		q.filters["programId"] = f.ProgramID
 	}
 	return page(ctx, s, q, p, decodeAs[domain.Conversion])
 }

@@ -111,7 +111,7 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, orgID, id string) err
 func (s *Store) ListWebhookEndpoints(ctx context.Context, orgID string, p store.Page) ([]domain.WebhookEndpoint, string, error) {
 	ctx, done := s.op(ctx, "ListWebhookEndpoints")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: skWebhook}, p, decodeAs[domain.WebhookEndpoint])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), skWebhook), p, decodeAs[domain.WebhookEndpoint])
 }
 
 // CreateWebhookDelivery stores d; an id the endpoint has is store.ErrConflict.
@@ -154,7 +154,7 @@ func (s *Store) UpdateWebhookDelivery(ctx context.Context, d domain.WebhookDeliv
 func (s *Store) ListWebhookDeliveries(ctx context.Context, orgID, endpointID string, p store.Page) ([]domain.WebhookDelivery, string, error) {
 	ctx, done := s.op(ctx, "ListWebhookDeliveries")
 	defer done()
-	return page(ctx, s, list{orgID: orgID, pk: orgPK(orgID), prefix: deliveryPrefix(endpointID)}, p, decodeAs[domain.WebhookDelivery])
+	return page(ctx, s, one(orgID, "", orgPK(orgID), deliveryPrefix(endpointID)), p, decodeAs[domain.WebhookDelivery])
 }
 
 // DueWebhookDeliveries reads GSI1's WEBHOOK_DUE partition up to now

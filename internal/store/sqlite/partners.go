@@ -30,17 +30,40 @@ func scanTier(sc rowScanner) (domain.PartnerTier, error) {
 	return t, nil
 }
 
+// partnerCols are a partner's columns and its portal user's record and
+// latest invitation (NULL when there are none), from which scanPartner
+// fills domain.Partner.Portal. The portal user's id is
+// domain.PortalUserID: 'usr_' and the partner's id.
+const partnerCols = `data, revision,
+	(SELECT u.data FROM users u WHERE u.org_id = partners.org_id AND u.id = 'usr_' || partners.id),
+	(SELECT i.data FROM invitations i WHERE i.org_id = partners.org_id AND i.user_id = 'usr_' || partners.id ORDER BY i.id DESC LIMIT 1)`
+
 func scanPartner(sc rowScanner) (domain.Partner, error) {
 	var data string
 	var rev int64
+	var user, inv sql.NullString
 	var p domain.Partner
-	if err := sc.Scan(&data, &rev); err != nil {
+	if err := sc.Scan(&data, &rev, &user, &inv); err != nil {
 		return p, err
 	}
 	if err := unmarshal(data, &p); err != nil {
 		return p, err
 	}
 	p.Revision = rev
+	if user.Valid {
+		var u domain.User
+		if err := unmarshal(user.String, &u); err != nil {
+			return p, err
+		}
+		var latest *domain.Invitation
+		if inv.Valid {
+			latest = new(domain.Invitation)
+			if err := unmarshal(inv.String, latest); err != nil {
+				return p, err
+			}
+		}
+		p.Portal = domain.PortalAccessOf(&u, latest)
+	}
 	return p, nil
 }
 
@@ -135,7 +158,7 @@ func (s *Store) CreatePartner(ctx context.Context, p domain.Partner) error {
 
 // GetPartner returns the organization's partner with id.
 func (s *Store) GetPartner(ctx context.Context, orgID, id string) (domain.Partner, error) {
-	return getOne(ctx, s.r, scanPartner, `SELECT `+revCols+` FROM partners WHERE org_id = ? AND id = ?`, orgID, id)
+	return getOne(ctx, s.r, scanPartner, `SELECT `+partnerCols+` FROM partners WHERE org_id = ? AND id = ?`, orgID, id)
 }
 
 // UpdatePartner stores p with Revision p.Revision+1 if the stored revision
@@ -206,6 +229,6 @@ func (s *Store) ListPartners(ctx context.Context, orgID string, f store.PartnerF
 		where += " AND tier_id = ?"
 		args = append(args, f.TierID)
 	}
-	return listPage(ctx, s.r, revCols, "partners", where, args, p, scanPartner,
+	return listPage(ctx, s.r, partnerCols, "partners", where, args, p, scanPartner,
 		func(p domain.Partner) string { return p.ID })
 }

@@ -76,8 +76,67 @@ func checkLatest(t *testing.T, s InvitationStore, fx *fixture, what string, want
 	})
 }
 
+// checkPortal checks that GetPartner and ListPartners show the partner's
+// portal access as its portal user and latest invitation make it.
+func checkPortal(t *testing.T, s InvitationStore, fx *fixture, what string, p domain.Partner) {
+	t.Helper()
+	u, err := s.GetUser(fx.ctx, p.OrgID, domain.PortalUserID(p.ID))
+	if err != nil {
+		t.Fatalf("%s: GetUser(portal user): %v", what, err)
+	}
+	var latest *domain.Invitation
+	if inv, err := s.LatestInvitation(fx.ctx, p.OrgID, u.ID); err == nil {
+		latest = &inv
+	} else if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("%s: LatestInvitation: %v", what, err)
+	}
+	want := p
+	want.Portal = domain.PortalAccessOf(&u, latest)
+	checkGet(t, what+": GetPartner", want, func() (domain.Partner, error) { return s.GetPartner(fx.ctx, p.OrgID, p.ID) })
+	ps, _, err := s.ListPartners(fx.ctx, p.OrgID, store.PartnerFilter{}, store.Page{Limit: 10})
+	if err != nil || !slices.ContainsFunc(ps, func(got domain.Partner) bool { return len(diff(want, got)) == 0 }) {
+		t.Errorf("%s: ListPartners = %+v, %v; want it to hold %+v", what, ps, err, want)
+	}
+}
+
 func invitationTests() []invitationTest {
 	return []invitationTest{
+		{"PartnerShowsItsPortalAccess", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			p := fx.mustPartner(t, org.ID, fx.mustTier(t, org.ID).ID, "portal")
+			checkGet(t, "GetPartner(never invited)", p, func() (domain.Partner, error) { return s.GetPartner(fx.ctx, org.ID, p.ID) })
+			if got := p.PortalAccess(); got.Status != domain.PortalNone {
+				t.Errorf("PortalAccess of a partner never invited = %+v, want none", got)
+			}
+			u := fx.newUser(org.ID, "portal")
+			u.ID, u.PartnerID, u.Email = domain.PortalUserID(p.ID), p.ID, p.Email
+			u.Status, u.PasswordHash = domain.UserInvited, ""
+			must(t, s.CreateUser(fx.ctx, u), "CreateUser(portal user)")
+			checkPortal(t, s, fx, "created", p)
+			first := fx.issue(t, s, u)
+			checkPortal(t, s, fx, "invited", p)
+			second := fx.issue(t, s, u)
+			checkPortal(t, s, fx, "invited again", p)
+			_, err := s.AcceptInvitation(fx.ctx, first.TokenHash, "$argon2id$x", fx.tick())
+			wantErr(t, err, store.ErrConflict, "AcceptInvitation(the revoked first invitation)")
+			_, err = s.AcceptInvitation(fx.ctx, second.TokenHash, "$argon2id$x", fx.tick())
+			must(t, err, "AcceptInvitation")
+			checkPortal(t, s, fx, "accepted", p)
+			// An admin's change of the partner keeps its portal access.
+			renamed := p
+			renamed.CompanyName, renamed.UpdatedAt = "Renamed", fx.tick()
+			must(t, s.UpdatePartner(fx.ctx, renamed), "UpdatePartner")
+			renamed.Revision++
+			checkPortal(t, s, fx, "renamed", renamed)
+			_, err = s.DisableUser(fx.ctx, org.ID, u.ID, fx.tick())
+			must(t, err, "DisableUser")
+			checkPortal(t, s, fx, "revoked", renamed)
+			fx.issue(t, s, u)
+			checkPortal(t, s, fx, "invited after the revocation", renamed)
+			_, err = s.DisableUser(fx.ctx, org.ID, u.ID, fx.tick())
+			must(t, err, "DisableUser(open invitation)")
+			checkPortal(t, s, fx, "revoked with an open invitation", renamed)
+		}},
 		{"RoundTrip", func(t *testing.T, s InvitationStore, fx *fixture) {
 			org := fx.mustOrg(t)
 			u := fx.invitedUser(t, org.ID, "ada")

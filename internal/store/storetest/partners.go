@@ -288,6 +288,7 @@ func partnerTests() []test {
 			portal := fx.newUser(org.ID, "moving")
 			portal.ID, portal.PartnerID = domain.PortalUserID(p.ID), p.ID
 			must(t, fx.s.CreateUser(fx.ctx, portal), "CreateUser(the partner's portal user)")
+			p.Portal = domain.PortalAccessOf(&portal, nil) // the store reads it with the partner
 			other := fx.mustUser(t, org.ID, "someone")
 
 			// The address another user of the installation signs in with:

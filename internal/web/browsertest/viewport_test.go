@@ -77,6 +77,8 @@ func pageVisits(f fixtures) map[string]visit {
 		"/deals":                         {asAdmin, "/deals", ""},
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
 		"/settings/users":                {asAdmin, "/settings/users", ""},
+		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},
+		"/settings/webhooks/{id}":        {asAdmin, "/settings/webhooks/" + f.webhook, ""},
 		"/settings/organization":         {asAdmin, "/settings/organization", ""},
 		"/settings/api-keys":             {asAdmin, "/settings/api-keys", ""},
 		"/commissions":                   {asAdmin, "/commissions", ""},
@@ -93,8 +95,6 @@ func pageVisits(f fixtures) map[string]visit {
 		"/payouts/{id}":                  {asAdmin, "/payouts/" + f.payoutRun, ""},
 		"/payouts/{id}/export":           download,
 		"/portal/payouts":                {asPartner, "/portal/payouts", ""},
-		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},
-		"/settings/webhooks/{id}":        {asAdmin, "/settings/webhooks/" + f.webhook, ""},
 		"(error) page not found, staff":  {asAdmin, "/no-such-page", ""},
 		"(error) page not found, portal": {asPartner, "/portal/no-such-page", ""},
 	}
@@ -253,8 +253,8 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatalf("payout run: %v", err)
 	}
 	f.payoutRun = run.ID
-	hookURL, hookEvents, hookDesc := "https://hooks.example.com/partnerloop/commissions", []string{"commission.approved", "commission.paid"}, "Accounting system"
-	hook, err := s.App.Webhooks.Create(ctx, s.Org, webhooks.EndpointInput{URL: &hookURL, Events: &hookEvents, Description: &hookDesc})
+	url, events, desc := "https://hooks.example.com/partnerloop", []string{"commission.*", "deal.*"}, "Accounts payable"
+	hook, err := s.App.Webhooks.Create(ctx, s.Org, webhooks.EndpointInput{URL: &url, Events: &events, Description: &desc})
 	if err != nil {
 		t.Fatalf("webhook endpoint: %v", err)
 	}

@@ -124,7 +124,7 @@ var Functions = []Function{
 		Routes: []string{
 			"GET /healthz", "GET /openapi.yaml",
 			"POST /v1/auth/login", "POST /v1/auth/logout", "GET /v1/me",
-			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "POST /v1/invitations/accept",
+			"GET /v1/users", "POST /v1/users", "POST /v1/users/{id}/invitation", "PATCH /v1/users/{id}", "POST /v1/invitations/accept",
 			"POST /v1/api-keys", "GET /v1/api-keys", "DELETE /v1/api-keys/{id}",
 			"GET /v1/organization", "PATCH /v1/organization",
 			"POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{id}", "PATCH /v1/webhooks/{id}", "DELETE /v1/webhooks/{id}",

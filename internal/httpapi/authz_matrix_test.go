@@ -152,6 +152,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		"/r/{code}":                       {"/r/" + a.code, orgRecord},
 		"/v1/api-keys/{id}":               org("/v1/api-keys/" + doomedKey),
 		"/v1/users/{id}/invitation":       org("/v1/users/" + invited + "/invitation"),
+		"/v1/users/{id}":                  org("/v1/users/" + invited),
 		"/v1/programs/{id}":               org("/v1/programs/" + programID),
 		"/v1/programs/{id}/activate":      org("/v1/programs/" + spare + "/activate"),
 		"/v1/programs/{id}/pause":         org("/v1/programs/" + spare + "/pause"),

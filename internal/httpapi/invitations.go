@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 // partnerView is a partner as the API shows it: the record and a summary
@@ -39,6 +40,21 @@ func (a *API) inviteUser(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	}
 	w.Header().Set("Location", "/v1/users/"+u.ID)
 	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (a *API) patchUser(w http.ResponseWriter, r *http.Request, c *Caller) error {
+	var in struct {
+		Role   *domain.Role `json:"role"`
+		Status *string      `json:"status"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, err := a.Identity.UpdateUser(r.Context(), *c, r.PathValue("id"), identity.UserPatch{Role: in.Role, Status: in.Status})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
 }
 
 func (a *API) resendUserInvitation(w http.ResponseWriter, r *http.Request, c *Caller) error {

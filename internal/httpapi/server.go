@@ -82,6 +82,7 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "GET", "/v1/users", "List users", admin, a.listUsers},
 		{GroupIdentity, "POST", "/v1/users", "Invite an internal user", admin, a.inviteUser},
 		{GroupIdentity, "POST", "/v1/users/{id}/invitation", "Re-send a user's invitation", admin, a.resendUserInvitation},
+		{GroupIdentity, "PATCH", "/v1/users/{id}", "Change a user's role, or disable the user", admin, a.patchUser},
 		{GroupIdentity, "POST", "/v1/invitations/accept", "Accept an invitation", public(), a.acceptInvitation},
 		{GroupIdentity, "POST", "/v1/api-keys", "Create an API key", admin, a.createAPIKey},
 		{GroupIdentity, "GET", "/v1/api-keys", "List API keys", admin, a.listAPIKeys},

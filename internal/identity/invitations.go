@@ -207,7 +207,7 @@ func (s *Service) invite(ctx context.Context, p Principal, u domain.User) (Invit
 	if err != nil {
 		return InvitationSent{}, err
 	}
-	msg.To = u.Email
+	msg.To, msg.FromName = u.Email, org.SenderName()
 	if err := s.mailer.Send(ctx, msg); err != nil {
 		e := domain.Errorf(domain.KindUnavailable, "mail_failed", "the invitation was saved but its email could not be sent; send it again")
 		e.Extra = map[string]any{"userId": u.ID}
@@ -300,6 +300,11 @@ func (s *Service) accept(ctx context.Context, invs store.Invitations, token, pas
 	if err != nil {
 		return "", sess, u, err
 	}
+	// A new password ends every earlier session (a reset after a stolen
+	// session or password locks the thief out).
+	if err := s.store.DeleteUserSessions(ctx, u.OrgID, u.ID); err != nil {
+		return "", sess, u, err
+	}
 	sessionToken, sess, err = s.startSession(ctx, u, now)
 	return sessionToken, sess, u, err
 }
@@ -346,4 +351,92 @@ func (s *Service) OpenInvitation(ctx context.Context, token string) (domain.Invi
 	}
 	org, err := s.store.GetOrganization(ctx, inv.OrgID)
 	return inv, org, err
+}
+
+// UserPatch changes a person: a new role (admin or program manager), or
+// Status "disabled". Nil fields stay.
+type UserPatch struct {
+	Role   *domain.Role
+	Status *string
+}
+
+// UpdateUser changes an internal user's role, or disables a user (its
+// sessions end at once, its open invitation is withdrawn; Resend
+// invitation brings it back). The organization keeps at least one active
+// admin: demoting or disabling the last one is a conflict.
+func (s *Service) UpdateUser(ctx context.Context, p Principal, userID string, patch UserPatch) (domain.User, error) {
+	invs, err := s.invitationStore()
+	if err != nil {
+		return domain.User{}, err
+	}
+	u, err := s.store.GetUser(ctx, p.OrgID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, domain.NotFound("user")
+	}
+	if err != nil {
+		return u, err
+	}
+	var v domain.Validation
+	if patch.Role != nil {
+		r := *patch.Role
+		v.Check(r == domain.RoleAdmin || r == domain.RoleProgramManager, "role", `must be "admin" or "program_manager"`)
+		v.Check(u.Role != domain.RolePartner || r == domain.RolePartner, "role",
+			"a partner's portal user keeps the partner role; invite a separate internal user instead")
+	}
+	if patch.Status != nil {
+		v.Check(*patch.Status == domain.UserDisabled, "status",
+			`can only be set to "disabled"; to let a disabled user back in, resend the invitation`)
+	}
+	if err := v.Err(); err != nil {
+		return u, err
+	}
+	demotes := patch.Role != nil && *patch.Role != domain.RoleAdmin
+	disables := patch.Status != nil && u.Status != domain.UserDisabled
+	if u.Role == domain.RoleAdmin && u.Status == domain.UserActive && (demotes || disables) {
+		others, err := s.otherActiveAdmins(ctx, p.OrgID, u.ID)
+		if err != nil {
+			return u, err
+		}
+		if others == 0 {
+			return u, domain.Errorf(domain.KindConflict, "last_admin",
+				"%s is the organization's only active admin; make someone else an admin first", u.Email)
+		}
+	}
+	now := s.now()
+	if patch.Role != nil && *patch.Role != u.Role {
+		if u, err = invs.SetUserRole(ctx, p.OrgID, u.ID, *patch.Role, now); err != nil {
+			return u, err
+		}
+	}
+	if disables {
+		if u, err = invs.DisableUser(ctx, p.OrgID, u.ID, now); err != nil {
+			return u, err
+		}
+		// Sessions end now; Authenticate also refuses a disabled user's
+		// token, so none outlives this even if the deletion races a login.
+		if err := s.store.DeleteUserSessions(ctx, p.OrgID, u.ID); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}
+
+// otherActiveAdmins counts the organization's active admins but userID.
+func (s *Service) otherActiveAdmins(ctx context.Context, orgID, userID string) (int, error) {
+	n, cursor := 0, ""
+	for {
+		us, next, err := s.store.ListUsers(ctx, orgID, store.Page{Limit: 100, Cursor: cursor})
+		if err != nil {
+			return 0, err
+		}
+		for _, u := range us {
+			if u.ID != userID && u.Role == domain.RoleAdmin && u.Status == domain.UserActive {
+				n++
+			}
+		}
+		if next == "" {
+			return n, nil
+		}
+		cursor = next
+	}
 }

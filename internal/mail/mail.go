@@ -22,6 +22,22 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// FromName, when set, is the sender's display name (an organization's
+	// mail sender name); the address stays the configured sender's.
+	FromName string
+}
+
+// Sender is the From of m sent by a mailer configured with from: from's
+// address under m's FromName when it has one.
+func (m Message) Sender(from string) string {
+	if m.FromName == "" {
+		return from
+	}
+	a, err := mail.ParseAddress(from)
+	if err != nil {
+		return from
+	}
+	return (&mail.Address{Name: m.FromName, Address: a.Address}).String()
 }
 
 // Mailer sends a Message from the sender it was configured with.
@@ -65,6 +81,9 @@ func (m Message) validate() (Message, error) {
 	}
 	if m.Text == "" && m.HTML == "" {
 		return m, fmt.Errorf("%w: no body", ErrInvalid)
+	}
+	if strings.ContainsAny(m.FromName, "\r\n") || len(m.FromName) > 200 {
+		return m, fmt.Errorf("%w: sender name contains a line break or is too long", ErrInvalid)
 	}
 	return m, nil
 }

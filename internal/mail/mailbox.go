@@ -63,7 +63,7 @@ func (b *Mailbox) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	s := Sent{To: m.To, From: b.from, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+	s := Sent{To: m.To, From: m.Sender(b.from), Subject: m.Subject, Text: m.Text, HTML: m.HTML}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s.SentAt = b.now().UTC()

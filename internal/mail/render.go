@@ -44,6 +44,10 @@ var Invitation = mustLoad("invitation", validateInvitation)
 // takes InvitationData too.
 var UserInvitation = mustLoad("user_invitation", validateInvitation)
 
+// PasswordReset sends a forgotten password's single-use link; it takes
+// InvitationData too (AcceptURL is the reset link).
+var PasswordReset = mustLoad("password_reset", validateInvitation)
+
 // Render executes t with data. The returned Message has no recipient: the
 // caller sets To.
 func Render(t Template, data any) (Message, error) {

@@ -50,7 +50,7 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 		body.Html = utf8(m.HTML)
 	}
 	_, err = s.client.SendEmail(ctx, &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(s.from),
+		FromEmailAddress: aws.String(m.Sender(s.from)),
 		Destination:      &types.Destination{ToAddresses: []string{m.To}},
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: utf8(m.Subject),

@@ -136,7 +136,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	msg := gomail.NewMsg()
-	if err := msg.From(s.from); err != nil {
+	if err := msg.From(m.Sender(s.from)); err != nil {
 		return fmt.Errorf("%w: sender: %v", ErrInvalid, err)
 	}
 	if err := msg.To(m.To); err != nil {

@@ -34,6 +34,10 @@ type Invitations interface {
 	// returns the user. Sessions are the caller's to end. ErrNotFound when
 	// the organization has no such user.
 	DisableUser(ctx context.Context, orgID, userID string, at time.Time) (domain.User, error)
+	// SetUserRole gives the user role (UpdatedAt at) and returns the user;
+	// nothing else about it changes. ErrNotFound when the organization has
+	// no such user.
+	SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error)
 }
 
 // Counters are fixed-window counters shared by every process (rate limits

@@ -333,9 +333,9 @@ func (s *Server) renderAnalytics(rq *request, kind string) error {
 	}
 	d.AsOf = asOfText(sum.AsOf, sum.TimeZone)
 	if kind == dashPartners {
-		d.KPIs = contributionKPIs(sum)
+		d.KPIs = contributionKPIs(fm, sum)
 	} else {
-		d.KPIs = summaryKPIs(sum)
+		d.KPIs = summaryKPIs(fm, sum)
 	}
 	d.Series = newSeriesView("chart", series, revenueFigure, commissionFigure)
 	d.NoData = d.Series.Empty && sum.TotalReferrals == 0 && sum.PartnerContribution.DealsRegistered == 0 &&

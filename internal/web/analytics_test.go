@@ -57,7 +57,7 @@ func newAnalyticsFixture(t *testing.T) analyticsFixture {
 
 var tagRe = regexp.MustCompile(`<[^>]*>`)
 
-// kpiOf is the text of a KPI card's first figure ("USD 350.00").
+// kpiOf is the text of a KPI card's first figure ("$350.00").
 func kpiOf(t *testing.T, page, label string) string {
 	t.Helper()
 	re := regexp.MustCompile(`(?s)data-kpi="` + regexp.QuoteMeta(label) + `">.*?class="stat-value">(.*?)</span>\s*<span class="kpi-change`)
@@ -76,13 +76,13 @@ func TestAnalyticsDashboardsShowTheRollups(t *testing.T) {
 		referrals, conversions, revenue string
 		rate, clicks                    string
 	}{
-		{"", "9", "3", "USD 350.00", "33.3%", "8"},
-		{"?range=7d", "8", "2", "USD 300.00", "25%", "8"},
-		{"?programId=" + f.spring.ID, "6", "2", "USD 150.00", "33.3%", "5"},
-		{"?partnerTierId=" + f.gold.ID, "3", "1", "USD 200.00", "33.3%", "3"},
-		{"?range=custom&from=2026-02-25&to=2026-02-25", "1", "1", "USD 50.00", "100%", "0"},
+		{"", "9", "3", "$350.00", "33.3%", "8"},
+		{"?range=7d", "8", "2", "$300.00", "25%", "8"},
+		{"?programId=" + f.spring.ID, "6", "2", "$150.00", "33.3%", "5"},
+		{"?partnerTierId=" + f.gold.ID, "3", "1", "$200.00", "33.3%", "3"},
+		{"?range=custom&from=2026-02-25&to=2026-02-25", "1", "1", "$50.00", "100%", "0"},
 		// The form's dates, changed, make the range custom.
-		{"?range=30d&from=2026-03-14&to=2026-03-14", "1", "1", "USD 200.00", "100%", "0"},
+		{"?range=30d&from=2026-03-14&to=2026-03-14", "1", "1", "$200.00", "100%", "0"},
 	} {
 		r := b.do("GET", "/analytics"+c.query, nil)
 		if r.Status != http.StatusOK {
@@ -127,8 +127,8 @@ func TestAnalyticsDashboardsShowTheRollups(t *testing.T) {
 	if got := kpiOf(t, pp, "Partner conversions"); got != "1" {
 		t.Errorf("partner conversions %q, want 1", got)
 	}
-	if got := kpiOf(t, pp, "Partner revenue"); got != "USD 200.00" {
-		t.Errorf("partner revenue %q, want USD 200.00", got)
+	if got := kpiOf(t, pp, "Partner revenue"); got != "$200.00" {
+		t.Errorf("partner revenue %q, want $200.00", got)
 	}
 	if !strings.Contains(pp, `<a href="/partners/`+f.acme.ID+`">Acme Resellers</a></th>`) || !strings.Contains(pp, "<td>Gold</td>") {
 		t.Error("the partner table lacks Acme in Gold")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 // home is where a person lands after signing in, by role.
@@ -81,6 +82,9 @@ type acceptData struct {
 	// Organization and Email say who invites whom (empty when the
 	// invitation service cannot tell).
 	Organization, Email string
+	// Reset is a forgotten password's link (/reset-password), which works
+	// like an invitation but is worded for choosing a new password.
+	Reset bool
 }
 
 // invitationReader finds the invitation a link names (identity.Service).
@@ -109,7 +113,8 @@ func (s *Server) describe(rq *request, d *acceptData) error {
 
 // acceptPage is where the invitation email's link lands.
 func (s *Server) acceptPage(rq *request) error {
-	d := acceptData{Form: newForm(nil), Token: rq.r.URL.Query().Get("token"), Available: s.cfg.Invitations != nil}
+	d := acceptData{Form: newForm(nil), Token: rq.r.URL.Query().Get("token"), Available: s.cfg.Invitations != nil,
+		Reset: rq.r.URL.Path == identity.ResetPath}
 	status := http.StatusOK
 	if !d.Available {
 		status = http.StatusServiceUnavailable
@@ -125,7 +130,8 @@ func (s *Server) acceptPage(rq *request) error {
 
 func (s *Server) accept(rq *request) error {
 	f := newForm(nil)
-	d := acceptData{Form: f, Token: rq.r.PostForm.Get("token"), Available: s.cfg.Invitations != nil}
+	d := acceptData{Form: f, Token: rq.r.PostForm.Get("token"), Available: s.cfg.Invitations != nil,
+		Reset: rq.r.URL.Path == identity.ResetPath}
 	if !d.Available {
 		return s.render(rq, http.StatusServiceUnavailable, "accept", "Set up your account", "", d)
 	}
@@ -156,6 +162,9 @@ func (s *Server) accept(rq *request) error {
 		return err
 	}
 	s.setSession(rq.w, token, sess.ExpiresAt, sess.CreatedAt)
+	if d.Reset {
+		return s.redirect(rq, home(u.Role), "Your new password is saved; other sessions were signed out.")
+	}
 	return s.redirect(rq, home(u.Role), "Welcome! Your account is ready.")
 }
 
@@ -165,4 +174,28 @@ func setRetryAfter(w http.ResponseWriter, e *domain.Error) {
 	if secs, ok := e.Extra["retryAfter"].(int); ok {
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
+}
+
+type forgotData struct {
+	Form *Form
+	Sent bool
+}
+
+// forgotPage asks for the address of a forgotten password.
+func (s *Server) forgotPage(rq *request) error {
+	return s.render(rq, http.StatusOK, "forgot", "Forgot your password?", "", forgotData{Form: newForm(nil)})
+}
+
+// forgot emails a reset link when the address has an account; the page
+// says the same either way.
+func (s *Server) forgot(rq *request) error {
+	f := newForm(rq.r.PostForm)
+	err := s.cfg.Identity.RequestPasswordReset(rq.r.Context(), f.Get("email"), s.cfg.ClientAddr.Of(rq.r))
+	if err != nil {
+		if !f.fail(err, nil) {
+			return err
+		}
+		return s.render(rq, errorStatus(err), "forgot", "Forgot your password?", "", forgotData{Form: f})
+	}
+	return s.render(rq, http.StatusOK, "forgot", "Check your email", "", forgotData{Form: f, Sent: true})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
 
 // series builds a day series of zone from..to as the reports service
@@ -183,9 +184,9 @@ func TestChangesArePercentagesWithoutDividingByZero(t *testing.T) {
 			t.Errorf("rate %v against %v: %q %q, want %q %q", c.cur.ConversionRate, c.prev.ConversionRate, v.Value, v.Change.Text, c.value, c.change)
 		}
 	}
-	k := moneyKPI("Revenue", []domain.Money{{Amount: 150000, Currency: "USD"}}, []domain.Money{{Amount: 900, Currency: "EUR"}}, true)
-	if len(k.Values) != 2 || k.Values[0].Currency != "EUR" || k.Values[0].Value != "0.00" || k.Values[0].Change.Text != "−100%" ||
-		k.Values[1].Value != "1,500.00" || k.Values[1].Change.Text != "new" || k.Values[0].Change.Prev != "EUR 9.00" {
+	k := moneyKPI(money.For("en-US"), "Revenue", []domain.Money{{Amount: 150000, Currency: "USD"}}, []domain.Money{{Amount: 900, Currency: "EUR"}}, true)
+	if len(k.Values) != 2 || k.Values[0].Value != "€0.00" || k.Values[0].Change.Text != "−100%" ||
+		k.Values[1].Value != "$1,500.00" || k.Values[1].Change.Text != "new" || k.Values[0].Change.Prev != "€9.00" {
 		t.Errorf("money in two currencies: %+v", k.Values)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
 
 // kpi is one headline figure of a dashboard: a count, a rate, or a money
@@ -81,9 +82,9 @@ func countKPI(label string, cur int64, prev *int64) kpi {
 	return kpi{Label: label, Values: []kpiValue{v}}
 }
 
-// moneyKPI has one value per currency of either period; with none at all
-// it shows 0.
-func moneyKPI(label string, cur []domain.Money, prev []domain.Money, compare bool) kpi {
+// moneyKPI has one value per currency of either period, written in the
+// organization's locale (fm); with none at all it shows 0.
+func moneyKPI(fm *money.Formatter, label string, cur []domain.Money, prev []domain.Money, compare bool) kpi {
 	var curs []string
 	for _, l := range [][]domain.Money{cur, prev} {
 		for _, m := range l {
@@ -104,9 +105,9 @@ func moneyKPI(label string, cur []domain.Money, prev []domain.Money, compare boo
 	}
 	for _, c := range curs {
 		a, b := domain.Money{Amount: amountOf(cur, c), Currency: c}, domain.Money{Amount: amountOf(prev, c), Currency: c}
-		v := kpiValue{Currency: c, Value: amountText(a)}
+		v := kpiValue{Value: fm.Format(a)}
 		if compare {
-			v.Change = changeOf(a.Amount, b.Amount, moneyText(b))
+			v.Change = changeOf(a.Amount, b.Amount, fm.Format(b))
 		}
 		k.Values = append(k.Values, v)
 	}
@@ -155,13 +156,13 @@ func prevMoney(s *analytics.Summary, pick func(analytics.Summary) []domain.Money
 }
 
 // summaryKPIs are the referral dashboard's cards.
-func summaryKPIs(s analytics.Summary) []kpi {
+func summaryKPIs(fm *money.Formatter, s analytics.Summary) []kpi {
 	p := s.Previous
 	count := func(label string, pick func(analytics.Summary) int64) kpi {
 		return countKPI(label, pick(s), prevCount(p, pick))
 	}
 	money := func(label string, pick func(analytics.Summary) []domain.Money) kpi {
-		return moneyKPI(label, pick(s), prevMoney(p, pick), p != nil)
+		return moneyKPI(fm, label, pick(s), prevMoney(p, pick), p != nil)
 	}
 	epc := money("Earnings per click", func(s analytics.Summary) []domain.Money { return s.EPC })
 	epc.Hint = "revenue ÷ clicks"
@@ -179,7 +180,7 @@ func summaryKPIs(s analytics.Summary) []kpi {
 }
 
 // contributionKPIs are the partner dashboard's cards.
-func contributionKPIs(s analytics.Summary) []kpi {
+func contributionKPIs(fm *money.Formatter, s analytics.Summary) []kpi {
 	p := s.Previous
 	count := func(label string, pick func(analytics.Contribution) int64) kpi {
 		f := func(s analytics.Summary) int64 { return pick(s.PartnerContribution) }
@@ -187,7 +188,7 @@ func contributionKPIs(s analytics.Summary) []kpi {
 	}
 	money := func(label string, pick func(analytics.Contribution) []domain.Money) kpi {
 		f := func(s analytics.Summary) []domain.Money { return pick(s.PartnerContribution) }
-		return moneyKPI(label, f(s), prevMoney(p, f), p != nil)
+		return moneyKPI(fm, label, f(s), prevMoney(p, f), p != nil)
 	}
 	return []kpi{
 		count("Deals registered", func(c analytics.Contribution) int64 { return c.DealsRegistered }),

@@ -7,9 +7,9 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
-// Figures for people: counts and amounts with thousands separators, money
-// as its currency code and the amount in major units ("USD 1,234.50"),
-// exactly, without floats. Form fields keep the plain form (formatMoney),
+// Figures for people: counts and amounts with thousands separators,
+// exactly, without floats (money on pages is written in the organization's
+// locale by internal/money). Form fields keep the plain form (formatMoney),
 // which people can edit and ParseDecimal reads back.
 
 // groupDigits puts thousands separators into a decimal string:
@@ -40,20 +40,4 @@ func itoa(n int) string { return formatInt(int64(n)) }
 // amountText is an amount in major units with separators ("1,234.50").
 func amountText(m domain.Money) string {
 	return groupDigits(domain.FormatMajor(m.Amount, m.Currency))
-}
-
-// moneyText is money as people read it: "USD 1,234.50".
-func moneyText(m domain.Money) string { return m.Currency + " " + amountText(m) }
-
-// moneysText is a total in several currencies: "USD 10.00 + EUR 5.00"; an
-// empty list is "0.00".
-func moneysText(ms []domain.Money) string {
-	if len(ms) == 0 {
-		return "0.00"
-	}
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		parts[i] = moneyText(m)
-	}
-	return strings.Join(parts, " + ")
 }

@@ -21,19 +21,103 @@ const ruleCurrency = "USD"
 
 type tierListData struct {
 	Tiers []domain.PartnerTier
-	Pager pager
-	Form  *Form
-	Rule  ruleEditor
+	// Counts is how many partners each tier has ("1,000+" past countLimit).
+	Counts map[string]string
+	Pager  pager
+	Form   *Form
+	Rule   ruleEditor
 }
+
+// countLimit bounds the partners counted per tier on the tiers page.
+const countLimit = 1000
 
 func (s *Server) renderTiers(rq *request, status int, f *Form) error {
 	ts, next, err := s.cfg.Partners.ListTiers(rq.r.Context(), rq.p.OrgID, listPage(rq))
 	if err != nil {
 		return err
 	}
+	counts := map[string]string{}
+	for _, t := range ts {
+		n, more, err := s.countPartners(rq, t.ID)
+		if err != nil {
+			return err
+		}
+		counts[t.ID] = itoa(n)
+		if more {
+			counts[t.ID] += "+"
+		}
+	}
 	return s.render(rq, status, "tiers", "Partner tiers", "tiers", tierListData{
-		Tiers: ts, Pager: newPager(rq, next), Form: f, Rule: newRuleEditor(f, "commission", false, ruleCurrency),
+		Tiers: ts, Counts: counts, Pager: newPager(rq, next), Form: f, Rule: newRuleEditor(f, "commission", false, ruleCurrency),
 	})
+}
+
+// countPartners counts a tier's partners, up to countLimit (more: there
+// are others).
+func (s *Server) countPartners(rq *request, tierID string) (n int, more bool, err error) {
+	cursor := ""
+	for {
+		ps, next, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, tierID, store.Page{Limit: store.MaxLimit, Cursor: cursor})
+		if err != nil {
+			return 0, false, err
+		}
+		n += len(ps)
+		if next == "" {
+			return n, false, nil
+		}
+		if n >= countLimit {
+			return n, true, nil
+		}
+		cursor = next
+	}
+}
+
+type tierEditData struct {
+	Tier domain.PartnerTier
+	Form *Form
+	Rule ruleEditor
+}
+
+func (s *Server) renderTierEdit(rq *request, status int, t domain.PartnerTier, f *Form) error {
+	return s.render(rq, status, "tier", "Edit "+t.Name, "tiers", tierEditData{
+		Tier: t, Form: f, Rule: newRuleEditor(f, "commission", false, ruleCurrency)})
+}
+
+// tierEdit is a tier's form, filled in.
+func (s *Server) tierEdit(rq *request) error {
+	t, err := s.cfg.Partners.GetTier(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := url.Values{}
+	v.Set("name", t.Name)
+	if t.HoldDays != nil {
+		v.Set("holdDays", itoa(*t.HoldDays))
+	}
+	fillRule(v, "commission", &t.Commission, ruleCurrency)
+	return s.renderTierEdit(rq, http.StatusOK, t, newForm(v))
+}
+
+// tierUpdate saves a tier's name, rule and hold period. Commissions
+// already earned keep the rule they were computed with.
+func (s *Server) tierUpdate(rq *request) error {
+	ctx, org, id := rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id")
+	f := newForm(rq.r.PostForm)
+	t, err := s.cfg.Partners.GetTier(ctx, org, id)
+	if err != nil {
+		return err
+	}
+	spec, err := tierSpec(f, ruleCurrency)
+	if err == nil {
+		t, err = s.cfg.Partners.UpdateTier(ctx, org, id, func(ts *domain.PartnerTierSpec) error { *ts = spec; return nil })
+	}
+	if err != nil {
+		if f.fail(err, nil) {
+			return s.renderTierEdit(rq, errorStatus(err), t, f)
+		}
+		return err
+	}
+	return s.redirect(rq, "/partner-tiers", "Tier “"+t.Name+"” saved.")
 }
 
 func (s *Server) tierList(rq *request) error {

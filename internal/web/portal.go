@@ -67,7 +67,7 @@ func (s *Server) portalHome(rq *request) error {
 			countKPI("Clicks", recent.Clicks, &p.Clicks),
 			countKPI("Referrals", recent.TotalReferrals, &p.TotalReferrals),
 			countKPI("Conversions", recent.Conversions, &p.Conversions),
-			moneyKPI("Earnings", recent.Commission, p.Commission, true),
+			moneyKPI(rq.money(), "Earnings", recent.Commission, p.Commission, true),
 		}
 		d.Series = newSeriesView("portal-chart", series, earningsFigure)
 		d.Period, d.AsOf = periodText(recent.From, recent.To), asOfText(recent.AsOf, recent.TimeZone)

@@ -105,8 +105,8 @@ func (s *Server) dashboard(rq *request) error {
 			link(countKPI("Clicks", sum.Clicks, &prev.Clicks), "/analytics"),
 			link(countKPI("Referrals", sum.TotalReferrals, &prev.TotalReferrals), "/referrals"),
 			link(countKPI("Conversions", sum.Conversions, &prev.Conversions), "/conversions"),
-			link(moneyKPI("Revenue", sum.Revenue, prev.Revenue, true), "/analytics"),
-			link(moneyKPI("Commission pending", sum.CommissionAccrued.Pending, prev.CommissionAccrued.Pending, true), pendingLink),
+			link(moneyKPI(rq.money(), "Revenue", sum.Revenue, prev.Revenue, true), "/analytics"),
+			link(moneyKPI(rq.money(), "Commission pending", sum.CommissionAccrued.Pending, prev.CommissionAccrued.Pending, true), pendingLink),
 			programs,
 		}
 	}

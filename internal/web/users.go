@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 type userListData struct {
@@ -68,6 +69,37 @@ func (s *Server) userResend(rq *request) error {
 		return s.renderUsers(rq, errorStatus(err), f)
 	}
 	return s.redirect(rq, "/settings/users", "Invitation sent to "+sent.Email+".")
+}
+
+// userUpdate changes a user's role or disables the user, as PATCH
+// /v1/users/{id} does; a refusal (the last admin) shows above the list.
+func (s *Server) userUpdate(rq *request) error {
+	var patch identity.UserPatch
+	notice := ""
+	switch rq.r.PathValue("action") {
+	case "role":
+		role := domain.Role(rq.r.PostForm.Get("role"))
+		patch.Role, notice = &role, "Role changed to "+roleName(role)+"."
+	case "disable":
+		disabled := domain.UserDisabled
+		patch.Status, notice = &disabled, "User disabled: signed out everywhere. Resend the invitation to let them back in."
+	default:
+		return s.errorPage(rq, http.StatusNotFound, "Page not found", "There is no page at this address.")
+	}
+	u, err := s.cfg.Identity.UpdateUser(rq.r.Context(), *rq.p, rq.r.PathValue("id"), patch)
+	if err != nil {
+		e, ok := domain.AsError(err)
+		if !ok || e.Kind == domain.KindNotFound {
+			return err
+		}
+		f := newForm(url.Values{"role": {string(domain.RoleProgramManager)}})
+		f.Message = sentence(humanWords(e.Message))
+		if len(e.Fields) > 0 {
+			f.Message = sentence(humanWords(e.Fields[0].Message))
+		}
+		return s.renderUsers(rq, errorStatus(err), f)
+	}
+	return s.redirect(rq, "/settings/users", u.Email+": "+notice)
 }
 
 // errorStatus is the HTTP status of a domain error re-rendered on a form.

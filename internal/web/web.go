@@ -124,6 +124,10 @@ func (s *Server) Pages() []Page {
 		{"POST", "/logout", signedIn, s.logout},
 		{"GET", "/accept-invitation", public, s.acceptPage},
 		{"POST", "/accept-invitation", public, s.accept},
+		{"GET", "/forgot-password", public, s.forgotPage},
+		{"POST", "/forgot-password", public, s.forgot},
+		{"GET", identity.ResetPath, public, s.acceptPage}, // a reset link is an invitation of an active user
+		{"POST", identity.ResetPath, public, s.accept},
 
 		{"GET", "/{$}", signedIn, s.dashboard},
 
@@ -154,6 +158,8 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}", admin, s.partnerUpdate},
 		{"GET", "/partner-tiers", admin, s.tierList},
 		{"POST", "/partner-tiers", admin, s.tierCreate},
+		{"GET", "/partner-tiers/{id}", admin, s.tierEdit},
+		{"POST", "/partner-tiers/{id}", admin, s.tierUpdate},
 		{"POST", "/partners/{id}/invitation", admin, s.partnerInvite},
 		{"GET", "/partners/{id}/revoke", admin, s.partnerRevokeConfirm},
 		{"POST", "/partners/{id}/revoke", admin, s.partnerRevoke},
@@ -168,6 +174,10 @@ func (s *Server) Pages() []Page {
 		{"GET", "/settings/users", admin, s.userList},
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
+		{"POST", "/settings/users/{id}/{action}", admin, s.userUpdate}, // role, disable
+		{"GET", "/settings/api-keys", admin, s.apiKeyList},
+		{"POST", "/settings/api-keys", admin, s.apiKeyCreate},
+		{"POST", "/settings/api-keys/{id}/revoke", admin, s.apiKeyRevoke},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
 		{"GET", "/settings/webhooks", admin, s.webhookList},

@@ -266,6 +266,19 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 	return domain.User{}, store.ErrConflict
 }
 
+// SetUserRole gives the user role: one conditional update of the user's
+// item.
+func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error) {
+	ctx, done := s.op(ctx, "SetUserRole")
+	defer done()
+	err := s.transact(ctx, []txItem{s.txUpdate(userKey(orgID, userID), "SET #role = :role, updatedAt = :t", "attribute_exists(PK)",
+		map[string]string{"#role": "role"}, item{":role": str(string(role)), ":t": str(formatTime(at))}, store.ErrNotFound)})
+	if err != nil {
+		return domain.User{}, err
+	}
+	return s.getUser(ctx, orgID, userID)
+}
+
 // IncrementCounter adds one to the counter key (UpdateItem ADD, creating
 // it at 1) and sets its TTL to expiresAt.
 func (s *Store) IncrementCounter(ctx context.Context, k string, expiresAt time.Time) (int64, error) {

@@ -174,6 +174,21 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 	return normUser(u), err
 }
 
+// SetUserRole gives the user role.
+func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error) {
+	var u domain.User
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		u, err = getOne(ctx, tx, scanUser, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, userID)
+		if err != nil {
+			return err
+		}
+		u.Role, u.UpdatedAt = role, at.UTC()
+		return updateUser(ctx, tx, u)
+	})
+	return normUser(u), err
+}
+
 // Counters: one row per key, incremented by an upsert. Rows that expired
 // a day before the counter being written are deleted on the way: the
 // caller's clock (not this process's) says what is old, and no window is

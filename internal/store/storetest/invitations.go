@@ -255,6 +255,25 @@ func invitationTests() []invitationTest {
 				t.Errorf("re-inviting an active user changed its status to %s", got.Status)
 			}
 		}},
+		{"SetUserRole", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org, orgB := fx.mustOrg(t), fx.mustOrg(t)
+			u := fx.invitedUser(t, org.ID, "ada")
+			inv := fx.issue(t, s, u)
+			at := fx.tick()
+			got, err := s.SetUserRole(fx.ctx, org.ID, u.ID, domain.RoleAdmin, at)
+			must(t, err, "SetUserRole")
+			want := u
+			want.Role, want.UpdatedAt = domain.RoleAdmin, at
+			if d := diff(want, got); len(d) > 0 {
+				t.Errorf("SetUserRole returned %v", d)
+			}
+			checkGet(t, "GetUser after SetUserRole", want, func() (domain.User, error) { return s.GetUser(fx.ctx, org.ID, u.ID) })
+			checkInvitation(t, s, fx, "the open invitation", inv)
+			_, err = s.SetUserRole(fx.ctx, orgB.ID, u.ID, domain.RoleProgramManager, fx.tick())
+			wantErr(t, err, store.ErrNotFound, "SetUserRole(user of another organization)")
+			_, err = s.SetUserRole(fx.ctx, org.ID, "usr_missing", domain.RoleProgramManager, fx.tick())
+			wantErr(t, err, store.ErrNotFound, "SetUserRole(unknown user)")
+		}},
 		{"DisableRevokesAndReissueReenables", func(t *testing.T, s InvitationStore, fx *fixture) {
 			org := fx.mustOrg(t)
 			u := fx.invitedUser(t, org.ID, "ada")

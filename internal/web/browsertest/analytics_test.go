@@ -63,8 +63,8 @@ func TestAnalyticsDashboards(t *testing.T) {
 	kpis := func() (conv, revenue string) {
 		return tb.text(`[data-kpi="Conversions"] .stat-value`), tb.text(`[data-kpi="Revenue"] .stat-value`)
 	}
-	if c, r := kpis(); c != "3" || r != "USD 450.00" {
-		t.Errorf("the last 30 days: %s conversions, revenue %q; want 3, USD 450.00", c, r)
+	if c, r := kpis(); c != "3" || r != "$450.00" {
+		t.Errorf("the last 30 days: %s conversions, revenue %q; want 3, $450.00", c, r)
 	}
 	if got := tb.text(".dash-period"); !strings.Contains(got, "days in Europe/Berlin") || !strings.Contains(got, "Data as of") {
 		t.Errorf("period line %q", got)
@@ -78,15 +78,15 @@ func TestAnalyticsDashboards(t *testing.T) {
 	if st := tb.submit(`.presets a[href="/analytics?range=7d"]`); st != http.StatusOK {
 		t.Fatalf("7 days: %d", st)
 	}
-	if c, r := kpis(); c != "2" || r != "USD 370.00" {
-		t.Errorf("the last 7 days: %s conversions, revenue %q; want 2, USD 370.00", c, r)
+	if c, r := kpis(); c != "2" || r != "$370.00" {
+		t.Errorf("the last 7 days: %s conversions, revenue %q; want 2, $370.00", c, r)
 	}
 	tb.do("choose Spring", chromedp.SetValue(chromedp.ID("f-programId"), spring.ID))
 	if st := tb.submit(`form.filters button[type=submit]`); st != http.StatusOK {
 		t.Fatalf("filter by program: %d", st)
 	}
-	if c, r := kpis(); c != "1" || r != "USD 120.00" {
-		t.Errorf("Spring in the last 7 days: %s conversions, revenue %q; want 1, USD 120.00", c, r)
+	if c, r := kpis(); c != "1" || r != "$120.00" {
+		t.Errorf("Spring in the last 7 days: %s conversions, revenue %q; want 1, $120.00", c, r)
 	}
 	if cur := tb.text(`.presets a[aria-current="true"]`); cur != "7 days" {
 		t.Errorf("after filtering by program the range is %q, want 7 days kept", cur)
@@ -113,8 +113,8 @@ func TestAnalyticsDashboards(t *testing.T) {
 	if got := tb.text(`[data-kpi="Partner conversions"] .stat-value`); got != "1" {
 		t.Errorf("partner conversions %q, want 1", got)
 	}
-	if got := tb.text(`[data-kpi="Deal value won"] .stat-value`); got != "USD 12,000.00" {
-		t.Errorf("deal value won %q, want USD 12,000.00", got)
+	if got := tb.text(`[data-kpi="Deal value won"] .stat-value`); got != "$12,000.00" {
+		t.Errorf("deal value won %q, want $12,000.00", got)
 	}
 	if got := tb.text(`#partners-table tbody th`); got != "Acme Resellers" {
 		t.Errorf("partner table's first row %q", got)
@@ -145,8 +145,8 @@ func TestAnalyticsDashboards(t *testing.T) {
 	if got := tb.text(`[data-kpi="Clicks"] .stat-value`); got != "4" {
 		t.Errorf("the partner's clicks %q, want its own 4", got)
 	}
-	if got := tb.text(`[data-kpi="Earnings"] .stat-value`); got != "USD 25.00" {
-		t.Errorf("the partner's earnings %q, want USD 25.00", got)
+	if got := tb.text(`[data-kpi="Earnings"] .stat-value`); got != "$25.00" {
+		t.Errorf("the partner's earnings %q, want $25.00", got)
 	}
 	if !tb.has(`svg.chart-svg[data-chart="Earnings (USD)"]`) {
 		t.Error("the portal has no earnings chart")

@@ -40,7 +40,7 @@ type visit struct {
 
 // fixtures are the records whose pages the test opens.
 type fixtures struct {
-	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook string
+	program, partner, deal, portalDeal, inviteToken, payoutRun, webhook, tier string
 }
 
 // pageVisits lists every GET pattern of the web page table. A pattern
@@ -53,6 +53,8 @@ func pageVisits(f fixtures) map[string]visit {
 		"/theme.css":                     {skip: "the brand colour's stylesheet"},
 		"/login":                         {anonymous, "/login", ""},
 		"/accept-invitation":             {anonymous, "/accept-invitation?token=" + f.inviteToken, ""},
+		"/forgot-password":               {anonymous, "/forgot-password", ""},
+		"/reset-password":                {anonymous, "/reset-password?token=" + f.inviteToken, ""},
 		"/{$}":                           {asAdmin, "/", ""},
 		"/programs":                      {asAdmin, "/programs", ""},
 		"/programs/new":                  {asAdmin, "/programs/new", ""},
@@ -70,6 +72,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/partners/new":                  {asAdmin, "/partners/new", ""},
 		"/partners/{id}":                 {asAdmin, "/partners/" + f.partner, ""},
 		"/partner-tiers":                 {asAdmin, "/partner-tiers", ""},
+		"/partner-tiers/{id}":            {asAdmin, "/partner-tiers/" + f.tier, ""},
 		"/partners/{id}/revoke":          {asAdmin, "/partners/" + f.partner + "/revoke", ""},
 		"/deals":                         {asAdmin, "/deals", ""},
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
@@ -77,6 +80,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},
 		"/settings/webhooks/{id}":        {asAdmin, "/settings/webhooks/" + f.webhook, ""},
 		"/settings/organization":         {asAdmin, "/settings/organization", ""},
+		"/settings/api-keys":             {asAdmin, "/settings/api-keys", ""},
 		"/commissions":                   {asAdmin, "/commissions", ""},
 		"/commissions/export":            download,
 		"/portal":                        {asPartner, "/portal", ""},
@@ -220,6 +224,11 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal(err)
 	}
 	f.partner = portalUser.PartnerID
+	pt, err := s.App.Partners.Get(ctx, s.Org, f.partner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tier = pt.TierID
 	ds, _, err := s.App.Deals.List(ctx, s.Org, deals.Filter{}, store.Page{Limit: 100})
 	if err != nil || len(ds) == 0 {
 		t.Fatalf("deals: %v", err)

@@ -278,6 +278,7 @@ func (s *Server) partnerList(rq *request) error {
 	}
 	if n > 1 {
 		d.Pager.Cursor = itoa(n)
+		d.Pager.FirstPage = firstPage("/partners", q, "page")
 	}
 	for _, k := range partnerSorts {
 		sq := cloneQuery(q)

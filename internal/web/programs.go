@@ -14,10 +14,12 @@ import (
 // pageSize is the rows of a list page; the store's cursor leads on.
 const pageSize = 25
 
-// pager reads ?cursor= and says where the next page is.
+// pager reads ?cursor= and says where the first and next pages are, with
+// the list's other filters kept.
 type pager struct {
-	Cursor string // this page's cursor ("" on the first page)
-	Next   string // URL of the next page ("" on the last)
+	Cursor    string // this page's cursor ("" on the first page)
+	Next      string // URL of the next page ("" on the last)
+	FirstPage string // URL of the first page, same filters
 }
 
 func listPage(rq *request) store.Page {
@@ -25,7 +27,7 @@ func listPage(rq *request) store.Page {
 }
 
 func newPager(rq *request, next string) pager {
-	pg := pager{Cursor: rq.r.URL.Query().Get("cursor")}
+	pg := pager{Cursor: rq.r.URL.Query().Get("cursor"), FirstPage: firstPage(rq.r.URL.Path, rq.r.URL.Query(), "cursor")}
 	if next != "" {
 		q := rq.r.URL.Query()
 		q.Set("cursor", next)
@@ -34,9 +36,10 @@ func newPager(rq *request, next string) pager {
 	return pg
 }
 
-// firstPageURL is the list's first page with the same filters.
-func (pg pager) First(path string, q url.Values) string {
-	q.Del("cursor")
+// firstPage is path with the query q but without its page parameter.
+func firstPage(path string, q url.Values, param string) string {
+	q = cloneQuery(q)
+	q.Del(param)
 	if len(q) == 0 {
 		return path
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"io"
 	"mime"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/download"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -81,17 +81,7 @@ func report(w http.ResponseWriter, r *http.Request, name string, v any, csv func
 	if !wantsCSV(r) {
 		return writeJSON(w, http.StatusOK, v)
 	}
-	var buf bytes.Buffer
-	if err := csv(&buf); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`-`+time.Now().UTC().Format("20060102")+`.csv"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(buf.Bytes())
-	return err
+	return download.CSV(w, name+"-"+time.Now().UTC().Format("20060102")+".csv", csv)
 }
 
 func (a *API) analyticsSummary(w http.ResponseWriter, r *http.Request, c *Caller) error {

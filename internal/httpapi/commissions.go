@@ -1,12 +1,13 @@
 package httpapi
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/download"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -142,17 +143,7 @@ func (a *API) exportCommissions(w http.ResponseWriter, r *http.Request, c *Calle
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := ledger.WriteCSV(&buf, items); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+ledger.ExportFilename(f, a.Ledger.Now())+`"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(buf.Bytes())
-	return err
+	return download.CSV(w, ledger.ExportFilename(f, a.Ledger.Now()), func(out io.Writer) error { return ledger.WriteCSV(out, items) })
 }
 
 func (a *API) refundConversion(w http.ResponseWriter, r *http.Request, c *Caller) error {

@@ -1,11 +1,12 @@
 package httpapi
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/download"
 	"github.com/partnerloop/partnerloop/internal/payouts"
 )
 
@@ -52,17 +53,7 @@ func (a *API) getPayoutRun(w http.ResponseWriter, r *http.Request, c *Caller) er
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := payouts.WriteCSV(&buf, run, payees); err != nil {
-		return err
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+payouts.Filename(run)+`"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(buf.Bytes())
-	return err
+	return download.CSV(w, payouts.Filename(run), func(out io.Writer) error { return payouts.WriteCSV(out, run, payees) })
 }
 
 func (a *API) markPayoutRunPaid(w http.ResponseWriter, r *http.Request, c *Caller) error {

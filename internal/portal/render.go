@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/download"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 )
 
@@ -144,26 +144,12 @@ func ParseStatementFile(name string) (period, ext string, ok bool) {
 // "pdf"). The whole file is built before the first byte is sent, so a
 // failure is still the caller's to report; statements are never cached.
 func SendStatement(w http.ResponseWriter, st Statement, ext string) error {
-	var buf bytes.Buffer
-	contentType := "text/csv; charset=utf-8"
-	var err error
-	if ext == "pdf" {
-		contentType = "application/pdf"
-		if pdfWriter == nil {
-			return fmt.Errorf("portal: no PDF renderer registered (import internal/portal/statementpdf)")
-		}
-		err = pdfWriter(&buf, st)
-	} else {
-		err = WriteStatementCSV(&buf, st)
+	name := StatementFilename(st, ext)
+	if ext != "pdf" {
+		return download.CSV(w, name, func(out io.Writer) error { return WriteStatementCSV(out, st) })
 	}
-	if err != nil {
-		return err
+	if pdfWriter == nil {
+		return fmt.Errorf("portal: no PDF renderer registered (import internal/portal/statementpdf)")
 	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Disposition", `attachment; filename="`+StatementFilename(st, ext)+`"`)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(buf.Bytes())
-	return err
+	return download.Send(w, "application/pdf", name, func(out io.Writer) error { return pdfWriter(out, st) })
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"maps"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/download"
 	"github.com/partnerloop/partnerloop/internal/money"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -507,16 +507,7 @@ func (s *Server) analyticsCSV(report string) func(*request) error {
 // sendCSV writes a CSV download (built in full first, so a failure is a
 // clean error page).
 func sendCSV(rq *request, filename string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	h := rq.w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
-	rq.w.WriteHeader(http.StatusOK)
-	_, err := rq.w.Write(buf.Bytes())
-	return err
+	return download.CSV(rq.w, filename, write)
 }
 
 // filterProblems lists a filter form's problems in a sentence.

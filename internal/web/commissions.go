@@ -1,7 +1,7 @@
 package web
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,16 +196,7 @@ func (s *Server) commissionExport(rq *request) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := ledger.WriteCSV(&buf, items); err != nil {
-		return err
-	}
-	h := rq.w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+ledger.ExportFilename(cf, s.cfg.Ledger.Now())+`"`)
-	rq.w.WriteHeader(http.StatusOK)
-	_, err = rq.w.Write(buf.Bytes())
-	return err
+	return sendCSV(rq, ledger.ExportFilename(cf, s.cfg.Ledger.Now()), func(out io.Writer) error { return ledger.WriteCSV(out, items) })
 }
 
 // commissionApproveMatching approves every pending commission matching the

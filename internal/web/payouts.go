@@ -1,7 +1,7 @@
 package web
 
 import (
-	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -153,17 +153,7 @@ func (s *Server) payoutExport(rq *request) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := payouts.WriteCSV(&buf, run, payees); err != nil {
-		return err
-	}
-	h := rq.w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="`+payouts.Filename(run)+`"`)
-	h.Set("Cache-Control", "no-store")
-	rq.w.WriteHeader(http.StatusOK)
-	_, err = rq.w.Write(buf.Bytes())
-	return err
+	return sendCSV(rq, payouts.Filename(run), func(out io.Writer) error { return payouts.WriteCSV(out, run, payees) })
 }
 
 type portalPayoutsData struct {

@@ -155,26 +155,6 @@ func (s *Service) RevokePartnerAccess(ctx context.Context, p Principal, partnerI
 	return s.store.DeleteUserSessions(ctx, p.OrgID, id)
 }
 
-// PortalAccess summarises the partner's portal access for the admin UI
-// (two reads at most).
-func (s *Service) PortalAccess(ctx context.Context, orgID, partnerID string) (domain.PortalAccess, error) {
-	u, err := s.store.GetUser(ctx, orgID, PortalUserID(partnerID))
-	if errors.Is(err, store.ErrNotFound) {
-		return domain.PortalAccessOf(nil, nil), nil
-	}
-	if err != nil || s.invitations == nil {
-		return domain.PortalAccess{}, err
-	}
-	inv, err := s.invitations.LatestInvitation(ctx, orgID, u.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return domain.PortalAccessOf(&u, nil), nil
-	}
-	if err != nil {
-		return domain.PortalAccess{}, err
-	}
-	return domain.PortalAccessOf(&u, &inv), nil
-}
-
 // invite stores a new invitation for u (revoking the earlier one), then
 // emails the link. The token exists only in the email.
 func (s *Service) invite(ctx context.Context, p Principal, u domain.User) (InvitationSent, error) {

@@ -75,10 +75,7 @@ func (s *Server) renderPartner360(rq *request, status int, p domain.Partner, tab
 			}
 			d.Summary = &sum
 		}
-		pa, err := s.cfg.Identity.PortalAccess(ctx, org, p.ID)
-		if err != nil {
-			return err
-		}
+		pa := p.PortalAccess() // kept on the partner's record by the store
 		d.Access = &pa
 	case "links":
 		if s.cfg.Portal != nil {

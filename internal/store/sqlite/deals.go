@@ -16,17 +16,7 @@ var _ store.Deals = (*Store)(nil)
 const entityDeal = "deal"
 
 func scanDeal(sc rowScanner) (domain.Deal, error) {
-	var data string
-	var rev int64
-	var d domain.Deal
-	if err := sc.Scan(&data, &rev); err != nil {
-		return d, err
-	}
-	if err := unmarshal(data, &d); err != nil {
-		return d, err
-	}
-	d.Revision = rev
-	return d, nil
+	return scanRevisioned(sc, func(v *domain.Deal, rev int64) { v.Revision = rev })
 }
 
 func normDeal(d domain.Deal) domain.Deal {

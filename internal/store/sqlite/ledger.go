@@ -125,17 +125,7 @@ func queryAll[T any](ctx context.Context, db *pool, scan func(rowScanner) (T, er
 const commissionCols = `data, revision`
 
 func scanCommission(sc rowScanner) (commission.Commission, error) {
-	var data string
-	var rev int64
-	var c commission.Commission
-	if err := sc.Scan(&data, &rev); err != nil {
-		return c, err
-	}
-	if err := unmarshal(data, &c); err != nil {
-		return c, err
-	}
-	c.Revision = rev
-	return c, nil
+	return scanRevisioned(sc, func(v *commission.Commission, rev int64) { v.Revision = rev })
 }
 
 func normCommission(c commission.Commission) commission.Commission {

@@ -17,17 +17,7 @@ import (
 const revCols = `data, revision`
 
 func scanTier(sc rowScanner) (domain.PartnerTier, error) {
-	var data string
-	var rev int64
-	var t domain.PartnerTier
-	if err := sc.Scan(&data, &rev); err != nil {
-		return t, err
-	}
-	if err := unmarshal(data, &t); err != nil {
-		return t, err
-	}
-	t.Revision = rev
-	return t, nil
+	return scanRevisioned(sc, func(v *domain.PartnerTier, rev int64) { v.Revision = rev })
 }
 
 // partnerCols are a partner's columns and its portal user's record and

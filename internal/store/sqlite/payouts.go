@@ -17,17 +17,7 @@ var _ store.PayoutRuns = (*Store)(nil)
 const entityPayoutRun = "payout_run"
 
 func scanPayoutRun(sc rowScanner) (domain.PayoutRun, error) {
-	var data string
-	var rev int64
-	var r domain.PayoutRun
-	if err := sc.Scan(&data, &rev); err != nil {
-		return r, err
-	}
-	if err := unmarshal(data, &r); err != nil {
-		return r, err
-	}
-	r.Revision = rev
-	return r, nil
+	return scanRevisioned(sc, func(v *domain.PayoutRun, rev int64) { v.Revision = rev })
 }
 
 func normPayoutRun(r domain.PayoutRun) domain.PayoutRun {

@@ -13,17 +13,7 @@ import (
 const programCols = `data, revision`
 
 func scanProgram(sc rowScanner) (domain.Program, error) {
-	var data string
-	var rev int64
-	var p domain.Program
-	if err := sc.Scan(&data, &rev); err != nil {
-		return p, err
-	}
-	if err := unmarshal(data, &p); err != nil {
-		return p, err
-	}
-	p.Revision = rev
-	return p, nil
+	return scanRevisioned(sc, func(v *domain.Program, rev int64) { v.Revision = rev })
 }
 
 // CreateProgram stores p at its given revision; an id already taken is

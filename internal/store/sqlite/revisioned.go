@@ -60,3 +60,20 @@ func updateRevisioned(ctx context.Context, tx *wtx, table, entity, orgID, id str
 	}
 	return appendChange(ctx, tx, entity, opModify, orgID, id, old, data)
 }
+
+// scanRevisioned reads a (data, revision) row into a T: the record's JSON
+// and the revision kept beside it in its own column (the compare-and-set
+// guard), which setRevision puts on the record.
+func scanRevisioned[T any](sc rowScanner, setRevision func(*T, int64)) (T, error) {
+	var data string
+	var rev int64
+	var v T
+	if err := sc.Scan(&data, &rev); err != nil {
+		return v, err
+	}
+	if err := unmarshal(data, &v); err != nil {
+		return v, err
+	}
+	setRevision(&v, rev)
+	return v, nil
+}

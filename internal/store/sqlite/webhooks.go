@@ -14,17 +14,7 @@ import (
 var _ store.Webhooks = (*Store)(nil)
 
 func scanEndpoint(sc rowScanner) (domain.WebhookEndpoint, error) {
-	var data string
-	var rev int64
-	var e domain.WebhookEndpoint
-	if err := sc.Scan(&data, &rev); err != nil {
-		return e, err
-	}
-	if err := unmarshal(data, &e); err != nil {
-		return e, err
-	}
-	e.Revision = rev
-	return e, nil
+	return scanRevisioned(sc, func(v *domain.WebhookEndpoint, rev int64) { v.Revision = rev })
 }
 
 func normEndpoint(e domain.WebhookEndpoint) domain.WebhookEndpoint {
@@ -85,17 +75,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, orgID string, p store.
 }
 
 func scanDelivery(sc rowScanner) (domain.WebhookDelivery, error) {
-	var data string
-	var rev int64
-	var d domain.WebhookDelivery
-	if err := sc.Scan(&data, &rev); err != nil {
-		return d, err
-	}
-	if err := unmarshal(data, &d); err != nil {
-		return d, err
-	}
-	d.Revision = rev
-	return d, nil
+	return scanRevisioned(sc, func(v *domain.WebhookDelivery, rev int64) { v.Revision = rev })
 }
 
 func normDelivery(d domain.WebhookDelivery) domain.WebhookDelivery {

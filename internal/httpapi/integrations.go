@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 )
@@ -58,9 +57,9 @@ func (a *API) stripeWebhook(w http.ResponseWriter, r *http.Request, _ *Caller) e
 	if err != nil {
 		return malformed("the request body could not be read")
 	}
-	// The header is "t=…,v1=…[,v1=…]"; the Lambda adapter splits header
-	// values at commas into several values, so join them back.
-	sig := strings.Join(r.Header.Values("Stripe-Signature"), ",")
+	// The header is "t=…,v1=…[,v1=…]", one value (the Lambda function joins
+	// what its adapter splits at commas: app.joinSplitHeaders).
+	sig := r.Header.Get("Stripe-Signature")
 	res, err := a.Stripe.Handle(r.Context(), r.PathValue("organizationId"), body, sig)
 	if err != nil {
 		return err

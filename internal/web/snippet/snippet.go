@@ -45,7 +45,7 @@ func Serve(w http.ResponseWriter, r *http.Request, file string) {
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
 	// Any site may load it; it reads nothing of ours.
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	// Values, not Get: the Lambda adapter splits a header at commas.
+	// A list header: any number of lines, each a comma-separated list.
 	for _, t := range strings.Split(strings.Join(r.Header.Values("If-None-Match"), ","), ",") {
 		if t = strings.TrimSpace(t); t == etag || t == "W/"+etag || t == "*" {
 			w.WriteHeader(http.StatusNotModified)

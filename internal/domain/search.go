@@ -58,3 +58,10 @@ func SearchMatch(term, name, email string) bool {
 	}
 	return false
 }
+
+// SearchTooBroad is the error of a search term that matches more records
+// than a list searches (the store's bound): the field is the search box.
+func SearchTooBroad(limit string) *Error {
+	return &Error{Kind: KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
+		Fields: []FieldError{{Field: "q", Message: "matches more than " + limit + " records: type more of the name or e-mail"}}}
+}

@@ -218,6 +218,28 @@ func (s *Service) ListReferrers(ctx context.Context, orgID, programID string, pa
 	return s.store.ListReferrers(ctx, orgID, programID, page)
 }
 
+// ListReferrersMatching pages through the organization's referrers across
+// programs (the staff's referrers list): search, program, date range.
+func (s *Service) ListReferrersMatching(ctx context.Context, orgID string, f store.ReferrerFilter, page store.Page) ([]domain.Referrer, string, error) {
+	refs, next, err := s.store.ListReferrersMatching(ctx, orgID, f, page)
+	return refs, next, searchErr(err)
+}
+
+// CountReferrers counts the referrers ListReferrersMatching lists, up to
+// store.MaxCount (more: there are others).
+func (s *Service) CountReferrers(ctx context.Context, orgID string, f store.ReferrerFilter) (int, bool, error) {
+	n, more, err := s.store.CountReferrers(ctx, orgID, f)
+	return n, more, searchErr(err)
+}
+
+// searchErr: a search that matches too much is the search box's problem.
+func searchErr(err error) error {
+	if errors.Is(err, store.ErrTooBroad) {
+		return domain.SearchTooBroad("1,000")
+	}
+	return err
+}
+
 // Link is the referrer's shareable link.
 func (s *Service) Link(code string) string {
 	return s.baseURL + "/r/" + url.PathEscape(code)

@@ -77,12 +77,17 @@ type ReferralFilter struct {
 	ProgramID  string
 	ReferrerID string
 	Status     string
+	// Match: the referred contact's name or e-mail, and CreatedAt.
+	Match
 }
 
 // ConversionFilter narrows ListConversions; empty fields match everything.
 type ConversionFilter struct {
 	ProgramID  string
 	ReferralID string
+	// Match: the name or e-mail of the conversion's referral (the
+	// referred contact), and OccurredAt.
+	Match
 }
 
 // PartnerFilter narrows ListPartners; empty fields match everything.
@@ -141,6 +146,12 @@ type Store interface {
 	GetReferrerByCode(ctx context.Context, code string) (domain.Referrer, error)
 	GetReferrerByEmail(ctx context.Context, orgID, programID, email string) (domain.Referrer, error)
 	ListReferrers(ctx context.Context, orgID, programID string, p Page) ([]domain.Referrer, string, error)
+	// ListReferrersMatching lists the organization's referrers that match
+	// f (Match: the referrer's name or e-mail, and CreatedAt), newest
+	// first; CountReferrers counts them, up to MaxCount (more: there are
+	// others).
+	ListReferrersMatching(ctx context.Context, orgID string, f ReferrerFilter, p Page) ([]domain.Referrer, string, error)
+	CountReferrers(ctx context.Context, orgID string, f ReferrerFilter) (n int, more bool, err error)
 
 	// RecordClick stores c and adds one to its referrer's click count unless
 	// the limits say it does not count (ClickLimits). It reports whether the
@@ -165,6 +176,9 @@ type Store interface {
 	// newest first (at most 100: one per program).
 	ReferralsByEmail(ctx context.Context, orgID, email string) ([]domain.Referral, error)
 	ListReferrals(ctx context.Context, orgID string, f ReferralFilter, p Page) ([]domain.Referral, string, error)
+	// CountReferrals counts the referrals ListReferrals lists, up to
+	// MaxCount (more: there are others).
+	CountReferrals(ctx context.Context, orgID string, f ReferralFilter) (n int, more bool, err error)
 	// ExpireReferral sets the organization's pending referral's status to
 	// expired, its UpdatedAt to at, and returns it. A referral that is no
 	// longer pending is ErrConflict (a conversion got there first); an
@@ -182,6 +196,9 @@ type Store interface {
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
 	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)
 	ListConversions(ctx context.Context, orgID string, f ConversionFilter, p Page) ([]domain.Conversion, string, error)
+	// CountConversions counts the conversions ListConversions lists, up
+	// to MaxCount (more: there are others).
+	CountConversions(ctx context.Context, orgID string, f ConversionFilter) (n int, more bool, err error)
 
 	// Partner tiers. UpdateTier stores t if the stored revision is still
 	// t.Revision, and stores it with Revision+1; else ErrConflict.

@@ -274,7 +274,24 @@ func (s *Service) ListReferrals(ctx context.Context, orgID string, f store.Refer
 		return nil, "", &domain.Error{Kind: domain.KindInvalid, Code: "validation_failed", Message: "the request has invalid fields",
 			Fields: []domain.FieldError{{Field: "status", Message: "must be pending, converted, expired or ineligible"}}}
 	}
-	return s.store.ListReferrals(ctx, orgID, f, page)
+	refs, next, err := s.store.ListReferrals(ctx, orgID, f, page)
+	return refs, next, listErr(err)
+}
+
+// CountReferrals counts the referrals ListReferrals lists, up to
+// store.MaxCount (more: there are others).
+func (s *Service) CountReferrals(ctx context.Context, orgID string, f store.ReferralFilter) (int, bool, error) {
+	n, more, err := s.store.CountReferrals(ctx, orgID, f)
+	return n, more, listErr(err)
+}
+
+// listErr is a list's error as the callers show it: a search that matches
+// too much is the search box's problem.
+func listErr(err error) error {
+	if errors.Is(err, store.ErrTooBroad) {
+		return domain.SearchTooBroad("1,000")
+	}
+	return err
 }
 
 // ExpireReferrals is the hourly sweep that moves the pending referrals
@@ -482,5 +499,13 @@ func (s *Service) GetConversion(ctx context.Context, orgID, id string) (domain.C
 
 // ListConversions pages through conversions.
 func (s *Service) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, page store.Page) ([]domain.Conversion, string, error) {
-	return s.store.ListConversions(ctx, orgID, f, page)
+	convs, next, err := s.store.ListConversions(ctx, orgID, f, page)
+	return convs, next, listErr(err)
+}
+
+// CountConversions counts the conversions ListConversions lists, up to
+// store.MaxCount (more: there are others).
+func (s *Service) CountConversions(ctx context.Context, orgID string, f store.ConversionFilter) (int, bool, error) {
+	n, more, err := s.store.CountConversions(ctx, orgID, f)
+	return n, more, listErr(err)
 }

@@ -38,6 +38,9 @@ type list struct {
 	filters map[string]string
 	// lo and hi, when hi is set, bound the sort keys (inclusive).
 	lo, hi string
+	// dateAttr, when set, is a time attribute filtered to [from, to)
+	// (whole-second bounds, "" open): store.Match's date range.
+	dateAttr, from, to string
 }
 
 // one is a list of one partition.
@@ -65,6 +68,9 @@ func (q list) keyAttrs() (pk, sk string) {
 func (q list) id() string {
 	var b strings.Builder
 	b.WriteString(q.orgID + "\x00" + q.index + "\x00" + strings.Join(q.pks, ",") + "\x00" + q.prefix + "\x00" + q.lo + "\x00" + q.hi)
+	if q.from != "" || q.to != "" { // (so that the cursors of lists without dates stay as they were)
+		b.WriteString("\x00" + q.dateAttr + "\x00" + q.from + "\x00" + q.to)
+	}
 	for _, k := range slices.Sorted(maps.Keys(q.filters)) {
 		b.WriteString("\x00" + k + "=" + q.filters[k])
 	}
@@ -145,6 +151,91 @@ func page[T any](ctx context.Context, s *Store, q list, p store.Page, dec func(i
 	return recs, next, nil
 }
 
+// expr is the query's key condition for the sort keys lo to hi (all of
+// the kind when hi is ""), with its names and values (":pk" left to set),
+// and its filter's conditions (ANDed).
+func (q list) expr(lo, hi string) (cond string, names map[string]string, values item, filter []string) {
+	pkA, skA := q.keyAttrs()
+	names = map[string]string{"#pk": pkA, "#sk": skA}
+	values = item{}
+	cond = "#pk = :pk AND begins_with(#sk, :prefix)"
+	if hi != "" {
+		cond = "#pk = :pk AND #sk BETWEEN :lo AND :hi"
+		values[":lo"], values[":hi"] = str(lo), str(hi)
+	} else {
+		values[":prefix"] = str(q.prefix)
+	}
+	for i, k := range slices.Sorted(maps.Keys(q.filters)) {
+		n, v := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
+		names[n], values[v] = k, str(q.filters[k])
+		filter = append(filter, n+" = "+v)
+	}
+	if q.dateAttr != "" && (q.from != "" || q.to != "") {
+		names["#date"] = q.dateAttr
+		if q.from != "" {
+			values[":from"] = str(q.from)
+			filter = append(filter, "#date >= :from")
+		}
+		if q.to != "" {
+			values[":to"] = str(q.to)
+			filter = append(filter, "#date < :to")
+		}
+	}
+	return cond, names, values, filter
+}
+
+// count counts the query's records (Select COUNT, every shard in
+// parallel, each read until it ends or the total passes store.MaxCount).
+func (q list) count(ctx context.Context, s *Store) (int, bool, error) {
+	cond, names, values, filter := q.expr(q.lo, q.hi)
+	errs := make([]error, len(q.pks))
+	var total sync.Mutex
+	sum := 0
+	var wg sync.WaitGroup
+	for i, pk := range q.pks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vals := maps.Clone(values)
+			vals[":pk"] = str(pk)
+			var start item
+			for {
+				in := &dynamodb.QueryInput{
+					KeyConditionExpression: aws.String(cond), ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+					Select: "COUNT", ExclusiveStartKey: start,
+				}
+				if q.index != "" {
+					in.IndexName = aws.String(q.index)
+				}
+				if len(filter) > 0 {
+					in.FilterExpression = aws.String(strings.Join(filter, " AND "))
+				}
+				out, err := s.query(ctx, in)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				total.Lock()
+				sum += int(out.Count)
+				enough := sum > store.MaxCount
+				total.Unlock()
+				if len(out.LastEvaluatedKey) == 0 || enough {
+					return
+				}
+				start = out.LastEvaluatedKey
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, false, err
+	}
+	if sum > store.MaxCount {
+		return store.MaxCount, true, nil
+	}
+	return sum, false, nil
+}
+
 func (q list) read(ctx context.Context, s *Store, p store.Page) ([]item, string, error) {
 	p = p.Clamp()
 	lo, hi, after := q.lo, q.hi, ""
@@ -161,22 +252,8 @@ func (q list) read(ctx context.Context, s *Store, p store.Page) ([]item, string,
 	if hi != "" && lo > hi {
 		return nil, "", nil // an empty range
 	}
-	pkA, skA := q.keyAttrs()
-	names := map[string]string{"#pk": pkA, "#sk": skA}
-	values := item{}
-	cond := "#pk = :pk AND begins_with(#sk, :prefix)"
-	if hi != "" {
-		cond = "#pk = :pk AND #sk BETWEEN :lo AND :hi"
-		values[":lo"], values[":hi"] = str(lo), str(hi)
-	} else {
-		values[":prefix"] = str(q.prefix)
-	}
-	var filter []string
-	for i, k := range slices.Sorted(maps.Keys(q.filters)) {
-		n, v := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
-		names[n], values[v] = k, str(q.filters[k])
-		filter = append(filter, n+" = "+v)
-	}
+	_, skA := q.keyAttrs()
+	cond, names, values, filter := q.expr(lo, hi)
 	want := p.Limit + 1
 	// Each shard's share of the page, and one more: ids spread evenly.
 	limit := want

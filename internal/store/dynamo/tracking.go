@@ -38,6 +38,7 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 	email := referrerEmailKey(r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email))
 	email[attrType], email["referrerId"] = str(typeReferrerEmail), str(r.ID)
 	items := []txItem{s.txPutNew(it), s.txPutNew(code), s.txPutNew(email)}
+	items = append(items, s.wordItems(r.OrgID, kindReferrer, r.ID, r.Name, r.Email)...)
 	for i := range clickCountShards {
 		sh := clickCountKey(r.OrgID, r.ID, i)
 		sh[attrType], sh["clicks"] = str(typeClickCount), num(0)
@@ -323,7 +324,7 @@ func (s *Store) referralWrites(r domain.Referral) ([]txItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	items := []txItem{s.txPutNew(it)}
+	items := append([]txItem{s.txPutNew(it)}, s.wordItems(r.OrgID, kindReferral, r.ID, r.Name, r.Email)...)
 	if email := domain.NormalizeEmail(r.Email); email != "" {
 		g := referralEmailKey(r.OrgID, r.ProgramID, email)
 		g[attrType], g["referralId"] = str(typeReferralEmail), str(r.ID)
@@ -447,21 +448,14 @@ func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]do
 func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
 	ctx, done := s.op(ctx, "ListReferrals")
 	defer done()
-	q := sharded(orgID, "", orgReferrals(orgID), skReferral)
-	switch {
-	case f.ReferrerID != "":
-		q = sharded(orgID, indexGSI2, referrerReferrals(orgID, f.ReferrerID), skReferral)
-	case f.ProgramID != "":
-		q = sharded(orgID, indexGSI1, programReferrals(orgID, f.ProgramID), skReferral)
+	if f.Search != "" { // lists.go
+		recs, err := s.searchReferrals(ctx, orgID, f)
+		if err != nil {
+			return nil, "", err
+		}
+		return matched(recs, func(r domain.Referral) string { return r.ID }, referralSearchList(orgID, f), p)
 	}
-	q.filters = map[string]string{}
-	if f.ReferrerID != "" && f.ProgramID != "" {
-		q.filters["programId"] = f.ProgramID
-	}
-	if f.Status != "" {
-		q.filters["status"] = f.Status
-	}
-	return page(ctx, s, q, p, decodeAs[domain.Referral])
+	return page(ctx, s, referralList(orgID, f), p, decodeAs[domain.Referral])
 }
 
 // ExpireReferral sets a pending referral's status to expired, changed at
@@ -632,16 +626,12 @@ func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID
 func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
 	ctx, done := s.op(ctx, "ListConversions")
 	defer done()
-	q := sharded(orgID, "", orgConversions(orgID), skConversion)
-	switch {
-	case f.ReferralID != "":
-		q = one(orgID, indexGSI2, byReferral(orgID, f.ReferralID), skConversion)
-	case f.ProgramID != "":
-		q = sharded(orgID, indexGSI1, programConversions(orgID, f.ProgramID), skConversion)
+	if f.Search != "" { // lists.go
+		recs, err := s.searchConversions(ctx, orgID, f)
+		if err != nil {
+			return nil, "", err
+		}
+		return matched(recs, func(c domain.Conversion) string { return c.ID }, conversionSearchList(orgID, f), p)
 	}
-	q.filters = map[string]string{}
-	if f.ReferralID != "" && f.ProgramID != "" {
-		q.filters["programId"] = f.ProgramID
-	}
-	return page(ctx, s, q, p, decodeAs[domain.Conversion])
+	return page(ctx, s, conversionList(orgID, f), p, decodeAs[domain.Conversion])
 }

@@ -453,6 +453,24 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (org_id, endpoint_id, subject, order_key) WHERE status = 'pending';
 `,
+	// search of the staff lists (store.Match): the index of each referral's
+	// and referrer's domain.SearchWords, written with the record; a prefix
+	// of a word is a range of the primary key. Referrers' creation dates,
+	// for their date range, by an index on the record's own createdAt.
+	// search_backfill asks Open to index the records stored before
+	// (backfillSearchWords: the words are domain.SearchWords', in Go).
+	`
+CREATE TABLE search_words (
+	org_id TEXT NOT NULL,
+	kind   TEXT NOT NULL,
+	word   TEXT NOT NULL,
+	id     TEXT NOT NULL,
+	PRIMARY KEY (org_id, kind, word, id)
+) WITHOUT ROWID;
+CREATE INDEX referrers_created ON referrers (org_id, json_extract(data, '$.createdAt'));
+CREATE TABLE search_backfill (kind TEXT PRIMARY KEY);
+INSERT INTO search_backfill (kind) VALUES ('referral'), ('referrer');
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -194,3 +194,87 @@ func explain(t *testing.T, db *sql.DB, query string) []string {
 	}
 	return plan
 }
+
+// TestListQueriesUseIndexesAtAMillionRows checks the staff lists' search,
+// date-range and count queries (store.Match) the same way: at a million
+// rows of one organization, a search reaches search_words by its primary
+// key (a range of words) and a date range the table's date index, and
+// nothing is a SCAN.
+func TestListQueriesUseIndexesAtAMillionRows(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	s.r.stmts.Clear()
+	s.r.n.Store(0)
+	from, to := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	search, dates := store.Match{Search: "jan"}, store.Match{From: from, To: to}
+	pg := store.Page{Limit: 25}
+	for _, call := range []func() error{
+		func() error {
+			_, _, err := s.ListReferrals(ctx, "org_a", store.ReferralFilter{Match: search}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.ListReferrals(ctx, "org_a", store.ReferralFilter{Match: dates}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.CountReferrals(ctx, "org_a", store.ReferralFilter{Match: dates})
+			return err
+		},
+		func() error {
+			_, _, err := s.CountReferrals(ctx, "org_a", store.ReferralFilter{ProgramID: "prg_1", Match: search})
+			return err
+		},
+		func() error {
+			_, _, err := s.ListConversions(ctx, "org_a", store.ConversionFilter{Match: search}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.ListConversions(ctx, "org_a", store.ConversionFilter{Match: dates}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.CountConversions(ctx, "org_a", store.ConversionFilter{Match: dates})
+			return err
+		},
+		func() error {
+			_, _, err := s.ListReferrersMatching(ctx, "org_a", store.ReferrerFilter{Match: search}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.ListReferrersMatching(ctx, "org_a", store.ReferrerFilter{Match: dates}, pg)
+			return err
+		},
+		func() error {
+			_, _, err := s.CountReferrers(ctx, "org_a", store.ReferrerFilter{Match: dates})
+			return err
+		},
+	} {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var queries []string
+	s.r.stmts.Range(func(k, _ any) bool { queries = append(queries, k.(string)); return true })
+	slices.Sort(queries)
+	if len(queries) < 10 {
+		t.Fatalf("only %d list statements were prepared: %q", len(queries), queries)
+	}
+	modelMillionRows(t, s.w.DB)
+	for _, q := range queries {
+		plan := strings.Join(explain(t, s.w.DB, q), "\n    ")
+		t.Logf("%s\n    %s", strings.Join(strings.Fields(q), " "), plan)
+		// (SCAN (subquery-N) reads a count's bounded subquery, not a table.)
+		if strings.Contains(strings.ReplaceAll(plan, "SCAN (subquery", ""), "SCAN ") {
+			t.Errorf("at %d rows this list query scans:\n%s\n    %s", modelRows, q, plan)
+		}
+		if strings.Contains(q, "search_words") && !strings.Contains(plan, "SEARCH search_words USING PRIMARY KEY (org_id=? AND kind=? AND word>? AND word<?)") {
+			t.Errorf("a search that is not a range of words:\n%s\n    %s", q, plan)
+		}
+		for col, index := range map[string]string{"created_at >=": "referrals_created", "occurred_at >=": "conversions_occurred", "'$.createdAt') >=": "referrers_created"} {
+			if strings.Contains(q, col) && !strings.Contains(q, "search_words") && !strings.Contains(plan, index) {
+				t.Errorf("a date range not through %s:\n%s\n    %s", index, q, plan)
+			}
+		}
+	}
+}

@@ -104,6 +104,10 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.backfillSearchWords(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: index search words: %w", err)
+	}
 
 	rq := cloneValues(common)
 	rq.Add("_pragma", "query_only(1)")

@@ -45,6 +45,9 @@ func (s *Store) CreateReferrer(ctx context.Context, r domain.Referrer) error {
 			r.ID, r.OrgID, r.ProgramID, domain.NormalizeEmail(r.Email), domain.CodeKey(r.Code), r.Clicks, data); err != nil {
 			return err
 		}
+		if err := insertWords(ctx, tx, r.OrgID, kindReferrer, r.ID, r.Name, r.Email); err != nil {
+			return err
+		}
 		return appendChange(ctx, tx, entityReferrer, opInsert, r.OrgID, r.ID, "", data)
 	})
 }
@@ -313,6 +316,9 @@ func insertReferral(ctx context.Context, tx *wtx, r domain.Referral) error {
 		formatTime(r.CreatedAt), optTime(r.ConvertedAt), data); err != nil {
 		return err
 	}
+	if err := insertWords(ctx, tx, r.OrgID, kindReferral, r.ID, r.Name, r.Email); err != nil {
+		return err
+	}
 	return appendChange(ctx, tx, entityReferral, opInsert, r.OrgID, r.ID, "", data)
 }
 
@@ -372,18 +378,9 @@ func (s *Store) ReferralsByEmail(ctx context.Context, orgID, email string) ([]do
 // ListReferrals lists the organization's referrals that match f, newest
 // first.
 func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.ReferralFilter, p store.Page) ([]domain.Referral, string, error) {
-	where, args := "org_id = ?", []any{orgID}
-	if f.ProgramID != "" {
-		where += " AND program_id = ?"
-		args = append(args, f.ProgramID)
-	}
-	if f.ReferrerID != "" {
-		where += " AND referrer_id = ?"
-		args = append(args, f.ReferrerID)
-	}
-	if f.Status != "" {
-		where += " AND status = ?"
-		args = append(args, f.Status)
+	where, args, err := s.referralWhere(ctx, orgID, f)
+	if err != nil {
+		return nil, "", err
 	}
 	return listPage(ctx, s.r, referralCols, "referrals", where, args, p, scanReferral,
 		func(r domain.Referral) string { return r.ID })
@@ -518,14 +515,9 @@ func (s *Store) GetConversionByExternalID(ctx context.Context, orgID, externalID
 // ListConversions lists the organization's conversions that match f, newest
 // first.
 func (s *Store) ListConversions(ctx context.Context, orgID string, f store.ConversionFilter, p store.Page) ([]domain.Conversion, string, error) {
-	where, args := "org_id = ?", []any{orgID}
-	if f.ProgramID != "" {
-		where += " AND program_id = ?"
-		args = append(args, f.ProgramID)
-	}
-	if f.ReferralID != "" {
-		where += " AND referral_id = ?"
-		args = append(args, f.ReferralID)
+	where, args, err := s.conversionWhere(ctx, orgID, f)
+	if err != nil {
+		return nil, "", err
 	}
 	return listPage(ctx, s.r, conversionCols, "conversions", where, args, p, scanConversion,
 		func(c domain.Conversion) string { return c.ID })

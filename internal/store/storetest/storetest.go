@@ -111,6 +111,7 @@ func storeGroups() []group {
 		{"Pagination", paginationTests()},
 		{"PartnerTiers", tierTests()},
 		{"Partners", partnerTests()},
+		{"Lists", listTests()},
 	}
 }
 

@@ -192,6 +192,9 @@ type programData struct {
 type referrerRow struct {
 	domain.Referrer
 	Link string
+	// Referrals is the referrer's referral count, on the referrers list
+	// ("10,000+" past the cap).
+	Referrals string
 }
 
 func (s *Server) renderProgram(rq *request, status int, p domain.Program, enrol *Form) error {
@@ -202,7 +205,7 @@ func (s *Server) renderProgram(rq *request, status int, p domain.Program, enrol 
 	d := programData{Program: p, Pager: newPager(rq, next), Enrol: enrol,
 		Snippet: strings.TrimSuffix(s.cfg.Programs.Link(""), "/r/") + "/js/ref.js"}
 	for _, r := range rs {
-		d.Referrers = append(d.Referrers, referrerRow{r, s.cfg.Programs.Link(r.Code)})
+		d.Referrers = append(d.Referrers, referrerRow{Referrer: r, Link: s.cfg.Programs.Link(r.Code)})
 	}
 	if rq.admin() {
 		ps, _, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, "", store.Page{Limit: 100})
@@ -321,112 +324,6 @@ func choices[T any](all string, records []T, idName func(T) (string, string)) ([
 		opts = append(opts, Option{id, name})
 	}
 	return opts, names
-}
-
-type referralListData struct {
-	Filter    *Form
-	Programs  []Option
-	Statuses  []Option
-	Names     map[string]string
-	Referrers map[string]string
-	Referrals []domain.Referral
-	Pager     pager
-}
-
-func (s *Server) referrerCodes(rq *request, ids []string) map[string]string {
-	codes := map[string]string{}
-	for _, id := range ids {
-		if _, ok := codes[id]; ok || id == "" {
-			continue
-		}
-		if r, err := s.cfg.Programs.GetReferrer(rq.r.Context(), rq.p.OrgID, id); err == nil {
-			codes[id] = r.Code + " · " + r.Email
-		} else {
-			codes[id] = id
-		}
-	}
-	return codes
-}
-
-func (s *Server) referralList(rq *request) error {
-	q := rq.r.URL.Query()
-	f := newForm(q)
-	names, opts, err := s.programNames(rq)
-	if err != nil {
-		return err
-	}
-	refs, next, err := s.cfg.Tracking.ListReferrals(rq.r.Context(), rq.p.OrgID, store.ReferralFilter{
-		ProgramID: q.Get("programId"), ReferrerID: q.Get("referrerId"), Status: q.Get("status"),
-	}, listPage(rq))
-	if err != nil {
-		if f.fail(err, nil) {
-			refs, next = nil, ""
-		} else {
-			return err
-		}
-	}
-	ids := make([]string, len(refs))
-	for i, r := range refs {
-		ids[i] = r.ReferrerID
-	}
-	return s.render(rq, http.StatusOK, "referrals", "Referrals", "referrals", referralListData{
-		Filter: f, Programs: opts, Names: names, Referrers: s.referrerCodes(rq, ids), Referrals: refs, Pager: newPager(rq, next),
-		Statuses: []Option{{"", "Any status"}, {domain.ReferralPending, "Pending"}, {domain.ReferralConverted, "Converted"},
-			{domain.ReferralExpired, "Expired"}, {domain.ReferralIneligible, "Ineligible"}},
-	})
-}
-
-type conversionListData struct {
-	Filter      *Form
-	Programs    []Option
-	Names       map[string]string
-	Conversions []domain.Conversion
-	Pager       pager
-	// CanRefund: the viewer may refund (admins, as the API's refund route).
-	CanRefund bool
-	// RefundID and Refund are the refund form that failed, re-shown.
-	RefundID string
-	Refund   *Form
-	Return   string
-}
-
-// RefundForm is the refund form of conversion id: the failed one, or blank.
-func (d conversionListData) RefundForm(id string) *Form {
-	if id == d.RefundID && d.Refund != nil {
-		return d.Refund
-	}
-	return newForm(nil)
-}
-
-func (s *Server) conversionList(rq *request) error {
-	return s.renderConversions(rq, http.StatusOK, "", nil)
-}
-
-func (s *Server) renderConversions(rq *request, status int, refundID string, refund *Form) error {
-	q := rq.r.URL.Query()
-	f := newForm(q)
-	names, opts, err := s.programNames(rq)
-	if err != nil {
-		return err
-	}
-	convs, next, err := s.cfg.Tracking.ListConversions(rq.r.Context(), rq.p.OrgID, store.ConversionFilter{
-		ProgramID: q.Get("programId"), ReferralID: q.Get("referralId"),
-	}, listPage(rq))
-	if err != nil {
-		if f.fail(err, nil) {
-			convs, next = nil, ""
-		} else {
-			return err
-		}
-	}
-	ret := "/conversions"
-	if rq.r.URL.RawQuery != "" {
-		ret += "?" + rq.r.URL.RawQuery
-	}
-	return s.render(rq, status, "conversions", "Conversions", "conversions", conversionListData{
-		Filter: f, Programs: opts, Names: names, Conversions: convs, Pager: newPager(rq, next),
-		CanRefund: rq.p.Role == domain.RoleAdmin && s.cfg.Ledger != nil, RefundID: refundID, Refund: refund, Return: ret,
-	})
 }
 
 // conversionRefund records a refund of the conversion, as POST

@@ -140,7 +140,11 @@ func (s *Server) Pages() []Page {
 		{"POST", "/programs/{id}/status", staff, s.programTransition},
 		{"POST", "/programs/{id}/referrers", staff, s.referrerCreate},
 		{"GET", "/referrals", staff, s.referralList},
+		{"GET", "/referrals.csv", staff, s.referralExport},
+		{"GET", "/referrers", staff, s.referrerList},
+		{"GET", "/referrers.csv", staff, s.referrerExport},
 		{"GET", "/conversions", staff, s.conversionList},
+		{"GET", "/conversions.csv", staff, s.conversionExport},
 		{"POST", "/conversions/{id}/refund", admin, s.conversionRefund},
 
 		// Analytics: staff, as the API's /v1/analytics/* routes.

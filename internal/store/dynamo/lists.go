@@ -39,9 +39,10 @@ import (
 
 const (
 	typeSearchWord = "search_word" // one domain.SearchWords entry of a record
-	// wordShards spreads the words of a kind: a referral has about three,
-	// at the target's 1,000 referrals a second.
-	wordShards = 8
+	// wordShards spreads the words of a kind: a referral with a name of
+	// two words has three, at the target's 1,000 referrals a second and 2
+	// units each (a transaction), 6,000 units: about 400 per shard.
+	wordShards = 16
 	// maxWords bounds a record's word items (the transaction's size): a
 	// name of more words is found by its first ones.
 	maxWords = 8

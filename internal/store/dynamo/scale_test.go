@@ -84,7 +84,7 @@ func TestWriteUnitsPerPartitionKey(t *testing.T) {
 		for i := range conversionsRate {
 			now = t0.Add(time.Duration(sec)*time.Second + time.Duration(i)*time.Second/conversionsRate)
 			r := domain.Referral{ID: ids("rfl"), OrgID: org, ProgramID: prg, ReferrerID: refs[0],
-				Email: "buyer-" + hexOf(6) + "@example.com", ExternalID: "crm-" + hexOf(8), Status: domain.ReferralPending, CreatedAt: now}
+				Email: "buyer-" + hexOf(6) + "@example.com", Name: "Buyer " + hexOf(4), ExternalID: "crm-" + hexOf(8), Status: domain.ReferralPending, CreatedAt: now}
 			items, err := s.referralWrites(r)
 			if err != nil {
 				t.Fatal(err)

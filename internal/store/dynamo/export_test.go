@@ -3,6 +3,9 @@ package dynamo
 import (
 	"context"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // LoseStream moves the analytics feed's checkpoints to the stream's end
@@ -30,3 +33,27 @@ func LoseStream(s *Store) error {
 
 // ShardOf is shardOf, for the layout test.
 func ShardOf(id string, n int) int { return shardOf(id, n) }
+
+// ForgetSearchWords deletes every search word item of the table, as on a
+// table written before the words existed.
+func ForgetSearchWords(s *Store) error {
+	ctx := context.Background()
+	var start item
+	for {
+		out, err := s.c.Scan(ctx, &dynamodb.ScanInput{TableName: &s.table, FilterExpression: aws.String("#t = :w"),
+			ExpressionAttributeNames: map[string]string{"#t": attrType}, ExpressionAttributeValues: item{":w": str(typeSearchWord)},
+			ExclusiveStartKey: start})
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			if _, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(getS(it, attrPK), getS(it, attrSK))}); err != nil {
+				return err
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}

@@ -80,6 +80,57 @@ func (s *Store) wordItems(orgID, kind, id, name, email string) []txItem {
 	return out
 }
 
+// IndexSearchWords writes the search words of the organization's
+// referrals and referrers that were stored before the words existed (and
+// of any other: a word item's key is computed from its record, so writing
+// it again changes nothing). It reads every referral and referrer of the
+// organization once; run it once per organization after deploying the
+// search (docs/dynamodb.md). It returns how many records it indexed.
+func (s *Store) IndexSearchWords(ctx context.Context, orgID string) (int, error) {
+	ctx, done := s.op(ctx, "IndexSearchWords")
+	defer done()
+	n := 0
+	index := func(kind, id, name, email string) error {
+		for _, w := range s.wordItems(orgID, kind, id, name, email) {
+			if err := s.put(ctx, w.w.Put.Item); err != nil {
+				return err
+			}
+		}
+		n++
+		return nil
+	}
+	for _, q := range []struct {
+		kind string
+		list list
+	}{{kindReferral, sharded(orgID, "", orgReferrals(orgID), skReferral)}, {kindReferrer, one(orgID, "", orgPK(orgID), skReferrer)}} {
+		p := store.Page{Limit: store.MaxLimit}
+		for {
+			items, next, err := q.list.read(ctx, s, p)
+			if err != nil {
+				return n, err
+			}
+			for _, it := range items {
+				var rec struct {
+					ID    string `json:"id"`
+					Name  string `json:"name"`
+					Email string `json:"email"`
+				}
+				if err := decode(it, &rec); err != nil {
+					return n, err
+				}
+				if err := index(q.kind, rec.ID, rec.Name, rec.Email); err != nil {
+					return n, err
+				}
+			}
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
+	}
+	return n, nil
+}
+
 // matchIDs returns the ids of the records of kind with a word that starts
 // with term, newest first, or store.ErrTooBroad past
 // store.MaxSearchMatches.

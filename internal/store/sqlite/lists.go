@@ -181,7 +181,7 @@ func (s *Store) ListReferrersMatching(ctx context.Context, orgID string, f store
 	if err != nil {
 		return nil, "", err
 	}
-	return listPage(ctx, s.r, referrerCols, "referrers", where, args, p, scanReferrer,
+	return listMatching(ctx, s.r, referrerCols, "referrers", where, args, f.Match, p, scanReferrer,
 		func(r domain.Referrer) string { return r.ID })
 }
 
@@ -193,6 +193,29 @@ func (s *Store) CountReferrers(ctx context.Context, orgID string, f store.Referr
 		return 0, false, err
 	}
 	return s.count(ctx, "referrers", where, args)
+}
+
+// listMatching is listPage for a list narrowed by m. With a date range,
+// the page's ids are chosen and sorted first — from the date index, which
+// holds them — and only the page's rows are read: a range of many rows
+// sorts their ids, not their records.
+func listMatching[T any](ctx context.Context, db *pool, cols, table, where string, args []any, m store.Match,
+	p store.Page, scan func(rowScanner) (T, error), idOf func(T) string) ([]T, string, error) {
+	if m.From.IsZero() && m.To.IsZero() {
+		return listPage(ctx, db, cols, table, where, args, p, scan, idOf)
+	}
+	p = p.Clamp()
+	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where += " AND id < ?"
+		args = append(args, after)
+	}
+	query := "SELECT " + cols + " FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + where +
+		" ORDER BY id DESC LIMIT ?) ORDER BY id DESC"
+	return queryPage(ctx, db, query, append(args, p.Limit+1), p, scan, idOf)
 }
 
 // backfillBatch is how many records one transaction of the backfill

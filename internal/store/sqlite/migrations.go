@@ -455,10 +455,11 @@ CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (org_id, endpoint_
 `,
 	// search of the staff lists (store.Match): the index of each referral's
 	// and referrer's domain.SearchWords, written with the record; a prefix
-	// of a word is a range of the primary key. Referrers' creation dates,
-	// for their date range, by an index on the record's own createdAt.
-	// search_backfill asks Open to index the records stored before
-	// (backfillSearchWords: the words are domain.SearchWords', in Go).
+	// of a word is a range of the primary key. Date ranges: the date
+	// indexes also hold the id, so a range's page is chosen and sorted by
+	// id from the index alone (listMatching); referrers' by their JSON
+	// createdAt. search_backfill asks Open to index the records stored
+	// before (backfillSearchWords: the words are domain.SearchWords', in Go).
 	`
 CREATE TABLE search_words (
 	org_id TEXT NOT NULL,
@@ -467,7 +468,11 @@ CREATE TABLE search_words (
 	id     TEXT NOT NULL,
 	PRIMARY KEY (org_id, kind, word, id)
 ) WITHOUT ROWID;
-CREATE INDEX referrers_created ON referrers (org_id, json_extract(data, '$.createdAt'));
+DROP INDEX referrals_created;
+CREATE INDEX referrals_created ON referrals (org_id, created_at, id);
+DROP INDEX conversions_occurred;
+CREATE INDEX conversions_occurred ON conversions (org_id, occurred_at, id);
+CREATE INDEX referrers_created ON referrers (org_id, json_extract(data, '$.createdAt'), id);
 CREATE TABLE search_backfill (kind TEXT PRIMARY KEY);
 INSERT INTO search_backfill (kind) VALUES ('referral'), ('referrer');
 `,

@@ -246,7 +246,13 @@ func listPage[T any](ctx context.Context, db *pool, cols, table, where string, a
 		args = append(args, after)
 	}
 	query := "SELECT " + cols + " FROM " + table + " WHERE " + where + " ORDER BY id DESC LIMIT ?"
-	args = append(args, p.Limit+1)
+	return queryPage(ctx, db, query, append(args, p.Limit+1), p, scan, idOf)
+}
+
+// queryPage runs a page's query (newest first by id, LIMIT the page and
+// one more: its last argument) and makes the page and its next cursor.
+func queryPage[T any](ctx context.Context, db *pool, query string, args []any,
+	p store.Page, scan func(rowScanner) (T, error), idOf func(T) string) ([]T, string, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", mapErr(err)

@@ -382,7 +382,7 @@ func (s *Store) ListReferrals(ctx context.Context, orgID string, f store.Referra
 	if err != nil {
 		return nil, "", err
 	}
-	return listPage(ctx, s.r, referralCols, "referrals", where, args, p, scanReferral,
+	return listMatching(ctx, s.r, referralCols, "referrals", where, args, f.Match, p, scanReferral,
 		func(r domain.Referral) string { return r.ID })
 }
 
@@ -519,6 +519,6 @@ func (s *Store) ListConversions(ctx context.Context, orgID string, f store.Conve
 	if err != nil {
 		return nil, "", err
 	}
-	return listPage(ctx, s.r, conversionCols, "conversions", where, args, p, scanConversion,
+	return listMatching(ctx, s.r, conversionCols, "conversions", where, args, f.Match, p, scanConversion,
 		func(c domain.Conversion) string { return c.ID })
 }

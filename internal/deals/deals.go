@@ -241,6 +241,84 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, page store.P
 	return s.st.ListDeals(ctx, orgID, store.DealFilter{Source: f.Source, PartnerID: f.PartnerID, Status: f.Status}, page)
 }
 
+// MaxStageDeals bounds what Stages reads: the newest this many deals of
+// the filter. An organization registers deals by the hundred a year, so
+// this is years of them; beyond it the figures are marked Capped (a
+// DynamoDB Query reads about 1,500 deals per 1 MB page, so the bound is a
+// few pages on every load of the pipeline).
+const MaxStageDeals = 5000
+
+// StageTotal is one status's deals: how many, and what they are worth per
+// currency — a won deal at its won value, every other at its registered
+// value.
+type StageTotal struct {
+	Status domain.DealStatus
+	Count  int
+	Values []domain.Money
+}
+
+// Stages is the pipeline by stage: one StageTotal per deal status, in the
+// order of a deal's life, for the deals matching a filter (its Status is
+// ignored: every stage is counted). Capped means more than MaxStageDeals
+// deals match and only the newest MaxStageDeals were counted.
+type Stages struct {
+	Stages []StageTotal
+	Total  int
+	Capped bool
+}
+
+// StageOrder is the statuses in the order of a deal's life: open ones
+// first, then the closed ones.
+var StageOrder = []domain.DealStatus{domain.DealRegistered, domain.DealConflict, domain.DealApproved,
+	domain.DealWon, domain.DealLost, domain.DealRejected, domain.DealExpired}
+
+// Stages counts and sums the organization's deals matching f by status.
+func (s *Service) Stages(ctx context.Context, orgID string, f Filter) (Stages, error) {
+	f.Status = ""
+	count := map[domain.DealStatus]int{}
+	values := map[domain.DealStatus]*domain.Totals{}
+	var out Stages
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		ds, next, err := s.List(ctx, orgID, f, page)
+		if err != nil {
+			return Stages{}, err
+		}
+		for _, d := range ds {
+			if out.Total == MaxStageDeals {
+				out.Capped = true
+				break
+			}
+			out.Total++
+			count[d.Status]++
+			if values[d.Status] == nil {
+				values[d.Status] = &domain.Totals{}
+			}
+			v := d.Value
+			if d.WonValue != nil {
+				v = *d.WonValue
+			}
+			values[d.Status].Add(v)
+		}
+		if out.Capped || next == "" || next == page.Cursor {
+			break
+		}
+		page.Cursor = next
+	}
+	for _, st := range StageOrder {
+		t := StageTotal{Status: st, Count: count[st], Values: []domain.Money{}}
+		if values[st] != nil {
+			m, err := values[st].Money()
+			if err != nil {
+				return Stages{}, err
+			}
+			t.Values = m
+		}
+		out.Stages = append(out.Stages, t)
+	}
+	return out, nil
+}
+
 // Approve accepts a registered deal, or one in conflict (an admin's call).
 func (s *Service) Approve(ctx context.Context, orgID, id string) (domain.Deal, error) {
 	return s.transition(ctx, orgID, id, func(d domain.Deal) (domain.Deal, error) { return d.Approve(s.now()) })

@@ -31,6 +31,47 @@ type commissionListData struct {
 	Count      int
 	MatchQuery map[string]string
 	ReturnURL  string // this list, to come back to after a bulk change
+	// Deal is the deal whose entries the list shows (the dealId filter: a
+	// won deal's "Commission" link), nil otherwise.
+	Deal *domain.Deal
+	// Confirm is what "approve all matching" will do, shown for a
+	// confirmation before it does it; nil otherwise.
+	Confirm *ledger.MatchingPreview
+}
+
+// commissionFilterKeys are the list's filters, kept by its links, the CSV
+// export and "approve all matching".
+var commissionFilterKeys = []string{"status", "partnerId", "programId", "from", "to", "dealId"}
+
+// filterQuery is the values of keys in q that are set.
+func filterQuery(q url.Values, keys []string) url.Values {
+	out := url.Values{}
+	for _, k := range keys {
+		if v := q.Get(k); v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out
+}
+
+// dealCommissions is the entries of one deal that match the rest of cf:
+// a deal has a handful (its commission, a replacement, clawbacks), read
+// by one index lookup, so the other filters apply here.
+func (s *Server) dealCommissions(rq *request, dealID string, cf store.CommissionFilter) ([]commission.Commission, error) {
+	all, err := s.cfg.Ledger.OfSource(rq.r.Context(), rq.p.OrgID, dealID)
+	if err != nil {
+		return nil, err
+	}
+	var out []commission.Commission
+	for _, c := range all {
+		if c.DealID != dealID || (cf.Status != "" && string(c.Status) != cf.Status) || (cf.PartnerID != "" && c.PartnerID != cf.PartnerID) ||
+			(cf.ProgramID != "" && c.ProgramID != cf.ProgramID) || (!cf.From.IsZero() && c.CreatedAt.Before(cf.From)) ||
+			(!cf.To.IsZero() && !c.CreatedAt.Before(cf.To)) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // commissionFilter reads the list's filters (the API's, from the query);
@@ -63,7 +104,13 @@ func commissionFilter(q url.Values, f *Form) store.CommissionFilter {
 }
 
 func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
-	d := commissionListData{Available: s.cfg.Ledger != nil, Bulk: bulk, ReturnURL: rq.r.URL.Path}
+	return s.renderCommissionsConfirm(rq, status, bulk, nil)
+}
+
+// renderCommissionsConfirm is the list, with the confirmation of "approve
+// all matching" above it when confirm is set.
+func (s *Server) renderCommissionsConfirm(rq *request, status int, bulk *Form, confirm *ledger.MatchingPreview) error {
+	d := commissionListData{Available: s.cfg.Ledger != nil, Bulk: bulk, ReturnURL: rq.r.URL.Path, Confirm: confirm}
 	if rq.r.URL.RawQuery != "" {
 		d.ReturnURL = "/commissions?" + rq.r.URL.RawQuery
 	} else {
@@ -91,27 +138,26 @@ func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
 		d.Statuses = append(d.Statuses, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})
 	}
 	if len(d.Filter.Errors) == 0 {
-		items, next, err := s.cfg.Ledger.List(ctx, org, cf, listPage(rq))
-		if err != nil {
-			if !d.Filter.fail(err, nil) {
+		if id := q.Get("dealId"); id != "" {
+			if err := s.dealCommissionList(rq, &d, id, cf); err != nil {
 				return err
 			}
-		}
-		d.Commissions, d.Pager = items, newPager(rq, next)
-		if totals, n, err := s.cfg.Ledger.Totals(ctx, org, cf); err == nil {
-			d.Totals, d.Count = totals, n
+		} else {
+			items, next, err := s.cfg.Ledger.List(ctx, org, cf, listPage(rq))
+			if err != nil {
+				if !d.Filter.fail(err, nil) {
+					return err
+				}
+			}
+			d.Commissions, d.Pager = items, newPager(rq, next)
+			if totals, n, err := s.cfg.Ledger.Totals(ctx, org, cf); err == nil {
+				d.Totals, d.Count = totals, n
+			}
 		}
 		d.MatchQuery = map[string]string{}
-		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-			if v := q.Get(k); v != "" {
-				d.MatchQuery[k] = v
-			}
-		}
-		eq := url.Values{}
-		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-			if v := q.Get(k); v != "" {
-				eq.Set(k, v)
-			}
+		eq := filterQuery(q, commissionFilterKeys)
+		for k := range eq {
+			d.MatchQuery[k] = eq.Get(k)
 		}
 		d.ExportURL = "/commissions/export"
 		if len(eq) > 0 {
@@ -119,6 +165,31 @@ func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
 		}
 	}
 	return s.render(rq, status, "commissions", "Commissions", "commissions", d)
+}
+
+// dealCommissionList fills d with the entries of deal id matching cf.
+func (s *Server) dealCommissionList(rq *request, d *commissionListData, id string, cf store.CommissionFilter) error {
+	if s.cfg.Deals != nil {
+		deal, err := s.cfg.Deals.Get(rq.r.Context(), rq.p.OrgID, id)
+		if err != nil {
+			return err
+		}
+		d.Deal = &deal
+	}
+	items, err := s.dealCommissions(rq, id, cf)
+	if err != nil {
+		return err
+	}
+	var t domain.Totals
+	for _, c := range items {
+		t.Add(c.Amount)
+	}
+	totals, err := t.Money()
+	if err != nil {
+		return err
+	}
+	d.Commissions, d.Totals, d.Count = items, totals, len(items)
+	return nil
 }
 
 func (s *Server) commissionList(rq *request) error {
@@ -192,7 +263,13 @@ func (s *Server) commissionExport(rq *request) error {
 	if len(f.Errors) > 0 {
 		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
 	}
-	items, err := s.cfg.Ledger.Export(rq.r.Context(), rq.p.OrgID, cf)
+	var items []commission.Commission
+	var err error
+	if id := rq.r.URL.Query().Get("dealId"); id != "" {
+		items, err = s.dealCommissions(rq, id, cf)
+	} else {
+		items, err = s.cfg.Ledger.Export(rq.r.Context(), rq.p.OrgID, cf)
+	}
 	if err != nil {
 		return err
 	}
@@ -206,12 +283,7 @@ func (s *Server) commissionApproveMatching(rq *request) error {
 	if s.cfg.Ledger == nil {
 		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
 	}
-	q := url.Values{}
-	for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-		if v := rq.r.PostForm.Get(k); v != "" {
-			q.Set(k, v)
-		}
-	}
+	q := filterQuery(rq.r.PostForm, commissionFilterKeys)
 	back := "/commissions"
 	if len(q) > 0 {
 		back += "?" + q.Encode()
@@ -219,8 +291,25 @@ func (s *Server) commissionApproveMatching(rq *request) error {
 	rq.r.URL.RawQuery = q.Encode()
 	f := newForm(nil)
 	cf := commissionFilter(q, f)
+	if q.Get("dealId") != "" {
+		// A deal's few entries are ticked and approved one by one; the
+		// ledger's "all matching" filter has no deal.
+		f.add("dealId", "approve a deal's commissions by selecting them")
+	}
 	if len(f.Errors) > 0 {
 		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
+	}
+	if rq.r.PostForm.Get("confirm") != "yes" {
+		// First say how many and how much, on every page, then do it.
+		p, err := s.cfg.Ledger.PreviewApproveMatching(rq.r.Context(), rq.p.OrgID, cf)
+		if err != nil {
+			b := newForm(nil)
+			if !b.fail(err, nil) {
+				return err
+			}
+			return s.renderCommissions(rq, errorStatus(err), b)
+		}
+		return s.renderCommissionsConfirm(rq, http.StatusOK, newForm(nil), &p)
 	}
 	approved, onHold, err := s.cfg.Ledger.ApproveMatching(rq.r.Context(), rq.p.OrgID, rq.p.ID(), cf)
 	if err != nil {

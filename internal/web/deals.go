@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -35,6 +36,22 @@ type dealsData struct {
 	// Others are the deals the shown deals conflict with, by ID, so a
 	// conflict names the other customer and party instead of an ID.
 	Others map[string]domain.Deal
+	// Stages is the pipeline by stage (count and value per currency) for
+	// the source filter, each linking to the list of that stage.
+	Stages []stageLink
+	// StagesCapped is deals.MaxStageDeals when more deals than that match
+	// (the figures count the newest of them), else 0.
+	StagesCapped int
+	// Earned are the ledger entries of the shown won deals, by deal ID, so
+	// a won deal links to its commission.
+	Earned map[string][]commission.Commission
+}
+
+// stageLink is one stage of the pipeline with where it leads.
+type stageLink struct {
+	deals.StageTotal
+	Label, Href string
+	Current     bool
 }
 
 // dealCardArgs is what the "deal-card" partial renders.
@@ -46,6 +63,8 @@ type dealCardArgs struct {
 	InList bool
 	Return string
 	Other  *domain.Deal // the deal this one conflicts with, when known
+	// Earned are a won deal's ledger entries (commission, clawbacks).
+	Earned []commission.Commission
 }
 
 func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
@@ -60,6 +79,7 @@ func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
 	if o, ok := d.Others[x.ConflictsWith]; ok && x.ConflictsWith != "" {
 		a.Other = &o
 	}
+	a.Earned = d.Earned[x.ID]
 	return a
 }
 
@@ -82,6 +102,55 @@ func (s *Server) loadOthers(rq *request, d *dealsData, ds ...domain.Deal) {
 	}
 }
 
+// loadEarned reads the ledger entries of the won partner deals among ds
+// (one index lookup each, for the deals on the page only): a won deal
+// links to the commission it earned.
+func (s *Server) loadEarned(rq *request, d *dealsData, ds ...domain.Deal) error {
+	if s.cfg.Ledger == nil {
+		return nil
+	}
+	if d.Earned == nil {
+		d.Earned = map[string][]commission.Commission{}
+	}
+	for _, x := range ds {
+		if x.Status != domain.DealWon || x.PartnerID == "" {
+			continue
+		}
+		es, err := s.cfg.Ledger.OfSource(rq.r.Context(), rq.p.OrgID, x.ID)
+		if err != nil {
+			return err
+		}
+		d.Earned[x.ID] = es
+	}
+	return nil
+}
+
+// loadStages counts and sums the deals of the source filter by stage,
+// each stage linking to its list (the other filters kept).
+func (s *Server) loadStages(rq *request, d *dealsData, q url.Values) error {
+	st, err := s.cfg.Deals.Stages(rq.r.Context(), rq.p.OrgID, deals.Filter{Source: q.Get("source")})
+	if err != nil {
+		return err
+	}
+	if st.Capped {
+		d.StagesCapped = deals.MaxStageDeals
+	}
+	for _, t := range st.Stages {
+		nq := url.Values{}
+		if src := q.Get("source"); src != "" {
+			nq.Set("source", src)
+		}
+		nq.Set("status", string(t.Status))
+		d.Stages = append(d.Stages, stageLink{StageTotal: t, Label: statusLabel(t.Status),
+			Href: "/deals?" + nq.Encode(), Current: q.Get("status") == string(t.Status)})
+	}
+	return nil
+}
+
+func statusLabel(st domain.DealStatus) string {
+	return strings.ToUpper(string(st[:1])) + string(st[1:])
+}
+
 // FormFor is the action form of deal id: the failed one, or a blank one.
 func (d dealsData) FormFor(id string) *Form {
 	if id == d.ActionID && d.Action != nil {
@@ -90,13 +159,10 @@ func (d dealsData) FormFor(id string) *Form {
 	return newForm(nil)
 }
 
-var dealStatuses = []domain.DealStatus{domain.DealRegistered, domain.DealConflict, domain.DealApproved,
-	domain.DealRejected, domain.DealWon, domain.DealLost, domain.DealExpired}
-
 func statusOptions(any string) []Option {
 	opts := []Option{{"", any}}
-	for _, st := range dealStatuses {
-		opts = append(opts, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})
+	for _, st := range deals.StageOrder {
+		opts = append(opts, Option{string(st), statusLabel(st)})
 	}
 	return opts
 }
@@ -142,6 +208,12 @@ func (s *Server) renderDeals(rq *request, status int, create *Form, actionID str
 	if rq.r.URL.RawQuery != "" {
 		d.Return += "?" + rq.r.URL.RawQuery
 	}
+	if err := s.loadStages(rq, &d, q); err != nil {
+		if !d.Filter.fail(err, nil) {
+			return err
+		}
+		status = http.StatusUnprocessableEntity
+	}
 	for _, col := range []struct{ source, title, cursor string }{
 		{string(domain.DealSourcePartner), "Partner-sourced", "partnerCursor"},
 		{string(domain.DealSourceDirect), "Direct", "directCursor"},
@@ -159,6 +231,9 @@ func (s *Server) renderDeals(rq *request, status int, create *Form, actionID str
 			return err
 		}
 		s.loadOthers(rq, &d, ds...)
+		if err := s.loadEarned(rq, &d, ds...); err != nil {
+			return err
+		}
 		c := dealColumn{Source: col.source, Title: col.title, Deals: ds}
 		if next != "" {
 			nq := url.Values{}
@@ -252,6 +327,9 @@ func (s *Server) renderDeal(rq *request, status int, action *Form) error {
 	}
 	d.Deal, d.ActionID, d.Action, d.Return = &deal, deal.ID, action, "/deals/"+deal.ID
 	s.loadOthers(rq, &d, deal)
+	if err := s.loadEarned(rq, &d, deal); err != nil {
+		return err
+	}
 	return s.render(rq, status, "deal", deal.CustomerName, "deals", d)
 }
 

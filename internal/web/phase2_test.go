@@ -8,6 +8,8 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
 )
 
 // newPartner creates a partner (and a tier for it) through the API.
@@ -161,6 +163,52 @@ func TestDealsPipeline(t *testing.T) {
 	}
 	if r := b.do("POST", "/deals/"+first+"/lost", url.Values{}); r.Status != http.StatusForbidden {
 		t.Errorf("action without CSRF: %d", r.Status)
+	}
+
+	// By stage: every stage with its count and value, linking to its list.
+	page := body(b.do("GET", "/deals?source=partner", nil))
+	for _, want := range []string{
+		`<li data-stage="won"><a class="kpi" href="/deals?source=partner&amp;status=won">`,
+		`<span class="stat-label">Won</span>
+    <span class="stat-value">1</span>
+    <span class="kpi-hint">$15,000.00</span>`,
+		`<span class="stat-label">Rejected</span>
+    <span class="stat-value">0</span>`, // the rejected deal is direct
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the partner deals by stage lack %q:\n%s", want, page)
+		}
+	}
+	page = body(b.do("GET", "/deals?status=rejected", nil))
+	if !strings.Contains(page, `<a class="kpi kpi-current" href="/deals?status=rejected" aria-current="true">`) || !strings.Contains(page, "$9,000.50") {
+		t.Errorf("the rejected stage is not the current one, or lacks its value:\n%s", page)
+	}
+
+	// The won deal links to the commission it earned, and that list to the deal.
+	if !strings.Contains(body(b.do("GET", "/deals/"+first, nil)), "No commission recorded yet") {
+		t.Error("a won deal without its commission yet does not say so")
+	}
+	calc := pipeline.NewCalculator(e.App.Store.(pipeline.LedgerStore), e.Clock.Now, partners.NewRuleSource(e.App.Store))
+	if err := calc.ReconcileDeal(t.Context(), e.OrgID, first); err != nil {
+		t.Fatal(err)
+	}
+	page = body(b.do("GET", "/deals/"+first, nil))
+	if !strings.Contains(page, `Commission: <a href="/commissions?dealId=`+first+`">$1,500.00 (pending)</a>`) {
+		t.Fatalf("the won deal does not link to its commission:\n%s", page)
+	}
+	page = body(b.do("GET", "/commissions?dealId="+first, nil))
+	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "<strong>1</strong> commission matches", `<a href="/deals/` + first + `">Deal</a>`,
+		`href="/commissions/export?dealId=` + first + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the deal's commissions lack %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "Approve all matching") {
+		t.Error("a deal's entries offer approve all matching, which has no deal filter")
+	}
+	r = b.do("GET", "/commissions/export?dealId="+first, nil)
+	if lines := strings.Split(strings.TrimSpace(body(r)), "\n"); r.Status != http.StatusOK || len(lines) != 2 || !strings.Contains(lines[1], "1500.00") {
+		t.Errorf("the deal's CSV: %d\n%s", r.Status, r.Body)
 	}
 }
 

@@ -164,6 +164,24 @@ func (s *Server) tierOptions(rq *request, any string) ([]Option, map[string]stri
 // organization with more is told to narrow by tier.
 const maxPartnerList = 1000
 
+// allPartners reads the organization's partners (of tierID, "" for every
+// tier), at most maxPartnerList of them (truncated: there are more), page
+// after page of the index-backed ListPartners.
+func (s *Server) allPartners(rq *request, tierID string) (all []domain.Partner, truncated bool, err error) {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		ps, next, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, tierID, page)
+		if err != nil {
+			return nil, false, err
+		}
+		all = append(all, ps...)
+		if next == "" || len(all) >= maxPartnerList {
+			return all, next != "", nil
+		}
+		page.Cursor = next
+	}
+}
+
 type partnerRow struct {
 	domain.Partner
 	Stats  *analytics.PartnerRow // the last 30 days; nil when analytics are unavailable
@@ -204,20 +222,11 @@ func (s *Server) partnerList(rq *request) error {
 	if !slices.Contains(partnerSorts, d.Sort) {
 		d.Sort = "name"
 	}
-	var all []domain.Partner
-	page := store.Page{Limit: store.MaxLimit}
-	for {
-		ps, next, err := s.cfg.Partners.List(ctx, org, q.Get("tierId"), page)
-		if err != nil {
-			return err
-		}
-		all = append(all, ps...)
-		if next == "" || len(all) >= maxPartnerList {
-			d.Truncated = next != ""
-			break
-		}
-		page.Cursor = next
+	all, truncated, err := s.allPartners(rq, q.Get("tierId"))
+	if err != nil {
+		return err
 	}
+	d.Truncated = truncated
 	stats := map[string]*analytics.PartnerRow{}
 	if s.cfg.Analytics != nil {
 		by := d.Sort

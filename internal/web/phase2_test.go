@@ -197,8 +197,8 @@ func TestDealsPipeline(t *testing.T) {
 		t.Fatalf("the won deal does not link to its commission:\n%s", page)
 	}
 	page = body(b.do("GET", "/commissions?dealId="+first, nil))
-	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "<strong>1</strong> commission matches", `<a href="/deals/` + first + `">Deal</a>`,
-		`href="/commissions/export?dealId=` + first + `"`} {
+	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "1 matching commission", `<a href="/deals/` + first + `">Deal</a>`,
+		`href="/commissions.csv?dealId=` + first + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the deal's commissions lack %q:\n%s", want, page)
 		}
@@ -206,7 +206,7 @@ func TestDealsPipeline(t *testing.T) {
 	if strings.Contains(page, "Approve all matching") {
 		t.Error("a deal's entries offer approve all matching, which has no deal filter")
 	}
-	r = b.do("GET", "/commissions/export?dealId="+first, nil)
+	r = b.do("GET", "/commissions.csv?dealId="+first, nil)
 	if lines := strings.Split(strings.TrimSpace(body(r)), "\n"); r.Status != http.StatusOK || len(lines) != 2 || !strings.Contains(lines[1], "1500.00") {
 		t.Errorf("the deal's CSV: %d\n%s", r.Status, r.Body)
 	}

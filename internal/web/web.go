@@ -189,7 +189,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
 		{"POST", "/commissions/approve-matching", admin, s.commissionApproveMatching},
-		{"GET", "/commissions/export", admin, s.commissionExport},
+		{"GET", "/commissions.csv", admin, s.commissionExport},
 		{"GET", "/payouts", admin, s.payoutList},
 		{"POST", "/payouts", admin, s.payoutCreate},
 		{"GET", "/payouts/{id}", admin, s.payoutShow},

@@ -82,7 +82,7 @@ func TestDealsAndCommissionLists(t *testing.T) {
 	}
 	both("51-deal-won")
 	tb.do("its commission", chromedp.Click(chromedp.CSS(`.deal-earned a`)), chromedp.WaitVisible(chromedp.CSS(`.deal-filter`)))
-	if got := tb.text("#commission-totals"); !strings.Contains(got, "1 commission matches") || !strings.Contains(got, "$1,500.00") {
+	if got := tb.text("#commission-totals"); !strings.Contains(got, "1 matching commission") || !strings.Contains(got, "$1,500.00") {
 		t.Errorf("the deal's commissions: %q", got)
 	}
 	if !tb.has(`tbody a[href="/deals/` + won.ID + `"]`) {
@@ -104,7 +104,7 @@ func TestDealsAndCommissionLists(t *testing.T) {
 
 	// Approve all matching: the count and the totals first, then all 60.
 	tb.open("/commissions?partnerId=" + contoso.ID)
-	if got := tb.text("#commission-totals"); !strings.Contains(got, "60 commissions match") || !strings.Contains(got, "$77.70") {
+	if got := tb.text("#commission-totals"); !strings.Contains(got, "60 matching commissions") || !strings.Contains(got, "$77.70") {
 		t.Errorf("the totals: %q", got)
 	}
 	if n := tb.count(`tbody tr`); n >= 60 {
@@ -126,7 +126,7 @@ func TestDealsAndCommissionLists(t *testing.T) {
 
 	// The CSV of the active filters: Contoso's approved commissions only.
 	tb.open("/commissions?status=approved&partnerId=" + contoso.ID)
-	rows, err := csv.NewReader(strings.NewReader(string(tb.download(`.page-head a[download]`)))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(string(tb.download(`#list-count a[download]`)))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

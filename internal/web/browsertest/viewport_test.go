@@ -82,7 +82,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/settings/organization":         {asAdmin, "/settings/organization", ""},
 		"/settings/api-keys":             {asAdmin, "/settings/api-keys", ""},
 		"/commissions":                   {asAdmin, "/commissions", ""},
-		"/commissions/export":            download,
+		"/commissions.csv":               download,
 		"/portal":                        {asPartner, "/portal", ""},
 		"/portal/links":                  {asPartner, "/portal/links", ""},
 		"/portal/referrals":              {asPartner, "/portal/referrals", ""},

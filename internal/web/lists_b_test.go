@@ -1,0 +1,131 @@
+package web_test
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// seedCommissions records one pending commission of partnerID per amount,
+// each created a day after the one before, from at.
+func seedCommissions(t *testing.T, e *apptest.Env, partnerID string, at time.Time, amounts ...int64) {
+	t.Helper()
+	ch := store.LedgerChange{OrgID: e.OrgID}
+	for i, amount := range amounts {
+		created := at.AddDate(0, 0, i)
+		c, a, err := commission.NewCommission(commission.Earning{
+			OrgID: e.OrgID, ProgramID: "prg_1", ReferrerID: "rfr_1", PartnerID: partnerID, ConversionID: fmt.Sprintf("cnv_%s_%d", partnerID, i),
+			Currency: "USD", Amount: amount, RuleSource: commission.SourceProgram, OccurredAt: created,
+		}, commission.ActorSystem, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch.Created, ch.Audit = append(ch.Created, c), append(ch.Audit, a)
+	}
+	if err := e.App.Store.(store.Ledger).ApplyLedgerChange(t.Context(), ch); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var amountCell = regexp.MustCompile(`<td class="num">\$([0-9.,]+)</td>`)
+
+// amounts are the amounts of a commission list's rows, in order.
+func amounts(page string) []string {
+	var out []string
+	for _, m := range amountCell.FindAllStringSubmatch(page, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestCommissionListSearchDatesSortAndCSV: the commission list searches
+// by partner (one match narrows the list to it, several are offered to
+// choose from, none lists nothing), bounds the creation date by days of
+// the organization's zone, sorts by its columns, counts and totals every
+// match, and exports exactly the rows of its filters.
+func TestCommissionListSearchDatesSortAndCSV(t *testing.T) {
+	e := apptest.New(t)
+	act := &apptest.Activity{T: t, App: e.App, Org: e.OrgID}
+	tier := act.Tier("Gold")
+	contoso := act.Partner("Contoso Agency", tier.ID)
+	northwind, northstar := act.Partner("Northwind Resellers", tier.ID), act.Partner("Northstar Media", tier.ID)
+	day := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	seedCommissions(t, e, contoso.ID, day, 300, 100, 200) // 1, 2 and 3 March
+	seedCommissions(t, e, northwind.ID, day, 5000)
+	seedCommissions(t, e, northstar.ID, day, 7000)
+	b := withSession(t, e, e.AdminToken)
+
+	// One partner matches: its commissions, counted and totalled.
+	page := body(b.do("GET", "/commissions?q=contoso", nil))
+	if !strings.Contains(page, "3 matching commissions") || !strings.Contains(page, "<strong>$6.00</strong>") ||
+		!strings.Contains(page, `name="partnerId" value="`+contoso.ID+`"`) {
+		t.Errorf("search contoso:\n%s", page)
+	}
+	if got := amounts(page); strings.Join(got, " ") != "2.00 1.00 3.00" { // newest first
+		t.Errorf("contoso's amounts, newest first: %v", got)
+	}
+	// By amount, both ways; the header says how it is sorted.
+	page = body(b.do("GET", "/commissions?q=contoso&sort=amount", nil))
+	if got := amounts(page); strings.Join(got, " ") != "3.00 2.00 1.00" || !strings.Contains(page, `aria-sort="descending"><a href="/commissions?dir=asc&amp;q=contoso&amp;sort=amount">Amount`) {
+		t.Errorf("by amount: %v\n%s", got, page)
+	}
+	if got := amounts(body(b.do("GET", "/commissions?q=contoso&sort=amount&dir=asc", nil))); strings.Join(got, " ") != "1.00 2.00 3.00" {
+		t.Errorf("by amount, ascending: %v", got)
+	}
+	// The dates are whole days: 2 March only.
+	page = body(b.do("GET", "/commissions?q=contoso&from=2026-03-02&to=2026-03-02", nil))
+	if got := amounts(page); strings.Join(got, " ") != "1.00" || !strings.Contains(page, "1 matching commission") {
+		t.Errorf("2 March: %v", got)
+	}
+	// An e-mail address finds its partner too.
+	if page := body(b.do("GET", "/commissions?q="+url.QueryEscape(northwind.Email), nil)); !strings.Contains(page, "1 matching commission") || !strings.Contains(page, "$50.00") {
+		t.Errorf("search by e-mail:\n%s", page)
+	}
+	// Several partners match: the page offers them, each narrowing the list.
+	r := b.do("GET", "/commissions?q=north", nil)
+	page = body(r)
+	if r.Status != http.StatusOK || !strings.Contains(page, "2 partners match “north”") || !strings.Contains(page, `href="/commissions?partnerId=`+northwind.ID+`"`) ||
+		strings.Contains(page, "<tbody>") {
+		t.Errorf("search north: %d\n%s", r.Status, page)
+	}
+	// None: nothing, and said so.
+	if page := body(b.do("GET", "/commissions?q=initech", nil)); !strings.Contains(page, "0 matching commissions") || !strings.Contains(page, "No commissions match.") {
+		t.Errorf("search initech:\n%s", page)
+	}
+	// A bad sort or date is a message on the page, not an error page.
+	r = b.do("GET", "/commissions?sort=bogus&from=March", nil)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), "sort must be one of created, amount, status, available, partner") ||
+		!strings.Contains(body(r), "must be a date") {
+		t.Errorf("bad sort and date: %d\n%s", r.Status, r.Body)
+	}
+
+	// The CSV has the rows of the filters, all of them.
+	page = body(b.do("GET", "/commissions?q=contoso&from=2026-03-02", nil))
+	if !strings.Contains(page, `href="/commissions.csv?from=2026-03-02&amp;q=contoso"`) {
+		t.Fatalf("no export link with the filters:\n%s", page)
+	}
+	r = b.do("GET", "/commissions.csv?from=2026-03-02&q=contoso", nil)
+	rows, err := csv.NewReader(strings.NewReader(body(r))).ReadAll()
+	if err != nil || r.Status != http.StatusOK || len(rows) != 3 {
+		t.Fatalf("the CSV: %d %v\n%s", r.Status, err, r.Body)
+	}
+	for _, row := range rows[1:] {
+		if row[3] != contoso.ID || (row[8] != "1.00" && row[8] != "2.00") {
+			t.Errorf("a CSV row not of the filters: %v", row)
+		}
+	}
+	// Approve all matching acts on the partner the search found.
+	r = b.submit("/commissions?q=contoso", "/commissions/approve-matching", url.Values{"partnerId": {contoso.ID}})
+	if !strings.Contains(body(r), "3 pending commissions</strong> totalling <strong>$6.00") {
+		t.Errorf("the confirmation of contoso's:\n%s", r.Body)
+	}
+}

@@ -129,3 +129,55 @@ func TestCommissionListSearchDatesSortAndCSV(t *testing.T) {
 		t.Errorf("the confirmation of contoso's:\n%s", r.Body)
 	}
 }
+
+// TestPartnerListDatesCountAndCSV: All Partners bounds "partner since"
+// by days of the organization's zone, counts the matches, sorts both ways
+// and exports exactly the partners of its filters.
+func TestPartnerListDatesCountAndCSV(t *testing.T) {
+	e := apptest.New(t)
+	act := &apptest.Activity{T: t, App: e.App, Org: e.OrgID}
+	tier := act.Tier("Gold")
+	var ids []string
+	for _, name := range []string{"Contoso Agency", "Northwind Resellers", "Northstar Media"} {
+		ids = append(ids, act.Partner(name, tier.ID).ID)
+		e.Clock.Advance(24 * time.Hour) // 15, 16 and 17 March
+	}
+	b := withSession(t, e, e.Login(t, apptest.AdminEmail, apptest.AdminPassword))
+	names := regexp.MustCompile(`<a href="/partners/prt_[^"]+">([^<]+)</a>`)
+	list := func(path string) (string, []string) {
+		t.Helper()
+		r := b.do("GET", path, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, r.Status, r.Body)
+		}
+		var out []string
+		for _, m := range names.FindAllStringSubmatch(body(r), -1) {
+			out = append(out, m[1])
+		}
+		return body(r), out
+	}
+	page, got := list("/partners")
+	if strings.Join(got, ", ") != "Contoso Agency, Northstar Media, Northwind Resellers" || !strings.Contains(page, "3 matching partners") ||
+		!strings.Contains(page, `href="/partners.csv"`) {
+		t.Errorf("all partners by name: %v\n%s", got, page)
+	}
+	if _, got = list("/partners?sort=since&dir=asc"); strings.Join(got, ", ") != "Contoso Agency, Northwind Resellers, Northstar Media" {
+		t.Errorf("oldest first: %v", got)
+	}
+	page, got = list("/partners?q=north&from=2026-03-16&to=2026-03-16")
+	if strings.Join(got, ", ") != "Northwind Resellers" || !strings.Contains(page, "1 matching partner") ||
+		!strings.Contains(page, `href="/partners.csv?from=2026-03-16&amp;q=north&amp;to=2026-03-16"`) {
+		t.Errorf("north, 16 March: %v\n%s", got, page)
+	}
+	r := b.do("GET", "/partners.csv?from=2026-03-16&q=north", nil)
+	rows, err := csv.NewReader(strings.NewReader(body(r))).ReadAll()
+	if err != nil || r.Status != http.StatusOK || len(rows) != 3 || rows[0][1] != "companyName" {
+		t.Fatalf("the CSV: %d %v\n%s", r.Status, err, r.Body)
+	}
+	if rows[1][0] != ids[2] || rows[1][1] != "Northstar Media" || rows[2][1] != "Northwind Resellers" || rows[2][4] != "Gold" {
+		t.Errorf("the CSV rows: %v", rows[1:])
+	}
+	if r := b.do("GET", "/partners?from=yesterday", nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), "must be a date") {
+		t.Errorf("a bad date: %d", r.Status)
+	}
+}

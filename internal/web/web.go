@@ -152,6 +152,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
 
 		{"GET", "/partners", admin, s.partnerList},
+		{"GET", "/partners.csv", admin, s.partnerExport},
 		{"GET", "/partners/new", admin, s.partnerNew},
 		{"POST", "/partners", admin, s.partnerCreate},
 		{"GET", "/partners/{id}", admin, s.partnerShow},

@@ -69,6 +69,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/analytics/top-referrers.csv":   download,
 		"/analytics/partners.csv":        download,
 		"/partners":                      {asAdmin, "/partners", ""},
+		"/partners.csv":                  download,
 		"/partners/new":                  {asAdmin, "/partners/new", ""},
 		"/partners/{id}":                 {asAdmin, "/partners/" + f.partner, ""},
 		"/partner-tiers":                 {asAdmin, "/partner-tiers", ""},

@@ -12,6 +12,8 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/deals"
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -179,5 +181,93 @@ func TestPartnerListDatesCountAndCSV(t *testing.T) {
 	}
 	if r := b.do("GET", "/partners?from=yesterday", nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), "must be a date") {
 		t.Errorf("a bad date: %d", r.Status)
+	}
+}
+
+// TestDealListSearchDatesSortAndCSV: the pipeline searches deals by
+// customer, domain or party, bounds their registration by days of the
+// organization's zone, counts them (the stages count every stage of the
+// other filters), sorts them and exports exactly its rows, each conflict
+// naming the other customer and party.
+func TestDealListSearchDatesSortAndCSV(t *testing.T) {
+	e := apptest.New(t)
+	act := &apptest.Activity{T: t, App: e.App, Org: e.OrgID}
+	contoso := act.Partner("Contoso Agency", act.Tier("Gold").ID)
+	register := func(partnerID, customer, domainName string, value int64) domain.Deal {
+		t.Helper()
+		d, err := e.App.Deals.Register(t.Context(), e.OrgID, "usr_test", deals.NewDeal{PartnerID: partnerID, CustomerName: customer,
+			CustomerDomain: domainName, Value: &domain.MoneyInput{Amount: value, Currency: "USD"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(24 * time.Hour)
+		return d
+	}
+	initech := register(contoso.ID, "Initech", "initech.com", 800000) // 15 March
+	register("", "Initech Europe", "www.initech.com", 250000)         // 16 March: a conflict
+	register(contoso.ID, "Globex Corporation", "globex.com", 1200000) // 17 March
+	register("", "Umbrella", "umbrella.example", 50000)               // 18 March
+	b := withSession(t, e, e.Login(t, apptest.AdminEmail, apptest.AdminPassword))
+	customers := regexp.MustCompile(`<h3 id="deal-[^"]+-h"><a href="/deals/[^"]+">([^<]+)</a></h3>`)
+	list := func(path string) (string, []string) {
+		t.Helper()
+		r := b.do("GET", path, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, r.Status, r.Body)
+		}
+		var out []string
+		for _, m := range customers.FindAllStringSubmatch(body(r), -1) {
+			out = append(out, m[1])
+		}
+		return body(r), out
+	}
+	page, got := list("/deals?q=initech")
+	if strings.Join(got, ", ") != "Initech, Initech Europe" || !strings.Contains(page, "2 matching deals") {
+		t.Errorf("initech: %v\n%s", got, page)
+	}
+	if _, got = list("/deals?q=contoso"); strings.Join(got, ", ") != "Globex Corporation, Initech" {
+		t.Errorf("contoso's deals: %v", got)
+	}
+	if _, got = list("/deals?q=direct"); strings.Join(got, ", ") != "Umbrella, Initech Europe" {
+		t.Errorf("direct deals: %v", got)
+	}
+	// The stages count every stage of the other filters; the stage filter
+	// narrows the rows only.
+	page, got = list("/deals?q=initech&status=conflict")
+	if strings.Join(got, ", ") != "Initech Europe" || !strings.Contains(page, "1 matching deal") ||
+		!strings.Contains(page, `<span class="stat-label">Registered</span>
+    <span class="stat-value">1</span>`) {
+		t.Errorf("initech in conflict: %v\n%s", got, page)
+	}
+	// Dates are whole days; the value order puts the largest first (the
+	// partner column lists before the direct one).
+	if _, got = list("/deals?from=2026-03-16&to=2026-03-17&sort=value"); strings.Join(got, ", ") != "Globex Corporation, Initech Europe" {
+		t.Errorf("16–17 March by value: %v", got)
+	}
+	if _, got = list("/deals?sort=customer"); strings.Join(got, ", ") != "Globex Corporation, Initech, Initech Europe, Umbrella" {
+		t.Errorf("by customer: %v", got)
+	}
+	if _, got = list("/deals?sort=registered&dir=asc"); strings.Join(got, ", ") != "Initech, Globex Corporation, Initech Europe, Umbrella" {
+		t.Errorf("oldest first: %v", got)
+	}
+	// The CSV: the rows of the filters, the conflict named.
+	page, _ = list("/deals?q=initech")
+	if !strings.Contains(page, `href="/deals.csv?q=initech"`) {
+		t.Fatalf("no export link with the filters:\n%s", page)
+	}
+	r := b.do("GET", "/deals.csv?q=initech", nil)
+	rows, err := csv.NewReader(strings.NewReader(body(r))).ReadAll()
+	if err != nil || r.Status != http.StatusOK || len(rows) != 3 {
+		t.Fatalf("the CSV: %d %v\n%s", r.Status, err, r.Body)
+	}
+	want := map[string]string{"customerName": "Initech Europe", "partner": "Direct", "status": "conflict", "value": "2500.00",
+		"conflictsWith": initech.ID, "conflictsWithCustomer": "Initech", "conflictsWithParty": "Contoso Agency"}
+	for i, col := range rows[0] {
+		if w, ok := want[col]; ok && rows[1][i] != w {
+			t.Errorf("CSV %s = %q, want %q", col, rows[1][i], w)
+		}
+	}
+	if r := b.do("GET", "/deals?sort=stage", nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(body(r), "sort must be one of") {
+		t.Errorf("a bad sort: %d", r.Status)
 	}
 }

@@ -168,6 +168,7 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}/reactivate", admin, s.partnerSetActive(true)},
 
 		{"GET", "/deals", admin, s.dealList},
+		{"GET", "/deals.csv", admin, s.dealExport},
 		{"POST", "/deals", admin, s.dealCreate},
 		{"GET", "/deals/{id}", admin, s.dealShow},
 		{"POST", "/deals/{id}/{action}", admin, s.dealAction},

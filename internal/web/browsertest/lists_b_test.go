@@ -97,13 +97,27 @@ func TestDealsAndCommissionLists(t *testing.T) {
 		t.Errorf("the conflict says %q", note)
 	}
 	both("53-deal-conflict")
+	tb.open("/deals?q=initech")
+	deals, err := csv.NewReader(strings.NewReader(string(tb.download(`#list-count a[download]`)))).ReadAll()
+	if err != nil || len(deals) != 3 {
+		t.Fatalf("the deals CSV of initech: %v, %d rows", err, len(deals))
+	}
+	if got := strings.Join(deals[1], ","); !strings.Contains(got, "Initech Europe,www.initech.com") && !strings.Contains(got, "Initech Europe,initech.com") ||
+		!strings.Contains(got, "Initech,Contoso Agency") {
+		t.Errorf("the conflicting deal's CSV row: %s", got)
+	}
+	tb.open("/deals?status=conflict")
 	tb.do("the other deal", chromedp.Click(chromedp.CSS(`.conflict-note a`)), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	if h := tb.text("h1"); h != "Initech" {
 		t.Errorf("the conflict links to %q", h)
 	}
 
 	// Approve all matching: the count and the totals first, then all 60.
-	tb.open("/commissions?partnerId=" + contoso.ID)
+	tb.open("/commissions")
+	tb.fill("f-q", "contoso")
+	if st := tb.submit(`form[role="search"] button[type=submit]`); st != http.StatusOK {
+		t.Fatalf("search: %d", st)
+	}
 	if got := tb.text("#commission-totals"); !strings.Contains(got, "60 matching commissions") || !strings.Contains(got, "$77.70") {
 		t.Errorf("the totals: %q", got)
 	}
@@ -125,7 +139,7 @@ func TestDealsAndCommissionLists(t *testing.T) {
 	}
 
 	// The CSV of the active filters: Contoso's approved commissions only.
-	tb.open("/commissions?status=approved&partnerId=" + contoso.ID)
+	tb.open("/commissions?status=approved&q=contoso")
 	rows, err := csv.NewReader(strings.NewReader(string(tb.download(`#list-count a[download]`)))).ReadAll()
 	if err != nil {
 		t.Fatal(err)

@@ -76,6 +76,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/partner-tiers/{id}":            {asAdmin, "/partner-tiers/" + f.tier, ""},
 		"/partners/{id}/revoke":          {asAdmin, "/partners/" + f.partner + "/revoke", ""},
 		"/deals":                         {asAdmin, "/deals", ""},
+		"/deals.csv":                     download,
 		"/deals/{id}":                    {asAdmin, "/deals/" + f.deal, ""},
 		"/settings/users":                {asAdmin, "/settings/users", ""},
 		"/settings/webhooks":             {asAdmin, "/settings/webhooks", ""},

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -250,6 +251,23 @@ func TestPortalPagesAreThePartnersOwn(t *testing.T) {
 	r = pa.do("GET", "/portal/deals", nil)
 	if !strings.Contains(body(r), "Under review") || strings.Contains(body(r), theirs) {
 		t.Errorf("portal deals after a conflicting registration:\n%s", r.Body)
+	}
+	// Its page does not name the other party, its customer's name or its deal
+	// either (the staff's deal page does).
+	mine := regexp.MustCompile(`href="/portal/deals/([^"]+)"`).FindStringSubmatch(body(r))
+	if mine == nil {
+		t.Fatalf("no link to the registered deal:\n%s", r.Body)
+	}
+	page := body(pa.do("GET", "/portal/deals/"+mine[1], nil))
+	for _, secret := range []string{theirs, "Co b@example.com", "b@example.com", "/deals/"} {
+		if !strings.Contains(page, "Under review") || strings.Contains(page, secret) {
+			t.Errorf("the portal's deal page in conflict shows %q (or is not under review):\n%s", secret, page)
+		}
+	}
+	for _, path := range []string{"/deals.csv", "/partners.csv", "/commissions.csv", "/commissions?dealId=" + theirs} {
+		if r := pa.do("GET", path, nil); r.Status != http.StatusForbidden {
+			t.Errorf("partner GET %s: %d, want 403", path, r.Status)
+		}
 	}
 	if r := e.Do(t, "GET", "/v1/deals?partnerId="+a, e.AdminToken, nil); len(r.Items()) != 1 {
 		t.Errorf("the registration is not the session partner's: %s", r.Body)

@@ -164,7 +164,7 @@ func (s *Server) partnerNames(rq *request, first string) ([]Option, map[string]s
 
 // dealsBase is what both deal pages show around the deals.
 func (s *Server) dealsBase(rq *request) (dealsData, error) {
-	d := dealsData{Available: s.cfg.Deals != nil, Statuses: statusOptions("Any status")}
+	d := dealsData{Available: s.cfg.Deals != nil, Statuses: statusOptions("Any stage")}
 	if !d.Available {
 		return d, nil
 	}

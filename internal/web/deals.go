@@ -193,9 +193,8 @@ var dealSorts = map[string]func(a, b domain.Deal) int{
 		x, y := deals.Worth(a), deals.Worth(b)
 		return cmp.Or(strings.Compare(x.Currency, y.Currency), cmp.Compare(x.Amount, y.Amount))
 	},
-	"close": func(a, b domain.Deal) int { // no date last
-		switch {
-		case a.ExpectedCloseDate == nil || b.ExpectedCloseDate == nil:
+	"close": func(a, b domain.Deal) int { // a deal without a date after those with one
+		if a.ExpectedCloseDate == nil || b.ExpectedCloseDate == nil {
 			return cmp.Compare(boolInt(a.ExpectedCloseDate == nil), boolInt(b.ExpectedCloseDate == nil))
 		}
 		return a.ExpectedCloseDate.Compare(*b.ExpectedCloseDate)

@@ -241,6 +241,84 @@ func (s *Service) List(ctx context.Context, orgID string, f Filter, page store.P
 	return s.st.ListDeals(ctx, orgID, store.DealFilter{Source: f.Source, PartnerID: f.PartnerID, Status: f.Status}, page)
 }
 
+// MaxListDeals bounds what Matching reads: the newest this many deals of
+// the filter. An organization registers deals by the hundred a year, so
+// this is years of them; beyond it the figures say they are capped. A
+// DynamoDB Query reads about 1,500 deals per 1 MB page, so the bound is a
+// few pages on a load of the pipeline.
+const MaxListDeals = 5000
+
+// Matching reads the organization's deals matching f, newest first — at
+// most MaxListDeals of them (capped: there are more) — for the pipeline
+// page to count by stage, search, sort and export in memory.
+func (s *Service) Matching(ctx context.Context, orgID string, f Filter) (ds []domain.Deal, capped bool, err error) {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		got, next, err := s.List(ctx, orgID, f, page)
+		if err != nil {
+			return nil, false, err
+		}
+		ds = append(ds, got...)
+		if len(ds) > MaxListDeals {
+			return ds[:MaxListDeals], true, nil
+		}
+		if next == "" || next == page.Cursor {
+			return ds, false, nil
+		}
+		page.Cursor = next
+	}
+}
+
+// StageTotal is one status's deals: how many, and what they are worth per
+// currency — a won deal at its won value, every other at its registered
+// value.
+type StageTotal struct {
+	Status domain.DealStatus
+	Count  int
+	Values []domain.Money
+}
+
+// StageOrder is the statuses in the order of a deal's life: open ones
+// first, then the closed ones.
+var StageOrder = []domain.DealStatus{domain.DealRegistered, domain.DealConflict, domain.DealApproved,
+	domain.DealWon, domain.DealLost, domain.DealRejected, domain.DealExpired}
+
+// Worth is what a deal counts for: its won value once won, else its
+// registered value.
+func Worth(d domain.Deal) domain.Money {
+	if d.WonValue != nil {
+		return *d.WonValue
+	}
+	return d.Value
+}
+
+// Stages counts and sums ds by status: one StageTotal per status, in
+// StageOrder (an error only when a sum overflows).
+func Stages(ds []domain.Deal) ([]StageTotal, error) {
+	count := map[domain.DealStatus]int{}
+	values := map[domain.DealStatus]*domain.Totals{}
+	for _, d := range ds {
+		count[d.Status]++
+		if values[d.Status] == nil {
+			values[d.Status] = &domain.Totals{}
+		}
+		values[d.Status].Add(Worth(d))
+	}
+	out := make([]StageTotal, 0, len(StageOrder))
+	for _, st := range StageOrder {
+		t := StageTotal{Status: st, Count: count[st], Values: []domain.Money{}}
+		if values[st] != nil {
+			m, err := values[st].Money()
+			if err != nil {
+				return nil, err
+			}
+			t.Values = m
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // Approve accepts a registered deal, or one in conflict (an admin's call).
 func (s *Service) Approve(ctx context.Context, orgID, id string) (domain.Deal, error) {
 	return s.transition(ctx, orgID, id, func(d domain.Deal) (domain.Deal, error) { return d.Approve(s.now()) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,31 @@ func TestRegistrationsAreRateLimitedPerPartner(t *testing.T) {
 	}
 	if lim.seen["deal-registration:org_1:prt_b"] != 1 {
 		t.Fatalf("limiter calls = %v", lim.seen)
+	}
+}
+
+// TestStages counts and sums deals by status in the order of a deal's
+// life, a won deal at its won value, one sum per currency, every status
+// listed (an empty one with no value).
+func TestStages(t *testing.T) {
+	usd := func(a int64) domain.Money { return domain.Money{Amount: a, Currency: "USD"} }
+	won := usd(9000)
+	ds := []domain.Deal{
+		{Status: domain.DealRegistered, Value: usd(100)},
+		{Status: domain.DealRegistered, Value: domain.Money{Amount: 50, Currency: "EUR"}},
+		{Status: domain.DealRegistered, Value: usd(200)},
+		{Status: domain.DealWon, Value: usd(5000), WonValue: &won},
+	}
+	got, err := deals.Stages(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, st := range got {
+		lines = append(lines, fmt.Sprintf("%s %d %v", st.Status, st.Count, st.Values))
+	}
+	want := "registered 3 [{50 EUR} {300 USD}]|conflict 0 []|approved 0 []|won 1 [{9000 USD}]|lost 0 []|rejected 0 []|expired 0 []"
+	if g := strings.Join(lines, "|"); g != want {
+		t.Errorf("stages\n got %s\nwant %s", g, want)
 	}
 }

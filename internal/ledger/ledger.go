@@ -78,6 +78,13 @@ func (s *Service) List(ctx context.Context, orgID string, f store.CommissionFilt
 	return s.ledger.ListCommissions(ctx, orgID, f, page.Clamp())
 }
 
+// OfSource lists every entry of one conversion or deal — its commission,
+// replacements and clawbacks — oldest first (one index lookup in both
+// stores): what a won deal's page links to.
+func (s *Service) OfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error) {
+	return s.ledger.CommissionsOfSource(ctx, orgID, conversionOrDealID)
+}
+
 // Detail is one commission with its audit trail, oldest change first.
 type Detail struct {
 	commission.Commission
@@ -467,18 +474,12 @@ func (s *Service) Totals(ctx context.Context, orgID string, f store.CommissionFi
 // races another change is reported, the batches before it stay approved).
 // It returns how many were approved and how many are still on hold.
 func (s *Service) ApproveMatching(ctx context.Context, orgID, actor string, f store.CommissionFilter) (approved, onHold int, err error) {
-	f.Status = string(commission.StatusPending)
-	all, err := s.Export(ctx, orgID, f)
+	due, onHold, err := s.dueMatching(ctx, orgID, f)
 	if err != nil {
 		return 0, 0, err
 	}
-	now := s.now()
-	var ids []string
-	for _, c := range all {
-		if c.AvailableAt.After(now) {
-			onHold++
-			continue
-		}
+	ids := make([]string, 0, len(due))
+	for _, c := range due {
 		ids = append(ids, c.ID)
 	}
 	for batch := range slices.Chunk(ids, MaxBatch) {
@@ -488,6 +489,48 @@ func (s *Service) ApproveMatching(ctx context.Context, orgID, actor string, f st
 		approved += len(batch)
 	}
 	return approved, onHold, nil
+}
+
+// dueMatching splits the pending commissions matching f into those whose
+// hold period is over and how many are still on hold.
+func (s *Service) dueMatching(ctx context.Context, orgID string, f store.CommissionFilter) (due []commission.Commission, onHold int, err error) {
+	f.Status = string(commission.StatusPending)
+	all, err := s.Export(ctx, orgID, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := s.now()
+	for _, c := range all {
+		if c.AvailableAt.After(now) {
+			onHold++
+			continue
+		}
+		due = append(due, c)
+	}
+	return due, onHold, nil
+}
+
+// MatchingPreview is what ApproveMatching would do now: approve Count
+// commissions worth Totals (per currency), leaving OnHold pending.
+type MatchingPreview struct {
+	Count  int
+	Totals []domain.Money
+	OnHold int
+}
+
+// PreviewApproveMatching tells what ApproveMatching with f would approve,
+// for the confirmation that states the count and the totals first.
+func (s *Service) PreviewApproveMatching(ctx context.Context, orgID string, f store.CommissionFilter) (MatchingPreview, error) {
+	due, onHold, err := s.dueMatching(ctx, orgID, f)
+	if err != nil {
+		return MatchingPreview{}, err
+	}
+	var t domain.Totals
+	for _, c := range due {
+		t.Add(c.Amount)
+	}
+	totals, err := t.Money()
+	return MatchingPreview{Count: len(due), Totals: totals, OnHold: onHold}, err
 }
 
 // Now is the service clock's current time.

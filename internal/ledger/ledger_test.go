@@ -437,6 +437,13 @@ func TestTotalsAndApproveMatching(t *testing.T) {
 	if n != 122 || fmt.Sprint(totals) != fmt.Sprint([]domain.Money{{Amount: 700, Currency: "EUR"}, {Amount: 19145, Currency: "USD"}}) {
 		t.Fatalf("totals %v of %d", totals, n)
 	}
+	// The confirmation states what ApproveMatching then does: the entries
+	// past their hold, with their totals, and how many stay on hold.
+	p, err := svc.PreviewApproveMatching(ctx, "org_1", f)
+	if err != nil || p.Count != 121 || p.OnHold != 1 ||
+		fmt.Sprint(p.Totals) != fmt.Sprint([]domain.Money{{Amount: 700, Currency: "EUR"}, {Amount: 19140, Currency: "USD"}}) {
+		t.Fatalf("PreviewApproveMatching = %+v, %v", p, err)
+	}
 	approved, onHold, err := svc.ApproveMatching(ctx, "org_1", "usr_admin", f)
 	if err != nil || approved != 121 || onHold != 1 {
 		t.Fatalf("ApproveMatching = %d approved, %d on hold, %v; want 121, 1", approved, onHold, err)

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
@@ -14,7 +16,7 @@ import (
 
 type commissionListData struct {
 	Available   bool
-	Filter      *Form
+	List        *listQuery
 	Bulk        *Form
 	Statuses    []Option
 	Programs    []Option
@@ -22,103 +24,245 @@ type commissionListData struct {
 	Names       map[string]string
 	Partner     map[string]string
 	Commissions []commission.Commission
-	Pager       pager
-	ExportURL   string
 	// Totals sums every commission matching the filters (all pages), per
-	// currency; Count is how many match. MatchQuery is the filters, for the
-	// "approve all matching" form.
+	// currency. MatchQuery is the filters, for the "approve all matching"
+	// form.
 	Totals     []domain.Money
-	Count      int
 	MatchQuery map[string]string
 	ReturnURL  string // this list, to come back to after a bulk change
+	// Deal is the deal whose entries the list shows (the dealId filter: a
+	// won deal's "Commission" link), nil otherwise.
+	Deal *domain.Deal
+	// Confirm is what "approve all matching" will do, shown for a
+	// confirmation before it does it; nil otherwise.
+	Confirm *ledger.MatchingPreview
+	// Choices are the partners the search matches when it matches
+	// several: the page offers them instead of rows.
+	Choices []partnerChoice
 }
 
-// commissionFilter reads the list's filters (the API's, from the query);
-// a problem is put on the filter form next to its field.
-func commissionFilter(q url.Values, f *Form) store.CommissionFilter {
-	cf := store.CommissionFilter{PartnerID: q.Get("partnerId"), ProgramID: q.Get("programId"), Status: q.Get("status")}
-	for _, b := range []struct {
-		name  string
-		upper bool
-	}{{"from", false}, {"to", true}} {
-		s := q.Get(b.name)
-		if s == "" {
-			continue
+// partnerChoice is a partner the search matched, with the list narrowed
+// to it.
+type partnerChoice struct {
+	domain.Partner
+	Href string
+}
+
+// commissionSpec is the commission list: search by partner, dates of
+// creation, and its sortable columns (creation, the ledger's order, first).
+var commissionSpec = listSpec{
+	Path: "/commissions", Noun: "commission", Nouns: "commissions",
+	SearchHint: "Partner: company, contact or e-mail", DateLabel: "Created",
+	Cols: []sortCol{{Key: "created", Label: "Created", Desc: true}, {Key: "amount", Label: "Amount", Desc: true, Num: true},
+		{Key: "status", Label: "Status"}, {Key: "available", Label: "Available", Desc: true}, {Key: "partner", Label: "Partner"}},
+	Keep: []string{"status", "partnerId", "programId", "dealId"},
+}
+
+// commissionQuery is the list's query resolved to a ledger filter.
+type commissionQuery struct {
+	List   *listQuery
+	Filter store.CommissionFilter
+	// Matches are the partners the search matches when it matches several;
+	// None: the search (with the partner filter) matches no partner, so no
+	// commission.
+	Matches []domain.Partner
+	None    bool
+	// Partners are the organization's partners (at most maxPartnerList).
+	Partners []domain.Partner
+}
+
+// Rows reports whether the query selects rows: valid, and a search that
+// names one partner or none was typed.
+func (cq commissionQuery) Rows() bool { return cq.List.Valid() && !cq.None && len(cq.Matches) == 0 }
+
+// readCommissionQuery parses the list's query (q: the page's, the export's
+// or the approve-all form's) in the organization's time zone; the search
+// is a partner's company, contact or e-mail (domain.SearchMatch) and
+// narrows the list to that partner.
+func (s *Server) readCommissionQuery(rq *request, q url.Values) (commissionQuery, error) {
+	loc, err := s.orgZone(rq)
+	if err != nil {
+		return commissionQuery{}, err
+	}
+	lq := parseListQuery(q, loc, commissionSpec)
+	cq := commissionQuery{List: lq, Filter: store.CommissionFilter{PartnerID: q.Get("partnerId"), ProgramID: q.Get("programId"),
+		Status: q.Get("status"), From: lq.From, To: lq.To}}
+	if err := ledger.ValidateFilter(cq.Filter); err != nil && lq.Form.fail(err, nil) {
+		lq.Form.Message = filterProblems(lq.Form)
+	} else if err != nil {
+		return cq, err
+	}
+	if cq.Partners, _, err = s.allPartners(rq, ""); err != nil {
+		return cq, err
+	}
+	if lq.Search != "" {
+		for _, p := range cq.Partners {
+			if (cq.Filter.PartnerID == "" || p.ID == cq.Filter.PartnerID) && domain.SearchMatch(lq.Search, p.CompanyName+" "+p.ContactName, p.Email) {
+				cq.Matches = append(cq.Matches, p)
+			}
 		}
-		t, err := ledger.ParseBound(s, b.upper)
-		if err != nil {
-			f.add(b.name, "must be a date (YYYY-MM-DD)")
-			continue
-		}
-		if b.upper {
-			cf.To = t
-		} else {
-			cf.From = t
+		switch len(cq.Matches) {
+		case 0:
+			cq.None = true
+		case 1:
+			cq.Filter.PartnerID, cq.Matches = cq.Matches[0].ID, nil
 		}
 	}
-	if err := ledger.ValidateFilter(cf); err != nil {
-		f.fail(err, nil)
+	return cq, nil
+}
+
+// commissionSorts are the list's orders other than the ledger's own.
+func commissionSorts(partner map[string]string) map[string]func(a, b commission.Commission) int {
+	return map[string]func(a, b commission.Commission) int{
+		"amount": func(a, b commission.Commission) int {
+			return cmp.Or(strings.Compare(a.Amount.Currency, b.Amount.Currency), cmp.Compare(a.Amount.Amount, b.Amount.Amount))
+		},
+		"status":    func(a, b commission.Commission) int { return strings.Compare(string(a.Status), string(b.Status)) },
+		"available": func(a, b commission.Commission) int { return a.AvailableAt.Compare(b.AvailableAt) },
+		"partner": func(a, b commission.Commission) int {
+			return strings.Compare(strings.ToLower(partner[a.PartnerID]), strings.ToLower(partner[b.PartnerID]))
+		},
 	}
-	return cf
+}
+
+// dealCommissions is the entries of one deal that match the rest of cf:
+// a deal has a handful (its commission, a replacement, clawbacks), read
+// by one index lookup, so the other filters apply here.
+func (s *Server) dealCommissions(rq *request, dealID string, cf store.CommissionFilter) ([]commission.Commission, error) {
+	all, err := s.cfg.Ledger.OfSource(rq.r.Context(), rq.p.OrgID, dealID)
+	if err != nil {
+		return nil, err
+	}
+	var out []commission.Commission
+	for _, c := range all {
+		if c.DealID != dealID || (cf.Status != "" && string(c.Status) != cf.Status) || (cf.PartnerID != "" && c.PartnerID != cf.PartnerID) ||
+			(cf.ProgramID != "" && c.ProgramID != cf.ProgramID) || (!cf.From.IsZero() && c.CreatedAt.Before(cf.From)) ||
+			(!cf.To.IsZero() && !c.CreatedAt.Before(cf.To)) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 func (s *Server) renderCommissions(rq *request, status int, bulk *Form) error {
-	d := commissionListData{Available: s.cfg.Ledger != nil, Bulk: bulk, ReturnURL: rq.r.URL.Path}
+	return s.renderCommissionsConfirm(rq, status, bulk, nil)
+}
+
+// renderCommissionsConfirm is the list, with the confirmation of "approve
+// all matching" above it when confirm is set.
+func (s *Server) renderCommissionsConfirm(rq *request, status int, bulk *Form, confirm *ledger.MatchingPreview) error {
+	d := commissionListData{Available: s.cfg.Ledger != nil, Bulk: bulk, Confirm: confirm, ReturnURL: "/commissions"}
 	if rq.r.URL.RawQuery != "" {
 		d.ReturnURL = "/commissions?" + rq.r.URL.RawQuery
-	} else {
-		d.ReturnURL = "/commissions"
 	}
 	if !d.Available {
 		return s.render(rq, http.StatusServiceUnavailable, "commissions", "Commissions", "commissions", d)
 	}
 	ctx, org := rq.r.Context(), rq.p.OrgID
 	q := rq.r.URL.Query()
-	d.Filter = newForm(q)
-	cf := commissionFilter(q, d.Filter)
+	cq, err := s.readCommissionQuery(rq, q)
+	if err != nil {
+		return err
+	}
+	d.List = cq.List
 	names, opts, err := s.programNames(rq)
 	if err != nil {
 		return err
 	}
 	d.Names, d.Programs = names, opts
-	ps, _, err := s.cfg.Partners.List(ctx, org, "", store.Page{Limit: store.MaxLimit})
-	if err != nil {
-		return err
-	}
-	d.Partners, d.Partner = choices("All partners", ps, func(p domain.Partner) (string, string) { return p.ID, p.CompanyName })
+	d.Partners, d.Partner = choices("All partners", cq.Partners, func(p domain.Partner) (string, string) { return p.ID, p.CompanyName })
 	d.Statuses = []Option{{"", "Any status"}}
 	for _, st := range ledger.Statuses {
 		d.Statuses = append(d.Statuses, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})
 	}
-	if len(d.Filter.Errors) == 0 {
-		items, next, err := s.cfg.Ledger.List(ctx, org, cf, listPage(rq))
-		if err != nil {
-			if !d.Filter.fail(err, nil) {
-				return err
-			}
+	for _, p := range cq.Matches {
+		d.Choices = append(d.Choices, partnerChoice{Partner: p, Href: cq.List.link(commissionSpec.Path, map[string]string{"q": "", "partnerId": p.ID})})
+	}
+	if !cq.List.Valid() && status < 400 {
+		status = http.StatusUnprocessableEntity
+	}
+	if !cq.Rows() {
+		return s.render(rq, status, "commissions", "Commissions", "commissions", d)
+	}
+	cf, sorts := cq.Filter, commissionSorts(d.Partner)
+	if id := q.Get("dealId"); id != "" {
+		if err := s.dealCommissionList(rq, &d, id, cf, sorts); err != nil {
+			return err
 		}
-		d.Commissions, d.Pager = items, newPager(rq, next)
+	} else {
 		if totals, n, err := s.cfg.Ledger.Totals(ctx, org, cf); err == nil {
-			d.Totals, d.Count = totals, n
+			d.Totals = totals
+			cq.List.setCount(n, false)
+		} else if e, ok := domain.AsError(err); ok && e.Code == "export_too_large" {
+			cq.List.setCount(countCap, true) // more than the totals read
+		} else {
+			return err
 		}
-		d.MatchQuery = map[string]string{}
-		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-			if v := q.Get(k); v != "" {
-				d.MatchQuery[k] = v
-			}
-		}
-		eq := url.Values{}
-		for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-			if v := q.Get(k); v != "" {
-				eq.Set(k, v)
-			}
-		}
-		d.ExportURL = "/commissions/export"
-		if len(eq) > 0 {
-			d.ExportURL += "?" + eq.Encode()
+		fetch := func(p store.Page) ([]commission.Commission, string, error) { return s.cfg.Ledger.List(ctx, org, cf, p) }
+		if d.Commissions, err = listRows(rq, cq.List, fetch, sorts); err != nil {
+			return err
 		}
 	}
+	// "Approve all matching" acts on the partner the search resolved to.
+	d.MatchQuery = map[string]string{}
+	for k, v := range filterQuery(q, commissionFilterKeys) {
+		d.MatchQuery[k] = v[0]
+	}
+	if cf.PartnerID != "" {
+		d.MatchQuery["partnerId"] = cf.PartnerID
+	}
 	return s.render(rq, status, "commissions", "Commissions", "commissions", d)
+}
+
+// commissionFilterKeys are the filters "approve all matching" keeps: the
+// search travels resolved, as partnerId.
+var commissionFilterKeys = []string{"status", "partnerId", "programId", "from", "to", "dealId"}
+
+// filterQuery is the values of keys in q that are set.
+func filterQuery(q url.Values, keys []string) url.Values {
+	out := url.Values{}
+	for _, k := range keys {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out
+}
+
+// dealCommissionList fills d with the entries of deal id matching cf, in
+// the list's order.
+func (s *Server) dealCommissionList(rq *request, d *commissionListData, id string, cf store.CommissionFilter, sorts map[string]func(a, b commission.Commission) int) error {
+	if s.cfg.Deals != nil {
+		deal, err := s.cfg.Deals.Get(rq.r.Context(), rq.p.OrgID, id)
+		if err != nil {
+			return err
+		}
+		d.Deal = &deal
+	}
+	items, err := s.dealCommissions(rq, id, cf)
+	if err != nil {
+		return err
+	}
+	var t domain.Totals
+	for _, c := range items {
+		t.Add(c.Amount)
+	}
+	if d.Totals, err = t.Money(); err != nil {
+		return err
+	}
+	d.List.setCount(len(items), false)
+	slices.Reverse(items) // newest first, the list's own order
+	if c := sorts[d.List.Sort]; c != nil {
+		slices.SortStableFunc(items, func(a, b commission.Commission) int {
+			if d.List.Desc {
+				return c(b, a)
+			}
+			return c(a, b)
+		})
+	}
+	d.Commissions = pageOf(rq, d.List, items)
+	return nil
 }
 
 func (s *Server) commissionList(rq *request) error {
@@ -181,22 +325,34 @@ func (s *Server) commissionBulk(rq *request) error {
 	return s.redirect(rq, back, itoa(n)+" "+word+" "+verb+".")
 }
 
-// commissionExport downloads the payroll CSV of the filtered commissions,
-// the same file as GET /v1/commissions/export.
+// commissionExport downloads the payroll CSV of the commissions matching
+// the list's filters (search, dates, status, partner, program, deal): the
+// file of GET /v1/commissions/export, every matching row, oldest first.
 func (s *Server) commissionExport(rq *request) error {
 	if s.cfg.Ledger == nil {
 		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
 	}
-	f := newForm(nil)
-	cf := commissionFilter(rq.r.URL.Query(), f)
-	if len(f.Errors) > 0 {
-		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
-	}
-	items, err := s.cfg.Ledger.Export(rq.r.Context(), rq.p.OrgID, cf)
+	cq, err := s.readCommissionQuery(rq, rq.r.URL.Query())
 	if err != nil {
 		return err
 	}
-	return sendCSV(rq, ledger.ExportFilename(cf, s.cfg.Ledger.Now()), func(out io.Writer) error { return ledger.WriteCSV(out, items) })
+	if !cq.List.Valid() || len(cq.Matches) > 0 {
+		// Shown on the list: the problem, or the partners to choose from.
+		rq.r.URL.Path = commissionSpec.Path
+		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
+	}
+	var items []commission.Commission
+	switch id := rq.r.URL.Query().Get("dealId"); {
+	case cq.None: // the search matches no partner: a header only
+	case id != "":
+		items, err = s.dealCommissions(rq, id, cq.Filter)
+	default:
+		items, err = s.cfg.Ledger.Export(rq.r.Context(), rq.p.OrgID, cq.Filter)
+	}
+	if err != nil {
+		return err
+	}
+	return sendCSV(rq, ledger.ExportFilename(cq.Filter, s.cfg.Ledger.Now()), func(out io.Writer) error { return ledger.WriteCSV(out, items) })
 }
 
 // commissionApproveMatching approves every pending commission matching the
@@ -206,21 +362,38 @@ func (s *Server) commissionApproveMatching(rq *request) error {
 	if s.cfg.Ledger == nil {
 		return s.renderCommissions(rq, http.StatusServiceUnavailable, newForm(nil))
 	}
-	q := url.Values{}
-	for _, k := range []string{"status", "partnerId", "programId", "from", "to"} {
-		if v := rq.r.PostForm.Get(k); v != "" {
-			q.Set(k, v)
-		}
-	}
+	q := filterQuery(rq.r.PostForm, commissionFilterKeys)
 	back := "/commissions"
 	if len(q) > 0 {
 		back += "?" + q.Encode()
 	}
 	rq.r.URL.RawQuery = q.Encode()
-	f := newForm(nil)
-	cf := commissionFilter(q, f)
-	if len(f.Errors) > 0 {
+	cq, err := s.readCommissionQuery(rq, q)
+	if err != nil {
+		return err
+	}
+	if q.Get("dealId") != "" {
+		// A deal's few entries are ticked and approved one by one; the
+		// ledger's "all matching" filter has no deal.
+		b := newForm(nil)
+		b.Message = "Approve a deal's commissions by selecting them."
+		return s.renderCommissions(rq, http.StatusUnprocessableEntity, b)
+	}
+	if !cq.Rows() {
 		return s.renderCommissions(rq, http.StatusUnprocessableEntity, newForm(nil))
+	}
+	cf := cq.Filter
+	if rq.r.PostForm.Get("confirm") != "yes" {
+		// First say how many and how much, on every page, then do it.
+		p, err := s.cfg.Ledger.PreviewApproveMatching(rq.r.Context(), rq.p.OrgID, cf)
+		if err != nil {
+			b := newForm(nil)
+			if !b.fail(err, nil) {
+				return err
+			}
+			return s.renderCommissions(rq, errorStatus(err), b)
+		}
+		return s.renderCommissionsConfirm(rq, http.StatusOK, newForm(nil), &p)
 	}
 	approved, onHold, err := s.cfg.Ledger.ApproveMatching(rq.r.Context(), rq.p.OrgID, rq.p.ID(), cf)
 	if err != nil {

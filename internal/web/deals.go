@@ -1,10 +1,14 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/deals"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -14,12 +18,11 @@ import (
 type dealColumn struct {
 	Source, Title string
 	Deals         []domain.Deal
-	More          string // URL of this column's next page
 }
 
 type dealsData struct {
 	Available bool
-	Filter    *Form
+	List      *listQuery // the pipeline's filters, count and order
 	Statuses  []Option
 	Columns   []dealColumn
 	Partners  []Option
@@ -35,6 +38,22 @@ type dealsData struct {
 	// Others are the deals the shown deals conflict with, by ID, so a
 	// conflict names the other customer and party instead of an ID.
 	Others map[string]domain.Deal
+	// Stages is the pipeline by stage (count and value per currency) for
+	// the filters but the stage, each linking to the list of that stage.
+	Stages []stageLink
+	// Capped is deals.MaxListDeals when more deals than that match the
+	// source filter (the page counts the newest of them), else 0.
+	Capped int
+	// Earned are the ledger entries of the shown won deals, by deal ID, so
+	// a won deal links to its commission.
+	Earned map[string][]commission.Commission
+}
+
+// stageLink is one stage of the pipeline with where it leads.
+type stageLink struct {
+	deals.StageTotal
+	Label, Href string
+	Current     bool
 }
 
 // dealCardArgs is what the "deal-card" partial renders.
@@ -46,6 +65,8 @@ type dealCardArgs struct {
 	InList bool
 	Return string
 	Other  *domain.Deal // the deal this one conflicts with, when known
+	// Earned are a won deal's ledger entries (commission, clawbacks).
+	Earned []commission.Commission
 }
 
 func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
@@ -60,6 +81,7 @@ func dealCard(v view, d dealsData, deal any, inList bool) dealCardArgs {
 	if o, ok := d.Others[x.ConflictsWith]; ok && x.ConflictsWith != "" {
 		a.Other = &o
 	}
+	a.Earned = d.Earned[x.ID]
 	return a
 }
 
@@ -82,6 +104,33 @@ func (s *Server) loadOthers(rq *request, d *dealsData, ds ...domain.Deal) {
 	}
 }
 
+// loadEarned reads the ledger entries of the won partner deals among ds
+// (one index lookup each, for the deals on the page only): a won deal
+// links to the commission it earned.
+func (s *Server) loadEarned(rq *request, d *dealsData, ds ...domain.Deal) error {
+	if s.cfg.Ledger == nil {
+		return nil
+	}
+	if d.Earned == nil {
+		d.Earned = map[string][]commission.Commission{}
+	}
+	for _, x := range ds {
+		if x.Status != domain.DealWon || x.PartnerID == "" {
+			continue
+		}
+		es, err := s.cfg.Ledger.OfSource(rq.r.Context(), rq.p.OrgID, x.ID)
+		if err != nil {
+			return err
+		}
+		d.Earned[x.ID] = es
+	}
+	return nil
+}
+
+func statusLabel(st domain.DealStatus) string {
+	return strings.ToUpper(string(st[:1])) + string(st[1:])
+}
+
 // FormFor is the action form of deal id: the failed one, or a blank one.
 func (d dealsData) FormFor(id string) *Form {
 	if id == d.ActionID && d.Action != nil {
@@ -90,13 +139,10 @@ func (d dealsData) FormFor(id string) *Form {
 	return newForm(nil)
 }
 
-var dealStatuses = []domain.DealStatus{domain.DealRegistered, domain.DealConflict, domain.DealApproved,
-	domain.DealRejected, domain.DealWon, domain.DealLost, domain.DealExpired}
-
 func statusOptions(any string) []Option {
 	opts := []Option{{"", any}}
-	for _, st := range dealStatuses {
-		opts = append(opts, Option{string(st), strings.ToUpper(string(st[:1])) + string(st[1:])})
+	for _, st := range deals.StageOrder {
+		opts = append(opts, Option{string(st), statusLabel(st)})
 	}
 	return opts
 }
@@ -118,7 +164,7 @@ func (s *Server) partnerNames(rq *request, first string) ([]Option, map[string]s
 
 // dealsBase is what both deal pages show around the deals.
 func (s *Server) dealsBase(rq *request) (dealsData, error) {
-	d := dealsData{Available: s.cfg.Deals != nil, Statuses: statusOptions("Any status")}
+	d := dealsData{Available: s.cfg.Deals != nil, Statuses: statusOptions("Any stage")}
 	if !d.Available {
 		return d, nil
 	}
@@ -126,6 +172,71 @@ func (s *Server) dealsBase(rq *request) (dealsData, error) {
 	var err error
 	d.Partners, d.Names, err = s.partnerNames(rq, "None — a direct deal")
 	return d, err
+}
+
+// dealListSpec is the pipeline's list: search, registration dates, and
+// its orders (registration, the store's, first).
+var dealListSpec = listSpec{
+	Path: "/deals", Noun: "deal", Nouns: "deals",
+	SearchHint: "Customer, domain or partner", DateLabel: "Registered",
+	Cols: []sortCol{{Key: "registered", Label: "Registered", Desc: true}, {Key: "customer", Label: "Customer"},
+		{Key: "value", Label: "Value", Desc: true, Num: true}, {Key: "close", Label: "Expected close"}},
+	Keep: []string{"source", "status"},
+}
+
+// dealSorts are the pipeline's orders other than the newest first.
+var dealSorts = map[string]func(a, b domain.Deal) int{
+	"customer": func(a, b domain.Deal) int {
+		return strings.Compare(strings.ToLower(a.CustomerName), strings.ToLower(b.CustomerName))
+	},
+	"value": func(a, b domain.Deal) int {
+		x, y := deals.Worth(a), deals.Worth(b)
+		return cmp.Or(strings.Compare(x.Currency, y.Currency), cmp.Compare(x.Amount, y.Amount))
+	},
+	"close": func(a, b domain.Deal) int { // a deal without a date after those with one
+		if a.ExpectedCloseDate == nil || b.ExpectedCloseDate == nil {
+			return cmp.Compare(boolInt(a.ExpectedCloseDate == nil), boolInt(b.ExpectedCloseDate == nil))
+		}
+		return a.ExpectedCloseDate.Compare(*b.ExpectedCloseDate)
+	},
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// matchingDeals reads the deals of the list's source filter (the newest
+// deals.MaxListDeals) and keeps those of its search and dates: what the
+// stages count. The search is a prefix of a word of the customer's name,
+// its domain or the partner's name ("Direct" for a direct deal).
+func (s *Server) matchingDeals(rq *request, lq *listQuery, q url.Values, names map[string]string) (ds []domain.Deal, capped bool, err error) {
+	all, capped, err := s.cfg.Deals.Matching(rq.r.Context(), rq.p.OrgID, deals.Filter{Source: q.Get("source"), Status: q.Get("status")})
+	if err != nil {
+		return nil, false, err
+	}
+	for _, d := range all {
+		party := "Direct"
+		if d.PartnerID != "" {
+			party = names[d.PartnerID]
+		}
+		if domain.SearchMatch(lq.Search, d.CustomerName+" "+d.CustomerDomain+" "+party, "") &&
+			(lq.From.IsZero() || !d.CreatedAt.Before(lq.From)) && (lq.To.IsZero() || d.CreatedAt.Before(lq.To)) {
+			ds = append(ds, d)
+		}
+	}
+	return ds, capped, nil
+}
+
+// dealQuery parses the pipeline's query in the organization's time zone.
+func (s *Server) dealQuery(rq *request, q url.Values) (*listQuery, error) {
+	loc, err := s.orgZone(rq)
+	if err != nil {
+		return nil, err
+	}
+	return parseListQuery(q, loc, dealListSpec), nil
 }
 
 func (s *Server) renderDeals(rq *request, status int, create *Form, actionID string, action *Form) error {
@@ -137,40 +248,158 @@ func (s *Server) renderDeals(rq *request, status int, create *Form, actionID str
 		return s.render(rq, http.StatusServiceUnavailable, "deals", "Deals", "deals", d)
 	}
 	q := rq.r.URL.Query()
-	d.Filter, d.Create, d.ActionID, d.Action = newForm(q), create, actionID, action
+	if d.List, err = s.dealQuery(rq, q); err != nil {
+		return err
+	}
+	d.Create, d.ActionID, d.Action = create, actionID, action
 	d.Return = "/deals"
 	if rq.r.URL.RawQuery != "" {
 		d.Return += "?" + rq.r.URL.RawQuery
 	}
-	for _, col := range []struct{ source, title, cursor string }{
-		{string(domain.DealSourcePartner), "Partner-sourced", "partnerCursor"},
-		{string(domain.DealSourceDirect), "Direct", "directCursor"},
+	if !d.List.Valid() {
+		return s.render(rq, max(status, http.StatusUnprocessableEntity), "deals", "Deals", "deals", d)
+	}
+	// Every stage is counted: the stage is filtered here, not in the read.
+	sq := cloneQuery(q)
+	sq.Del("status")
+	all, capped, err := s.matchingDeals(rq, d.List, sq, d.Names)
+	if err != nil {
+		if !d.List.Form.fail(err, nil) {
+			return err
+		}
+		d.List.Form.Message = filterProblems(d.List.Form)
+		return s.render(rq, max(status, http.StatusUnprocessableEntity), "deals", "Deals", "deals", d)
+	}
+	if capped {
+		d.Capped = deals.MaxListDeals
+	}
+	stages, err := deals.Stages(all)
+	if err != nil {
+		return err
+	}
+	stage := q.Get("status")
+	for _, t := range stages {
+		to := string(t.Status)
+		if stage == to {
+			to = "" // the current stage's link shows every stage again
+		}
+		d.Stages = append(d.Stages, stageLink{StageTotal: t, Label: statusLabel(t.Status),
+			Href: d.List.link(dealListSpec.Path, map[string]string{"status": to}), Current: stage == string(t.Status)})
+	}
+	var rows []domain.Deal
+	for _, x := range all {
+		if stage == "" || string(x.Status) == stage {
+			rows = append(rows, x)
+		}
+	}
+	d.List.setCount(len(rows), false)
+	// The store's order is the newest first; the oldest first is it
+	// reversed. Any other order sorts at most maxSortRows deals, as every
+	// list does.
+	switch c := dealSorts[d.List.Sort]; {
+	case c == nil && !d.List.Desc:
+		slices.Reverse(rows)
+	case c == nil:
+	case len(rows) > maxSortRows:
+		d.List.Note = "Sorting by " + strings.ToLower(d.List.Col(d.List.Sort).Label) + " works on at most " + itoa(maxSortRows) +
+			" matching deals: narrow the search or the dates. Showing the newest first."
+	default:
+		slices.SortStableFunc(rows, func(a, b domain.Deal) int {
+			if d.List.Desc {
+				return c(b, a)
+			}
+			return c(a, b)
+		})
+	}
+	page := pageOf(rq, d.List, rows)
+	s.loadOthers(rq, &d, page...)
+	if err := s.loadEarned(rq, &d, page...); err != nil {
+		return err
+	}
+	for _, col := range []struct{ source, title string }{
+		{string(domain.DealSourcePartner), "Partner-sourced"}, {string(domain.DealSourceDirect), "Direct"},
 	} {
 		if src := q.Get("source"); src != "" && src != col.source {
 			continue
 		}
-		ds, next, err := s.cfg.Deals.List(rq.r.Context(), rq.p.OrgID, deals.Filter{Source: col.source, Status: q.Get("status")},
-			store.Page{Limit: pageSize, Cursor: q.Get(col.cursor)})
-		if err != nil {
-			if d.Filter.fail(err, nil) {
-				status = http.StatusUnprocessableEntity
-				break
+		c := dealColumn{Source: col.source, Title: col.title}
+		for _, x := range page {
+			if string(x.Source) == col.source {
+				c.Deals = append(c.Deals, x)
 			}
-			return err
-		}
-		s.loadOthers(rq, &d, ds...)
-		c := dealColumn{Source: col.source, Title: col.title, Deals: ds}
-		if next != "" {
-			nq := url.Values{}
-			for k, v := range q {
-				nq[k] = v
-			}
-			nq.Set(col.cursor, next)
-			c.More = "/deals?" + nq.Encode()
 		}
 		d.Columns = append(d.Columns, c)
 	}
 	return s.render(rq, status, "deals", "Deals", "deals", d)
+}
+
+// dealExport downloads every deal of the pipeline's filters, newest
+// first, with its party, stage, values and conflict named.
+func (s *Server) dealExport(rq *request) error {
+	if s.cfg.Deals == nil {
+		return s.renderDeals(rq, http.StatusServiceUnavailable, newForm(nil), "", nil)
+	}
+	q := rq.r.URL.Query()
+	lq, err := s.dealQuery(rq, q)
+	if err != nil {
+		return err
+	}
+	if !lq.Valid() {
+		rq.r.URL.Path = dealListSpec.Path
+		return s.renderDeals(rq, http.StatusUnprocessableEntity, newForm(nil), "", nil)
+	}
+	_, names, err := s.partnerNames(rq, "")
+	if err != nil {
+		return err
+	}
+	rows, _, err := s.matchingDeals(rq, lq, q, names)
+	if err != nil {
+		return err
+	}
+	loc, err := s.orgZone(rq)
+	if err != nil {
+		return err
+	}
+	day := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.DateOnly)
+	}
+	party := func(partnerID string) string {
+		if partnerID == "" {
+			return "Direct"
+		}
+		return names[partnerID]
+	}
+	header := []string{"id", "customerName", "customerDomain", "source", "partner", "status", "value", "currency", "wonValue",
+		"expectedCloseDate", "exclusiveUntil", "conflictsWith", "conflictsWithCustomer", "conflictsWithParty", "createdAt", "closedAt"}
+	all := func(store.Page) ([]domain.Deal, string, error) { return rows, "", nil }
+	others := map[string]domain.Deal{}
+	return sendListCSV(rq, "deals.csv", header, all, func(x domain.Deal) []string {
+		var won, otherCustomer, otherParty string
+		if x.WonValue != nil {
+			won = csvMoney(x.WonValue)
+		}
+		if id := x.ConflictsWith; id != "" {
+			o, ok := others[id]
+			if !ok { // one read per conflicting deal; a deleted one is left unnamed
+				if got, gerr := s.cfg.Deals.Get(rq.r.Context(), rq.p.OrgID, id); gerr == nil {
+					o, others[id] = got, got
+				}
+			}
+			if o.ID != "" {
+				otherCustomer, otherParty = o.CustomerName, party(o.PartnerID)
+			}
+		}
+		closed := ""
+		if x.ClosedAt != nil {
+			closed = csvTime(*x.ClosedAt, loc)
+		}
+		return []string{x.ID, x.CustomerName, x.CustomerDomain, string(x.Source), party(x.PartnerID), string(x.Status),
+			csvMoney(&x.Value), x.Value.Currency, won, day(x.ExpectedCloseDate), day(x.ExclusiveUntil),
+			x.ConflictsWith, otherCustomer, otherParty, csvTime(x.CreatedAt, loc), closed}
+	})
 }
 
 // dealList is the pipeline: partner-sourced and direct deals side by side.
@@ -252,6 +481,9 @@ func (s *Server) renderDeal(rq *request, status int, action *Form) error {
 	}
 	d.Deal, d.ActionID, d.Action, d.Return = &deal, deal.ID, action, "/deals/"+deal.ID
 	s.loadOthers(rq, &d, deal)
+	if err := s.loadEarned(rq, &d, deal); err != nil {
+		return err
+	}
 	return s.render(rq, status, "deal", deal.CustomerName, "deals", d)
 }
 

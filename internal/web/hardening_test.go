@@ -98,10 +98,19 @@ func TestApproveAllMatching(t *testing.T) {
 	}
 	b := withSession(t, e, e.AdminToken)
 	page := body(b.do("GET", "/commissions?partnerId="+partnerID, nil))
-	if !strings.Contains(page, "<strong>70</strong> commissions match") || !strings.Contains(page, "70.00") {
+	if !strings.Contains(page, "70 matching commissions") || !strings.Contains(page, "70.00") {
 		t.Fatalf("no totals of the 70 matching commissions:\n%s", page)
 	}
+	// First it states the count and the totals, and changes nothing.
 	r := b.submit("/commissions?partnerId="+partnerID, "/commissions/approve-matching", url.Values{"partnerId": {partnerID}})
+	if r.Status != http.StatusOK || !strings.Contains(body(r), "<strong>70 pending commissions</strong> totalling <strong>") ||
+		!strings.Contains(body(r), `name="confirm" value="yes"`) {
+		t.Fatalf("approve all matching, the confirmation: %d\n%s", r.Status, r.Body)
+	}
+	if pending, _, _ := l.ListCommissions(t.Context(), e.OrgID, store.CommissionFilter{Status: "pending"}, store.Page{Limit: 200}); len(pending) != 75 {
+		t.Fatalf("the confirmation changed commissions: %d pending, want 75", len(pending))
+	}
+	r = b.submit("/commissions?partnerId="+partnerID, "/commissions/approve-matching", url.Values{"partnerId": {partnerID}, "confirm": {"yes"}})
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("approve all matching: %d\n%s", r.Status, r.Body)
 	}

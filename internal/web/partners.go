@@ -164,6 +164,24 @@ func (s *Server) tierOptions(rq *request, any string) ([]Option, map[string]stri
 // organization with more is told to narrow by tier.
 const maxPartnerList = 1000
 
+// allPartners reads the organization's partners (of tierID, "" for every
+// tier), at most maxPartnerList of them (truncated: there are more), page
+// after page of the index-backed ListPartners.
+func (s *Server) allPartners(rq *request, tierID string) (all []domain.Partner, truncated bool, err error) {
+	page := store.Page{Limit: store.MaxLimit}
+	for {
+		ps, next, err := s.cfg.Partners.List(rq.r.Context(), rq.p.OrgID, tierID, page)
+		if err != nil {
+			return nil, false, err
+		}
+		all = append(all, ps...)
+		if next == "" || len(all) >= maxPartnerList {
+			return all, next != "", nil
+		}
+		page.Cursor = next
+	}
+}
+
 type partnerRow struct {
 	domain.Partner
 	Stats  *analytics.PartnerRow // the last 30 days; nil when analytics are unavailable
@@ -171,118 +189,155 @@ type partnerRow struct {
 }
 
 type partnerListData struct {
-	Filter    *Form
+	List      *listQuery
 	Tiers     []Option
 	Statuses  []Option
 	Names     map[string]string
 	Rows      []partnerRow
-	Total     int
 	Truncated bool
-	Sort      string
-	SortLinks map[string]string
 	Stats     bool
-	Pager     pager
 }
 
-// partnerSorts are the list's sortable columns; the performance ones rank
-// by the analytics of the last 30 days.
-var partnerSorts = []string{"name", "since", analytics.ByClicks, analytics.ByReferrals, analytics.ByConversions, analytics.ByRevenue, analytics.ByCommission}
+// partnerListSpec is All Partners. Every partner (at most maxPartnerList) is
+// read and sorted in memory, so its default order is by name rather than
+// the store's; the performance columns rank by the last 30 days.
+var partnerListSpec = listSpec{
+	Path: "/partners", Noun: "partner", Nouns: "partners",
+	SearchHint: "Company, contact or e-mail", DateLabel: "Partner since",
+	Cols: []sortCol{{Key: "name", Label: "Company"}, {Key: "since", Label: "Since", Desc: true},
+		{Key: analytics.ByClicks, Label: "Clicks", Desc: true, Num: true}, {Key: analytics.ByReferrals, Label: "Referrals", Desc: true, Num: true},
+		{Key: analytics.ByConversions, Label: "Conversions", Desc: true, Num: true}, {Key: analytics.ByRevenue, Label: "Revenue", Desc: true, Num: true},
+		{Key: analytics.ByCommission, Label: "Commission", Desc: true, Num: true}},
+	Keep: []string{"tierId", "status"},
+}
 
-// partnerList is All Partners: search (company, contact or e-mail), tier
-// and status filters, sortable performance columns, the portal access of
-// each partner shown, and the total count.
-func (s *Server) partnerList(rq *request) error {
+// matchingPartners are the partners of the list's filters (search, tier,
+// status, dates), in its order, with the last 30 days' figures when the
+// analytics are available (stats).
+func (s *Server) matchingPartners(rq *request, lq *listQuery, q url.Values) (rows []partnerRow, truncated, stats bool, err error) {
 	ctx, org := rq.r.Context(), rq.p.OrgID
+	all, truncated, err := s.allPartners(rq, q.Get("tierId"))
+	if err != nil {
+		return nil, false, false, err
+	}
+	figures := map[string]*analytics.PartnerRow{}
+	var rank map[string]int
+	if s.cfg.Analytics != nil {
+		by := lq.Sort
+		if by == "name" || by == "since" {
+			by = analytics.ByConversions
+		}
+		if top, err := s.cfg.Analytics.Partners(ctx, org, analytics.Query{}, by, "", 0); err == nil {
+			stats = true
+			for i, r := range top.Items {
+				figures[r.PartnerID] = &top.Items[i]
+			}
+			if by == lq.Sort { // the analytics' ranking (highest first) is the order
+				rank = map[string]int{}
+				for i, r := range top.Items {
+					rank[r.PartnerID] = len(top.Items) - i
+				}
+			}
+		}
+	}
+	order := map[string]func(a, b domain.Partner) int{
+		"name": func(a, b domain.Partner) int {
+			return cmp.Compare(strings.ToLower(a.CompanyName), strings.ToLower(b.CompanyName))
+		},
+		"since": func(a, b domain.Partner) int { return a.CreatedAt.Compare(b.CreatedAt) },
+	}[lq.Sort]
+	if order == nil && rank != nil {
+		order = func(a, b domain.Partner) int { return cmp.Compare(rank[a.ID], rank[b.ID]) }
+	}
+	if order != nil {
+		slices.SortStableFunc(all, func(a, b domain.Partner) int {
+			if lq.Desc {
+				return order(b, a)
+			}
+			return order(a, b)
+		})
+	}
+	status := q.Get("status")
+	for _, p := range all {
+		if (status != "" && string(p.Status) != status) || !domain.SearchMatch(lq.Search, p.CompanyName+" "+p.ContactName, p.Email) ||
+			(!lq.From.IsZero() && p.CreatedAt.Before(lq.From)) || (!lq.To.IsZero() && !p.CreatedAt.Before(lq.To)) {
+			continue
+		}
+		rows = append(rows, partnerRow{Partner: p, Stats: figures[p.ID], Access: p.PortalAccess().Status})
+	}
+	return rows, truncated, stats, nil
+}
+
+// partnerList is All Partners: search (a prefix of the company's or the
+// contact's words, or of the e-mail), tier, status and date filters,
+// sortable performance columns, the portal access of each partner, the
+// total count and the CSV of the active filters.
+func (s *Server) partnerList(rq *request) error {
 	q := rq.r.URL.Query()
 	opts, names, err := s.tierOptions(rq, "All tiers")
 	if err != nil {
 		return err
 	}
-	d := partnerListData{Filter: newForm(q), Tiers: opts, Names: names, SortLinks: map[string]string{},
+	loc, err := s.orgZone(rq)
+	if err != nil {
+		return err
+	}
+	d := partnerListData{List: parseListQuery(q, loc, partnerListSpec), Tiers: opts, Names: names,
 		Statuses: []Option{{"", "Any status"}, {string(domain.PartnerActive), "Active"}, {string(domain.PartnerInactive), "Inactive"}}}
-	d.Sort = q.Get("sort")
-	if !slices.Contains(partnerSorts, d.Sort) {
-		d.Sort = "name"
+	if !d.List.Valid() {
+		return s.render(rq, http.StatusUnprocessableEntity, "partners", "All partners", "partners", d)
 	}
-	var all []domain.Partner
-	page := store.Page{Limit: store.MaxLimit}
-	for {
-		ps, next, err := s.cfg.Partners.List(ctx, org, q.Get("tierId"), page)
-		if err != nil {
-			return err
-		}
-		all = append(all, ps...)
-		if next == "" || len(all) >= maxPartnerList {
-			d.Truncated = next != ""
-			break
-		}
-		page.Cursor = next
+	rows, truncated, stats, err := s.matchingPartners(rq, d.List, q)
+	if err != nil {
+		return err
 	}
-	stats := map[string]*analytics.PartnerRow{}
-	if s.cfg.Analytics != nil {
-		by := d.Sort
-		if by == "name" || by == "since" {
-			by = analytics.ByConversions
-		}
-		if top, err := s.cfg.Analytics.Partners(ctx, org, analytics.Query{}, by, "", 0); err == nil {
-			d.Stats = true
-			for i, r := range top.Items {
-				stats[r.PartnerID] = &top.Items[i]
-			}
-			if by == d.Sort { // the analytics' ranking is the order
-				rank := map[string]int{}
-				for i, r := range top.Items {
-					rank[r.PartnerID] = i
-				}
-				slices.SortStableFunc(all, func(a, b domain.Partner) int { return cmp.Compare(rank[a.ID], rank[b.ID]) })
-			}
-		}
-	}
-	switch d.Sort {
-	case "name":
-		slices.SortStableFunc(all, func(a, b domain.Partner) int {
-			return cmp.Compare(strings.ToLower(a.CompanyName), strings.ToLower(b.CompanyName))
-		})
-	case "since":
-		slices.SortStableFunc(all, func(a, b domain.Partner) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	}
-	search, status := strings.ToLower(strings.TrimSpace(q.Get("q"))), q.Get("status")
-	var rows []partnerRow
-	for _, p := range all {
-		if status != "" && string(p.Status) != status {
-			continue
-		}
-		if search != "" && !strings.Contains(strings.ToLower(p.CompanyName+"\x00"+p.ContactName+"\x00"+p.Email), search) {
-			continue
-		}
-		rows = append(rows, partnerRow{Partner: p, Stats: stats[p.ID]})
-	}
-	d.Total = len(rows)
-	// One page of the matching rows (?page=2…); each partner's record
-	// carries its portal access.
-	n := max(1, atoiOr(q.Get("page"), 1))
-	from := min((n-1)*pageSize, len(rows))
-	to := min(from+pageSize, len(rows))
-	d.Rows = rows[from:to]
-	for i := range d.Rows {
-		d.Rows[i].Access = d.Rows[i].Partner.PortalAccess().Status
-	}
-	if to < len(rows) {
-		nq := cloneQuery(q)
-		nq.Set("page", itoa(n+1))
-		d.Pager.Next = "/partners?" + nq.Encode()
-	}
-	if n > 1 {
-		d.Pager.Cursor = itoa(n)
-		d.Pager.FirstPage = firstPage("/partners", q, "page")
-	}
-	for _, k := range partnerSorts {
-		sq := cloneQuery(q)
-		sq.Del("page")
-		sq.Set("sort", k)
-		d.SortLinks[k] = "/partners?" + sq.Encode()
-	}
+	d.Truncated, d.Stats = truncated, stats
+	d.List.setCount(len(rows), false)
+	d.Rows = pageOf(rq, d.List, rows)
 	return s.render(rq, http.StatusOK, "partners", "All partners", "partners", d)
+}
+
+// partnerExport downloads every partner of the list's filters, in its
+// order, with the last 30 days' figures.
+func (s *Server) partnerExport(rq *request) error {
+	q := rq.r.URL.Query()
+	loc, err := s.orgZone(rq)
+	if err != nil {
+		return err
+	}
+	lq := parseListQuery(q, loc, partnerListSpec)
+	if !lq.Valid() {
+		rq.r.URL.Path = partnerListSpec.Path
+		return s.partnerList(rq)
+	}
+	rows, _, _, err := s.matchingPartners(rq, lq, q)
+	if err != nil {
+		return err
+	}
+	_, tiers, err := s.tierOptions(rq, "")
+	if err != nil {
+		return err
+	}
+	header := []string{"id", "companyName", "contactName", "email", "tier", "status", "portalAccess", "createdAt",
+		"clicks30d", "referrals30d", "conversions30d", "revenue30d", "commission30d"}
+	all := func(store.Page) ([]partnerRow, string, error) { return rows, "", nil }
+	return sendListCSV(rq, "partners.csv", header, all, func(r partnerRow) []string {
+		out := []string{r.ID, r.CompanyName, r.ContactName, r.Email, tiers[r.TierID], string(r.Status), r.Access, csvTime(r.CreatedAt, loc)}
+		if st := r.Stats; st != nil {
+			return append(out, itoa(int(st.Clicks)), itoa(int(st.Referrals)), itoa(int(st.Conversions)), csvMoneys(st.Revenue), csvMoneys(st.Commission))
+		}
+		return append(out, "0", "0", "0", "", "")
+	})
+}
+
+// csvMoneys is amounts of several currencies in one CSV cell: "12.50 USD;
+// 3.00 EUR" ("" for none).
+func csvMoneys(ms []domain.Money) string {
+	parts := make([]string, len(ms))
+	for i, m := range ms {
+		parts[i] = csvMoney(&m) + " " + m.Currency
+	}
+	return strings.Join(parts, "; ")
 }
 
 func cloneQuery(q url.Values) url.Values {

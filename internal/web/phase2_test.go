@@ -3,11 +3,14 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/partners"
+	"github.com/partnerloop/partnerloop/internal/pipeline"
 )
 
 // newPartner creates a partner (and a tier for it) through the API.
@@ -162,6 +165,52 @@ func TestDealsPipeline(t *testing.T) {
 	if r := b.do("POST", "/deals/"+first+"/lost", url.Values{}); r.Status != http.StatusForbidden {
 		t.Errorf("action without CSRF: %d", r.Status)
 	}
+
+	// By stage: every stage with its count and value, linking to its list.
+	page := body(b.do("GET", "/deals?source=partner", nil))
+	for _, want := range []string{
+		`<li data-stage="won"><a class="kpi" href="/deals?source=partner&amp;status=won">`,
+		`<span class="stat-label">Won</span>
+    <span class="stat-value">1</span>
+    <span class="kpi-hint">$15,000.00</span>`,
+		`<span class="stat-label">Rejected</span>
+    <span class="stat-value">0</span>`, // the rejected deal is direct
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the partner deals by stage lack %q:\n%s", want, page)
+		}
+	}
+	page = body(b.do("GET", "/deals?status=rejected", nil))
+	if !strings.Contains(page, `<a class="kpi kpi-current" href="/deals" aria-current="true">`) || !strings.Contains(page, "$9,000.50") {
+		t.Errorf("the rejected stage is not the current one, or lacks its value:\n%s", page)
+	}
+
+	// The won deal links to the commission it earned, and that list to the deal.
+	if !strings.Contains(body(b.do("GET", "/deals/"+first, nil)), "No commission recorded yet") {
+		t.Error("a won deal without its commission yet does not say so")
+	}
+	calc := pipeline.NewCalculator(e.App.Store.(pipeline.LedgerStore), e.Clock.Now, partners.NewRuleSource(e.App.Store))
+	if err := calc.ReconcileDeal(t.Context(), e.OrgID, first); err != nil {
+		t.Fatal(err)
+	}
+	page = body(b.do("GET", "/deals/"+first, nil))
+	if !strings.Contains(page, `Commission: <a href="/commissions?dealId=`+first+`">$1,500.00 (pending)</a>`) {
+		t.Fatalf("the won deal does not link to its commission:\n%s", page)
+	}
+	page = body(b.do("GET", "/commissions?dealId="+first, nil))
+	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "1 matching commission", `<a href="/deals/` + first + `">Deal</a>`,
+		`href="/commissions.csv?dealId=` + first + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the deal's commissions lack %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "Approve all matching") {
+		t.Error("a deal's entries offer approve all matching, which has no deal filter")
+	}
+	r = b.do("GET", "/commissions.csv?dealId="+first, nil)
+	if lines := strings.Split(strings.TrimSpace(body(r)), "\n"); r.Status != http.StatusOK || len(lines) != 2 || !strings.Contains(lines[1], "1500.00") {
+		t.Errorf("the deal's CSV: %d\n%s", r.Status, r.Body)
+	}
 }
 
 func TestPortalPagesAreThePartnersOwn(t *testing.T) {
@@ -202,6 +251,23 @@ func TestPortalPagesAreThePartnersOwn(t *testing.T) {
 	r = pa.do("GET", "/portal/deals", nil)
 	if !strings.Contains(body(r), "Under review") || strings.Contains(body(r), theirs) {
 		t.Errorf("portal deals after a conflicting registration:\n%s", r.Body)
+	}
+	// Its page does not name the other party, its customer's name or its deal
+	// either (the staff's deal page does).
+	mine := regexp.MustCompile(`href="/portal/deals/([^"]+)"`).FindStringSubmatch(body(r))
+	if mine == nil {
+		t.Fatalf("no link to the registered deal:\n%s", r.Body)
+	}
+	page := body(pa.do("GET", "/portal/deals/"+mine[1], nil))
+	for _, secret := range []string{theirs, "Co b@example.com", "b@example.com", "/deals/"} {
+		if !strings.Contains(page, "Under review") || strings.Contains(page, secret) {
+			t.Errorf("the portal's deal page in conflict shows %q (or is not under review):\n%s", secret, page)
+		}
+	}
+	for _, path := range []string{"/deals.csv", "/partners.csv", "/commissions.csv", "/commissions?dealId=" + theirs} {
+		if r := pa.do("GET", path, nil); r.Status != http.StatusForbidden {
+			t.Errorf("partner GET %s: %d, want 403", path, r.Status)
+		}
 	}
 	if r := e.Do(t, "GET", "/v1/deals?partnerId="+a, e.AdminToken, nil); len(r.Items()) != 1 {
 		t.Errorf("the registration is not the session partner's: %s", r.Body)

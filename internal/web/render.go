@@ -348,6 +348,7 @@ var funcs = template.FuncMap{
 		return id
 	},
 	"ruleText": ruleText,
+	"plural":   plural,
 	"title": func(v any) string {
 		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
 		if s == "" {

@@ -156,6 +156,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
 
 		{"GET", "/partners", admin, s.partnerList},
+		{"GET", "/partners.csv", admin, s.partnerExport},
 		{"GET", "/partners/new", admin, s.partnerNew},
 		{"POST", "/partners", admin, s.partnerCreate},
 		{"GET", "/partners/{id}", admin, s.partnerShow},
@@ -171,6 +172,7 @@ func (s *Server) Pages() []Page {
 		{"POST", "/partners/{id}/reactivate", admin, s.partnerSetActive(true)},
 
 		{"GET", "/deals", admin, s.dealList},
+		{"GET", "/deals.csv", admin, s.dealExport},
 		{"POST", "/deals", admin, s.dealCreate},
 		{"GET", "/deals/{id}", admin, s.dealShow},
 		{"POST", "/deals/{id}/{action}", admin, s.dealAction},
@@ -193,7 +195,7 @@ func (s *Server) Pages() []Page {
 		{"GET", "/commissions", admin, s.commissionList},
 		{"POST", "/commissions/bulk", admin, s.commissionBulk},
 		{"POST", "/commissions/approve-matching", admin, s.commissionApproveMatching},
-		{"GET", "/commissions/export", admin, s.commissionExport},
+		{"GET", "/commissions.csv", admin, s.commissionExport},
 		{"GET", "/payouts", admin, s.payoutList},
 		{"POST", "/payouts", admin, s.payoutCreate},
 		{"GET", "/payouts/{id}", admin, s.payoutShow},

@@ -177,7 +177,7 @@ func TestRolesSeeOnlyTheirPages(t *testing.T) {
 			t.Errorf("program manager's navigation shows %s", hidden)
 		}
 	}
-	for _, path := range []string{"/partners", "/partners/new", "/partner-tiers", "/commissions", "/commissions/export", "/deals", "/portal"} {
+	for _, path := range []string{"/partners", "/partners/new", "/partner-tiers", "/commissions", "/commissions.csv", "/deals", "/deals.csv", "/partners.csv", "/portal"} {
 		if r := pm.do("GET", path, nil); r.Status != http.StatusForbidden {
 			t.Errorf("program manager GET %s: %d, want 403", path, r.Status)
 		}

@@ -144,7 +144,7 @@ func TestAdminConsole(t *testing.T) {
 	if st := tb.text("tbody .pill"); st != "Approved" {
 		t.Errorf("status after approving: %q", st)
 	}
-	csv := string(tb.download(`a[href^="/commissions/export"]`))
+	csv := string(tb.download(`a[href^="/commissions.csv"]`))
 	if !strings.Contains(csv, c.ID) || !strings.Contains(csv, "approved") {
 		t.Errorf("downloaded CSV lacks the approved commission:\n%s", csv)
 	}

@@ -170,8 +170,8 @@ func TestPayoutRunFlow(t *testing.T) {
 	tb.signIn(adminEmail, adminPassword)
 	apptest.RollUp(t, s.App) // the performance columns read the analytics
 	tb.open("/partners?q=PAYEE%40acme")
-	if n := tb.count("tbody tr"); n != 1 || !strings.Contains(tb.text("#partner-count"), "1 partner") {
-		t.Errorf("search by e-mail: %d rows, %q", n, tb.text("#partner-count"))
+	if n := tb.count("tbody tr"); n != 1 || !strings.Contains(tb.text("#list-count"), "1 matching partner") {
+		t.Errorf("search by e-mail: %d rows, %q", n, tb.text("#list-count"))
 	}
 	if st := tb.text("tbody tr td:nth-child(4) .pill"); st != "Active" {
 		t.Errorf("portal access column: %q, want Active", st)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/app"
 	"github.com/partnerloop/partnerloop/internal/awsenv"
+	_ "github.com/partnerloop/partnerloop/internal/awsenv/profile" // real AWS from a developer's machine: the SDK's default chain
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/partners"

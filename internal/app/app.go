@@ -27,6 +27,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/portal"
@@ -291,7 +292,7 @@ func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(str
 	if err != nil {
 		return nil, err
 	}
-	return mail.NewSES(awsCfg, c.MailFrom)
+	return sesmail.NewSES(awsCfg, c.MailFrom)
 }
 
 // OpenStore opens the DynamoDB store the configuration names; the AWS

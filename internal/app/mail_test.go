@@ -13,6 +13,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
 )
 
 // TestInvitationThroughSESEmulator wires the mailer the way the DynamoDB
@@ -47,8 +48,8 @@ func TestInvitationThroughSESEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.(*mail.SES); !ok {
-		t.Fatalf("STORE=dynamodb mailer is %T, want *mail.SES", m)
+	if _, ok := m.(*sesmail.SES); !ok {
+		t.Fatalf("STORE=dynamodb mailer is %T, want *sesmail.SES", m)
 	}
 
 	e := apptest.New(t)

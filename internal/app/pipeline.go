@@ -258,7 +258,7 @@ func mustLedgerStore(cfg Config, log *slog.Logger) pipeline.LedgerStore {
 func lambdaMetrics() *metrics.Emitter { return metrics.New(os.Stdout, time.Now) }
 
 func mustConfig(function string) (Config, *slog.Logger) {
-	cfg, err := ConfigFromEnv(os.Getenv)
+	cfg, err := configFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "configuration:", err)
 		os.Exit(1)

@@ -71,3 +71,13 @@ func (s *SES) Send(ctx context.Context, m mail.Message) error {
 func utf8(s string) *types.Content {
 	return &types.Content{Data: aws.String(s), Charset: aws.String("UTF-8")}
 }
+
+// NewMailer is NewSES as a mail.Mailer (app.NewSES), for the Lambda
+// functions that send mail.
+func NewMailer(cfg aws.Config, from string) (mail.Mailer, error) {
+	s, err := NewSES(cfg, from)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}

@@ -51,11 +51,17 @@ func Neutralize(s string) string {
 // sign, not a formula — because it is generated from an integer and so can
 // only ever be a number; anything else (impossible) would be neutralised.
 func Amount(m domain.Money) string {
-	s := domain.FormatMajor(m.Amount, m.Currency)
-	if !amountCell.MatchString(s) {
-		return Neutralize(s)
+	return Cell(domain.FormatMajor(m.Amount, m.Currency))
+}
+
+// Cell is a CSV cell of any export: a decimal number as it is (its
+// leading minus is a sign, and a number cannot be a formula), any other
+// text through Neutralize.
+func Cell(s string) string {
+	if amountCell.MatchString(s) {
+		return s
 	}
-	return s
+	return Neutralize(s)
 }
 
 // Row is one commission as a CSV record in Columns order. Every cell but

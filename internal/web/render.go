@@ -324,8 +324,9 @@ func selectField(f *Form, name, label string, options []Option, opts ...string) 
 }
 
 var funcs = template.FuncMap{
-	"field":  field,
-	"select": selectField,
+	"field":   field,
+	"select":  selectField,
+	"listBar": listBar,
 	// money, moneyp and moneys: see moneyFuncs.
 	"date": func(t time.Time) string {
 		if t.IsZero() {

@@ -21,7 +21,8 @@ import (
 //   - only web links the web UI (internal/app/webui wires it), and only
 //     the functions that format money for people (portal's PDF, web) link
 //     its decimal library (cockroachdb/apd, 1 ms of init);
-//   - only the functions that send mail link the SES client;
+//   - only the functions that send mail link the SES client, only the
+//     stream-router the SQS client (internal/app/sqssend);
 //   - none links the AWS SDK's default configuration chain (config, STS,
 //     SSO, SSO-OIDC, sign-in): awsenv builds the configuration from the
 //     environment.
@@ -38,6 +39,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		"github.com/partnerloop/partnerloop/internal/web":  {"web"},
 		"github.com/cockroachdb/apd/v3":                    {"portal", "web"},
 		"github.com/aws/aws-sdk-go-v2/service/sesv2":       {"identity", "partners", "web", "webhook-dispatcher"},
+		"github.com/aws/aws-sdk-go-v2/service/sqs":         {"stream-router"},
 		"modernc.org/sqlite":                               nil,
 		"github.com/aws/aws-sdk-go-v2/config":              nil,
 		"github.com/aws/aws-sdk-go-v2/service/sts":         nil,

@@ -7,8 +7,12 @@
 # Init: the sum of GODEBUG=inittrace=1's per-package times, from the same
 # build for this machine's architecture (an arm64 binary does not run here),
 # started outside Lambda (main then fails at once: only init is measured);
-# the median of FOOTPRINT_RUNS runs (default 5). Also which of SQLite, the
-# PDF library and html/template each function links (go list -deps).
+# the minimum and the median of FOOTPRINT_RUNS runs (default 5): on a busy
+# machine the median varies with the load, the minimum much less. Also which of SQLite, the
+# PDF library, the web UI (internal/web, with its html/template pages), the
+# decimal library behind money formatting (apd), the SES client and the
+# SDK's default configuration chain (config) each function links
+# (go list -deps with the build's tags).
 #
 # Usage: scripts/lambda-footprint.sh
 set -euo pipefail
@@ -18,20 +22,23 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/partnerloop-footprint.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 FLAGS=(-tags lambda.norpc -trimpath -ldflags='-s -w')
 
-init_ms() { # median total init time of a binary, in ms
+init_ms() { # minimum and median total init time of a binary, in ms ("min/median")
   local bin=$1 i
   for i in $(seq 1 "$RUNS"); do
     GODEBUG=inittrace=1 AWS_LAMBDA_RUNTIME_API= timeout 10 "$bin" 2>&1 >/dev/null </dev/null |
       awk '/^init /{t += $5} END {printf "%.2f\n", t}' || true
-  done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  done | sort -n | awk '{a[NR]=$1} END {printf "%s/%s\n", a[1], a[int((NR+1)/2)]}'
 }
 
 links() { # which of the heavy libraries a package links
   local deps out=""
-  deps=$(go list -deps "$1")
+  deps=$(go list -tags lambda.norpc -deps "$1")
   grep -qx 'modernc.org/sqlite' <<<"$deps" && out+="sqlite "
   grep -qx 'github.com/go-pdf/fpdf' <<<"$deps" && out+="pdf "
-  grep -qx 'html/template' <<<"$deps" && out+="html/template "
+  grep -qx 'github.com/partnerloop/partnerloop/internal/web' <<<"$deps" && out+="web-ui "
+  grep -qx 'github.com/cockroachdb/apd/v3' <<<"$deps" && out+="apd "
+  grep -qx 'github.com/aws/aws-sdk-go-v2/service/sesv2' <<<"$deps" && out+="ses "
+  grep -qx 'github.com/aws/aws-sdk-go-v2/config' <<<"$deps" && out+="config "
   echo "${out:-—}"
 }
 
@@ -45,13 +52,13 @@ row() { # name package
   echo "$name $size $ms $(links "$pkg")"
 }
 
-echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-); init is the median of $RUNS runs"
+echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-), load $(cut -d' ' -f1-3 /proc/loadavg); init is the minimum/median of $RUNS runs"
 hello=$(row hello-world ./scripts/lambda-hello)
 read -r _ hsize hms _ <<<"$hello"
-printf '| %-22s | %9s | %6s | %8s | %-28s |\n' function "size MB" "× hello" "init ms" "links"
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..8})" "$(printf -- '-%.0s' {1..10})" "$(printf -- '-%.0s' {1..30})"
+printf '| %-22s | %9s | %6s | %13s | %-28s |\n' function "size MB" "× hello" "init ms" "links"
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' {1..11})" "$(printf -- '-%.0s' {1..8})" "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..30})"
 for line in "$hello" $(for d in functions/*/; do n=$(basename "$d"); echo "$n"; done); do
   if [ "$line" = "$hello" ]; then r=$hello; else r=$(row "$line" "./functions/$line"); fi
   read -r name size ms libs <<<"$r"
-  printf '| %-22s | %9.1f | %6.1f | %8s | %-28s |\n' "$name" "$(echo "$size/1000000" | bc -l)" "$(echo "$size/$hsize" | bc -l)" "$ms" "$libs"
+  printf '| %-22s | %9.1f | %6.1f | %13s | %-28s |\n' "$name" "$(echo "$size/1000000" | bc -l)" "$(echo "$size/$hsize" | bc -l)" "$ms" "$libs"
 done

@@ -7,4 +7,4 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupAnalytics) }
+func main() { app.StartHTTPFunction(httpapi.GroupAnalytics, httpapi.AnalyticsRoutes, nil) }

@@ -6,4 +6,4 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupCommissions) }
+func main() { app.StartHTTPFunction(httpapi.GroupCommissions, httpapi.CommissionsRoutes, nil) }

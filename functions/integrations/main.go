@@ -7,4 +7,4 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupIntegrations) }
+func main() { app.StartHTTPFunction(httpapi.GroupIntegrations, httpapi.IntegrationsRoutes, nil) }

@@ -9,4 +9,4 @@ import (
 	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupPortal) }
+func main() { app.StartHTTPFunction(httpapi.GroupPortal, httpapi.PortalRoutes, nil) }

@@ -6,4 +6,4 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupPrograms) }
+func main() { app.StartHTTPFunction(httpapi.GroupPrograms, httpapi.ProgramsRoutes, nil) }

@@ -2,6 +2,9 @@
 // turns inserted conversions, refunds and won deals into queue messages.
 package main
 
-import "github.com/partnerloop/partnerloop/internal/app"
+import (
+	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/app/sqssend"
+)
 
-func main() { app.StartStreamRouter() }
+func main() { app.StartStreamRouter(sqssend.New) }

@@ -6,4 +6,4 @@ import (
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
-func main() { app.StartHTTPFunction(httpapi.GroupTracking) }
+func main() { app.StartHTTPFunction(httpapi.GroupTracking, httpapi.TrackingRoutes, nil) }

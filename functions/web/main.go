@@ -3,9 +3,8 @@
 package main
 
 import (
-	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/app/webui"
 	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
-	"github.com/partnerloop/partnerloop/internal/web"
 )
 
-func main() { app.StartHTTPFunction(web.Group) }
+func main() { webui.Start() }

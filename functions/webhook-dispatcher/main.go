@@ -3,6 +3,9 @@
 // webhook endpoints.
 package main
 
-import "github.com/partnerloop/partnerloop/internal/app"
+import (
+	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
+)
 
-func main() { app.StartWebhookDispatcher() }
+func main() { app.StartWebhookDispatcher(sesmail.NewMailer) }

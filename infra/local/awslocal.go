@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/partnerloop/partnerloop/internal/app"
+	"github.com/partnerloop/partnerloop/internal/app/sqssend"
 	"github.com/partnerloop/partnerloop/internal/awslocal"
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
@@ -136,7 +137,7 @@ func runAWSPipeline(ctx context.Context, awsCfg aws.Config, table string, q loca
 		return fmt.Errorf("table %s has no stream", table)
 	}
 	sqsClient := sqs.NewFromConfig(awsCfg)
-	sender := app.SQSSender{Client: sqsClient, Commissions: q.CommissionsURL, Events: q.EventsURL}
+	sender := sqssend.Sender{Client: sqsClient, Commissions: q.CommissionsURL, Events: q.EventsURL}
 	pollers := []func(context.Context) error{
 		(&awslocal.StreamPoller{Client: dynamodbstreams.NewFromConfig(awsCfg), StreamARN: *desc.Table.LatestStreamArn,
 			Region: awsCfg.Region, Handler: awslocal.StreamHandler(app.NewStreamRouter(sender, log.With("function", "stream-router"), nil)),

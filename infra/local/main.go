@@ -20,9 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/partnerloop/partnerloop/internal/app"
+	_ "github.com/partnerloop/partnerloop/internal/app/webui" // the one-process server serves the web UI
 	"github.com/partnerloop/partnerloop/internal/awsenv"
+	_ "github.com/partnerloop/partnerloop/internal/awsenv/profile" // real AWS from a developer's machine: the SDK's default chain
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
 	"github.com/partnerloop/partnerloop/internal/partners"
 	"github.com/partnerloop/partnerloop/internal/pipeline"
 	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
@@ -72,7 +75,7 @@ func run(args []string) error {
 	}
 	defer st.Close()
 	clock := domain.SystemClock
-	mailer, err := app.OpenMailer(ctx, cfg, clock, os.Getenv, os.Environ())
+	mailer, err := app.OpenMailer(ctx, cfg, clock, os.Getenv, os.Environ(), sesmail.NewMailer)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
@@ -37,7 +39,6 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store/dynamo"
 	"github.com/partnerloop/partnerloop/internal/stripeint"
 	"github.com/partnerloop/partnerloop/internal/tracking"
-	"github.com/partnerloop/partnerloop/internal/web"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
@@ -91,6 +92,19 @@ const DefaultMailFrom = "PartnerLoop <noreply@partnerloop.localhost>"
 // with defaults for the local embedded mode. It fails on values it cannot
 // use rather than guessing.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c, err := configFromEnv(getenv)
+	if err == nil && c.SMTP.Host != "" {
+		if _, err := mail.NewSMTP(c.SMTP, c.MailFrom); err != nil {
+			return c, fmt.Errorf("SMTP settings: %w", err)
+		}
+	}
+	return c, err
+}
+
+// configFromEnv is ConfigFromEnv without building the SMTP client to check
+// its settings: what the Lambda functions read (they refuse SMTP_HOST, as
+// their store is DynamoDB), so they do not link the SMTP library.
+func configFromEnv(getenv func(string) string) (Config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
@@ -154,9 +168,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("SMTP_HOST is for the embedded server (STORE=sqlite); with STORE=%s mail goes through SES", c.Store)
 		case strings.TrimSpace(getenv("MAIL_FROM")) == "":
 			return c, fmt.Errorf("SMTP_HOST is set: set MAIL_FROM to the sender your SMTP server may send as (the default %q is for development)", DefaultMailFrom)
-		}
-		if _, err := mail.NewSMTP(c.SMTP, c.MailFrom); err != nil {
-			return c, fmt.Errorf("SMTP settings: %w", err)
 		}
 	}
 	return c, nil
@@ -253,8 +264,10 @@ type App struct {
 	// Stripe records conversions from Stripe events; nil when there is no
 	// key to seal the organizations' secrets with (see Config.SecretsKey).
 	Stripe *stripeint.Service
-	// Web is the server-rendered UI (the web function's handler).
-	Web *web.Server
+	// Web is the server-rendered UI (the web function's handler), an
+	// *internal/web.Server wired by internal/app/webui when a program
+	// imports it (see RegisterWebUI); nil otherwise.
+	Web WebUI
 	// Mail sends the platform's email; Mailbox is set when it is the
 	// development mailbox (no SMTP server configured; served to admins at
 	// /_dev/mail by the local server).
@@ -264,7 +277,17 @@ type App struct {
 	// both nil when the store keeps no webhooks or no secrets key opens.
 	Webhooks   *webhooks.Service
 	Dispatcher *webhooks.Dispatcher
+	// Ledger, Portal and Payouts are nil while the store cannot back them
+	// (their routes then answer 503).
+	Ledger  *ledger.Service
+	Portal  *portal.Service
+	Payouts *payouts.Service
+
+	now domain.Clock
 }
+
+// Now is the clock the app was wired with.
+func (a *App) Now() domain.Clock { return a.now }
 
 // Option adjusts the wiring of New.
 type Option func(*App)
@@ -274,24 +297,55 @@ func WithMailer(m mail.Mailer) Option {
 	return func(a *App) { a.Mail = m }
 }
 
+// WebUI is what the processes use of the web UI (internal/web.Server).
+// Package app does not import internal/web: the API functions would link
+// (and initialise) its pages and money formatting.
+type WebUI interface {
+	http.Handler
+	// AdminOnly serves h to signed-in admins only.
+	AdminOnly(h http.Handler) http.Handler
+}
+
+// newWebUI wires the web UI on a; set by RegisterWebUI.
+var newWebUI func(a *App) WebUI
+
+// RegisterWebUI makes New wire App.Web with f. internal/app/webui calls it
+// from its init, so the programs that serve the UI import that package
+// (as image formats register with package image).
+func RegisterWebUI(f func(a *App) WebUI) { newWebUI = f }
+
+// NewSES returns the SES (v2 API) mailer for cfg and sender from:
+// internal/mail/sesmail.NewMailer. It is passed in by the programs that
+// send mail, so that the functions that send none do not link the SES
+// client.
+type NewSES func(cfg aws.Config, from string) (mail.Mailer, error)
+
 // OpenMailer returns the mailer the configuration names: SMTP when
 // SMTP_HOST is set, else the in-memory development Mailbox with the
-// embedded store, and SES (v2 API) with DynamoDB. SES takes
+// embedded store, and SES (v2 API, newSES) with DynamoDB. SES takes
 // its configuration from awsenv, so a local endpoint
 // (AWS_ENDPOINT_URL_SESV2, as the AWS-local mode sets for
 // aws-ses-v2-local) needs local credentials like every other override.
-func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(string) string, environ []string) (mail.Mailer, error) {
+func OpenMailer(ctx context.Context, c Config, now domain.Clock, getenv func(string) string, environ []string, newSES NewSES) (mail.Mailer, error) {
 	if c.SMTP.Host != "" {
 		return mail.NewSMTP(c.SMTP, c.MailFrom)
 	}
 	if c.Store != "dynamodb" {
 		return mail.NewMailbox(c.MailFrom, now, 0)
 	}
+	return openSES(ctx, c, getenv, environ, newSES)
+}
+
+// openSES is OpenMailer with DynamoDB: the Lambda functions' mailer.
+func openSES(ctx context.Context, c Config, getenv func(string) string, environ []string, newSES NewSES) (mail.Mailer, error) {
+	if newSES == nil {
+		return nil, errors.New("this program was built without a mailer (pass sesmail.NewMailer)")
+	}
 	awsCfg, _, err := awsenv.Load(ctx, getenv, environ)
 	if err != nil {
 		return nil, err
 	}
-	return mail.NewSES(awsCfg, c.MailFrom)
+	return newSES(awsCfg, c.MailFrom)
 }
 
 // OpenStore opens the DynamoDB store the configuration names; the AWS
@@ -377,11 +431,10 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 			return nil
 		},
 	}
-	a.Web = web.New(web.Config{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: led,
-		Deals: a.Deals, Portal: portalSvc, Payouts: payoutSvc, Analytics: analyticsSvc, Invitations: a.Identity, Webhooks: a.Webhooks, SecureCookies: a.API.SecureCookies, Log: log, Now: now,
-		ClientAddr: c.TrustedProxies,
-	})
+	a.Ledger, a.Portal, a.Payouts, a.now = led, portalSvc, payoutSvc, now
+	if newWebUI != nil {
+		a.Web = newWebUI(a)
+	}
 	return a
 }
 
@@ -434,7 +487,8 @@ func IsAPIPath(path string) bool {
 }
 
 // Handler is the one-process server's handler: the API's paths to the API
-// (every group), everything else to the web UI.
+// (every group), everything else to the web UI (internal/app/webui must be
+// imported).
 func (a *App) Handler() http.Handler {
 	api, ui := a.API.Handler(), a.Web
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

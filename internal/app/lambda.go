@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -11,7 +12,8 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
-	"github.com/partnerloop/partnerloop/internal/web"
+	"github.com/partnerloop/partnerloop/internal/httpapi"
+	"github.com/partnerloop/partnerloop/internal/mail"
 )
 
 // HTTPFunction is the Lambda handler of one route group: API Gateway HTTP
@@ -19,13 +21,21 @@ import (
 // the middle.
 type HTTPFunction func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
+// WebGroup is the web UI's function (internal/web.Group).
+const WebGroup = "web"
+
 // NewHTTPFunction adapts the handler of group to Lambda: the API's routes
-// of the group, or for web.Group the web UI.
+// of the group, or for WebGroup the web UI.
 func (a *App) NewHTTPFunction(group string) HTTPFunction {
-	if group == web.Group {
-		return httpadapter.NewV2(joinSplitHeaders(a.Web)).ProxyWithContext
+	if group == WebGroup {
+		return HTTPHandler(a.Web)
 	}
-	return httpadapter.NewV2(joinSplitHeaders(a.API.Handler(group))).ProxyWithContext
+	return HTTPHandler(a.API.Handler(group))
+}
+
+// HTTPHandler adapts h to Lambda.
+func HTTPHandler(h http.Handler) HTTPFunction {
+	return httpadapter.NewV2(joinSplitHeaders(h)).ProxyWithContext
 }
 
 // joinSplitHeaders undoes what the adapter does to header values: it splits
@@ -45,19 +55,39 @@ func joinSplitHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// StartHTTPFunction is the whole main of an HTTP Lambda function: read the
-// configuration, open the store, serve the group. It exits with a clear
-// message when the configuration is unusable.
-func StartHTTPFunction(group string) {
-	cfg, log := mustConfig(group)
+// StartHTTPFunction is the whole main of an API Lambda function: read the
+// configuration, open the store, serve the group's routes. It exits with a
+// clear message when the configuration is unusable. Only routes(a.API) are
+// referenced, so the function links only its group's handlers and what
+// they call. newSES is nil for a group that sends no mail: its mailer then
+// refuses (noMailer), and the function does not link the SES client.
+func StartHTTPFunction(group string, routes httpapi.GroupRoutes, newSES NewSES) {
+	a := StartApp(group, newSES)
+	lambda.Start(HTTPHandler(a.API.Serve(routes(a.API))))
+}
+
+// StartApp reads the configuration, opens the store and the mailer (SES
+// through newSES, or noMailer when nil) and wires the app, for a Lambda
+// function's main; it exits with a clear message when that fails.
+func StartApp(function string, newSES NewSES) *App {
+	cfg, log := mustConfig(function)
 	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
 	if err != nil {
 		fail(log, "store", err)
 	}
-	mailer, err := OpenMailer(context.Background(), cfg, domain.SystemClock, os.Getenv, os.Environ())
-	if err != nil {
-		fail(log, "mail", err)
+	var mailer mail.Mailer = noMailer{function}
+	if newSES != nil {
+		if mailer, err = openSES(context.Background(), cfg, os.Getenv, os.Environ(), newSES); err != nil {
+			fail(log, "mail", err)
+		}
 	}
-	a := New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log, WithMailer(mailer))
-	lambda.Start(a.NewHTTPFunction(group))
+	return New(cfg, st, domain.SystemClock, domain.NewULIDs(domain.SystemClock), log, WithMailer(mailer))
+}
+
+// noMailer is the mailer of a function that sends no mail: were a route of
+// it to send some after all, it fails loudly instead of dropping it.
+type noMailer struct{ function string }
+
+func (n noMailer) Send(context.Context, mail.Message) error {
+	return fmt.Errorf("mail: the %s function sends no mail (its main passes no mailer)", n.function)
 }

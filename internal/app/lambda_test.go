@@ -233,7 +233,7 @@ func TestAPIAndWebPathsDoNotOverlap(t *testing.T) {
 			t.Errorf("API route %s %s would be served by the web UI locally", rt.Method, rt.Pattern)
 		}
 	}
-	for _, p := range e.App.Web.Pages() {
+	for _, p := range e.App.Web.(*web.Server).Pages() {
 		if app.IsAPIPath(p.Pattern) {
 			t.Errorf("web page %s %s would be served by the API locally", p.Method, p.Pattern)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/mail"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
 )
 
 // TestInvitationThroughSESEmulator wires the mailer the way the DynamoDB
@@ -43,12 +44,12 @@ func TestInvitationThroughSESEmulator(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	m, err := app.OpenMailer(ctx, cfg, time.Now, os.Getenv, os.Environ())
+	m, err := app.OpenMailer(ctx, cfg, time.Now, os.Getenv, os.Environ(), sesmail.NewMailer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.(*mail.SES); !ok {
-		t.Fatalf("STORE=dynamodb mailer is %T, want *mail.SES", m)
+	if _, ok := m.(*sesmail.SES); !ok {
+		t.Fatalf("STORE=dynamodb mailer is %T, want *sesmail.SES", m)
 	}
 
 	e := apptest.New(t)
@@ -109,11 +110,11 @@ func TestOpenMailerFailsClosed(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	cfg := app.Config{Store: "dynamodb", TableName: "t", MailFrom: app.DefaultMailFrom}
-	if _, err := app.OpenMailer(context.Background(), cfg, time.Now, os.Getenv, os.Environ()); err == nil {
+	if _, err := app.OpenMailer(context.Background(), cfg, time.Now, os.Getenv, os.Environ(), sesmail.NewMailer); err == nil {
 		t.Fatal("OpenMailer accepted an endpoint override without local credentials")
 	}
 	cfg.Store = "sqlite"
-	m, err := app.OpenMailer(context.Background(), cfg, time.Now, os.Getenv, os.Environ())
+	m, err := app.OpenMailer(context.Background(), cfg, time.Now, os.Getenv, os.Environ(), sesmail.NewMailer)
 	if _, ok := m.(*mail.Mailbox); err != nil || !ok {
 		t.Fatalf("embedded mode mailer = %T, %v; want the mailbox", m, err)
 	}

@@ -8,15 +8,11 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/partnerloop/partnerloop/internal/awsenv"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -38,62 +34,6 @@ type (
 // Sender delivers routed messages; it reports the IDs it could not send.
 type Sender interface {
 	Send(ctx context.Context, msgs []pipeline.Message) (failed map[string]bool, err error)
-}
-
-// SQSSender sends work to the commission queue and notifications to the
-// events queue (read by the webhook dispatcher; FIFO on AWS, grouped by
-// record), ten per request.
-type SQSSender struct {
-	Client      *sqs.Client
-	Commissions string // queue URL
-	Events      string // queue URL
-}
-
-// Send implements Sender.
-func (s SQSSender) Send(ctx context.Context, msgs []pipeline.Message) (map[string]bool, error) {
-	byQueue := map[string][]pipeline.Message{}
-	for _, m := range msgs {
-		url := s.Commissions
-		if pipeline.IsNotification(m.Type) {
-			url = s.Events
-		}
-		byQueue[url] = append(byQueue[url], m)
-	}
-	failed := map[string]bool{}
-	for url, ms := range byQueue {
-		for start := 0; start < len(ms); start += 10 {
-			batch := ms[start:min(start+10, len(ms))]
-			entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
-			for i, m := range batch {
-				body, err := m.Encode()
-				if err != nil {
-					return nil, err
-				}
-				entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body)),
-					MessageAttributes: map[string]sqstypes.MessageAttributeValue{"type": {DataType: aws.String("String"), StringValue: aws.String(m.Type)}}}
-				if strings.HasSuffix(url, ".fifo") {
-					// One group per record: its events are dispatched in
-					// order. The message ID, derived from the change,
-					// deduplicates a change routed twice.
-					entries[i].MessageGroupId = aws.String(m.OrgID + "/" + m.EntityID)
-					entries[i].MessageDeduplicationId = aws.String(m.ID)
-				}
-			}
-			out, err := s.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
-			if err != nil {
-				for _, m := range batch {
-					failed[m.ID] = true
-				}
-				continue
-			}
-			for _, f := range out.Failed {
-				if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i < len(batch) {
-					failed[batch[i].ID] = true
-				}
-			}
-		}
-	}
-	return failed, nil
 }
 
 // NewStreamRouter returns the stream-router handler: each stream record is
@@ -216,18 +156,24 @@ func handleQueued(ctx context.Context, calc MessageHandler, body string) (err er
 	return calc.Handle(ctx, m)
 }
 
+// NewSender returns the stream-router's Sender on cfg to the commission
+// and events queues' URLs: internal/app/sqssend.New, passed in by the
+// stream-router's main so that the other functions neither link nor
+// initialise the SQS client.
+type NewSender func(cfg aws.Config, commissions, events string) Sender
+
 // StartStreamRouter is the whole main of the stream-router function.
-func StartStreamRouter() {
+func StartStreamRouter(newSender NewSender) {
 	_, log := mustConfig("stream-router")
 	awsCfg, _, err := awsenv.Load(context.Background(), os.Getenv, os.Environ())
 	if err != nil {
 		fail(log, "AWS configuration", err)
 	}
-	sender := SQSSender{Client: sqs.NewFromConfig(awsCfg), Commissions: os.Getenv("COMMISSION_QUEUE_URL"), Events: os.Getenv("EVENTS_QUEUE_URL")}
-	if sender.Commissions == "" || sender.Events == "" {
+	commissions, events := os.Getenv("COMMISSION_QUEUE_URL"), os.Getenv("EVENTS_QUEUE_URL")
+	if commissions == "" || events == "" {
 		fail(log, "configuration", errors.New("COMMISSION_QUEUE_URL and EVENTS_QUEUE_URL must be set"))
 	}
-	lambda.Start(NewStreamRouter(sender, log, lambdaMetrics()))
+	lambda.Start(NewStreamRouter(newSender(awsCfg, commissions, events), log, lambdaMetrics()))
 }
 
 // StartCommissionCalculator is the whole main of the commission-calculator
@@ -258,7 +204,7 @@ func mustLedgerStore(cfg Config, log *slog.Logger) pipeline.LedgerStore {
 func lambdaMetrics() *metrics.Emitter { return metrics.New(os.Stdout, time.Now) }
 
 func mustConfig(function string) (Config, *slog.Logger) {
-	cfg, err := ConfigFromEnv(os.Getenv)
+	cfg, err := configFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "configuration:", err)
 		os.Exit(1)

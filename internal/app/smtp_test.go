@@ -125,7 +125,7 @@ func smtpMailer(t *testing.T, env map[string]string) mail.Mailer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := app.OpenMailer(context.Background(), cfg, time.Now, getenv, nil)
+	m, err := app.OpenMailer(context.Background(), cfg, time.Now, getenv, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

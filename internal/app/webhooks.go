@@ -75,16 +75,17 @@ func NewWebhookDispatcher(d *webhooks.Dispatcher, log *slog.Logger) QueueHandler
 }
 
 // StartWebhookDispatcher is the whole main of the webhook-dispatcher
-// function: SQS events from the events queue, and the retry schedule's
+// function (newSES: sesmail.NewMailer, for the emails about disabled
+// endpoints): SQS events from the events queue, and the retry schedule's
 // EventBridge Scheduler invocations (any payload that is not an SQS event),
 // which attempt the due deliveries.
-func StartWebhookDispatcher() {
+func StartWebhookDispatcher(newSES NewSES) {
 	cfg, log := mustConfig("webhook-dispatcher")
 	st, err := OpenStore(context.Background(), cfg, os.Getenv, os.Environ())
 	if err != nil {
 		fail(log, "store", err)
 	}
-	m, err := OpenMailer(context.Background(), cfg, domain.SystemClock, os.Getenv, os.Environ())
+	m, err := openSES(context.Background(), cfg, os.Getenv, os.Environ(), newSES)
 	if err != nil {
 		fail(log, "mail", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/app"
+	_ "github.com/partnerloop/partnerloop/internal/app/webui" // the environments serve the web UI too
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/mail"

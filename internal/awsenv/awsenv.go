@@ -3,6 +3,14 @@
 // together with explicit static credentials that are not real AWS keys, so
 // a misconfiguration can never send a request to a real account with real
 // credentials, nor local test traffic to AWS.
+//
+// It builds aws.Config itself from the environment variables (Lambda puts
+// the role's credentials and the region there) instead of calling
+// config.LoadDefaultConfig: that chain links STS, SSO, SSO-OIDC, sign-in and
+// IMDS clients and their initialisation into every Lambda binary, which
+// never use them. A process that needs a developer's profile (~/.aws)
+// imports internal/awsenv/profile, which plugs the SDK's default chain back
+// in.
 package awsenv
 
 import (
@@ -14,9 +22,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
+
+// DefaultChain, when set (by importing internal/awsenv/profile), loads the
+// configuration for real AWS through the SDK's default chain (environment,
+// shared profile, SSO, IMDS, ...) instead of from the environment alone.
+var DefaultChain func(ctx context.Context, region string) (aws.Config, error)
 
 // realKeyRe matches the access key IDs AWS issues (long-term AKIA…,
 // temporary ASIA…). Local credentials must not look like these.
@@ -38,11 +50,12 @@ func (s Settings) Local() bool { return len(s.Endpoints) > 0 }
 
 // Load returns the SDK configuration for getenv's environment.
 //
-// Without an endpoint override it is the SDK's default chain (on Lambda:
-// the function's role) and AWS_REGION must be set. With AWS_ENDPOINT_URL or
-// any AWS_ENDPOINT_URL_<SERVICE> set, AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY must be set explicitly to non-AWS values; only they
-// are used, and the region defaults to us-east-1.
+// Without an endpoint override AWS_REGION must be set, and the credentials
+// are AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (on
+// Lambda: the function's role), or DefaultChain's when it is set. With
+// AWS_ENDPOINT_URL or any AWS_ENDPOINT_URL_<SERVICE> set, AWS_ACCESS_KEY_ID
+// and AWS_SECRET_ACCESS_KEY must be set explicitly to non-AWS values; only
+// they are used, and the region defaults to us-east-1.
 func Load(ctx context.Context, getenv func(string) string, environ []string) (aws.Config, Settings, error) {
 	s := Settings{Region: firstNonEmpty(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")), Endpoints: map[string]string{}}
 	for _, kv := range environ {
@@ -59,8 +72,16 @@ func Load(ctx context.Context, getenv func(string) string, environ []string) (aw
 		if s.Region == "" {
 			return aws.Config{}, s, fmt.Errorf("AWS_REGION is not set (Lambda sets it; set it when running elsewhere)")
 		}
-		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(s.Region))
-		return cfg, s, err
+		if DefaultChain != nil {
+			cfg, err := DefaultChain(ctx, s.Region)
+			return cfg, s, err
+		}
+		key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+		if key == "" || secret == "" {
+			return aws.Config{}, s, fmt.Errorf("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them; " +
+				"a process that uses a profile imports internal/awsenv/profile)")
+		}
+		return newConfig(s.Region, key, secret, getenv("AWS_SESSION_TOKEN"), nil), s, nil
 	}
 	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	names := make([]string, 0, len(s.Endpoints))
@@ -79,29 +100,47 @@ func Load(ctx context.Context, getenv func(string) string, environ []string) (aw
 	if s.Region == "" {
 		s.Region = "us-east-1"
 	}
-	opts := []func(*config.LoadOptions) error{
-		config.WithRegion(s.Region),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key, secret, "")),
-		// Only the environment counts: no profile from ~/.aws can add an
-		// endpoint or credentials behind our back.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return cfg, s, err
-	}
+	// Only the environment counts: no profile from ~/.aws can add an
+	// endpoint or credentials behind our back.
+	cfg := newConfig(s.Region, key, secret, "", serviceEndpoints(s.Endpoints))
 	// A service without an override of its own must not fall through to
 	// AWS: its base endpoint is the global override, else a closed loopback
-	// port where such a call fails at once. This is set on the loaded
-	// config, not as a load option, because a load option would outrank
-	// the service-specific variables (AWS_ENDPOINT_URL_DYNAMODB, ...).
+	// port where such a call fails at once. A service's own variable
+	// (AWS_ENDPOINT_URL_DYNAMODB, ...) outranks it: service clients ask
+	// cfg.ConfigSources (serviceEndpoints) for it.
 	base := s.Endpoints["AWS_ENDPOINT_URL"]
 	if base == "" {
 		base = Unconfigured
 	}
 	cfg.BaseEndpoint = aws.String(base)
 	return cfg, s, nil
+}
+
+// newConfig is the configuration of static (environment) credentials in
+// region. HTTP client and retryer are left to the service clients, whose
+// defaults are the ones config.LoadDefaultConfig would choose.
+func newConfig(region, key, secret, token string, endpoints serviceEndpoints) aws.Config {
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, token)),
+	}
+	if endpoints != nil {
+		cfg.ConfigSources = []any{endpoints}
+	}
+	return cfg
+}
+
+// serviceEndpoints answers the service clients' question for their own
+// endpoint variable, as config's environment source does:
+// AWS_ENDPOINT_URL_ + the SDK ID in upper case with spaces as underscores
+// (DynamoDB Streams: AWS_ENDPOINT_URL_DYNAMODB_STREAMS).
+type serviceEndpoints map[string]string
+
+// GetServiceBaseEndpoint implements the SDK's (internal)
+// configsources.ServiceBaseEndpointProvider.
+func (e serviceEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v, ok := e["AWS_ENDPOINT_URL_"+strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_")]
+	return v, ok, nil
 }
 
 func firstNonEmpty(vs ...string) string {

@@ -29,7 +29,8 @@ func TestLoad(t *testing.T) {
 		local   bool
 		region  string
 	}{
-		{"real AWS with a region", []string{"AWS_REGION=eu-west-1"}, "", false, "eu-west-1"},
+		{"real AWS with a region", []string{"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=ASIAXXXXXXXXXXXXXXXX", "AWS_SECRET_ACCESS_KEY=x", "AWS_SESSION_TOKEN=t"}, "", false, "eu-west-1"},
+		{"real AWS without credentials in the environment", []string{"AWS_REGION=eu-west-1"}, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set", false, ""},
 		{"real AWS without a region", nil, "AWS_REGION is not set", false, ""},
 		{"override without credentials", []string{"AWS_ENDPOINT_URL=http://127.0.0.1:8000"}, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set", true, ""},
 		{"service override without credentials", []string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local"}, "are not set", true, ""},
@@ -38,7 +39,7 @@ func TestLoad(t *testing.T) {
 		{"override that is not a URL", []string{"AWS_ENDPOINT_URL=127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "not an http(s) URL", true, ""},
 		{"override with local credentials", []string{"AWS_ENDPOINT_URL=http://127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "", true, "us-east-1"},
 		{"service override only", []string{"AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local"}, "", true, "us-east-1"},
-		{"empty override is no override", []string{"AWS_ENDPOINT_URL=", "AWS_REGION=us-west-2"}, "", false, "us-west-2"},
+		{"empty override is no override", []string{"AWS_ENDPOINT_URL=", "AWS_REGION=us-west-2", "AWS_ACCESS_KEY_ID=k", "AWS_SECRET_ACCESS_KEY=s"}, "", false, "us-west-2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,6 +56,16 @@ func TestLoad(t *testing.T) {
 			}
 			if s.Local() != c.local || cfg.Region != c.region {
 				t.Fatalf("local=%v region=%q, want %v %q", s.Local(), cfg.Region, c.local, c.region)
+			}
+			if !c.local {
+				// On Lambda the role's credentials are the environment's.
+				creds, err := cfg.Credentials.Retrieve(context.Background())
+				if err != nil || creds.AccessKeyID != getenv("AWS_ACCESS_KEY_ID") || creds.SessionToken != getenv("AWS_SESSION_TOKEN") {
+					t.Fatalf("credentials %+v %v, want the environment's", creds, err)
+				}
+				if cfg.BaseEndpoint != nil {
+					t.Fatalf("base endpoint %v on real AWS", *cfg.BaseEndpoint)
+				}
 			}
 			if c.local {
 				creds, err := cfg.Credentials.Retrieve(context.Background())
@@ -97,4 +108,25 @@ func resolvedEndpoint(t *testing.T, cfg aws.Config) string {
 	})
 	_, _ = client.ListTables(context.Background(), &dynamodb.ListTablesInput{})
 	return got
+}
+
+// TestLoadDefaultChain: with DefaultChain set (internal/awsenv/profile),
+// real AWS is configured by it — a developer's profile — and endpoint
+// overrides still never reach it.
+func TestLoadDefaultChain(t *testing.T) {
+	var called string
+	DefaultChain = func(_ context.Context, region string) (aws.Config, error) {
+		called = region
+		return aws.Config{Region: region}, nil
+	}
+	t.Cleanup(func() { DefaultChain = nil })
+	getenv, environ := env("AWS_REGION=eu-central-1")
+	if cfg, _, err := Load(context.Background(), getenv, environ); err != nil || called != "eu-central-1" || cfg.Region != "eu-central-1" {
+		t.Fatalf("Load = %v, %v; chain called for %q", cfg.Region, err, called)
+	}
+	called = ""
+	getenv, environ = env("AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9324", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+	if _, _, err := Load(context.Background(), getenv, environ); err != nil || called != "" {
+		t.Fatalf("local override: err %v, chain called for %q", err, called)
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/partnerloop/partnerloop/api"
 	"github.com/partnerloop/partnerloop/internal/apptest"
+	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
 
 // routeKeys returns "METHOD /path" for every route of the table, by group.
@@ -248,5 +249,33 @@ func TestTemplatePermissionsAreNarrow(t *testing.T) {
 	}
 	if functions == 0 {
 		t.Fatal("no functions in template.yaml")
+	}
+}
+
+// TestGroupRoutesAreOneGroupEach: a group's route constructor (what its
+// function's main serves) returns exactly that group's routes, every group
+// has one, and together they are the table.
+func TestGroupRoutesAreOneGroupEach(t *testing.T) {
+	e := apptest.New(t)
+	seen, n := map[string]bool{}, 0
+	for _, g := range httpapi.Groups() {
+		rs := g(e.App.API)
+		if len(rs) == 0 {
+			t.Fatal("a group constructor returned no routes")
+		}
+		group := rs[0].Group
+		if seen[group] {
+			t.Errorf("two constructors return group %s", group)
+		}
+		seen[group] = true
+		for _, rt := range rs {
+			if rt.Group != group {
+				t.Errorf("%s %s is group %s, returned with group %s", rt.Method, rt.Pattern, rt.Group, group)
+			}
+		}
+		n += len(rs)
+	}
+	if n != len(e.App.API.Routes()) {
+		t.Errorf("the groups have %d routes, the table %d", n, len(e.App.API.Routes()))
 	}
 }

@@ -66,13 +66,37 @@ type API struct {
 	Stripe *stripeint.Service
 }
 
+// Who may call a route, by the roles' names in the route table.
+var (
+	staff      = roles(domain.RoleAdmin, domain.RoleProgramManager)
+	staffOrKey = roles(domain.RoleAdmin, domain.RoleProgramManager, domain.RoleAPIKey)
+	adminOrKey = roles(domain.RoleAdmin, domain.RoleAPIKey)
+	admin      = roles(domain.RoleAdmin)
+	partner    = roles(domain.RolePartner)
+)
+
+// GroupRoutes returns one group's routes on a. Each group has its own, so
+// that a Lambda function that serves one group references (and links) only
+// that group's handlers and the services they call: see
+// app.StartHTTPFunction and TestFunctionsLinkOnlyWhatTheyUse.
+type GroupRoutes func(a *API) []Route
+
+// Groups are every group's routes, in the route table's order.
+func Groups() []GroupRoutes {
+	return []GroupRoutes{IdentityRoutes, ProgramsRoutes, TrackingRoutes, PartnersRoutes, CommissionsRoutes, PortalRoutes, IntegrationsRoutes, AnalyticsRoutes}
+}
+
 // Routes is the route table: every route of every group, with who may call it.
 func (a *API) Routes() []Route {
-	staff := roles(domain.RoleAdmin, domain.RoleProgramManager)
-	staffOrKey := roles(domain.RoleAdmin, domain.RoleProgramManager, domain.RoleAPIKey)
-	adminOrKey := roles(domain.RoleAdmin, domain.RoleAPIKey)
-	admin := roles(domain.RoleAdmin)
-	partner := roles(domain.RolePartner)
+	var rs []Route
+	for _, g := range Groups() {
+		rs = append(rs, g(a)...)
+	}
+	return rs
+}
+
+// IdentityRoutes are the GroupIdentity group's routes (functions/identity).
+func IdentityRoutes(a *API) []Route {
 	return []Route{
 		{GroupIdentity, "GET", "/healthz", "Liveness and store health", public(), a.healthz},
 		{GroupIdentity, "GET", "/openapi.yaml", "This API's OpenAPI document", public(), a.openAPI},
@@ -97,7 +121,12 @@ func (a *API) Routes() []Route {
 		{GroupIdentity, "POST", "/v1/webhooks/{id}/rotate-secret", "Rotate a webhook endpoint's signing secret", admin, a.withWebhooks(a.rotateWebhookSecret)},
 		{GroupIdentity, "GET", "/v1/webhooks/{id}/deliveries", "A webhook endpoint's delivery log", admin, a.withWebhooks(a.listWebhookDeliveries)},
 		{GroupIdentity, "POST", "/v1/webhooks/{id}/deliveries/{deliveryId}/replay", "Send a delivery again", admin, a.withWebhooks(a.replayWebhookDelivery)},
+	}
+}
 
+// ProgramsRoutes are the GroupPrograms group's routes (functions/programs).
+func ProgramsRoutes(a *API) []Route {
+	return []Route{
 		{GroupPrograms, "POST", "/v1/programs", "Create a program", staff, a.createProgram},
 		{GroupPrograms, "GET", "/v1/programs", "List programs", staffOrKey, a.listPrograms},
 		{GroupPrograms, "GET", "/v1/programs/{id}", "Get a program", staffOrKey, a.getProgram},
@@ -108,7 +137,12 @@ func (a *API) Routes() []Route {
 		{GroupPrograms, "POST", "/v1/programs/{id}/referrers", "Enrol a referrer", staffOrKey, a.createReferrer},
 		{GroupPrograms, "GET", "/v1/programs/{id}/referrers", "List a program's referrers", staffOrKey, a.listReferrers},
 		{GroupPrograms, "GET", "/v1/referrers/{id}", "Get a referrer", staffOrKey, a.getReferrer},
+	}
+}
 
+// TrackingRoutes are the GroupTracking group's routes (functions/tracking).
+func TrackingRoutes(a *API) []Route {
+	return []Route{
 		{GroupTracking, "GET", "/r/{code}", "Follow a referral link", public(), a.redirect},
 		{GroupTracking, "POST", "/v1/referrals", "Submit a referred contact", adminOrKey, a.createReferral},
 		{GroupTracking, "GET", "/v1/referrals", "List referrals", staffOrKey, a.listReferrals},
@@ -116,7 +150,12 @@ func (a *API) Routes() []Route {
 		{GroupTracking, "POST", "/v1/conversions", "Record a conversion", adminOrKey, a.createConversion},
 		{GroupTracking, "GET", "/v1/conversions", "List conversions", staffOrKey, a.listConversions},
 		{GroupTracking, "GET", "/v1/conversions/{id}", "Get a conversion", staffOrKey, a.getConversion},
+	}
+}
 
+// PartnersRoutes are the GroupPartners group's routes (functions/partners).
+func PartnersRoutes(a *API) []Route {
+	return []Route{
 		{GroupPartners, "POST", "/v1/partner-tiers", "Create a partner tier", admin, a.createTier},
 		{GroupPartners, "GET", "/v1/partner-tiers", "List partner tiers", admin, a.listTiers},
 		{GroupPartners, "POST", "/v1/partners", "Create a partner", admin, a.createPartner},
@@ -134,7 +173,12 @@ func (a *API) Routes() []Route {
 		{GroupPartners, "POST", "/v1/deals/{id}/reject", "Reject a deal", admin, a.withDeals(a.rejectDeal)},
 		{GroupPartners, "POST", "/v1/deals/{id}/won", "Close a deal as won", admin, a.withDeals(a.wonDeal)},
 		{GroupPartners, "POST", "/v1/deals/{id}/lost", "Close a deal as lost", admin, a.withDeals(a.lostDeal)},
+	}
+}
 
+// CommissionsRoutes are the GroupCommissions group's routes (functions/commissions).
+func CommissionsRoutes(a *API) []Route {
+	return []Route{
 		{GroupCommissions, "GET", "/v1/commissions", "List commissions", admin, a.withLedger(a.listCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/export", "Export commissions as CSV", admin, a.withLedger(a.exportCommissions)},
 		{GroupCommissions, "GET", "/v1/commissions/{id}", "Get a commission and its audit trail", admin, a.withLedger(a.getCommission)},
@@ -147,7 +191,12 @@ func (a *API) Routes() []Route {
 		{GroupCommissions, "GET", "/v1/payout-runs/{id}", "Get a payout run ({id}.csv: the CSV for accounts payable)", admin, a.withPayouts(a.getPayoutRun)},
 		{GroupCommissions, "POST", "/v1/payout-runs/{id}/mark-paid", "Mark a payout run and its commissions paid", admin, a.withPayouts(a.markPayoutRunPaid)},
 		{GroupCommissions, "POST", "/v1/payout-runs/{id}/cancel", "Cancel an open payout run", admin, a.withPayouts(a.cancelPayoutRun)},
+	}
+}
 
+// PortalRoutes are the GroupPortal group's routes (functions/portal).
+func PortalRoutes(a *API) []Route {
+	return []Route{
 		{GroupPortal, "GET", "/v1/portal/summary", "The partner's own activity and earnings", partner, a.withPortal(a.portalSummary)},
 		{GroupPortal, "GET", "/v1/portal/links", "The partner's own referral links", partner, a.withPortal(a.portalLinks)},
 		{GroupPortal, "GET", "/v1/portal/referrals", "Contacts referred through the partner's links", partner, a.withPortal(a.portalReferrals)},
@@ -163,11 +212,21 @@ func (a *API) Routes() []Route {
 		{GroupPortal, "GET", "/v1/portal/analytics/summary.csv", "The partner's own analytics summary as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsSummary))},
 		{GroupPortal, "GET", "/v1/portal/analytics/timeseries", "The partner's own activity over time", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
 		{GroupPortal, "GET", "/v1/portal/analytics/timeseries.csv", "The partner's own activity over time as CSV", partner, a.withPortal(a.withAnalytics(a.portalAnalyticsTimeseries))},
+	}
+}
 
+// IntegrationsRoutes are the GroupIntegrations group's routes (functions/integrations).
+func IntegrationsRoutes(a *API) []Route {
+	return []Route{
 		{GroupIntegrations, "PUT", "/v1/integrations/stripe", "Store the Stripe webhook signing secret", admin, a.withStripe(a.putStripe)},
 		{GroupIntegrations, "DELETE", "/v1/integrations/stripe", "Remove the Stripe integration", admin, a.withStripe(a.deleteStripe)},
 		{GroupIntegrations, "POST", "/v1/integrations/stripe/{organizationId}/webhook", "Receive a signed Stripe event", public(), a.withStripe(a.stripeWebhook)},
+	}
+}
 
+// AnalyticsRoutes are the GroupAnalytics group's routes (functions/analytics).
+func AnalyticsRoutes(a *API) []Route {
+	return []Route{
 		{GroupAnalytics, "GET", "/v1/analytics/summary", "Analytics summary", staff, a.withAnalytics(a.analyticsSummary)},
 		{GroupAnalytics, "GET", "/v1/analytics/summary.csv", "Analytics summary as CSV", staff, a.withAnalytics(a.analyticsSummary)},
 		{GroupAnalytics, "GET", "/v1/analytics/timeseries", "Analytics time series", staff, a.withAnalytics(a.analyticsTimeseries)},
@@ -181,12 +240,21 @@ func (a *API) Routes() []Route {
 
 // Handler serves the routes of the given groups (all groups when none).
 func (a *API) Handler(groups ...string) http.Handler {
+	var rs []Route
+	for _, rt := range a.Routes() {
+		if len(groups) == 0 || slices.Contains(groups, rt.Group) {
+			rs = append(rs, rt)
+		}
+	}
+	return a.Serve(rs)
+}
+
+// Serve serves routes, with the API's middleware and problem documents
+// for unmatched requests.
+func (a *API) Serve(routes []Route) http.Handler {
 	mux := http.NewServeMux()
 	var methods []string
-	for _, rt := range a.Routes() {
-		if len(groups) > 0 && !slices.Contains(groups, rt.Group) {
-			continue
-		}
+	for _, rt := range routes {
 		mux.Handle(rt.Method+" "+rt.Pattern, a.serve(rt))
 		if !slices.Contains(methods, rt.Method) {
 			methods = append(methods, rt.Method)

@@ -66,8 +66,9 @@ func parseAddress(field, s string) (string, error) {
 	return a.String(), nil
 }
 
-// validate checks m and returns it with the recipient normalised.
-func (m Message) validate() (Message, error) {
+// Validate checks m and returns it with the recipient normalised; every
+// Mailer does before sending, so what one accepts the others accept too.
+func (m Message) Validate() (Message, error) {
 	to, err := parseAddress("recipient", m.To)
 	if err != nil {
 		return m, err
@@ -87,3 +88,7 @@ func (m Message) validate() (Message, error) {
 	}
 	return m, nil
 }
+
+// ParseSender checks a mailer's configured sender ("noreply@example.com"
+// or "Name <noreply@example.com>") and returns it in header form.
+func ParseSender(from string) (string, error) { return parseAddress("sender", from) }

@@ -59,7 +59,7 @@ func (b *Mailbox) Send(ctx context.Context, m Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m, err := m.validate()
+	m, err := m.Validate()
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (b *Mailbox) servePage(w http.ResponseWriter, r *http.Request) {
 	// emails look as they would in a mail client.
 	w.Header().Set("Content-Security-Policy",
 		"default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-	if err := pageTmpl.Execute(w, b.Messages()); err != nil {
+	if err := pageTmpl().Execute(w, b.Messages()); err != nil {
 		// Headers are gone; nothing useful to add for a dev page.
 		return
 	}
@@ -135,7 +135,10 @@ func (b *Mailbox) servePage(w http.ResponseWriter, r *http.Request) {
 // pageTmpl escapes everything: the subject, addresses and text body as
 // HTML text, the HTML body as an attribute value (srcdoc), which the
 // browser decodes back into the document shown in the sandboxed frame.
-var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// Parsed on first use: only the one-process server serves the page.
+var pageTmpl = sync.OnceValue(func() *template.Template { return template.Must(template.New("page").Parse(pageSource)) })
+
+const pageSource = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -172,4 +175,4 @@ In production set <code>SMTP_HOST</code> and the other <code>SMTP_*</code> setti
 {{else}}<p>No mail yet.</p>
 {{end}}</body>
 </html>
-`))
+`

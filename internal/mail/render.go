@@ -7,6 +7,7 @@ import (
 	htmltemplate "html/template"
 	"net/url"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 	"unicode"
@@ -16,13 +17,19 @@ import (
 var templateFS embed.FS
 
 // Template is one email: a subject and a plain-text body (text/template)
-// and an HTML body (html/template), plus a check of its data.
+// and an HTML body (html/template), plus a check of its data. Its parts
+// are parsed on first use, not at package initialisation: every Lambda
+// function imports this package, few send mail (TestTemplatesParse keeps a
+// broken template failing the tests).
 type Template struct {
 	name     string
-	subject  *texttemplate.Template
-	text     *texttemplate.Template
-	html     *htmltemplate.Template
+	parsed   func() parts // sync.OnceValue
 	validate func(data any) error
+}
+
+type parts struct {
+	subject, text *texttemplate.Template
+	html          *htmltemplate.Template
 }
 
 // Name is the template's name, e.g. "invitation".
@@ -51,22 +58,23 @@ var PasswordReset = mustLoad("password_reset", validateInvitation)
 // Render executes t with data. The returned Message has no recipient: the
 // caller sets To.
 func Render(t Template, data any) (Message, error) {
-	if t.subject == nil {
+	if t.parsed == nil {
 		return Message{}, fmt.Errorf("mail: render: zero Template")
 	}
+	p := t.parsed()
 	if t.validate != nil {
 		if err := t.validate(data); err != nil {
 			return Message{}, fmt.Errorf("mail: render %s: %w", t.name, err)
 		}
 	}
 	var subj, text, html bytes.Buffer
-	if err := t.subject.Execute(&subj, data); err != nil {
+	if err := p.subject.Execute(&subj, data); err != nil {
 		return Message{}, fmt.Errorf("mail: render %s subject: %w", t.name, err)
 	}
-	if err := t.text.Execute(&text, data); err != nil {
+	if err := p.text.Execute(&text, data); err != nil {
 		return Message{}, fmt.Errorf("mail: render %s text: %w", t.name, err)
 	}
-	if err := t.html.Execute(&html, data); err != nil {
+	if err := p.html.Execute(&html, data); err != nil {
 		return Message{}, fmt.Errorf("mail: render %s html: %w", t.name, err)
 	}
 	return Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}, nil
@@ -104,13 +112,13 @@ func mustLoad(name string, validate func(any) error) Template {
 		}
 		return string(b)
 	}
-	return Template{
-		name:     name,
-		subject:  texttemplate.Must(texttemplate.New(name + ".subject").Funcs(funcs).Option("missingkey=error").Parse(read("subject"))),
-		text:     texttemplate.Must(texttemplate.New(name + ".text").Funcs(funcs).Option("missingkey=error").Parse(read("text"))),
-		html:     htmltemplate.Must(htmltemplate.New(name + ".html").Funcs(funcs).Option("missingkey=error").Parse(read("html"))),
-		validate: validate,
-	}
+	return Template{name: name, validate: validate, parsed: sync.OnceValue(func() parts {
+		return parts{
+			subject: texttemplate.Must(texttemplate.New(name + ".subject").Funcs(funcs).Option("missingkey=error").Parse(read("subject"))),
+			text:    texttemplate.Must(texttemplate.New(name + ".text").Funcs(funcs).Option("missingkey=error").Parse(read("text"))),
+			html:    htmltemplate.Must(htmltemplate.New(name + ".html").Funcs(funcs).Option("missingkey=error").Parse(read("html"))),
+		}
+	})}
 }
 
 func validateInvitation(data any) error {

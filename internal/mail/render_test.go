@@ -148,3 +148,12 @@ func TestRenderRejectsWrongData(t *testing.T) {
 		t.Error("zero Template rendered")
 	}
 }
+
+// TestTemplatesParse: the templates are parsed on first use, so a broken
+// one must fail here rather than at a user's first invitation.
+func TestTemplatesParse(t *testing.T) {
+	for _, tmpl := range []Template{Invitation, UserInvitation, PasswordReset} {
+		tmpl.parsed() // panics on a parse error
+	}
+	pageTmpl()
+}

@@ -131,7 +131,7 @@ func NewSMTP(c SMTPConfig, from string) (*SMTP, error) {
 // Send delivers m as a multipart/alternative message (plain text and
 // HTML), validated like every other Mailer's.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	m, err := m.validate()
+	m, err := m.Validate()
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/store"
+	"github.com/partnerloop/partnerloop/internal/web"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
@@ -136,7 +137,7 @@ func TestEveryPageFitsPhonesAndDesktops(t *testing.T) {
 
 	// Every GET page of the table is listed (and nothing listed is stale).
 	listed := map[string]bool{}
-	for _, p := range s.App.Web.Pages() {
+	for _, p := range s.App.Web.(*web.Server).Pages() {
 		if p.Method != http.MethodGet {
 			continue
 		}

@@ -1,4 +1,7 @@
-package mail
+// Package sesmail is the Amazon SES (API v2) mail.Mailer, in its own
+// package so that only the Lambda functions that send mail link (and
+// initialise) the SES client.
+package sesmail
 
 import (
 	"context"
@@ -7,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/partnerloop/partnerloop/internal/mail"
 )
 
 // sendEmailAPI is the part of the SES v2 client SES uses.
@@ -25,7 +30,7 @@ type SES struct {
 // ("noreply@example.com" or "Partnerloop <noreply@example.com>"), which
 // must be an address or domain verified in SES.
 func NewSES(cfg aws.Config, from string) (*SES, error) {
-	f, err := parseAddress("sender", from)
+	f, err := mail.ParseSender(from)
 	if err != nil {
 		return nil, err
 	}
@@ -37,8 +42,8 @@ func (s *SES) From() string { return s.from }
 
 // Send sends m as a simple message with both a plain-text and an HTML body,
 // UTF-8 encoded.
-func (s *SES) Send(ctx context.Context, m Message) error {
-	m, err := m.validate()
+func (s *SES) Send(ctx context.Context, m mail.Message) error {
+	m, err := m.Validate()
 	if err != nil {
 		return err
 	}
@@ -65,4 +70,14 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 
 func utf8(s string) *types.Content {
 	return &types.Content{Data: aws.String(s), Charset: aws.String("UTF-8")}
+}
+
+// NewMailer is NewSES as a mail.Mailer (app.NewSES), for the Lambda
+// functions that send mail.
+func NewMailer(cfg aws.Config, from string) (mail.Mailer, error) {
+	s, err := NewSES(cfg, from)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

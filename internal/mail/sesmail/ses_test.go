@@ -1,4 +1,4 @@
-package mail
+package sesmail
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/partnerloop/partnerloop/internal/emulators"
+	"github.com/partnerloop/partnerloop/internal/mail"
 )
 
 type fakeSES struct{ in *sesv2.SendEmailInput }
@@ -27,7 +28,7 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 func TestSESRequest(t *testing.T) {
 	f := &fakeSES{}
 	s := &SES{client: f, from: "noreply@partnerloop.test"}
-	if err := s.Send(context.Background(), Message{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"}); err != nil {
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"}); err != nil {
 		t.Fatal(err)
 	}
 	in := f.in
@@ -43,14 +44,14 @@ func TestSESRequest(t *testing.T) {
 	if aws.ToString(simple.Body.Text.Data) != "t" || aws.ToString(simple.Body.Html.Data) != "<p>h</p>" || aws.ToString(simple.Subject.Data) != "Hi" {
 		t.Errorf("content: %+v", simple)
 	}
-	if err := s.Send(context.Background(), Message{To: "bad", Subject: "Hi", Text: "t"}); !errors.Is(err, ErrInvalid) {
+	if err := s.Send(context.Background(), mail.Message{To: "bad", Subject: "Hi", Text: "t"}); !errors.Is(err, mail.ErrInvalid) {
 		t.Errorf("bad recipient: %v", err)
 	}
 }
 
 func TestNewSESValidatesSender(t *testing.T) {
 	for _, from := range []string{"", "noreply", "a@example.com, b@example.com", "a@example.com\r\nBcc: x@example.com"} {
-		if _, err := NewSES(aws.Config{}, from); !errors.Is(err, ErrInvalid) {
+		if _, err := NewSES(aws.Config{}, from); !errors.Is(err, mail.ErrInvalid) {
 			t.Errorf("NewSES(%q): %v", from, err)
 		}
 	}
@@ -83,9 +84,9 @@ func TestSESAgainstEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := invitation()
-	d.AcceptURL = "https://app.partnerloop.test/invitations/accept?token=abc&org=acme"
-	m, err := RenderInvitation("dana@example.com", d)
+	d := mail.InvitationData{OrganizationName: "Acme Corp", RecipientName: "Dana Partner", InviterName: "Sam Admin",
+		AcceptURL: "https://app.partnerloop.test/invitations/accept?token=abc&org=acme", ExpiresAt: time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)}
+	m, err := mail.RenderInvitation("dana@example.com", d)
 	if err != nil {
 		t.Fatal(err)
 	}

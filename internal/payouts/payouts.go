@@ -38,6 +38,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -64,11 +65,14 @@ type Service struct {
 	st  Store
 	now domain.Clock
 	ids domain.IDs
+	box *secretbox.Box // seals payout details; nil: they cannot be read or kept
 }
 
-// New returns a payout run service.
-func New(st Store, now domain.Clock, ids domain.IDs) *Service {
-	return &Service{st: st, now: now, ids: ids}
+// New returns a payout run service. box seals the partners' payout details
+// (SECRETS_KEY); without one (nil) runs still work, but payout details can
+// be neither kept nor read (503), and a run's CSV cannot be exported.
+func New(st Store, now domain.Clock, ids domain.IDs, box *secretbox.Box) *Service {
+	return &Service{st: st, now: now, ids: ids, box: box}
 }
 
 // Create gathers every approved commission of the organization into a new
@@ -425,11 +429,7 @@ func (s *Service) Payees(ctx context.Context, r domain.PayoutRun) ([]Payee, erro
 			return nil, err
 		}
 		out[i] = Payee{Name: p.CompanyName, Contact: p.ContactName, Email: p.Email}
-		d, err := s.st.GetPayoutDetails(ctx, r.OrgID, l.PartnerID)
-		switch {
-		case err == nil:
-			out[i].Details = &d
-		case !errors.Is(err, store.ErrNotFound):
+		if out[i].Details, err = s.details(ctx, r.OrgID, l.PartnerID); err != nil {
 			return nil, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/payouts"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
@@ -39,11 +40,21 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return t0 }
 	ids := domain.NewULIDs(now)
-	e := &env{st: st, svc: payouts.New(st, now, ids), led: ledger.New(st, st, now), org: "org_1"}
+	e := &env{st: st, svc: payouts.New(st, now, ids, testBox(t)), led: ledger.New(st, st, now), org: "org_1"}
 	if err := st.CreateOrganization(t.Context(), domain.Organization{ID: e.org, Name: "Acme", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// testBox is a box on a fixed test key.
+func testBox(t testing.TB) *secretbox.Box {
+	t.Helper()
+	box, err := secretbox.New(bytes.Repeat([]byte{1}, secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
 
 func (e *env) partner(t *testing.T, id, company, email string) {

@@ -25,6 +25,10 @@
 // Every step is idempotent, so repeating the call with the same reference
 // finishes an interrupted run and then answers with the paid run; a
 // different reference is refused once one is fixed.
+//
+// While a run is unsettled nothing else moves its commissions: a refund
+// claws an approved one back instead of reversing it (internal/pipeline),
+// and the ledger refuses to mark one paid on its own (409 in_payout_run).
 package payouts
 
 import (
@@ -218,19 +222,8 @@ func (s *Service) List(ctx context.Context, orgID string, p store.Page) ([]domai
 }
 
 // Unsettled returns the organization's open or paying run, nil when none.
-// The unsettled run is the newest unless creations raced (then the store
-// refused all but one), so the first page holds it.
 func (s *Service) Unsettled(ctx context.Context, orgID string) (*domain.PayoutRun, error) {
-	runs, _, err := s.st.ListPayoutRuns(ctx, orgID, store.Page{Limit: 10})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs {
-		if r.Status.Unsettled() {
-			return &r, nil
-		}
-	}
-	return nil, nil
+	return store.UnsettledPayoutRun(ctx, s.st, orgID)
 }
 
 // Cancel settles an open run without paying it: its commissions stay

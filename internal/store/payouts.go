@@ -36,6 +36,22 @@ type PayoutRuns interface {
 	GetPayoutDetails(ctx context.Context, orgID, partnerID string) (PayoutDetailsRecord, error)
 }
 
+// UnsettledPayoutRun returns the organization's open or paying run, nil
+// when none. The unsettled run is the newest unless creations raced (then
+// the store refused all but one), so the first page holds it.
+func UnsettledPayoutRun(ctx context.Context, runs PayoutRuns, orgID string) (*domain.PayoutRun, error) {
+	list, _, err := runs.ListPayoutRuns(ctx, orgID, Page{Limit: 10})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range list {
+		if r.Status.Unsettled() {
+			return &r, nil
+		}
+	}
+	return nil, nil
+}
+
 // PayoutDetailsRecord is a partner's payout details as stored. The payouts
 // service seals them (internal/secretbox, bound to the organization and the
 // partner) into Sealed, so no account number or tax ID is kept in clear —

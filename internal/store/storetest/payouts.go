@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/secretbox"
@@ -149,6 +150,46 @@ func payoutTests() []payoutTest {
 			missing := fx.newPayoutRun(org.ID)
 			missing.Status = domain.PayoutRunPaid
 			wantErr(t, s.UpdatePayoutRun(fx.ctx, missing), store.ErrNotFound, "UpdatePayoutRun(no such run)")
+		}},
+		{"LedgerChangeConditionalOnTheUnsettledRun", func(t *testing.T, s PayoutStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			at := fx.tick()
+			c := commission.Commission{ID: fx.id("com"), OrgID: org.ID, Kind: commission.KindCommission, ProgramID: "prg_1",
+				ReferrerID: "rfr_1", ConversionID: fx.id("cnv"), Amount: domain.Money{Amount: 1000, Currency: "USD"},
+				Status: commission.StatusPending, AvailableAt: at, OccurredAt: at, CreatedAt: at, UpdatedAt: at, OriginalAmount: 1000}
+			none := ""
+			// Created on condition that no run is unsettled.
+			must(t, s.ApplyLedgerChange(fx.ctx, store.LedgerChange{OrgID: org.ID, Created: []commission.Commission{c}, UnsettledRun: &none}),
+				"ApplyLedgerChange(no run, as expected)")
+			step := func(what string, want error, run *string) {
+				t.Helper()
+				cur, err := s.GetCommission(fx.ctx, org.ID, c.ID)
+				must(t, err, "GetCommission")
+				cur.UpdatedAt = fx.tick()
+				err = s.ApplyLedgerChange(fx.ctx, store.LedgerChange{OrgID: org.ID, Updated: []commission.Commission{cur}, UnsettledRun: run})
+				if want == nil {
+					must(t, err, what)
+					return
+				}
+				wantErr(t, err, want, what)
+				if got, _ := s.GetCommission(fx.ctx, org.ID, c.ID); got.Revision != cur.Revision {
+					t.Errorf("%s: the refused change was written", what)
+				}
+			}
+			r := fx.newPayoutRun(org.ID)
+			must(t, s.CreatePayoutRun(fx.ctx, r), "CreatePayoutRun")
+			step("ApplyLedgerChange(no run expected, one open)", store.ErrConflict, &none)
+			other := "pay_other"
+			step("ApplyLedgerChange(another run expected)", store.ErrConflict, &other)
+			step("ApplyLedgerChange(the open run expected)", nil, &r.ID)
+			step("ApplyLedgerChange(unconditional)", nil, nil)
+			r.Status, r.UpdatedAt = domain.PayoutRunPaying, fx.tick()
+			must(t, s.UpdatePayoutRun(fx.ctx, r), "UpdatePayoutRun(paying)")
+			r.Revision++
+			step("ApplyLedgerChange(the paying run expected)", nil, &r.ID)
+			r = settle(t, s, fx, r, domain.PayoutRunCancelled)
+			step("ApplyLedgerChange(the settled run expected)", store.ErrConflict, &r.ID)
+			step("ApplyLedgerChange(no run expected, none)", nil, &none)
 		}},
 		{"PayoutDetailsArePerPartner", func(t *testing.T, s PayoutStore, fx *fixture) {
 			org, other := fx.mustOrg(t), fx.mustOrg(t)

@@ -30,7 +30,8 @@ type Function struct {
 	// SendsMail lets it call ses:SendEmail as the configured identity only.
 	SendsMail bool
 	// Secrets gives it SECRETS_KEY, the key that seals stored secrets
-	// (webhook signing secrets, Stripe webhook secrets).
+	// (webhook signing secrets, Stripe webhook secrets, partners' payout
+	// details).
 	Secrets bool
 	// ReadsStream lets it read the table's stream itself (the analytics
 	// rollup: DescribeTable for the stream's ARN, then DescribeStream,
@@ -162,6 +163,8 @@ var Functions = []Function{
 		Timeout: 29,
 		// The ledger is append-only.
 		Table: readWrite,
+		// A payout run's CSV opens the partners' sealed payout details.
+		Secrets: true,
 		Routes: []string{
 			"GET /v1/commissions", "GET /v1/commissions/export", "GET /v1/commissions/{id}",
 			"POST /v1/commissions/approve", "POST /v1/commissions/reject", "POST /v1/commissions/mark-paid",
@@ -203,6 +206,8 @@ var Functions = []Function{
 		Timeout: 29,
 		// Reads, and deal registration (its claim guard released on expiry).
 		Table: []string{"GetItem", "BatchGetItem", "Query", "PutItem", "DeleteItem", "ConditionCheckItem"},
+		// The partner's payout details are kept sealed.
+		Secrets: true,
 		Routes: []string{
 			"GET /v1/portal/summary", "GET /v1/portal/links", "GET /v1/portal/referrals",
 			"GET /v1/portal/deals", "POST /v1/portal/deals", "GET /v1/portal/deals/{id}",

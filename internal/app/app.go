@@ -405,7 +405,13 @@ func New(c Config, st store.Store, now domain.Clock, ids domain.IDs, log *slog.L
 	}
 	var payoutSvc *payouts.Service // nil (routes answer 503) until the store keeps payout runs
 	if ps, ok := st.(payouts.Store); ok {
-		payoutSvc = payouts.New(ps, now, ids)
+		// Payout details are kept sealed: without a key, runs still work
+		// but details (and a run's CSV) answer 503.
+		box, err := OpenSecretBox(c)
+		if err != nil {
+			log.Error("payout details unavailable: no secrets key", "err", err)
+		}
+		payoutSvc = payouts.New(ps, now, ids, box)
 	}
 	var analyticsSvc *analytics.Service // nil (routes answer 503) while the store keeps no rollups
 	if as, ok := st.(analytics.Store); ok {

@@ -18,7 +18,7 @@ import (
 )
 
 // OpenSecretBox returns the box that seals stored secrets (Stripe webhook
-// signing secrets, outbound webhook secrets): SECRETS_KEY when set, else
+// signing secrets, outbound webhook secrets, partners' payout details): SECRETS_KEY when set, else
 // for the embedded server the key file beside the database it protects,
 // DATA_DIR/secrets.key, generated on first use. A Lambda function must be
 // given the key (SECRETS_KEY): its file system is not kept. A process that

@@ -357,6 +357,21 @@ type RefundOutcome struct {
 // Derived entries get IDs from (original ID, kind, F), so the same refund
 // delivered twice derives the same entry.
 func Refund(c Commission, conversionValue, refundAmount, alreadyRefunded int64, actor string, now time.Time) (RefundOutcome, error) {
+	return refund(c, conversionValue, refundAmount, alreadyRefunded, actor, now, false)
+}
+
+// RefundHeld is Refund for a commission that an unsettled payout run holds
+// (open or paying: exported to accounts payable, perhaps being paid). It is
+// refunded as if it were paid: an approved c stays approved — the run pays
+// it as exported, and marking the run paid succeeds — and a pending
+// clawback of the refunded part is added, which takes it back from a later
+// run. Were the run cancelled instead, c and the clawback still net to what
+// is owed. A pending c (no run holds one) is refunded as by Refund.
+func RefundHeld(c Commission, conversionValue, refundAmount, alreadyRefunded int64, actor string, now time.Time) (RefundOutcome, error) {
+	return refund(c, conversionValue, refundAmount, alreadyRefunded, actor, now, true)
+}
+
+func refund(c Commission, conversionValue, refundAmount, alreadyRefunded int64, actor string, now time.Time, held bool) (RefundOutcome, error) {
 	if c.Kind != KindCommission {
 		return RefundOutcome{}, domain.Errorf(domain.KindInvalid, "not_refundable", "a %s is not refunded; refund the conversion's commission", c.Kind)
 	}
@@ -418,8 +433,12 @@ func Refund(c Commission, conversionValue, refundAmount, alreadyRefunded int64, 
 	}
 
 	var out RefundOutcome
-	switch c.Status {
-	case StatusPending, StatusApproved:
+	switch {
+	case c.Status == StatusApproved && held:
+		cb := derive(KindClawback, -delta, now)
+		out.Added = &cb
+		out.Audit = append(out.Audit, created(cb, actor, now, "claws back "+c.ID+", held by a payout run, after "+reason))
+	case c.Status == StatusPending || c.Status == StatusApproved:
 		rev, a := transition(c, StatusReversed, actor, reason, now)
 		out.Reversed = &rev
 		out.Audit = append(out.Audit, a)
@@ -428,7 +447,7 @@ func Refund(c Commission, conversionValue, refundAmount, alreadyRefunded int64, 
 			out.Added = &r
 			out.Audit = append(out.Audit, created(r, actor, now, "replaces "+c.ID+" after "+reason))
 		}
-	case StatusPaid:
+	case c.Status == StatusPaid:
 		cb := derive(KindClawback, -delta, now)
 		out.Added = &cb
 		out.Audit = append(out.Audit, created(cb, actor, now, "claws back paid "+c.ID+" after "+reason))

@@ -1,6 +1,7 @@
 package commission_test
 
 import (
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -344,6 +345,35 @@ func TestRefundPaid(t *testing.T) {
 	full, _ := commission.Refund(c, 10000, 10000, 0, actor, now)
 	if full.Added == nil || full.Added.Amount.Amount != -1000 {
 		t.Errorf("full refund of a paid commission: %+v", full.Added)
+	}
+}
+
+// TestRefundHeld: an approved commission that a payout run holds is
+// refunded like a paid one (it stays approved, a clawback is added); a
+// pending one (no run holds it) is reversed as by Refund; a paid one is
+// clawed back as by Refund.
+func TestRefundHeld(t *testing.T) {
+	now := t0.AddDate(0, 2, 0)
+	c := newCommission(t, 1000, commission.StatusApproved)
+	out, err := commission.RefundHeld(c, 10000, 2500, 0, actor, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := out.Added
+	if out.Reversed != nil || cb == nil || cb.Kind != commission.KindClawback || cb.Status != commission.StatusPending ||
+		cb.Amount.Amount != -250 || cb.OriginalID != c.ID || !cb.AvailableAt.Equal(now) {
+		t.Fatalf("outcome %+v / %+v", out.Reversed, cb)
+	}
+	if len(out.Audit) != 1 || out.Audit[0].CommissionID != cb.ID || !strings.Contains(out.Audit[0].Reason, "held by a payout run") {
+		t.Errorf("audit %+v", out.Audit)
+	}
+	for _, status := range []commission.Status{commission.StatusPending, commission.StatusPaid} {
+		c := newCommission(t, 1000, status)
+		held, err1 := commission.RefundHeld(c, 10000, 2500, 0, actor, now)
+		plain, err2 := commission.Refund(c, 10000, 2500, 0, actor, now)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(held, plain) {
+			t.Errorf("%s: RefundHeld %+v (%v), Refund %+v (%v); want the same", status, held, err1, plain, err2)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,6 +51,16 @@ type PayoutRun struct {
 	UpdatedAt       time.Time       `json:"updatedAt"`
 	PaidAt          *time.Time      `json:"paidAt,omitempty"`
 	Revision        int64           `json:"revision"`
+}
+
+// Holds reports whether the run lists the commission.
+func (r PayoutRun) Holds(commissionID string) bool {
+	for _, l := range r.Lines {
+		if slices.Contains(l.CommissionIDs, commissionID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Payout methods a partner may choose.

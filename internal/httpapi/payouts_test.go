@@ -116,3 +116,37 @@ func TestPayoutRoutesWithoutStore(t *testing.T) {
 		t.Errorf("%d payout routes, want 8", n)
 	}
 }
+
+// TestCommissionInPayoutRunIsPaidOnlyWithTheRun: a commission the open run
+// holds cannot be marked paid on its own (409 in_payout_run naming the run,
+// nothing written); one approved after the run was made can; the run is
+// then marked paid as usual.
+func TestCommissionInPayoutRunIsPaidOnlyWithTheRun(t *testing.T) {
+	e := apptest.New(t)
+	adm := e.AdminToken
+	cs := seed(t, e, earning{amount: 2500}, earning{amount: 1000})
+	wantStatus(t, e.Do(t, "POST", "/v1/commissions/approve", adm, map[string]any{"ids": []string{cs[0].ID}}), http.StatusOK)
+	r := e.Do(t, "POST", "/v1/payout-runs", adm, nil)
+	wantStatus(t, r, http.StatusCreated)
+	run := r.String("id")
+
+	p := wantProblem(t, e.Do(t, "POST", "/v1/commissions/mark-paid", adm, map[string]any{"ids": []string{cs[0].ID}, "payoutReference": "CHK-1"}),
+		http.StatusConflict, "in_payout_run")
+	if p["payoutRunId"] != run || !strings.Contains(p["detail"].(string), run) {
+		t.Errorf("problem %v does not name the run %s", p, run)
+	}
+	if got := e.Do(t, "GET", "/v1/commissions/"+cs[0].ID, adm, nil).String("status"); got != "approved" {
+		t.Errorf("after the refusal the commission is %s, want approved", got)
+	}
+	// Not in the run: paid on its own as before.
+	wantStatus(t, e.Do(t, "POST", "/v1/commissions/approve", adm, map[string]any{"ids": []string{cs[1].ID}}), http.StatusOK)
+	wantStatus(t, e.Do(t, "POST", "/v1/commissions/mark-paid", adm, map[string]any{"ids": []string{cs[1].ID}, "payoutReference": "CHK-2"}), http.StatusOK)
+	// The run is paid whole.
+	r = e.Do(t, "POST", "/v1/payout-runs/"+run+"/mark-paid", adm, map[string]any{"payoutReference": "ACH-1"})
+	if r.Status != http.StatusOK || r.String("status") != "paid" {
+		t.Fatalf("mark the run paid: %d %s", r.Status, r.Body)
+	}
+	// Once the run is settled, its (paid) commission is an ordinary one again.
+	wantProblem(t, e.Do(t, "POST", "/v1/commissions/mark-paid", adm, map[string]any{"ids": []string{cs[0].ID}, "payoutReference": "CHK-1"}),
+		http.StatusConflict, "invalid_transition")
+}

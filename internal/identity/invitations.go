@@ -370,27 +370,27 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, userID string, pa
 	if err := v.Err(); err != nil {
 		return u, err
 	}
-	demotes := patch.Role != nil && *patch.Role != domain.RoleAdmin
 	disables := patch.Status != nil && u.Status != domain.UserDisabled
-	if u.Role == domain.RoleAdmin && u.Status == domain.UserActive && (demotes || disables) {
-		others, err := s.otherActiveAdmins(ctx, p.OrgID, u.ID)
-		if err != nil {
-			return u, err
+	// The store refuses, atomically, to demote or disable the last active
+	// admin (store.ErrLastAdmin): a count here would race a concurrent
+	// demotion of the other admin.
+	email := u.Email
+	lastAdmin := func(err error) error {
+		if errors.Is(err, store.ErrLastAdmin) {
+			return domain.Errorf(domain.KindConflict, "last_admin",
+				"%s is the organization's only active admin; make someone else an admin first", email)
 		}
-		if others == 0 {
-			return u, domain.Errorf(domain.KindConflict, "last_admin",
-				"%s is the organization's only active admin; make someone else an admin first", u.Email)
-		}
+		return err
 	}
 	now := s.now()
 	if patch.Role != nil && *patch.Role != u.Role {
 		if u, err = invs.SetUserRole(ctx, p.OrgID, u.ID, *patch.Role, now); err != nil {
-			return u, err
+			return u, lastAdmin(err)
 		}
 	}
 	if disables {
 		if u, err = invs.DisableUser(ctx, p.OrgID, u.ID, now); err != nil {
-			return u, err
+			return u, lastAdmin(err)
 		}
 		// Sessions end now; Authenticate also refuses a disabled user's
 		// token, so none outlives this even if the deletion races a login.
@@ -399,24 +399,4 @@ func (s *Service) UpdateUser(ctx context.Context, p Principal, userID string, pa
 		}
 	}
 	return u, nil
-}
-
-// otherActiveAdmins counts the organization's active admins but userID.
-func (s *Service) otherActiveAdmins(ctx context.Context, orgID, userID string) (int, error) {
-	n, cursor := 0, ""
-	for {
-		us, next, err := s.store.ListUsers(ctx, orgID, store.Page{Limit: 100, Cursor: cursor})
-		if err != nil {
-			return 0, err
-		}
-		for _, u := range us {
-			if u.ID != userID && u.Role == domain.RoleAdmin && u.Status == domain.UserActive {
-				n++
-			}
-		}
-		if next == "" {
-			return n, nil
-		}
-		cursor = next
-	}
 }

@@ -46,12 +46,16 @@ type Conversions interface {
 type Service struct {
 	conversions Conversions
 	ledger      store.Ledger
+	runs        store.PayoutRuns // nil when the store keeps no payout runs
 	now         domain.Clock
 }
 
-// New returns a ledger service.
+// New returns a ledger service. When l also keeps payout runs (both stores
+// do), commissions an unsettled run holds are paid only through the run.
 func New(c Conversions, l store.Ledger, now domain.Clock) *Service {
-	return &Service{conversions: c, ledger: l, now: now}
+	s := &Service{conversions: c, ledger: l, now: now}
+	s.runs, _ = l.(store.PayoutRuns)
+	return s
 }
 
 // Statuses lists every commission status, in lifecycle order.
@@ -131,14 +135,56 @@ func (s *Service) Reject(ctx context.Context, orgID, actor string, ids []string,
 }
 
 // MarkPaid moves every named commission from approved to paid with the
-// payout reference, or none.
+// payout reference, or none. A commission that the organization's open or
+// paying payout run holds is paid by marking the run paid: naming one is
+// 409 in_payout_run with the run's ID, and nothing is marked paid (paid
+// here, it would leave the run stale — and it is already in the CSV
+// accounts payable pays from).
 func (s *Service) MarkPaid(ctx context.Context, orgID, actor string, ids []string, payoutReference string) ([]commission.Commission, error) {
 	var v domain.Validation
 	payoutReference = strings.TrimSpace(payoutReference)
 	checkText(&v, "payoutReference", payoutReference, commission.MaxPayoutReferenceLen)
+	var idsOK domain.Validation // batch judges the IDs; this only reads them
+	if named := CollapseIDs(&idsOK, ids); v.Err() == nil && idsOK.Err() == nil {
+		if err := s.notInRun(ctx, orgID, named); err != nil {
+			return nil, err
+		}
+	}
 	return s.batch(ctx, orgID, ids, &v, "marked paid", func(c commission.Commission, now time.Time) (commission.Commission, commission.AuditEntry, error) {
 		return commission.MarkPaid(c, payoutReference, actor, now)
 	})
+}
+
+// notInRun is the 409 in_payout_run when the organization's unsettled
+// payout run holds any of ids.
+//
+// It is a read before the write, not a condition of it: a ledger change of
+// MaxBatch entries is already DynamoDB's 100 items, with no room for a
+// check of the run guard. A run created in the instant between the two
+// holds an entry paid here; marking that run paid then refuses it (409
+// run_stale, nothing written), so it is cancelled and made again.
+func (s *Service) notInRun(ctx context.Context, orgID string, ids []string) error {
+	if s.runs == nil || len(ids) == 0 {
+		return nil
+	}
+	run, err := store.UnsettledPayoutRun(ctx, s.runs, orgID)
+	if err != nil || run == nil {
+		return err
+	}
+	var held []string
+	for _, id := range ids {
+		if run.Holds(id) {
+			held = append(held, id)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	e := domain.Errorf(domain.KindConflict, "in_payout_run",
+		"%s %s in payout run %s, which is %s: mark the run paid (or cancel it first); nothing was marked paid",
+		strings.Join(held, ", "), map[bool]string{true: "is", false: "are"}[len(held) == 1], run.ID, run.Status)
+	e.Extra = map[string]any{"ids": held, "payoutRunId": run.ID}
+	return e
 }
 
 func checkText(v *domain.Validation, field, s string, maxLen int) {

@@ -25,6 +25,10 @@
 // Every step is idempotent, so repeating the call with the same reference
 // finishes an interrupted run and then answers with the paid run; a
 // different reference is refused once one is fixed.
+//
+// While a run is unsettled nothing else moves its commissions: a refund
+// claws an approved one back instead of reversing it (internal/pipeline),
+// and the ledger refuses to mark one paid on its own (409 in_payout_run).
 package payouts
 
 import (
@@ -38,6 +42,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -64,11 +69,14 @@ type Service struct {
 	st  Store
 	now domain.Clock
 	ids domain.IDs
+	box *secretbox.Box // seals payout details; nil: they cannot be read or kept
 }
 
-// New returns a payout run service.
-func New(st Store, now domain.Clock, ids domain.IDs) *Service {
-	return &Service{st: st, now: now, ids: ids}
+// New returns a payout run service. box seals the partners' payout details
+// (SECRETS_KEY); without one (nil) runs still work, but payout details can
+// be neither kept nor read (503), and a run's CSV cannot be exported.
+func New(st Store, now domain.Clock, ids domain.IDs, box *secretbox.Box) *Service {
+	return &Service{st: st, now: now, ids: ids, box: box}
 }
 
 // Create gathers every approved commission of the organization into a new
@@ -214,19 +222,8 @@ func (s *Service) List(ctx context.Context, orgID string, p store.Page) ([]domai
 }
 
 // Unsettled returns the organization's open or paying run, nil when none.
-// The unsettled run is the newest unless creations raced (then the store
-// refused all but one), so the first page holds it.
 func (s *Service) Unsettled(ctx context.Context, orgID string) (*domain.PayoutRun, error) {
-	runs, _, err := s.st.ListPayoutRuns(ctx, orgID, store.Page{Limit: 10})
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range runs {
-		if r.Status.Unsettled() {
-			return &r, nil
-		}
-	}
-	return nil, nil
+	return store.UnsettledPayoutRun(ctx, s.st, orgID)
 }
 
 // Cancel settles an open run without paying it: its commissions stay
@@ -425,11 +422,7 @@ func (s *Service) Payees(ctx context.Context, r domain.PayoutRun) ([]Payee, erro
 			return nil, err
 		}
 		out[i] = Payee{Name: p.CompanyName, Contact: p.ContactName, Email: p.Email}
-		d, err := s.st.GetPayoutDetails(ctx, r.OrgID, l.PartnerID)
-		switch {
-		case err == nil:
-			out[i].Details = &d
-		case !errors.Is(err, store.ErrNotFound):
+		if out[i].Details, err = s.details(ctx, r.OrgID, l.PartnerID); err != nil {
 			return nil, err
 		}
 	}

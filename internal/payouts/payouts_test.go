@@ -16,6 +16,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/ledger"
 	"github.com/partnerloop/partnerloop/internal/payouts"
+	"github.com/partnerloop/partnerloop/internal/secretbox"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/store/sqlite"
 )
@@ -39,11 +40,38 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { st.Close() })
 	now := func() time.Time { return t0 }
 	ids := domain.NewULIDs(now)
-	e := &env{st: st, svc: payouts.New(st, now, ids), led: ledger.New(st, st, now), org: "org_1"}
+	e := &env{st: st, svc: payouts.New(st, now, ids, testBox(t)), led: ledger.New(st, st, now), org: "org_1"}
 	if err := st.CreateOrganization(t.Context(), domain.Organization{ID: e.org, Name: "Acme", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// payDirectly marks the commission paid in the store, past the services
+// (as a run's batch does, or a request that checked before a run was made).
+func (e *env) payDirectly(t *testing.T, id, reference string) {
+	t.Helper()
+	cur, err := e.st.GetCommission(t.Context(), e.org, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, audit, err := commission.MarkPaid(cur, reference, "usr_admin", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.ApplyLedgerChange(t.Context(), store.LedgerChange{OrgID: e.org, Updated: []commission.Commission{paid}, Audit: []commission.AuditEntry{audit}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testBox is a box on a fixed test key.
+func testBox(t testing.TB) *secretbox.Box {
+	t.Helper()
+	box, err := secretbox.New(bytes.Repeat([]byte{1}, secretbox.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
 
 func (e *env) partner(t *testing.T, id, company, email string) {
@@ -216,9 +244,7 @@ func TestMarkPaidResumesAnInterruptedRun(t *testing.T) {
 	if err := e.st.UpdatePayoutRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.led.MarkPaid(ctx, e.org, "usr_admin", []string{a.ID}, "REF-1"); err != nil {
-		t.Fatal(err)
-	}
+	e.payDirectly(t, a.ID, "REF-1")
 	_, err = e.svc.MarkPaid(ctx, e.org, "usr_admin", run.ID, "REF-2")
 	wantCode(t, err, domain.KindConflict, "already_paying")
 	if _, err := e.svc.MarkPaid(ctx, e.org, "usr_admin", run.ID, "REF-1"); err != nil {
@@ -241,10 +267,14 @@ func TestMarkPaidRefusesAStaleRunAndWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// b is paid on its own with another reference after the run was made.
-	if _, err := e.led.MarkPaid(ctx, e.org, "usr_admin", []string{b.ID}, "MANUAL-7"); err != nil {
-		t.Fatal(err)
+	// The ledger refuses to pay b on its own while the run holds it...
+	_, err = e.led.MarkPaid(ctx, e.org, "usr_admin", []string{b.ID}, "MANUAL-7")
+	if de := wantCode(t, err, domain.KindConflict, "in_payout_run"); de.Extra["payoutRunId"] != run.ID {
+		t.Errorf("in_payout_run names %v, want %s", de.Extra["payoutRunId"], run.ID)
 	}
+	// ...but a mark-paid that checked just before the run was made lands
+	// just after it: b is paid with another reference.
+	e.payDirectly(t, b.ID, "MANUAL-7")
 	_, err = e.svc.MarkPaid(ctx, e.org, "usr_admin", run.ID, "RUN-1")
 	if de := wantCode(t, err, domain.KindConflict, "run_stale"); fmt.Sprint(de.Extra["ids"]) != fmt.Sprint([]string{b.ID}) {
 		t.Errorf("run_stale names %v, want [%s]", de.Extra["ids"], b.ID)

@@ -2,7 +2,9 @@ package payouts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -89,11 +91,8 @@ func (s *Service) ForPartner(ctx context.Context, orgID, partnerID string) (Part
 // Details returns the partner's payout details, masked; nil when it has
 // given none.
 func (s *Service) Details(ctx context.Context, orgID, partnerID string) (*domain.PayoutDetails, error) {
-	d, err := s.st.GetPayoutDetails(ctx, orgID, partnerID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	d, err := s.details(ctx, orgID, partnerID)
+	if d == nil || err != nil {
 		return nil, err
 	}
 	m := d.Masked()
@@ -107,7 +106,8 @@ type DetailsInput struct {
 	TaxID            string `json:"taxId"`
 }
 
-// SetDetails stores the partner's payout details and returns them masked.
+// SetDetails stores the partner's payout details, sealed, and returns them
+// masked.
 func (s *Service) SetDetails(ctx context.Context, orgID, partnerID string, in DetailsInput) (domain.PayoutDetails, error) {
 	d := domain.PayoutDetails{
 		OrgID: orgID, PartnerID: partnerID, Method: strings.TrimSpace(in.Method),
@@ -116,10 +116,88 @@ func (s *Service) SetDetails(ctx context.Context, orgID, partnerID string, in De
 	if err := d.Validate(); err != nil {
 		return domain.PayoutDetails{}, err
 	}
-	if err := s.st.PutPayoutDetails(ctx, d); err != nil {
+	rec, err := s.seal(d)
+	if err != nil {
+		return domain.PayoutDetails{}, err
+	}
+	if err := s.st.PutPayoutDetails(ctx, rec); err != nil {
 		return domain.PayoutDetails{}, err
 	}
 	return d.Masked(), nil
+}
+
+// sealedDetails is what is sealed of a partner's payout details.
+type sealedDetails struct {
+	Method           string `json:"method"`
+	AccountReference string `json:"accountReference"`
+	TaxID            string `json:"taxId"`
+}
+
+// detailsContext binds sealed details to their organization and partner:
+// a sealed value copied into another partner's record does not open there.
+func detailsContext(orgID, partnerID string) string {
+	return "payout-details\x00" + orgID + "\x00" + partnerID
+}
+
+var errNoKey = domain.Errorf(domain.KindUnavailable, "payout_details_unavailable",
+	"payout details are unavailable: the server has no secrets key (SECRETS_KEY)")
+
+// seal returns d as stored: sealed, with no detail in clear.
+func (s *Service) seal(d domain.PayoutDetails) (store.PayoutDetailsRecord, error) {
+	if s.box == nil {
+		return store.PayoutDetailsRecord{}, errNoKey
+	}
+	plain, err := json.Marshal(sealedDetails{Method: d.Method, AccountReference: d.AccountReference, TaxID: d.TaxID})
+	if err != nil {
+		return store.PayoutDetailsRecord{}, err
+	}
+	return store.PayoutDetailsRecord{OrgID: d.OrgID, PartnerID: d.PartnerID, UpdatedAt: d.UpdatedAt,
+		Sealed: s.box.Seal(plain, detailsContext(d.OrgID, d.PartnerID))}, nil
+}
+
+// details reads and opens the partner's payout details, whole; nil when it
+// has given none. A record still kept in clear (written before details were
+// sealed) is sealed on the way and written back, unless another write
+// replaced it meanwhile (docs/commissions.md, "Payout runs").
+func (s *Service) details(ctx context.Context, orgID, partnerID string) (*domain.PayoutDetails, error) {
+	if s.box == nil {
+		return nil, errNoKey
+	}
+	for range store.ModifyAttempts {
+		rec, err := s.st.GetPayoutDetails(ctx, orgID, partnerID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		d := domain.PayoutDetails{OrgID: rec.OrgID, PartnerID: rec.PartnerID, UpdatedAt: rec.UpdatedAt}
+		if rec.Sealed != nil {
+			plain, err := s.box.Open(rec.Sealed, detailsContext(orgID, partnerID))
+			if err != nil {
+				return nil, fmt.Errorf("payouts: details of partner %s: %w", partnerID, err)
+			}
+			var sd sealedDetails
+			if err := json.Unmarshal(plain, &sd); err != nil {
+				return nil, fmt.Errorf("payouts: details of partner %s: %w", partnerID, err)
+			}
+			d.Method, d.AccountReference, d.TaxID = sd.Method, sd.AccountReference, sd.TaxID
+			return &d, nil
+		}
+		d.Method, d.AccountReference, d.TaxID = rec.Method, rec.AccountReference, rec.TaxID
+		sealed, err := s.seal(d)
+		if err != nil {
+			return nil, err
+		}
+		switch err := s.st.SealPayoutDetails(ctx, sealed); {
+		case err == nil:
+			return &d, nil
+		case !errors.Is(err, store.ErrConflict):
+			return nil, err
+		}
+		// Replaced meanwhile: read what is there now.
+	}
+	return nil, errConcurrent
 }
 
 // MethodLabel is a payout method as people read it.

@@ -16,6 +16,8 @@ import (
 type LedgerStore interface {
 	store.Store
 	store.Ledger
+	// A refund reads which commissions the unsettled payout run holds.
+	store.PayoutRuns
 }
 
 // PartnerTerms is what a partner brings to the pricing of the conversions

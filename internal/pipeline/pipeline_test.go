@@ -15,6 +15,8 @@ import (
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/ledger"
+	"github.com/partnerloop/partnerloop/internal/payouts"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -624,5 +626,103 @@ func TestRunningTotalOverflowIsDeadLetteredAtOnce(t *testing.T) {
 	f.drain()
 	if es := f.entries(next.ID); len(es) != 1 || es[0].Ordinal != 2 || es[0].Amount.Amount != 100 {
 		t.Fatalf("the next conversion's entries = %+v, want ordinal 2 earning 100", es)
+	}
+}
+
+// A refund of a commission that an open payout run holds (exported to
+// accounts payable, perhaps being paid) leaves it approved, to be paid with
+// the run as exported, and adds a pending clawback that a later run takes
+// back: marking the run paid succeeds, and nothing is owed twice. Were the
+// entry reversed instead, the run would be stale (409 on mark-paid) or,
+// during payment, stuck half paid.
+func TestRefundOfCommissionInPayoutRunClawsBack(t *testing.T) {
+	for _, paying := range []bool{false, true} {
+		t.Run(map[bool]string{false: "open", true: "paying"}[paying], func(t *testing.T) {
+			f := newFixture(t, pct(1000))
+			conv := f.record(i64(4999))
+			f.drain()
+			c := f.entries(conv.ID)[0]
+			f.clock.Advance(31 * 24 * time.Hour)
+			led := ledger.New(f.st, f.st, f.clock.Now)
+			if _, err := led.Approve(f.ctx, f.org, "usr_admin", []string{c.ID}); err != nil {
+				t.Fatal(err)
+			}
+			pay := payouts.New(f.st, f.clock.Now, domain.NewULIDs(f.clock.Now), nil)
+			run, err := pay.Create(f.ctx, f.org, "usr_admin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if paying { // the run was being marked paid when the refund came
+				run.Status, run.PayoutReference = domain.PayoutRunPaying, "ACH-1"
+				if err := f.st.UpdatePayoutRun(f.ctx, run); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			f.clock.Advance(time.Hour)
+			f.refund(conv.ID, 2000)
+			f.drain()
+			es := f.entries(conv.ID)
+			if len(es) != 2 || es[0].ID != c.ID || es[0].Status != commission.StatusApproved || es[0].Amount.Amount != 500 {
+				t.Fatalf("after the refund: %+v; want the run's entry still approved", es)
+			}
+			// −round(500 × 2000 / 4999) = −200, pending, available at once.
+			cb := es[1]
+			if cb.Kind != commission.KindClawback || cb.Amount.Amount != -200 || cb.Status != commission.StatusPending || cb.OriginalID != c.ID {
+				t.Fatalf("clawback = %+v", cb)
+			}
+
+			paid, err := pay.MarkPaid(f.ctx, f.org, "usr_admin", run.ID, "ACH-1")
+			if err != nil || paid.Status != domain.PayoutRunPaid {
+				t.Fatalf("MarkPaid = %+v, %v; want the run paid", paid, err)
+			}
+			es = f.entries(conv.ID)
+			if es[0].Status != commission.StatusPaid || es[0].PayoutReference != "ACH-1" || net(es) != 300 {
+				t.Fatalf("after paying the run: %+v; want the entry paid and 300 owed net", es)
+			}
+
+			// The rest refunded after payment: one clawback more, nothing owed.
+			f.refund(conv.ID, 4999)
+			f.drain()
+			if es = f.entries(conv.ID); len(es) != 3 || net(es) != 0 {
+				t.Fatalf("after the full refund: %+v", es)
+			}
+		})
+	}
+}
+
+// A chain clawed back while a run held it keeps being refunded by
+// clawbacks once the run is cancelled: reversing its entry then would take
+// back twice what the first clawback took.
+func TestRefundAfterCancelledRunKeepsClawingBack(t *testing.T) {
+	f := newFixture(t, pct(1000))
+	conv := f.record(i64(4999))
+	f.drain()
+	c := f.entries(conv.ID)[0]
+	f.clock.Advance(31 * 24 * time.Hour)
+	if _, err := ledger.New(f.st, f.st, f.clock.Now).Approve(f.ctx, f.org, "usr_admin", []string{c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	pay := payouts.New(f.st, f.clock.Now, domain.NewULIDs(f.clock.Now), nil)
+	run, err := pay.Create(f.ctx, f.org, "usr_admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.refund(conv.ID, 2000)
+	f.drain()
+	if _, err := pay.Cancel(f.ctx, f.org, "usr_admin", run.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.refund(conv.ID, 3000)
+	f.drain()
+	es := f.entries(conv.ID)
+	// 500 − round(500 × 3000 / 4999) = 500 − 300
+	if net(es) != 200 || es[0].Status != commission.StatusApproved {
+		t.Fatalf("after a second refund: %+v; want 200 owed net", es)
+	}
+	f.refund(conv.ID, 4999)
+	f.drain()
+	if es = f.entries(conv.ID); net(es) != 0 {
+		t.Fatalf("after the full refund: %+v; want nothing owed", es)
 	}
 }

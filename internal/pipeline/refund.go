@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -30,6 +31,16 @@ import (
 //
 // A conversion without a value is refunded in full or not at all: its
 // RefundedAt marks the refund (its refunded amount stays 0).
+//
+// An approved entry that the organization's unsettled payout run holds is
+// refunded as if paid (commission.RefundHeld): the run pays it as exported
+// and a clawback takes the refund back from a later run, so a refund never
+// leaves a run stale or stuck half paid. The change is then conditional on
+// that run still being the unsettled one (store.LedgerChange.UnsettledRun):
+// a run created or settled in between makes it ErrConflict, read again. A
+// chain clawed back while approved keeps being refunded by clawbacks, even
+// once no run holds it (a cancelled run): reversing its live entry then
+// would take back again what the clawbacks took.
 func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries []commission.Commission) error {
 	if conv.Amount == nil || conv.Amount.Amount <= 0 {
 		if conv.RefundedAt == nil {
@@ -45,6 +56,7 @@ func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries
 	now := c.now()
 
 	ch := store.LedgerChange{OrgID: conv.OrgID}
+	var run unsettledRun
 	for _, chain := range chains(entries) {
 		live, earned, taken, ok := chain.owed()
 		if !ok {
@@ -58,7 +70,11 @@ func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries
 			return Permanent(fmt.Errorf("pipeline: conversion %s: entry %s has %d of %d taken back, which no refunded amount of %d gives",
 				conv.ID, live.ID, taken, earned, value))
 		}
-		out, err := commission.Refund(live, value, total-already, already, commission.ActorSystem, now)
+		refund, err := c.refunder(ctx, &ch, &run, chain, live)
+		if err != nil {
+			return err
+		}
+		out, err := refund(live, value, total-already, already, commission.ActorSystem, now)
 		if err != nil {
 			return Permanent(fmt.Errorf("pipeline: conversion %s: refund of entry %s: %w", conv.ID, live.ID, err))
 		}
@@ -67,12 +83,48 @@ func (c *Calculator) refund(ctx context.Context, conv domain.Conversion, entries
 	return c.applyRefunds(ctx, ch)
 }
 
+// refunder returns how the chain's live entry is refunded: as if paid
+// (commission.RefundHeld) when it is approved and either the unsettled
+// payout run holds it or it was clawed back before; else commission.Refund.
+// The unsettled run is read once per change (into run), which it makes
+// conditional on that run.
+func (c *Calculator) refunder(ctx context.Context, ch *store.LedgerChange, run *unsettledRun, chain chain, live commission.Commission) (func(commission.Commission, int64, int64, int64, string, time.Time) (commission.RefundOutcome, error), error) {
+	if live.Status != commission.StatusApproved {
+		return commission.Refund, nil
+	}
+	if len(chain.clawbacks) > 0 {
+		return commission.RefundHeld, nil
+	}
+	if !run.read {
+		r, err := store.UnsettledPayoutRun(ctx, c.st, ch.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		id := ""
+		if r != nil {
+			id = r.ID
+		}
+		run.read, run.run, ch.UnsettledRun = true, r, &id
+	}
+	if run.run != nil && run.run.Holds(live.ID) {
+		return commission.RefundHeld, nil
+	}
+	return commission.Refund, nil
+}
+
+// unsettledRun is the organization's unsettled payout run as a change read
+// it (run nil: none).
+type unsettledRun struct {
+	read bool
+	run  *domain.PayoutRun
+}
+
 // applyRefunds writes the refunds gathered in ch, if any. ErrConflict:
 // another writer moved an entry (or applied this refund) since it was
 // read; the caller reads again.
 func (c *Calculator) applyRefunds(ctx context.Context, ch store.LedgerChange) error {
 	if len(ch.Updated) == 0 && len(ch.Created) == 0 {
-		return nil
+		return nil // (an UnsettledRun condition alone guards nothing)
 	}
 	return c.st.ApplyLedgerChange(ctx, ch)
 }
@@ -206,12 +258,17 @@ func refundedFor(earned, taken, value int64) (int64, bool) {
 func (c *Calculator) refundInFull(ctx context.Context, conv domain.Conversion, entries []commission.Commission) error {
 	now := c.now()
 	ch := store.LedgerChange{OrgID: conv.OrgID}
+	var run unsettledRun
 	for _, chain := range chains(entries) {
 		live, earned, taken, ok := chain.owed()
 		if !ok || taken >= earned {
 			continue
 		}
-		out, err := commission.Refund(live, 0, 0, 0, commission.ActorSystem, now)
+		refund, err := c.refunder(ctx, &ch, &run, chain, live)
+		if err != nil {
+			return err
+		}
+		out, err := refund(live, 0, 0, 0, commission.ActorSystem, now)
 		if err != nil {
 			return Permanent(fmt.Errorf("pipeline: conversion %s: full refund of entry %s: %w", conv.ID, live.ID, err))
 		}

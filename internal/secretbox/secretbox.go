@@ -1,6 +1,6 @@
 // Package secretbox encrypts the secrets the product must be able to read
 // back (an organization's Stripe webhook signing secret, outbound webhook
-// secrets) with AES-256-GCM.
+// secrets, partners' payout details) with AES-256-GCM.
 // Secrets that are only compared (passwords, API keys) are hashed instead,
 // elsewhere.
 //

@@ -32,11 +32,18 @@ type Invitations interface {
 	// DisableUser revokes the user's open invitation (RevokedAt = at) and
 	// sets the user's status to disabled (UpdatedAt at), atomically, and
 	// returns the user. Sessions are the caller's to end. ErrNotFound when
-	// the organization has no such user.
+	// the organization has no such user; ErrLastAdmin when it is the
+	// organization's only active admin.
 	DisableUser(ctx context.Context, orgID, userID string, at time.Time) (domain.User, error)
 	// SetUserRole gives the user role (UpdatedAt at) and returns the user;
 	// nothing else about it changes. ErrNotFound when the organization has
-	// no such user.
+	// no such user; ErrLastAdmin when it is the organization's only active
+	// admin and role is not admin.
+	//
+	// The organization always keeps an active admin: the check and the
+	// change of SetUserRole and DisableUser are one atomic step, so of two
+	// admins demoting or disabling each other at the same moment one is
+	// refused, whatever the interleaving.
 	SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error)
 }
 

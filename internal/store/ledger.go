@@ -90,6 +90,13 @@ type LedgerChange struct {
 	Updated []commission.Commission
 	Audit   []commission.AuditEntry
 	Refund  *RefundChange
+	// UnsettledRun, when set, makes the change conditional on the
+	// organization's unsettled (open or paying) payout run: it is applied
+	// only if that is still the run named ("" for none), else ErrConflict.
+	// A writer that decided how to change entries by the run holding them
+	// (a refund, see internal/pipeline) so knows that no run was created or
+	// settled in between.
+	UnsettledRun *string
 }
 
 // RefundChange moves a conversion's refunded amount (compare-and-set) and

@@ -23,6 +23,9 @@ var (
 	// ErrConflict: a unique value is taken, or the record changed since it
 	// was read (optimistic locking).
 	ErrConflict = errors.New("store: conflict")
+	// ErrLastAdmin: the change would leave the organization without an
+	// active admin (Invitations.SetUserRole, DisableUser); nothing changed.
+	ErrLastAdmin = errors.New("store: the organization's last active admin")
 )
 
 // Page asks for one page of a list. Lists are newest first. Cursor is the

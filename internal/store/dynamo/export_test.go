@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // LoseStream moves the analytics feed's checkpoints to the stream's end
@@ -56,4 +57,50 @@ func ForgetSearchWords(s *Store) error {
 		}
 		start = out.LastEvaluatedKey
 	}
+}
+
+// RawBytes is every value of every item of the table, strings and binary
+// values as they are (storetest.RawStore).
+func (s *Store) RawBytes(ctx context.Context) ([]byte, error) {
+	var out []byte
+	var flatten func(v types.AttributeValue)
+	flatten = func(v types.AttributeValue) {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			out = append(out, v.Value...)
+		case *types.AttributeValueMemberB:
+			out = append(out, v.Value...)
+		case *types.AttributeValueMemberN:
+			out = append(out, v.Value...)
+		case *types.AttributeValueMemberSS:
+			for _, x := range v.Value {
+				out = append(out, x...)
+			}
+		case *types.AttributeValueMemberBS:
+			for _, x := range v.Value {
+				out = append(out, x...)
+			}
+		case *types.AttributeValueMemberL:
+			for _, x := range v.Value {
+				flatten(x)
+			}
+		case *types.AttributeValueMemberM:
+			for k, x := range v.Value {
+				out = append(out, k...)
+				flatten(x)
+			}
+		}
+		out = append(out, 0)
+	}
+	p := dynamodb.NewScanPaginator(s.c, &dynamodb.ScanInput{TableName: &s.table, ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			flatten(&types.AttributeValueMemberM{Value: it})
+		}
+	}
+	return out, nil
 }

@@ -222,8 +222,14 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 		if err != nil {
 			return domain.User{}, err
 		}
-		items := []txItem{s.txUpdate(userKey(orgID, userID), "SET #st = :disabled, updatedAt = :t", "attribute_exists(PK)",
-			map[string]string{"#st": "status"}, item{":disabled": str(domain.UserDisabled), ":t": str(formatTime(at))}, store.ErrNotFound)}
+		witness, err := s.keepAnAdmin(ctx, u)
+		if err != nil {
+			return domain.User{}, err
+		}
+		// The user must still be as read: what keepAnAdmin judged.
+		items := append([]txItem{s.txUpdate(userKey(orgID, userID), "SET #st = :disabled, updatedAt = :t", userAsRead,
+			map[string]string{"#st": "status", "#role": "role"}, item{":disabled": str(domain.UserDisabled), ":t": str(formatTime(at)),
+				":role": str(string(u.Role)), ":was": str(u.Status)}, store.ErrConflict)}, witness...)
 		prev, err := s.latestInvitation(ctx, orgID, userID)
 		var latest *domain.Invitation
 		switch {
@@ -271,12 +277,71 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role domain.Role, at time.Time) (domain.User, error) {
 	ctx, done := s.op(ctx, "SetUserRole")
 	defer done()
-	err := s.transact(ctx, []txItem{s.txUpdate(userKey(orgID, userID), "SET #role = :role, updatedAt = :t", "attribute_exists(PK)",
-		map[string]string{"#role": "role"}, item{":role": str(string(role)), ":t": str(formatTime(at))}, store.ErrNotFound)})
-	if err != nil {
-		return domain.User{}, err
+	for range maxInvitationAttempts {
+		u, err := s.getUser(ctx, orgID, userID)
+		if err != nil {
+			return domain.User{}, err
+		}
+		var witness []txItem
+		if role != domain.RoleAdmin {
+			if witness, err = s.keepAnAdmin(ctx, u); err != nil {
+				return domain.User{}, err
+			}
+		}
+		// The user must still be as read: what keepAnAdmin judged.
+		items := append([]txItem{s.txUpdate(userKey(orgID, userID), "SET #role = :new, updatedAt = :t", userAsRead,
+			map[string]string{"#role": "role", "#st": "status"}, item{":new": str(string(role)), ":t": str(formatTime(at)),
+				":role": str(string(u.Role)), ":was": str(u.Status)}, store.ErrConflict)}, witness...)
+		err = s.transact(ctx, items)
+		if errors.Is(err, store.ErrConflict) {
+			continue // the user or the witness changed: read again
+		}
+		if err != nil {
+			return domain.User{}, err
+		}
+		return s.getUser(ctx, orgID, userID)
 	}
-	return s.getUser(ctx, orgID, userID)
+	return domain.User{}, store.ErrConflict
+}
+
+// userAsRead is the condition that a user item still has the role (:role)
+// and status (:was) it was read with.
+const userAsRead = "attribute_exists(PK) AND #role = :role AND #st = :was"
+
+// keepAnAdmin returns what a transaction taking away u's admin rights must
+// also hold so that the organization keeps an active admin: nothing when u
+// is not an active admin; else a check that another active admin — the
+// witness — still is one, or store.ErrLastAdmin when there is none.
+//
+// DynamoDB transactions are serializable and a condition check takes part
+// in conflict detection, so two admins demoting each other at once cannot
+// both succeed: whichever commits second finds its witness demoted (or the
+// transactions conflict), reads again and finds no other admin.
+func (s *Store) keepAnAdmin(ctx context.Context, u domain.User) ([]txItem, error) {
+	if u.Role != domain.RoleAdmin || u.Status != domain.UserActive {
+		return nil, nil
+	}
+	p := store.Page{Limit: store.MaxLimit}
+	for {
+		us, next, err := s.ListUsers(ctx, u.OrgID, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range us {
+			if o.ID != u.ID && o.Role == domain.RoleAdmin && o.Status == domain.UserActive {
+				return []txItem{{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+					TableName: &s.table, Key: userKey(o.OrgID, o.ID),
+					ConditionExpression:       aws.String("#role = :admin AND #st = :active"),
+					ExpressionAttributeNames:  map[string]string{"#role": "role", "#st": "status"},
+					ExpressionAttributeValues: item{":admin": str(string(domain.RoleAdmin)), ":active": str(domain.UserActive)},
+				}}, onFail: store.ErrConflict}}, nil
+			}
+		}
+		if next == "" || next == p.Cursor {
+			return nil, store.ErrLastAdmin
+		}
+		p.Cursor = next
+	}
 }
 
 // IncrementCounter adds one to the counter key (UpdateItem ADD, creating

@@ -273,7 +273,10 @@ func checkChange(ch store.LedgerChange) error {
 //   - Refund: SET refundedAmount.amount = To on the conversion on condition
 //     refundedAmount.amount = From. When only that condition failed, the
 //     conversion is read to tell store.ErrNotFound (no such conversion in the
-//     organization) from store.ErrConflict (its refunded amount moved).
+//     organization) from store.ErrConflict (its refunded amount moved);
+//   - UnsettledRun: a condition check on the organization's unsettled-run
+//     guard (payouts.go) that it still names that run (absent or "" for
+//     none), else store.ErrConflict.
 //
 // A change of more than 100 items (DynamoDB's limit per transaction; an
 // entry created counts 2) is refused before anything is written.
@@ -304,6 +307,9 @@ func (s *Store) ledgerWrites(ch store.LedgerChange) ([]txItem, error) {
 	}
 	n := 2*len(ch.Created) + len(ch.Updated) + len(ch.Audit)
 	if ch.Refund != nil {
+		n++
+	}
+	if ch.UnsettledRun != nil {
 		n++
 	}
 	if n > maxTransactItems {
@@ -354,6 +360,16 @@ func (s *Store) ledgerWrites(ch store.LedgerChange) ([]txItem, error) {
 			ExpressionAttributeNames:  map[string]string{"#amount": "amount"},
 			ExpressionAttributeValues: item{":from": num(rc.From), ":to": num(rc.To), ":at": str(formatTime(rc.At)), ":now": str(formatTime(time.Now()))},
 		}}, onFail: store.ErrNotFound})
+	}
+	if run := ch.UnsettledRun; run != nil {
+		cond := "#run = :run"
+		if *run == "" {
+			cond = "attribute_not_exists(PK) OR " + cond
+		}
+		items = append(items, txItem{w: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &s.table, Key: payoutRunGuardKey(ch.OrgID), ConditionExpression: aws.String(cond),
+			ExpressionAttributeNames: map[string]string{"#run": attrPayoutRunRef}, ExpressionAttributeValues: item{":run": str(*run)},
+		}}, onFail: store.ErrConflict})
 	}
 	// One item twice (the same audit entry, say) is a request DynamoDB
 	// refuses outright; it is a conflict of the change with itself.

@@ -125,7 +125,7 @@ func (s *Store) ListPayoutRuns(ctx context.Context, orgID string, p store.Page) 
 }
 
 // PutPayoutDetails replaces the partner's payout details.
-func (s *Store) PutPayoutDetails(ctx context.Context, d domain.PayoutDetails) error {
+func (s *Store) PutPayoutDetails(ctx context.Context, d store.PayoutDetailsRecord) error {
 	ctx, done := s.op(ctx, "PutPayoutDetails")
 	defer done()
 	it, err := record(d, typePayoutDetails, payoutDetailsKey(d.OrgID, d.PartnerID))
@@ -135,13 +135,31 @@ func (s *Store) PutPayoutDetails(ctx context.Context, d domain.PayoutDetails) er
 	return s.put(ctx, it)
 }
 
+// SealPayoutDetails replaces the partner's record with d on condition
+// that the stored one exists and has no sealed attribute (is still in
+// clear); else store.ErrConflict.
+func (s *Store) SealPayoutDetails(ctx context.Context, d store.PayoutDetailsRecord) error {
+	ctx, done := s.op(ctx, "SealPayoutDetails")
+	defer done()
+	it, err := record(d, typePayoutDetails, payoutDetailsKey(d.OrgID, d.PartnerID))
+	if err != nil {
+		return err
+	}
+	err = s.putIf(ctx, it, "attribute_exists(PK) AND attribute_not_exists(#sealed)",
+		map[string]string{"#sealed": "sealed"}, nil, store.ErrConflict)
+	if errors.Is(err, store.ErrNotFound) { // gone since it was read
+		return store.ErrConflict
+	}
+	return err
+}
+
 // GetPayoutDetails returns the partner's payout details.
-func (s *Store) GetPayoutDetails(ctx context.Context, orgID, partnerID string) (domain.PayoutDetails, error) {
+func (s *Store) GetPayoutDetails(ctx context.Context, orgID, partnerID string) (store.PayoutDetailsRecord, error) {
 	ctx, done := s.op(ctx, "GetPayoutDetails")
 	defer done()
 	it, err := s.getItem(ctx, payoutDetailsKey(orgID, partnerID))
 	if err != nil {
-		return domain.PayoutDetails{}, err
+		return store.PayoutDetailsRecord{}, err
 	}
-	return decodeAs[domain.PayoutDetails](it)
+	return decodeAs[store.PayoutDetailsRecord](it)
 }

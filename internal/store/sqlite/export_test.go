@@ -1,6 +1,10 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"errors"
+	"os"
+)
 
 // LoseLatestChange moves the analytics cursor past the newest outbox
 // change, as if the feed had lost it (the heal test).
@@ -8,4 +12,22 @@ func LoseLatestChange(s *Store) error {
 	_, err := s.w.ExecContext(context.Background(),
 		`UPDATE analytics_feed SET cursor = (SELECT MAX(seq) FROM outbox) WHERE id = 1`)
 	return err
+}
+
+// RawBytes is every byte of the database: its file and its write-ahead
+// log (storetest.RawStore).
+func (s *Store) RawBytes(ctx context.Context) ([]byte, error) {
+	var path string
+	if err := s.r.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		return nil, err
+	}
+	var out []byte
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		out = append(out, b...)
+	}
+	return out, nil
 }

@@ -168,10 +168,34 @@ func (s *Store) DisableUser(ctx context.Context, orgID, userID string, at time.T
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if err := keepAnAdmin(ctx, tx, u); err != nil {
+			return err
+		}
 		u.Status, u.UpdatedAt = domain.UserDisabled, at
 		return updateUser(ctx, tx, u)
 	})
 	return normUser(u), err
+}
+
+// keepAnAdmin refuses (store.ErrLastAdmin) to take away u's admin rights
+// when u is the organization's only active admin. It runs in the write
+// transaction that changes u, and SQLite serializes write transactions, so
+// no other demotion can come between the count and the change.
+func keepAnAdmin(ctx context.Context, tx *wtx, u domain.User) error {
+	if u.Role != domain.RoleAdmin || u.Status != domain.UserActive {
+		return nil
+	}
+	var others int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND id <> ?
+		AND json_extract(data, '$.role') = ? AND json_extract(data, '$.status') = ?`,
+		u.OrgID, u.ID, string(domain.RoleAdmin), domain.UserActive).Scan(&others)
+	if err != nil {
+		return err
+	}
+	if others == 0 {
+		return store.ErrLastAdmin
+	}
+	return nil
 }
 
 // SetUserRole gives the user role.
@@ -182,6 +206,11 @@ func (s *Store) SetUserRole(ctx context.Context, orgID, userID string, role doma
 		u, err = getOne(ctx, tx, scanUser, `SELECT `+userCols+` FROM users WHERE org_id = ? AND id = ?`, orgID, userID)
 		if err != nil {
 			return err
+		}
+		if role != domain.RoleAdmin {
+			if err := keepAnAdmin(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		u.Role, u.UpdatedAt = role, at.UTC()
 		return updateUser(ctx, tx, u)

@@ -175,7 +175,7 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 	if err := checkChange(ch); err != nil {
 		return err
 	}
-	if len(ch.Created)+len(ch.Updated)+len(ch.Audit) == 0 && ch.Refund == nil {
+	if len(ch.Created)+len(ch.Updated)+len(ch.Audit) == 0 && ch.Refund == nil && ch.UnsettledRun == nil {
 		return nil
 	}
 	type row struct {
@@ -211,6 +211,16 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 		}
 	}
 	return s.write(ctx, func(tx *wtx) error {
+		if want := ch.UnsettledRun; want != nil {
+			var run string
+			err := tx.QueryRowContext(ctx, `SELECT id FROM payout_runs WHERE org_id = ? AND status IN ('open', 'paying')`, ch.OrgID).Scan(&run)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if run != *want {
+				return store.ErrConflict
+			}
+		}
 		for _, r := range created {
 			c := r.c
 			if _, err := tx.ExecContext(ctx,

@@ -66,7 +66,7 @@ func (s *Store) ListPayoutRuns(ctx context.Context, orgID string, p store.Page) 
 }
 
 // PutPayoutDetails stores the partner's payout details, replacing any.
-func (s *Store) PutPayoutDetails(ctx context.Context, d domain.PayoutDetails) error {
+func (s *Store) PutPayoutDetails(ctx context.Context, d store.PayoutDetailsRecord) error {
 	d.UpdatedAt = utc(d.UpdatedAt)
 	data, err := marshal(d)
 	if err != nil {
@@ -79,11 +79,34 @@ func (s *Store) PutPayoutDetails(ctx context.Context, d domain.PayoutDetails) er
 	})
 }
 
+// SealPayoutDetails replaces the partner's record with d if the stored one
+// is still in clear (its JSON has no sealed field); else store.ErrConflict.
+func (s *Store) SealPayoutDetails(ctx context.Context, d store.PayoutDetailsRecord) error {
+	d.UpdatedAt = utc(d.UpdatedAt)
+	data, err := marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE payout_details SET data = ?
+			WHERE org_id = ? AND partner_id = ? AND json_extract(data, '$.sealed') IS NULL`, data, d.OrgID, d.PartnerID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return store.ErrConflict
+		}
+		return nil
+	})
+}
+
 // GetPayoutDetails returns the partner's payout details.
-func (s *Store) GetPayoutDetails(ctx context.Context, orgID, partnerID string) (domain.PayoutDetails, error) {
-	return getOne(ctx, s.r, func(sc rowScanner) (domain.PayoutDetails, error) {
+func (s *Store) GetPayoutDetails(ctx context.Context, orgID, partnerID string) (store.PayoutDetailsRecord, error) {
+	return getOne(ctx, s.r, func(sc rowScanner) (store.PayoutDetailsRecord, error) {
 		var data string
-		var d domain.PayoutDetails
+		var d store.PayoutDetailsRecord
 		if err := sc.Scan(&data); err != nil {
 			return d, err
 		}

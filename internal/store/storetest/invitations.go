@@ -274,6 +274,78 @@ func invitationTests() []invitationTest {
 			_, err = s.SetUserRole(fx.ctx, org.ID, "usr_missing", domain.RoleProgramManager, fx.tick())
 			wantErr(t, err, store.ErrNotFound, "SetUserRole(unknown user)")
 		}},
+		{"TheLastActiveAdminIsKept", func(t *testing.T, s InvitationStore, fx *fixture) {
+			org := fx.mustOrg(t)
+			admin := func(local string) domain.User {
+				u := fx.newUser(org.ID, local)
+				u.Role, u.PartnerID = domain.RoleAdmin, ""
+				must(t, s.CreateUser(fx.ctx, u), "CreateUser(admin)")
+				return u
+			}
+			ada, bob := admin("ada"), admin("bob")
+			// Two admins: one may step down; then the other is the last.
+			_, err := s.SetUserRole(fx.ctx, org.ID, ada.ID, domain.RoleProgramManager, fx.tick())
+			must(t, err, "SetUserRole(one of two admins)")
+			_, err = s.SetUserRole(fx.ctx, org.ID, bob.ID, domain.RoleProgramManager, fx.tick())
+			wantErr(t, err, store.ErrLastAdmin, "SetUserRole(the last admin)")
+			_, err = s.DisableUser(fx.ctx, org.ID, bob.ID, fx.tick())
+			wantErr(t, err, store.ErrLastAdmin, "DisableUser(the last admin)")
+			got, err := s.GetUser(fx.ctx, org.ID, bob.ID)
+			must(t, err, "GetUser")
+			if got.Role != domain.RoleAdmin || got.Status != domain.UserActive {
+				t.Fatalf("a refused change changed the last admin: %s, %s", got.Role, got.Status)
+			}
+			// Keeping the admin role, and changes of a non-admin, are fine.
+			_, err = s.SetUserRole(fx.ctx, org.ID, bob.ID, domain.RoleAdmin, fx.tick())
+			must(t, err, "SetUserRole(the last admin stays admin)")
+			_, err = s.DisableUser(fx.ctx, org.ID, ada.ID, fx.tick())
+			must(t, err, "DisableUser(a program manager)")
+			// A disabled admin is no admin: it does not count for another.
+			_, err = s.SetUserRole(fx.ctx, org.ID, ada.ID, domain.RoleAdmin, fx.tick())
+			must(t, err, "SetUserRole(a disabled user to admin)")
+			_, err = s.SetUserRole(fx.ctx, org.ID, bob.ID, domain.RoleProgramManager, fx.tick())
+			wantErr(t, err, store.ErrLastAdmin, "SetUserRole(the last active admin, beside a disabled one)")
+
+			// Two admins — the organization's only ones — demote or disable
+			// each other at the same moment, round after round (an
+			// organization each): exactly one of each pair succeeds.
+			for round := range 8 {
+				org = fx.mustOrg(t)
+				pair := []domain.User{admin(fmt.Sprintf("a%d", round)), admin(fmt.Sprintf("b%d", round))}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for i, u := range pair {
+					wg.Go(func() {
+						if (round+i)%2 == 0 {
+							_, errs[i] = s.SetUserRole(fx.ctx, org.ID, u.ID, domain.RoleProgramManager, fx.tick())
+						} else {
+							_, errs[i] = s.DisableUser(fx.ctx, org.ID, u.ID, fx.tick())
+						}
+					})
+				}
+				wg.Wait()
+				refused := 0
+				for i, err := range errs {
+					switch {
+					case errors.Is(err, store.ErrLastAdmin):
+						refused++
+					case err != nil:
+						t.Fatalf("round %d: change of %s: %v", round, pair[i].ID, err)
+					}
+				}
+				active := 0
+				for _, u := range pair {
+					got, err := s.GetUser(fx.ctx, org.ID, u.ID)
+					must(t, err, "GetUser")
+					if got.Role == domain.RoleAdmin && got.Status == domain.UserActive {
+						active++
+					}
+				}
+				if refused != 1 || active != 1 {
+					t.Fatalf("round %d: %d of the two changes refused and %d active admins left; want 1 and 1 (%v)", round, refused, active, errs)
+				}
+			}
+		}},
 		{"DisableRevokesAndReissueReenables", func(t *testing.T, s InvitationStore, fx *fixture) {
 			org := fx.mustOrg(t)
 			u := fx.invitedUser(t, org.ID, "ada")

@@ -77,4 +77,3 @@ func (s Sender) Send(ctx context.Context, msgs []pipeline.Message) (map[string]b
 	}
 	return failed, nil
 }
-

@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 type testStore interface {
 	store.Store
 	store.Ledger
+	store.PayoutRuns
 	store.StripeIntegrations
 }
 

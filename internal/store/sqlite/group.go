@@ -59,6 +59,10 @@ func (s *Store) stopGrouper() {
 // the caller's would let one caller's cancellation interrupt — and so roll
 // back — everybody's transaction. An error from fn undoes fn's writes only.
 func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	if b, ok := s.inBatch(ctx); ok {
+		// InTx holds the writer connection the group would wait for.
+		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
+	}
 	req := groupReq{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.group.reqs <- req:

@@ -39,21 +39,16 @@ func (s *Store) Enqueue(ctx context.Context, queue string, msgs []store.QueuedMe
 		}
 	}
 	return s.write(ctx, func(tx *wtx) error {
-		stmt, err := tx.PrepareContext(ctx, `
-INSERT INTO queue_messages (queue, id, body, available_at)
-SELECT ?, ?, ?, ?
-WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE queue = ? AND id = ?)
-ON CONFLICT (queue, id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		for _, m := range msgs {
 			body := m.Body
 			if body == nil {
 				body = []byte{}
 			}
-			if _, err := stmt.ExecContext(ctx, queue, m.ID, body, formatTime(m.AvailableAt), queue, m.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `
+INSERT INTO queue_messages (queue, id, body, available_at)
+SELECT ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM dead_letters WHERE queue = ? AND id = ?)
+ON CONFLICT (queue, id) DO NOTHING`, queue, m.ID, body, formatTime(m.AvailableAt), queue, m.ID); err != nil {
 				return err
 			}
 		}
@@ -122,15 +117,36 @@ func (s *Store) Receive(ctx context.Context, queue string, max int, visibility t
 
 // Ack marks the message done and drops its body; its ID stays remembered.
 func (s *Store) Ack(ctx context.Context, queue, id string) error {
-	return s.write(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE queue_messages SET done = 1, body = x'', done_at = COALESCE(done_at, ?) WHERE queue = ? AND id = ?`,
-			formatTime(time.Now()), queue, id)
-		if err != nil {
-			return err
+	return s.AckAll(ctx, queue, []string{id})[0]
+}
+
+// AckAll acknowledges the messages ids of queue as Ack does, all in one
+// transaction, and returns one error per ID (nil when acknowledged). A
+// failure of the transaction itself is every ID's error.
+func (s *Store) AckAll(ctx context.Context, queue string, ids []string) []error {
+	errs := make([]error, len(ids))
+	if len(ids) == 0 {
+		return errs
+	}
+	now := formatTime(time.Now())
+	err := s.write(ctx, func(tx *wtx) error {
+		for i, id := range ids {
+			res, err := tx.ExecContext(ctx,
+				`UPDATE queue_messages SET done = 1, body = x'', done_at = COALESCE(done_at, ?) WHERE queue = ? AND id = ?`,
+				now, queue, id)
+			if err != nil {
+				return err
+			}
+			errs[i] = mapErr(mustAffect(res))
 		}
-		return mustAffect(res)
+		return nil
 	})
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // Retry makes an undone message due at at and records lastError.

@@ -78,6 +78,10 @@ func Open(path string) (*Store, error) {
 	// of a busy installation do not fit in the default 2 MB).
 	common.Add("_pragma", "mmap_size(268435456)")
 	common.Add("_pragma", "cache_size(-16384)")
+	// Savepoints (group commit, InTx) journal the pages they change in a
+	// statement journal: in memory, not in a temporary file written with
+	// a system call per page.
+	common.Add("_pragma", "temp_store(MEMORY)")
 
 	wq := cloneValues(common)
 	wq.Add("_pragma", "journal_mode(WAL)")
@@ -192,9 +196,13 @@ func mapErr(err error) error {
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the single
 // writer connection) and commits it if fn succeeds; any error rolls
-// everything back and is returned through mapErr. fn must use tx only: the
+// everything back and is returned through mapErr. Under the context of an
+// InTx, fn runs in a savepoint of the batch's transaction instead. fn must use tx only: the
 // writer pool has one connection, which tx holds.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	if b, ok := s.inBatch(ctx); ok {
+		return b.savepoint(fn) // InTx: a savepoint of the batch's transaction
+	}
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

@@ -432,6 +432,17 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 // markConverted sets a pending or expired referral's status to converted
 // at at, as changed at changed (the conversion's recording).
 func markConverted(ctx context.Context, tx *wtx, orgID, referralID string, at, changed time.Time) error {
+	// Most conversions are not a referral's first: its status column
+	// answers without reading and decoding the record.
+	var status string
+	switch err := tx.QueryRowContext(ctx, `SELECT status FROM referrals WHERE org_id = ? AND id = ?`, orgID, referralID).Scan(&status); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case status != domain.ReferralPending && status != domain.ReferralExpired:
+		return nil
+	}
 	_, err := changeReferralStatus(ctx, tx, orgID, referralID, func(r *domain.Referral) bool {
 		if r.Status != domain.ReferralPending && r.Status != domain.ReferralExpired {
 			return false

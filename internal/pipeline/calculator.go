@@ -181,29 +181,30 @@ func hasEntry(entries []commission.Commission, id string) bool {
 	return false
 }
 
-// price computes the conversion's commission and records it. created is
-// false when the conversion earns nothing (no rule, or a zero amount); a
-// commission recorded before is errRecordedBefore.
-func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created bool, err error) {
+// commissionOf computes the conversion's commission: the ledger change
+// that records it, nil when the conversion earns nothing (no rule, or a
+// zero amount). The only write it makes is the conversion's slot in a
+// running total, for tiered rules.
+func (c *Calculator) commissionOf(ctx context.Context, conv domain.Conversion) (*store.LedgerChange, error) {
 	prog, err := c.st.GetProgram(ctx, conv.OrgID, conv.ProgramID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, Permanent(fmt.Errorf("pipeline: program %s of conversion %s not found", conv.ProgramID, conv.ID))
+		return nil, Permanent(fmt.Errorf("pipeline: program %s of conversion %s not found", conv.ProgramID, conv.ID))
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var terms PartnerTerms
 	if conv.PartnerID != "" {
 		if terms, err = c.rules.PartnerTerms(ctx, conv.OrgID, conv.PartnerID, conv.OccurredAt); err != nil {
-			return false, fmt.Errorf("pipeline: terms of partner %s: %w", conv.PartnerID, err)
+			return nil, fmt.Errorf("pipeline: terms of partner %s: %w", conv.PartnerID, err)
 		}
 		if terms.Deactivated {
-			return false, nil
+			return nil, nil
 		}
 	}
 	rule, source, ok := commission.Select(terms.Rule, terms.TierRule, prog, false, conv.OccurredAt)
 	if !ok {
-		return false, nil
+		return nil, nil
 	}
 	if conv.Event == domain.EventRenewal {
 		// A renewal earns only under a recurring rule and inside its
@@ -212,20 +213,20 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 		// tier slot either.
 		firstPaid, err := store.FirstPaidAt(ctx, c.st, conv.OrgID, conv.ReferralID)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if firstPaid == nil {
 			// Recording a renewal required a paid conversion before it, so
 			// it exists: not visible yet (an eventually consistent index).
 			// Deliver again rather than decide it earns nothing.
-			return false, fmt.Errorf("pipeline: renewal %s: its referral's first paid conversion is not visible yet", conv.ID)
+			return nil, fmt.Errorf("pipeline: renewal %s: its referral's first paid conversion is not visible yet", conv.ID)
 		}
 		if !rule.RenewalEarns(*firstPaid, conv.OccurredAt) {
-			return false, nil
+			return nil, nil
 		}
 	}
 	if conv.Amount != nil && conv.Amount.Currency != prog.Currency {
-		return false, Permanent(fmt.Errorf("pipeline: conversion %s is in %s, its program in %s",
+		return nil, Permanent(fmt.Errorf("pipeline: conversion %s is in %s, its program in %s",
 			conv.ID, conv.Amount.Currency, prog.Currency))
 	}
 	var value *int64
@@ -253,17 +254,17 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 		}
 		var err error
 		if state, ordinal, err = c.slot(ctx, conv.OrgID, key, conv.ID, amount); err != nil {
-			return false, err
+			return nil, err
 		}
 		periodKey = key.PeriodKey
 	}
 
 	amount, _, err := commission.Compute(rule, value, state)
 	if err != nil {
-		return false, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
+		return nil, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
 	}
 	if !commission.ShouldRecord(amount) {
-		return false, nil
+		return nil, nil
 	}
 	holdDays := prog.HoldDays
 	if terms.HoldDays != nil {
@@ -282,11 +283,28 @@ func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created
 		OccurredAt: conv.OccurredAt, HoldDays: holdDays,
 	}, commission.ActorSystem, c.now())
 	if err != nil {
-		return false, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
+		return nil, Permanent(fmt.Errorf("pipeline: conversion %s: %w", conv.ID, err))
 	}
-	err = c.st.ApplyLedgerChange(ctx, store.LedgerChange{
+	return &store.LedgerChange{
 		OrgID: conv.OrgID, Created: []commission.Commission{entry}, Audit: []commission.AuditEntry{audit},
-	})
+	}, nil
+}
+
+// price computes the conversion's commission and records it. created is
+// false when the conversion earns nothing (no rule, or a zero amount); a
+// commission recorded before is errRecordedBefore.
+func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created bool, err error) {
+	ch, err := c.commissionOf(ctx, conv)
+	if err != nil || ch == nil {
+		return false, err
+	}
+	return c.record(ctx, *ch)
+}
+
+// record writes the ledger change of a new commission (commissionOf); one
+// recorded before is errRecordedBefore.
+func (c *Calculator) record(ctx context.Context, ch store.LedgerChange) (created bool, err error) {
+	err = c.st.ApplyLedgerChange(ctx, ch)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return false, errRecordedBefore

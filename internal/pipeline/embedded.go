@@ -25,6 +25,11 @@ const (
 	maxLastErrorLen    = 1000
 )
 
+// EmbeddedBatch is the batch of NewEmbedded's workers: a round's writes
+// share one transaction there (Transactor), so larger batches cost fewer
+// commits.
+const EmbeddedBatch = 64
+
 // DefaultBackoff is the delay before the next attempt after the
 // receiveCount-th failed delivery: 1 s, 2 s, 4 s, … capped at a minute.
 func DefaultBackoff(receiveCount int) time.Duration {
@@ -48,7 +53,25 @@ type Embedded struct {
 	Events      *Worker
 	// Poll is how long Run sleeps when there is nothing to do.
 	Poll time.Duration
-	Log  *slog.Logger
+	// Linger is how long Run waits after a round that handled fewer than
+	// EmbeddedBatch changes and messages, for the next one to take more
+	// at once (DefaultLinger; negative: no wait).
+	Linger time.Duration
+	Log    *slog.Logger
+}
+
+// Transactor runs fn with every store write made under the context it
+// gets in one write transaction, committed when fn returns nil (the SQLite
+// store's InTx). Each write still succeeds or fails on its own, as it would
+// outside.
+type Transactor interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// AckAller acknowledges many messages at once (the SQLite store's AckAll):
+// one error per ID.
+type AckAller interface {
+	AckAll(ctx context.Context, queue string, ids []string) []error
 }
 
 // Handler handles one message of the commissions queue (the Calculator;
@@ -60,24 +83,61 @@ type Handler interface {
 // NewEmbedded wires the embedded pipeline: changes of st's outbox are
 // routed into q, commissions messages go to calc, notifications are logged
 // and acknowledged (webhooks will hook into Events.Handle). log nil
-// discards.
+// discards. When q is a Transactor, each round of the pump and of the
+// commissions worker is one write transaction (the ledger entries and
+// acknowledgements of a whole batch commit together); the events worker's
+// handler may call out over the network, so only its acknowledgements are
+// batched.
 func NewEmbedded(st store.Outbox, q store.Queue, calc Handler, log *slog.Logger) *Embedded {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	tr, _ := q.(Transactor)
+	var prepare func(context.Context, []Message) func(context.Context) []error
+	if bh, ok := calc.(BatchHandler); ok {
+		prepare = bh.PrepareBatch
+	}
 	return &Embedded{
-		Pump: &Pump{Outbox: st, Queue: q, Log: log},
-		Commissions: &Worker{Queue: q, Name: QueueCommissions, Handle: calc.Handle,
+		Pump: &Pump{Outbox: st, Queue: q, Log: log, Tx: tr},
+		Commissions: &Worker{Queue: q, Name: QueueCommissions, Handle: calc.Handle, Prepare: prepare, Batch: EmbeddedBatch, Tx: tr,
 			Log: log.With("queue", QueueCommissions)},
-		Events: &Worker{Queue: q, Name: QueueEvents, Log: log.With("queue", QueueEvents)},
+		Events: &Worker{Queue: q, Name: QueueEvents, Batch: EmbeddedBatch, Log: log.With("queue", QueueEvents)},
 		Poll:   DefaultPoll,
 		Log:    log,
 	}
 }
 
+// inTx runs fn in tr's transaction, or directly when tr is nil.
+func inTx(ctx context.Context, tr Transactor, fn func(ctx context.Context) error) error {
+	if tr == nil {
+		return fn(ctx)
+	}
+	return tr.InTx(ctx, fn)
+}
+
+// DefaultLinger is Embedded.Linger's default: the pipeline prices a
+// conversion within a few tens of milliseconds when it is idle, and in
+// batches of EmbeddedBatch when it is busy.
+const DefaultLinger = 20 * time.Millisecond
+
+type lingering struct {
+	full int
+	wait time.Duration
+}
+
+func (e *Embedded) linger() lingering {
+	switch {
+	case e.Linger < 0:
+		return lingering{full: 1}
+	case e.Linger == 0:
+		return lingering{full: EmbeddedBatch, wait: DefaultLinger}
+	}
+	return lingering{full: EmbeddedBatch, wait: e.Linger}
+}
+
 // Run moves changes and messages until ctx ends, sleeping Poll whenever
-// there is nothing to do. Errors are logged and retried on the next round;
-// it returns nil once ctx is done.
+// there is nothing to do and Linger after a small round. Errors are
+// logged and retried on the next round; it returns nil once ctx is done.
 func (e *Embedded) Run(ctx context.Context) error {
 	poll := e.Poll
 	if poll <= 0 {
@@ -96,8 +156,14 @@ func (e *Embedded) Run(ctx context.Context) error {
 			e.Log.Error("pipeline round failed", "error", err)
 		}
 		next := poll
-		if n > 0 && err == nil {
+		switch {
+		case err != nil || n == 0:
+		case n >= e.linger().full:
 			next = 0 // more may be waiting
+		default:
+			// A small round: let more arrive, so that the next round's
+			// batch (and transaction) holds more of them.
+			next = min(e.linger().wait, poll)
 		}
 		t.Reset(next)
 	}
@@ -107,7 +173,13 @@ func (e *Embedded) Run(ctx context.Context) error {
 // returns how many changes and messages it handled.
 func (e *Embedded) Step(ctx context.Context) (int, error) {
 	var errs []error
-	n, err := e.Pump.Once(ctx)
+	// The calculator's work goes from the outbox straight to the
+	// calculator, unless faults are being injected into its worker.
+	var direct func(context.Context, []Message) func(context.Context) []error
+	if e.Commissions.Fail == nil {
+		direct = e.Commissions.Prepare
+	}
+	n, err := e.Pump.once(ctx, direct)
 	errs = append(errs, err)
 	for _, w := range []*Worker{e.Commissions, e.Events} {
 		m, err := w.Once(ctx)
@@ -166,6 +238,14 @@ type Pump struct {
 	// Now stamps enqueued messages (time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// Tx, when set, makes a round's enqueueing and pruning one
+	// transaction.
+	Tx Transactor
+	// Wanted, when set, tells whether an organization's notifications
+	// have a consumer (webhooks: an enabled endpoint); those of an
+	// organization without one are not enqueued, as nobody would receive
+	// them. Asked once per organization and round; an error enqueues them.
+	Wanted func(ctx context.Context, orgID string) (bool, error)
 
 	mu   sync.Mutex
 	last int64 // the last sequence number enqueued
@@ -175,6 +255,17 @@ type Pump struct {
 // change that cannot be routed (an unreadable image) is logged and
 // skipped: it would otherwise stop every change behind it.
 func (p *Pump) Once(ctx context.Context) (int, error) {
+	return p.once(ctx, nil)
+}
+
+// once pumps one batch. With direct set, the commissions work is handed
+// to it instead of the queue: its reads first, then its writes in the
+// round's transaction, and only the messages it failed are enqueued — for
+// the commissions worker to deliver again (and retry or dead-letter as it
+// does every message).
+// A crash before the commit reads the same changes again, and the
+// calculator finds what it recorded (it is idempotent).
+func (p *Pump) once(ctx context.Context, direct func(context.Context, []Message) func(context.Context) []error) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	batch := p.Batch
@@ -190,6 +281,8 @@ func (p *Pump) Once(ctx context.Context) (int, error) {
 		now = p.Now()
 	}
 	byQueue := map[string][]store.QueuedMessage{}
+	var work []Message // for direct
+	wanted := map[string]bool{}
 	for _, c := range changes {
 		msgs, err := RouteAll(c)
 		if err != nil {
@@ -199,26 +292,84 @@ func (p *Pump) Once(ctx context.Context) (int, error) {
 		}
 		for _, m := range msgs {
 			m.Seq = PadSeq(strconv.FormatInt(c.Seq, 10))
+			q := QueueFor(m.Type)
+			if q == QueueCommissions && direct != nil {
+				work = append(work, m)
+				continue
+			}
+			if q == QueueEvents && !p.wanted(ctx, wanted, m.OrgID) {
+				continue
+			}
 			body, err := m.Encode()
 			if err != nil {
 				return 0, err
 			}
-			q := QueueFor(m.Type)
 			byQueue[q] = append(byQueue[q], store.QueuedMessage{ID: m.ID, Body: body, AvailableAt: now})
 		}
 	}
-	for _, q := range []string{QueueCommissions, QueueEvents} {
-		if err := p.Queue.Enqueue(ctx, q, byQueue[q]); err != nil {
-			return 0, fmt.Errorf("pipeline: enqueue into %s: %w", q, err)
-		}
+	var write func(context.Context) []error
+	panicked := error(nil)
+	if len(work) > 0 {
+		panicked = safely(work, func() { write = direct(ctx, work) })
 	}
 	through := changes[len(changes)-1].Seq
+	var pruneErr error
+	err = inTx(ctx, p.Tx, func(ctx context.Context) error {
+		if len(work) > 0 {
+			results := make([]error, len(work))
+			if panicked == nil {
+				panicked = safely(work, func() { copy(results, write(ctx)) })
+			}
+			for i, m := range work {
+				if panicked != nil {
+					results[i] = panicked
+				}
+				if results[i] == nil {
+					continue
+				}
+				p.log().Warn("message failed in the pump; the commissions worker retries it", "message", m.ID,
+					"type", m.Type, "organization", m.OrgID, "entity", m.EntityID, "error", results[i])
+				body, err := m.Encode()
+				if err != nil {
+					return err
+				}
+				byQueue[QueueCommissions] = append(byQueue[QueueCommissions],
+					store.QueuedMessage{ID: m.ID, Body: body, AvailableAt: now})
+			}
+		}
+		for _, q := range []string{QueueCommissions, QueueEvents} {
+			if err := p.Queue.Enqueue(ctx, q, byQueue[q]); err != nil {
+				return fmt.Errorf("pipeline: enqueue into %s: %w", q, err)
+			}
+		}
+		pruneErr = p.Outbox.PruneChanges(ctx, through)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
 	p.last = through
-	if err := p.Outbox.PruneChanges(ctx, through); err != nil {
+	if pruneErr != nil {
 		// Enqueued already; the next prune covers these changes too.
-		return len(changes), fmt.Errorf("pipeline: prune outbox: %w", err)
+		return len(changes), fmt.Errorf("pipeline: prune outbox: %w", pruneErr)
 	}
 	return len(changes), nil
+}
+
+// wanted answers Wanted for orgID, once per round (seen).
+func (p *Pump) wanted(ctx context.Context, seen map[string]bool, orgID string) bool {
+	if p.Wanted == nil {
+		return true
+	}
+	w, ok := seen[orgID]
+	if !ok {
+		var err error
+		if w, err = p.Wanted(ctx, orgID); err != nil {
+			w = true
+		}
+		seen[orgID] = w
+	}
+	return w
 }
 
 func (p *Pump) log() *slog.Logger {
@@ -242,6 +393,9 @@ type Worker struct {
 	// Fail, when set, is called before Handle; an error it returns counts
 	// as Handle's. Tests inject faults with it.
 	Fail func(Message) error
+	// Prepare, when set (and Fail is not), handles whole batches instead
+	// of Handle (BatchHandler.PrepareBatch).
+	Prepare func(ctx context.Context, msgs []Message) func(ctx context.Context) []error
 
 	Batch       int           // messages per receive (DefaultBatch)
 	MaxReceives int           // deliveries before dead-lettering (DefaultMaxReceives)
@@ -252,6 +406,10 @@ type Worker struct {
 	// Now is the queue's clock (time.Now).
 	Now func() time.Time
 	Log *slog.Logger
+	// Tx, when set, makes the handling of a received batch one
+	// transaction: the handlers' writes, retries, dead letters and
+	// acknowledgements commit together.
+	Tx Transactor
 
 	mu      sync.Mutex
 	retries map[string]time.Time // retries scheduled by this worker, for Drain
@@ -273,14 +431,100 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("pipeline: receive from %s: %w", w.Name, err)
 	}
-	var errs []error
-	for _, d := range ds {
-		if ctx.Err() != nil {
-			break // the rest become visible again after the timeout
-		}
-		errs = append(errs, w.process(ctx, d))
+	if len(ds) == 0 {
+		return 0, nil
 	}
-	return len(ds), errors.Join(errs...)
+	if w.Prepare != nil && w.Fail == nil {
+		return len(ds), w.batch(ctx, ds)
+	}
+	var errs []error
+	err = inTx(ctx, w.Tx, func(ctx context.Context) error {
+		var acks []string
+		for _, d := range ds {
+			if ctx.Err() != nil {
+				break // the rest become visible again after the timeout
+			}
+			ack, err := w.process(ctx, d)
+			errs = append(errs, err)
+			if ack {
+				acks = append(acks, d.ID)
+			}
+		}
+		errs = append(errs, w.ack(ctx, acks)...)
+		return nil
+	})
+	return len(ds), errors.Join(append(errs, err)...)
+}
+
+// batch handles ds through Prepare: the reads first, then, in one
+// transaction (Tx), the writes, the retries and dead letters of the
+// messages that failed and the acknowledgements of the others.
+func (w *Worker) batch(ctx context.Context, ds []store.Delivery) error {
+	var errs []error
+	msgs := make([]Message, 0, len(ds))
+	kept := make([]store.Delivery, 0, len(ds))
+	for _, d := range ds {
+		w.setRetry(d.ID, time.Time{})
+		m, err := DecodeMessage(d.Body)
+		if err != nil {
+			errs = append(errs, w.deadLetterUndecodable(ctx, d, err))
+			continue
+		}
+		msgs, kept = append(msgs, m), append(kept, d)
+	}
+	if len(msgs) == 0 {
+		return errors.Join(errs...)
+	}
+	results := make([]error, len(msgs))
+	var write func(context.Context) []error
+	panicked := safely(msgs, func() { write = w.Prepare(ctx, msgs) })
+	txErr := inTx(ctx, w.Tx, func(ctx context.Context) error {
+		if panicked == nil {
+			panicked = safely(msgs, func() { copy(results, write(ctx)) })
+		}
+		var acks []string
+		for i, d := range kept {
+			res := results[i]
+			if panicked != nil {
+				res = panicked
+			}
+			ack, err := w.settle(ctx, d, msgs[i], res)
+			errs = append(errs, err)
+			if ack {
+				acks = append(acks, d.ID)
+			}
+		}
+		errs = append(errs, w.ack(ctx, acks)...)
+		return nil
+	})
+	return errors.Join(append(errs, txErr)...)
+}
+
+// safely calls fn, turning a panic into an error so that one bad batch
+// cannot stop the process.
+func safely(msgs []Message, fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pipeline: panic handling a batch of %d messages from %s: %v", len(msgs), msgs[0].ID, r)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// ack acknowledges the messages handled, all at once when the queue can.
+func (w *Worker) ack(ctx context.Context, ids []string) []error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if q, ok := w.Queue.(AckAller); ok {
+		return q.AckAll(ctx, w.Name, ids)
+	}
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		errs[i] = w.Queue.Ack(ctx, w.Name, id)
+	}
+	return errs
 }
 
 // NextRetry is the earliest retry this worker has scheduled and not yet
@@ -297,30 +541,40 @@ func (w *Worker) NextRetry() time.Time {
 	return next
 }
 
-func (w *Worker) process(ctx context.Context, d store.Delivery) error {
+// process handles one delivery; ack reports that it was handled and is to
+// be acknowledged (Once acknowledges a batch's messages together).
+func (w *Worker) process(ctx context.Context, d store.Delivery) (ack bool, _ error) {
 	w.setRetry(d.ID, time.Time{})
 	m, err := DecodeMessage(d.Body)
 	if err != nil {
-		w.log().Error("undecodable message dead-lettered", "message", d.ID, "error", err)
-		return w.Queue.DeadLetter(ctx, w.Name, d.ID, truncate(err.Error()))
+		return false, w.deadLetterUndecodable(ctx, d, err)
+	}
+	return w.settle(ctx, d, m, w.run(ctx, m))
+}
+
+func (w *Worker) deadLetterUndecodable(ctx context.Context, d store.Delivery, err error) error {
+	w.log().Error("undecodable message dead-lettered", "message", d.ID, "error", err)
+	return w.Queue.DeadLetter(ctx, w.Name, d.ID, truncate(err.Error()))
+}
+
+// settle decides what becomes of a message its handler returned err for:
+// acknowledged (ack), retried later or dead-lettered.
+func (w *Worker) settle(ctx context.Context, d store.Delivery, m Message, err error) (ack bool, _ error) {
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, nil // shutting down: not the message's fault; redelivered after the timeout
 	}
 	log := w.log().With("message", m.ID, "type", m.Type, "organization", m.OrgID, "entity", m.EntityID,
 		"receiveCount", d.ReceiveCount)
-	err = w.run(ctx, m)
-	switch {
-	case err == nil:
-		log.Debug("message handled")
-		return w.Queue.Ack(ctx, w.Name, d.ID)
-	case ctx.Err() != nil:
-		return nil // shutting down: not the message's fault; redelivered after the timeout
-	}
 	maxReceives := w.MaxReceives
 	if maxReceives <= 0 {
 		maxReceives = DefaultMaxReceives
 	}
 	if IsPermanent(err) || d.ReceiveCount >= maxReceives {
 		log.Error("message dead-lettered", "error", err, "permanent", IsPermanent(err))
-		return w.Queue.DeadLetter(ctx, w.Name, d.ID, truncate(err.Error()))
+		return false, w.Queue.DeadLetter(ctx, w.Name, d.ID, truncate(err.Error()))
 	}
 	backoff := w.Backoff
 	if backoff == nil {
@@ -329,10 +583,10 @@ func (w *Worker) process(ctx context.Context, d store.Delivery) error {
 	at := w.now().Add(backoff(d.ReceiveCount))
 	log.Warn("message failed; will retry", "error", err, "retryAt", at)
 	if err := w.Queue.Retry(ctx, w.Name, d.ID, at, truncate(err.Error())); err != nil {
-		return err // it becomes visible again after the timeout anyway
+		return false, err // it becomes visible again after the timeout anyway
 	}
 	w.setRetry(d.ID, at)
-	return nil
+	return false, nil
 }
 
 // run calls Fail and Handle, turning a panic into an error so that one bad

@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// BatchHandler handles a batch of messages in two steps: PrepareBatch
+// makes the reads the batch needs, outside any transaction, and returns
+// the step that makes its writes — which the worker runs in one
+// transaction with the batch's acknowledgements — and returns each
+// message's error, as Handle would have returned it.
+type BatchHandler interface {
+	PrepareBatch(ctx context.Context, msgs []Message) (write func(ctx context.Context) []error)
+}
+
+var _ BatchHandler = (*Calculator)(nil)
+
+// PrepareBatch prices the batch's new conversions: for each
+// conversion.recorded message whose conversion has no commission yet and
+// no refund, it computes the commission (reads only, but for the slot of
+// a tiered rule), and the step it returns records them all. Every other
+// message (refunds, deals, conversions priced before) is left to Handle,
+// which the returned step calls. The result is what Handle would have
+// done with each message, in fewer transactions.
+func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx context.Context) []error {
+	type prepared struct {
+		change *store.LedgerChange // nil: nothing earned
+		ok     bool                // priced here; else Handle
+		err    error
+	}
+	plans := make([]prepared, len(msgs))
+	for i, m := range msgs {
+		if m.Type == TypeConversionRecorded && m.OrgID != "" && m.EntityID != "" {
+			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID)
+		}
+	}
+	return func(ctx context.Context) []error {
+		errs := make([]error, len(msgs))
+		for i, m := range msgs {
+			p := plans[i]
+			switch {
+			case p.err != nil:
+				errs[i] = p.err
+			case !p.ok:
+				errs[i] = c.Handle(ctx, m)
+			case p.change != nil:
+				if _, err := c.record(ctx, *p.change); err != nil && !errors.Is(err, errRecordedBefore) {
+					errs[i] = err // recorded meanwhile by another delivery: done
+				}
+			}
+		}
+		return errs
+	}
+}
+
+// prepareConversion computes the commission of a conversion not priced
+// yet and not refunded (ok), or reports that reconciling it takes more
+// (!ok: ReconcileConversion).
+func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string) (*store.LedgerChange, bool, error) {
+	conv, err := c.st.GetConversion(ctx, orgID, conversionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
+	}
+	if err != nil || conv.RefundedAmount.Amount > 0 {
+		return nil, false, err
+	}
+	entries, err := c.st.CommissionsOfSource(ctx, orgID, conv.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)
+	if hasEntry(entries, commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))) {
+		return nil, false, nil
+	}
+	ch, err := c.commissionOf(ctx, conv)
+	return ch, err == nil, err
+}

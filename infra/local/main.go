@@ -136,6 +136,9 @@ func run(args []string) error {
 			// Events go out as webhooks; failed attempts are retried
 			// from the store every second.
 			emb.Events.Handle = a.Dispatcher.Handle
+			// Events of an organization without an enabled endpoint
+			// go nowhere: they are not queued.
+			emb.Pump.Wanted = a.Dispatcher.HasEndpoints
 			pipelineDone.Add(1)
 			go func() { defer pipelineDone.Done(); a.Dispatcher.RunRetries(ctx, time.Second) }()
 		}

@@ -158,6 +158,28 @@ func (d *Dispatcher) Handle(ctx context.Context, m pipeline.Message) error {
 	return nil
 }
 
+// HasEndpoints reports whether the organization has an enabled endpoint:
+// without one, its events are delivered to nobody (the embedded pipeline
+// does not queue them, pipeline.Pump.Wanted).
+func (d *Dispatcher) HasEndpoints(ctx context.Context, orgID string) (bool, error) {
+	cursor := ""
+	for {
+		es, next, err := d.Store.ListWebhookEndpoints(ctx, orgID, store.Page{Limit: store.MaxLimit, Cursor: cursor})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range es {
+			if e.Status == domain.WebhookEnabled {
+				return true, nil
+			}
+		}
+		if next == "" {
+			return false, nil
+		}
+		cursor = next
+	}
+}
+
 // RetryDue attempts up to limit due deliveries; it returns how many it
 // attempted. The retry schedule: run it every few seconds (embedded) or
 // every minute (AWS).

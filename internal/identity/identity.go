@@ -54,6 +54,7 @@ type Service struct {
 	baseURL string      // PUBLIC_BASE_URL, for invitation links
 
 	protect protection // sign-in and invitation throttles (protection.go)
+	auth    authCache  // tokens resolved in the last AuthCacheTTL (authcache.go)
 }
 
 // Option configures a Service.
@@ -199,6 +200,7 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 	if p.SessionHash == "" {
 		return domain.Errorf(domain.KindInvalid, "not_a_session", "API keys do not log out; delete the key instead")
 	}
+	defer s.auth.forget()
 	return s.store.DeleteSession(ctx, p.SessionHash)
 }
 
@@ -210,6 +212,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		return Principal{}, unauth
 	}
 	hash := HashToken(token)
+	now := s.now()
+	if p, ok := s.auth.get(hash, now); ok {
+		return p, nil
+	}
 	if isAPIKey(token) {
 		k, err := s.store.GetAPIKeyByHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -218,7 +224,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		if err != nil {
 			return Principal{}, err
 		}
-		return Principal{OrgID: k.OrgID, Role: domain.RoleAPIKey, APIKeyID: k.ID, Name: k.Name}, nil
+		p := Principal{OrgID: k.OrgID, Role: domain.RoleAPIKey, APIKeyID: k.ID, Name: k.Name}
+		s.auth.put(hash, p, now, time.Time{})
+		return p, nil
 	}
 	sess, err := s.store.GetSession(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -227,7 +235,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
-	if !s.now().Before(sess.ExpiresAt) {
+	if !now.Before(sess.ExpiresAt) {
 		_ = s.store.DeleteSession(ctx, hash)
 		return Principal{}, unauth
 	}
@@ -241,7 +249,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if u.Status != domain.UserActive {
 		return Principal{}, unauth
 	}
-	return Principal{OrgID: u.OrgID, Role: u.Role, UserID: u.ID, PartnerID: u.PartnerID, Email: u.Email, Name: u.Name, SessionHash: hash}, nil
+	p := Principal{OrgID: u.OrgID, Role: u.Role, UserID: u.ID, PartnerID: u.PartnerID, Email: u.Email, Name: u.Name, SessionHash: hash}
+	s.auth.put(hash, p, now, sess.ExpiresAt)
+	return p, nil
 }
 
 // CreateAPIKey makes a key for the caller's organization. The secret is
@@ -272,6 +282,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, page store.Page)
 
 // DeleteAPIKey revokes a key at once.
 func (s *Service) DeleteAPIKey(ctx context.Context, p Principal, id string) error {
+	defer s.auth.forget()
 	return s.store.DeleteAPIKey(ctx, p.OrgID, id)
 }
 

@@ -137,6 +137,7 @@ func (s *Service) InvitePartner(ctx context.Context, p Principal, partnerID stri
 // invitation is revoked, its user disabled and signed out everywhere. A
 // partner never invited has nothing to revoke.
 func (s *Service) RevokePartnerAccess(ctx context.Context, p Principal, partnerID string) error {
+	defer s.auth.forget() // the user's sessions may have ended, its role changed
 	inv, err := s.invitationStore()
 	if err != nil {
 		return err
@@ -238,6 +239,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password, clientA
 // accept is AcceptInvitation without the address's protection; begin
 // counts an attempt on the link (by its hash) before it is tried.
 func (s *Service) accept(ctx context.Context, invs store.Invitations, token, password string, begin func(hash string) error) (sessionToken string, sess domain.Session, u domain.User, err error) {
+	defer s.auth.forget() // the user's sessions may have ended, its role changed
 	gone := domain.Errorf(domain.KindGone, "invitation_gone",
 		"this invitation link was already used, has expired or was withdrawn; ask for a new one")
 	if !strings.HasPrefix(token, invitationPrefix) || len(token) > 200 {
@@ -345,6 +347,7 @@ type UserPatch struct {
 // invitation brings it back). The organization keeps at least one active
 // admin: demoting or disabling the last one is a conflict.
 func (s *Service) UpdateUser(ctx context.Context, p Principal, userID string, patch UserPatch) (domain.User, error) {
+	defer s.auth.forget() // the user's sessions may have ended, its role changed
 	invs, err := s.invitationStore()
 	if err != nil {
 		return domain.User{}, err

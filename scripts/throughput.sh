@@ -8,8 +8,10 @@
 # and insert one row into SQLite in WAL mode) on another, drives both one
 # after the other with the same load for each scenario — GET /r/{code} by a
 # repeat visitor, by a new visitor each request (a click write), POST
-# /v1/conversions — and prints the requests/s of both and the ratio. Then it
-# stops both servers and deletes everything they wrote.
+# /v1/conversions — and prints the requests/s of both and the ratio (and,
+# for conversions, how long after the run every conversion had its
+# commission: the product prices them in the same process). Then it stops
+# both servers and deletes everything they wrote.
 #
 # Usage: scripts/throughput.sh
 #   THROUGHPUT_DURATION=10s     how long each scenario runs against each server

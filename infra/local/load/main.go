@@ -16,6 +16,11 @@
 //     (TRUSTED_PROXIES=127.0.0.1); the tool checks afterwards that the
 //     server counted one click per redirect;
 //   - conversion: POST /v1/conversions with a new externalId each request.
+//     The one-process server prices each conversion in the same process
+//     (its commission pipeline); after the run the tool lists the ledger
+//     until every conversion has its commission and prints how long that
+//     took (at most 30 s, else the run fails): a pipeline that fell behind
+//     would otherwise have done its work after the measurement.
 //
 // The bare server (load bare) answers the same requests doing only the
 // essential work: a map lookup, the cookie and the 302 for GET /r/{code};
@@ -236,6 +241,22 @@ func run(args []string) error {
 		fmt.Println(r.product.line())
 		if err := r.product.check(); err != nil {
 			failures = append(failures, fmt.Errorf("product %s: %w", sc, err))
+		}
+		if sc == "conversion" && ctx.Err() == nil {
+			// The one-process server prices conversions in the same
+			// process: the pipeline must have kept up, not left a
+			// backlog that the run did not pay for.
+			want := r.product.status[http.StatusCreated]
+			got, took, err := api.waitPriced(ctx, fx.programID, want, pricedWithin)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("priced       %d of %d conversions had their commission %s after the run (counted by listing the ledger)\n",
+				got, want, took.Round(10*time.Millisecond))
+			if got != want {
+				failures = append(failures, fmt.Errorf("product conversion: %d of %d conversions priced %s after the run",
+					got, want, pricedWithin))
+			}
 		}
 		if sc != "conversion" && ctx.Err() == nil {
 			after, err := api.clicks(ctx, fx.referrerID)
@@ -549,6 +570,51 @@ func (c *client) setup(ctx context.Context, runID string) (fixture, error) {
 }
 
 // clicks is the referrer's counted clicks.
+// pricedWithin is how long after the conversion scenario the tool waits
+// for every conversion's commission.
+const pricedWithin = 30 * time.Second
+
+// waitPriced counts the program's ledger entries until there are want of
+// them or limit has passed, and returns the last count and how long after
+// the call it was reached.
+func (c *client) waitPriced(ctx context.Context, programID string, want int, limit time.Duration) (int, time.Duration, error) {
+	start := time.Now()
+	for {
+		n, err := c.commissions(ctx, programID)
+		if err != nil || n >= want || time.Since(start) > limit {
+			return n, time.Since(start), err
+		}
+		select {
+		case <-ctx.Done():
+			return n, time.Since(start), ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// commissions counts the program's ledger entries, page by page.
+func (c *client) commissions(ctx context.Context, programID string) (int, error) {
+	n, cursor := 0, ""
+	for {
+		var page struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor string            `json:"nextCursor"`
+		}
+		path := "/v1/commissions?limit=200&programId=" + url.QueryEscape(programID)
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := c.call(ctx, http.MethodGet, path, nil, http.StatusOK, &page); err != nil {
+			return 0, err
+		}
+		n += len(page.Items)
+		if page.NextCursor == "" {
+			return n, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
 func (c *client) clicks(ctx context.Context, referrerID string) (int64, error) {
 	var rf struct {
 		Clicks int64 `json:"clicks"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/partnerloop/partnerloop/internal/commission"
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -34,9 +35,10 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 		err    error
 	}
 	plans := make([]prepared, len(msgs))
+	programs := memoPrograms(c.st.GetProgram)
 	for i, m := range msgs {
 		if m.Type == TypeConversionRecorded && m.OrgID != "" && m.EntityID != "" {
-			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID)
+			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID, programs)
 		}
 	}
 	return func(ctx context.Context) []error {
@@ -61,7 +63,7 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 // prepareConversion computes the commission of a conversion not priced
 // yet and not refunded (ok), or reports that reconciling it takes more
 // (!ok: ReconcileConversion).
-func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string) (*store.LedgerChange, bool, error) {
+func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string, getProgram programGetter) (*store.LedgerChange, bool, error) {
 	conv, err := c.st.GetConversion(ctx, orgID, conversionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
@@ -77,6 +79,29 @@ func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID 
 	if hasEntry(entries, commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))) {
 		return nil, false, nil
 	}
-	ch, err := c.commissionOf(ctx, conv)
+	ch, err := c.commissionOf(ctx, conv, getProgram)
 	return ch, err == nil, err
+}
+
+// programGetter reads a program (store.Store.GetProgram).
+type programGetter func(ctx context.Context, orgID, id string) (domain.Program, error)
+
+// memoPrograms remembers what get answered, for one batch: its
+// conversions mostly belong to a few programs, read once each.
+func memoPrograms(get programGetter) programGetter {
+	type key struct{ org, id string }
+	type answer struct {
+		p   domain.Program
+		err error
+	}
+	seen := map[key]answer{}
+	return func(ctx context.Context, orgID, id string) (domain.Program, error) {
+		k := key{orgID, id}
+		if a, ok := seen[k]; ok {
+			return a.p, a.err
+		}
+		p, err := get(ctx, orgID, id)
+		seen[k] = answer{p, err}
+		return p, err
+	}
 }

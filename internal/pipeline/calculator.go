@@ -184,9 +184,10 @@ func hasEntry(entries []commission.Commission, id string) bool {
 // commissionOf computes the conversion's commission: the ledger change
 // that records it, nil when the conversion earns nothing (no rule, or a
 // zero amount). The only write it makes is the conversion's slot in a
-// running total, for tiered rules.
-func (c *Calculator) commissionOf(ctx context.Context, conv domain.Conversion) (*store.LedgerChange, error) {
-	prog, err := c.st.GetProgram(ctx, conv.OrgID, conv.ProgramID)
+// running total, for tiered rules. getProgram reads the program (the
+// store's GetProgram, or a batch's memo of it).
+func (c *Calculator) commissionOf(ctx context.Context, conv domain.Conversion, getProgram programGetter) (*store.LedgerChange, error) {
+	prog, err := getProgram(ctx, conv.OrgID, conv.ProgramID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, Permanent(fmt.Errorf("pipeline: program %s of conversion %s not found", conv.ProgramID, conv.ID))
 	}
@@ -294,7 +295,7 @@ func (c *Calculator) commissionOf(ctx context.Context, conv domain.Conversion) (
 // false when the conversion earns nothing (no rule, or a zero amount); a
 // commission recorded before is errRecordedBefore.
 func (c *Calculator) price(ctx context.Context, conv domain.Conversion) (created bool, err error) {
-	ch, err := c.commissionOf(ctx, conv)
+	ch, err := c.commissionOf(ctx, conv, c.st.GetProgram)
 	if err != nil || ch == nil {
 		return false, err
 	}

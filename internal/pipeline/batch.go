@@ -27,7 +27,8 @@ var _ BatchHandler = (*Calculator)(nil)
 // a tiered rule), and the step it returns records them all. Every other
 // message (refunds, deals, conversions priced before) is left to Handle,
 // which the returned step calls. The result is what Handle would have
-// done with each message, in fewer transactions.
+// done with each message, in fewer transactions: the new commissions of
+// an organization are written as one ledger change.
 func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx context.Context) []error {
 	type prepared struct {
 		change *store.LedgerChange // nil: nothing earned
@@ -42,6 +43,30 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 		}
 	}
 	return func(ctx context.Context) []error {
+		// The new commissions of each organization in one ledger change
+		// first; when that fails (one was recorded meanwhile), one by one.
+		recorded := make([]bool, len(msgs))
+		byOrg := map[string][]int{}
+		for i, p := range plans {
+			if p.err == nil && p.ok && p.change != nil {
+				byOrg[p.change.OrgID] = append(byOrg[p.change.OrgID], i)
+			}
+		}
+		for org, idx := range byOrg {
+			if len(idx) < 2 {
+				continue
+			}
+			all := store.LedgerChange{OrgID: org}
+			for _, i := range idx {
+				all.Created = append(all.Created, plans[i].change.Created...)
+				all.Audit = append(all.Audit, plans[i].change.Audit...)
+			}
+			if c.st.ApplyLedgerChange(ctx, all) == nil {
+				for _, i := range idx {
+					recorded[i] = true
+				}
+			}
+		}
 		errs := make([]error, len(msgs))
 		for i, m := range msgs {
 			p := plans[i]
@@ -50,7 +75,7 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 				errs[i] = p.err
 			case !p.ok:
 				errs[i] = c.Handle(ctx, m)
-			case p.change != nil:
+			case p.change != nil && !recorded[i]:
 				if _, err := c.record(ctx, *p.change); err != nil && !errors.Is(err, errRecordedBefore) {
 					errs[i] = err // recorded meanwhile by another delivery: done
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/web"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
@@ -236,6 +237,7 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal(err)
 	}
 	f.tier = pt.TierID
+	addLongNames(t, s, f.program, f.tier)
 	ds, _, err := s.App.Deals.List(ctx, s.Org, deals.Filter{}, store.Page{Limit: 100})
 	if err != nil || len(ds) == 0 {
 		t.Fatalf("deals: %v", err)
@@ -283,6 +285,32 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal("no invitation in the mailbox")
 	}
 	return f
+}
+
+// addLongNames records a partner, its referrer and a deal with the long
+// names and addresses real organizations have, so the pages show that they
+// wrap such values (the deal is the newest: the deal page opened is its).
+func addLongNames(t *testing.T, s *site, programID, tierID string) {
+	t.Helper()
+	ctx := context.Background()
+	const (
+		company = "Internationale Vertriebs- und Beratungsgesellschaft für Cloud-Software Rhein-Main GmbH & Co. KG"
+		person  = "Maximilian-Alexander von Hohenberg-Schwarzenfels"
+		email   = "maximilian-alexander.von-hohenberg-schwarzenfels@vertriebsgesellschaft-rhein-main.example"
+	)
+	p, err := s.App.Partners.Create(ctx, s.Org, domain.PartnerSpec{CompanyName: company, ContactName: person, Email: email, TierID: tierID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Programs.CreateReferrer(ctx, s.Org, programID, programs.ReferrerInput{Email: email, Name: person, PartnerID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Deals.Register(ctx, s.Org, "usr_pm", deals.NewDeal{PartnerID: p.ID,
+		CustomerName:   "Bundesverband der mittelständischen Industrieunternehmen Nordrhein-Westfalen e.V.",
+		CustomerDomain: "bundesverband-mittelstaendischer-industrieunternehmen-nrw.example",
+		Value:          &domain.MoneyInput{Amount: 123456789, Currency: "EUR"}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestPhoneMenu: at 360 px the navigation is one "Menu" button beside

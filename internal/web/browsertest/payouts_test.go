@@ -2,17 +2,13 @@ package browsertest
 
 import (
 	"cmp"
-	"context"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
-	"github.com/partnerloop/partnerloop/internal/domain"
-	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 // TestPayoutRunFlow walks a payout run from approval to paid as both sides
@@ -23,27 +19,13 @@ import (
 // one reference; the partner sees the past payout with that reference. The payout pages are checked at 1280 and 360 px wide.
 func TestPayoutRunFlow(t *testing.T) {
 	s := startSite(t)
-	ctx := context.Background()
-	now := time.Now().UTC()
 	const (
 		email    = "payee@acme.example"
 		password = "a-long-partner-password-42"
 		iban     = "DE89370400440532013000"
 		taxID    = "DE123456789"
 	)
-	p := domain.Partner{ID: "prt_payee", OrgID: s.Org, CompanyName: "Acme Payee GmbH", ContactName: "Pia Payee", Email: email,
-		TierID: "tie_none", Status: domain.PartnerActive, CreatedAt: now, UpdatedAt: now}
-	if err := s.App.Store.CreatePartner(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := identity.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.App.Store.CreateUser(ctx, domain.User{ID: domain.PortalUserID(p.ID), OrgID: s.Org, Email: email, Name: "Pia Payee",
-		Role: domain.RolePartner, PartnerID: p.ID, Status: domain.UserActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	p := portalUser(t, s, "prt_payee", "Acme Payee GmbH", "Pia Payee", email, password)
 	seedPartnerCommission(t, s, "prg_payout", "rfr_payout", p.ID, 4200)
 	seedPartnerCommission(t, s, "prg_payout", "rfr_payout", p.ID, 1350)
 

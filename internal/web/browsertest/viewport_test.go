@@ -314,7 +314,8 @@ func addLongNames(t *testing.T, s *site, programID, tierID string) {
 }
 
 // TestPhoneMenu: at 360 px the navigation is one "Menu" button beside
-// Sign out; it opens the whole menu, also with JavaScript switched off.
+// Sign out; it opens the whole menu, also with JavaScript switched off;
+// the same for the partner portal's menu.
 func TestPhoneMenu(t *testing.T) {
 	s := startSite(t)
 	tb := newTab(t, s.URL)
@@ -351,4 +352,51 @@ func TestPhoneMenu(t *testing.T) {
 		t.Errorf("after choosing Commissions: %q", h)
 	}
 	tb.check()
+
+	// The portal's menu: every entry whole (the issue saw "Earnings" cut
+	// to "E"), Sign out on screen.
+	tb.submit(`form[action="/logout"] button`)
+	const email, password = "menu@acme.example", "a-long-portal-password-42"
+	portalUser(t, s, "prt_menu", "Acme Menu GmbH", "Mia Menu", email, password)
+	tb.signIn(email, password)
+	for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
+		if !visible(sel) {
+			t.Errorf("portal: %s is not on screen at 360 px", sel)
+		}
+	}
+	tb.do("open the portal menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
+	for _, path := range []string{"/portal", "/portal/links", "/portal/referrals", "/portal/deals", "/portal/earnings", "/portal/payouts"} {
+		if !visible(`#nav-main a[href="` + path + `"]`) {
+			t.Errorf("portal menu: %s is not on screen", path)
+		}
+	}
+	tb.shot("portal-menu-open-360")
+	tb.checkFits("portal-menu-open-360", 360)
+	tb.do("go to Earnings", chromedp.Click(chromedp.CSS(`#nav-main a[href="/portal/earnings"]`)))
+	tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := tb.text("h1"); h != "Earnings" {
+		t.Errorf("after choosing Earnings: %q", h)
+	}
+	tb.check()
+}
+
+// portalUser records an active partner with a portal account that signs
+// in with email and password.
+func portalUser(t *testing.T, s *site, id, company, contact, email, password string) domain.Partner {
+	t.Helper()
+	ctx, now := context.Background(), time.Now().UTC()
+	p := domain.Partner{ID: id, OrgID: s.Org, CompanyName: company, ContactName: contact, Email: email,
+		TierID: "tie_none", Status: domain.PartnerActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.App.Store.CreatePartner(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := identity.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Store.CreateUser(ctx, domain.User{ID: domain.PortalUserID(p.ID), OrgID: s.Org, Email: email, Name: contact,
+		Role: domain.RolePartner, PartnerID: p.ID, Status: domain.UserActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -335,49 +335,40 @@ func TestPhoneMenu(t *testing.T) {
 	if visible(`#nav-main a[href="/commissions"]`) {
 		t.Error("the menu is open before it is asked for")
 	}
-	for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
-		if !visible(sel) {
-			t.Errorf("%s is not on screen at 360 px", sel)
+	// menu checks the closed menu's button and Sign out, opens it, finds
+	// every entry of paths whole on screen and follows the last one to its
+	// page, headed heading.
+	menu := func(who string, paths []string, heading string) {
+		t.Helper()
+		for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
+			if !visible(sel) {
+				t.Errorf("%s: %s is not on screen at 360 px", who, sel)
+			}
 		}
+		tb.do("open the menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
+		for _, path := range paths {
+			if !visible(`#nav-main a[href="` + path + `"]`) {
+				t.Errorf("%s: the opened menu does not show %s whole", who, path)
+			}
+		}
+		tb.shot(who + "-menu-open-360")
+		tb.checkFits(who+"-menu-open-360", 360)
+		tb.do("go to "+heading, chromedp.Click(chromedp.CSS(`#nav-main a[href="`+paths[len(paths)-1]+`"]`)))
+		tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h := tb.text("h1"); h != heading {
+			t.Errorf("%s: after choosing %s: %q", who, heading, h)
+		}
+		tb.check()
 	}
-	tb.do("open the menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
-	if !visible(`#nav-main a[href="/commissions"]`) || !visible(`#nav-main a[href="/settings/organization"]`) {
-		t.Error("the opened menu does not show Commissions and Organization")
-	}
-	tb.shot("menu-open-360")
-	tb.checkFits("menu-open-360", 360)
-	tb.do("go to Commissions", chromedp.Click(chromedp.CSS(`#nav-main a[href="/commissions"]`)))
-	tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
-	if h := tb.text("h1"); h != "Commissions" {
-		t.Errorf("after choosing Commissions: %q", h)
-	}
-	tb.check()
+	menu("staff", []string{"/settings/organization", "/commissions"}, "Commissions")
 
 	// The portal's menu: every entry whole (the issue saw "Earnings" cut
-	// to "E"), Sign out on screen.
+	// to "E").
 	tb.submit(`form[action="/logout"] button`)
 	const email, password = "menu@acme.example", "a-long-portal-password-42"
 	portalUser(t, s, "prt_menu", "Acme Menu GmbH", "Mia Menu", email, password)
 	tb.signIn(email, password)
-	for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
-		if !visible(sel) {
-			t.Errorf("portal: %s is not on screen at 360 px", sel)
-		}
-	}
-	tb.do("open the portal menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
-	for _, path := range []string{"/portal", "/portal/links", "/portal/referrals", "/portal/deals", "/portal/earnings", "/portal/payouts"} {
-		if !visible(`#nav-main a[href="` + path + `"]`) {
-			t.Errorf("portal menu: %s is not on screen", path)
-		}
-	}
-	tb.shot("portal-menu-open-360")
-	tb.checkFits("portal-menu-open-360", 360)
-	tb.do("go to Earnings", chromedp.Click(chromedp.CSS(`#nav-main a[href="/portal/earnings"]`)))
-	tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
-	if h := tb.text("h1"); h != "Earnings" {
-		t.Errorf("after choosing Earnings: %q", h)
-	}
-	tb.check()
+	menu("portal", []string{"/portal", "/portal/links", "/portal/referrals", "/portal/deals", "/portal/payouts", "/portal/earnings"}, "Earnings")
 }
 
 // portalUser records an active partner with a portal account that signs

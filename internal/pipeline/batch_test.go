@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"testing"
 )
 
@@ -40,5 +41,33 @@ func TestPrepareBatchRecordsEachOnceWhenOneWasRecordedMeanwhile(t *testing.T) {
 		if es := f.entries(m.EntityID); len(es) != 1 {
 			t.Fatalf("conversion %s after a second batch: %d entries", m.EntityID, len(es))
 		}
+	}
+}
+
+// Pump.Wanted: an organization whose notifications nobody consumes gets
+// none queued — its conversions are still priced — and one that has a
+// consumer gets them as before.
+func TestPumpSkipsNotificationsNobodyWants(t *testing.T) {
+	f := newFixture(t, pct(1000))
+	wanted := false
+	f.emb.Pump.Wanted = func(_ context.Context, orgID string) (bool, error) {
+		if orgID != f.org {
+			t.Errorf("Wanted asked about %q", orgID)
+		}
+		return wanted, nil
+	}
+	first := f.record(i64(5000))
+	f.drain()
+	if es := f.entries(first.ID); len(es) != 1 {
+		t.Fatalf("entries = %+v, want the commission", es)
+	}
+	if got := f.notifications(func(string) bool { return true }); len(got) != 0 {
+		t.Fatalf("notifications handled for an organization that wants none: %v", got)
+	}
+	wanted = true
+	f.record(i64(5000))
+	f.drain()
+	if got := f.eventTypes(); len(got) != 1 || got[0] != TypeCommissionCreated {
+		t.Fatalf("commission notifications = %v, want one commission.created", got)
 	}
 }

@@ -11,11 +11,12 @@ import (
 // per conversion (enqueue, receive, the ledger entry, the acknowledgement),
 // each of which would otherwise be a transaction of its own: its own
 // commit, its own copies of the same pages appended to the WAL. InTx runs a
-// whole round of the pipeline in one write transaction instead: every
-// write the store makes under the context InTx hands out runs in a
-// savepoint of that transaction (one that fails is undone alone, and its
-// caller sees the error it would have seen), and one commit makes them all
-// durable together.
+// whole round of the pipeline as one write of the group commit instead
+// (group.go: it commits together with the clicks and conversions queued
+// meanwhile): every write the store makes under the context InTx hands out
+// runs in a savepoint of that transaction (one that fails is undone alone,
+// and its caller sees the error it would have seen), and one commit makes
+// them all durable together.
 
 type batchKey struct{}
 
@@ -30,7 +31,10 @@ type batch struct {
 
 // InTx runs fn with one write transaction for every write the store makes
 // under the context fn gets, and commits it when fn returns nil (an error
-// rolls all of them back). Each write is in its own savepoint: one that
+// rolls all of them back, and only them: the transaction is a group
+// commit's, shared with the grouped writes queued at the same time). The
+// writes run without ctx's cancellation, which would interrupt the group's
+// transaction. Each write is in its own savepoint: one that
 // fails is undone alone and returns its error as it would outside InTx.
 // Reads made under that context (through the reader connections) do not
 // see the batch's writes before it commits; the checks each write makes
@@ -41,8 +45,14 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if b, ok := ctx.Value(batchKey{}).(*batch); ok && b.s == s {
 		return fn(ctx)
 	}
-	return s.write(ctx, func(tx *wtx) error {
-		return fn(context.WithValue(ctx, batchKey{}, &batch{s: s, tx: tx}))
+	// The batch joins the group commit: its writes commit together with
+	// the clicks and conversions queued meanwhile (one commit, their
+	// shared pages written to the WAL once). The group's transaction is
+	// everybody's, so nothing of the batch may interrupt it: its writes
+	// run without ctx's cancellation.
+	bctx := context.WithoutCancel(ctx)
+	return s.writeGrouped(ctx, func(_ context.Context, tx *wtx) error {
+		return fn(context.WithValue(bctx, batchKey{}, &batch{s: s, tx: tx}))
 	})
 }
 

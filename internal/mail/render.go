@@ -42,7 +42,14 @@ type InvitationData struct {
 	InviterName      string // may be empty
 	AcceptURL        string // absolute http(s) URL, e.g. under PUBLIC_BASE_URL
 	ExpiresAt        time.Time
+	// Logo, when set, is the organization's logo: the HTML body shows it
+	// above the text, sent inline with the message (LogoContentID).
+	Logo *Image
 }
+
+// LogoContentID is the content ID of the organization's logo in the
+// e-mails that show it.
+const LogoContentID = "logo@partnerloop"
 
 // Invitation invites a partner contact to the partner portal.
 var Invitation = mustLoad("invitation", validateInvitation)
@@ -77,7 +84,22 @@ func Render(t Template, data any) (Message, error) {
 	if err := p.html.Execute(&html, data); err != nil {
 		return Message{}, fmt.Errorf("mail: render %s html: %w", t.name, err)
 	}
-	return Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}, nil
+	m := Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}
+	if logo := logoOf(data); logo != nil {
+		m.Inline = []Inline{{ContentID: LogoContentID, Image: *logo}}
+	}
+	return m, nil
+}
+
+// logoOf is the logo data asks for, if any.
+func logoOf(data any) *Image {
+	switch d := data.(type) {
+	case InvitationData:
+		return d.Logo
+	case *InvitationData:
+		return d.Logo
+	}
+	return nil
 }
 
 // RenderInvitation renders Invitation for d and addresses it to to.
@@ -102,6 +124,9 @@ func oneLine(s string) string {
 var funcs = map[string]any{
 	// when formats an expiry for people, in UTC.
 	"when": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
+	// logoSrc is the inline logo's address in the HTML body (html/template
+	// lets no cid: URL through unless it is marked as one).
+	"logoSrc": func() htmltemplate.URL { return htmltemplate.URL("cid:" + LogoContentID) },
 }
 
 func mustLoad(name string, validate func(any) error) Template {

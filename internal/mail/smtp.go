@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -151,6 +152,12 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	default:
 		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	for _, in := range m.Inline {
+		if err := msg.EmbedReader(in.FileName(), bytes.NewReader(in.Data), gomail.WithFileContentID(in.ContentID),
+			gomail.WithFileContentType(gomail.ContentType(in.ContentType))); err != nil {
+			return fmt.Errorf("%w: inline image: %v", ErrInvalid, err)
+		}
 	}
 	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
 		return fmt.Errorf("mail: smtp send: %w", err)

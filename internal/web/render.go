@@ -125,7 +125,10 @@ type view struct {
 	Data  any
 }
 
-func (v view) IsAdmin() bool   { return v.User != nil && v.User.Role == domain.RoleAdmin }
+func (v view) IsAdmin() bool { return v.User != nil && v.User.Role == domain.RoleAdmin }
+
+// LogoURL is the organization's logo, "" when it has none.
+func (v view) LogoURL() string { return logoPath(v.Org) }
 func (v view) IsPartner() bool { return v.User != nil && v.User.Role == domain.RolePartner }
 func (v view) IsStaff() bool {
 	return v.User != nil && (v.User.Role == domain.RoleAdmin || v.User.Role == domain.RoleProgramManager)

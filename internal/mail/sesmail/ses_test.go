@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/mail"
@@ -43,6 +44,15 @@ func TestSESRequest(t *testing.T) {
 	}
 	if aws.ToString(simple.Body.Text.Data) != "t" || aws.ToString(simple.Body.Html.Data) != "<p>h</p>" || aws.ToString(simple.Subject.Data) != "Hi" {
 		t.Errorf("content: %+v", simple)
+	}
+	logo := mail.Inline{ContentID: mail.LogoContentID, Image: mail.Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n")}}
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", HTML: "<img src=\"cid:x\">", Inline: []mail.Inline{logo}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.in.Content.Simple.Attachments; len(a) != 1 || aws.ToString(a[0].ContentId) != mail.LogoContentID ||
+		a[0].ContentDisposition != types.AttachmentContentDispositionInline || aws.ToString(a[0].ContentType) != "image/png" ||
+		string(a[0].RawContent) != string(logo.Data) {
+		t.Errorf("inline logo as SES attachments: %+v", a)
 	}
 	if err := s.Send(context.Background(), mail.Message{To: "bad", Subject: "Hi", Text: "t"}); !errors.Is(err, mail.ErrInvalid) {
 		t.Errorf("bad recipient: %v", err)

@@ -138,6 +138,18 @@ func TestOrganizationLogo(t *testing.T) {
 		t.Errorf("invitation e-mail: inline %+v\n%s", last.Inline, last.HTML)
 	}
 
+	// The partner's portal shows it in its header, and its statement PDF
+	// carries it.
+	tier := e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Gold", "commission": map[string]any{"type": "flat", "amount": 500}})
+	prt := e.Do(t, "POST", "/v1/partners", e.AdminToken, map[string]any{"companyName": "Northwind", "contactName": "Nia", "email": "nia@northwind.example", "tierId": tier.String("id")})
+	pp := withSession(t, e, e.NewUser(t, e.OrgID, "partner", prt.String("id")))
+	if portal := pp.do("GET", "/portal", nil); !logoSrc.Match(portal.Body) {
+		t.Errorf("the portal header shows no logo: %d\n%s", portal.Status, portal.Body)
+	}
+	if pdf := pp.do("GET", "/portal/statements/2026-03.pdf", nil); pdf.Status != http.StatusOK || !bytes.Contains(pdf.Body, []byte("/Subtype /Image")) {
+		t.Errorf("the statement PDF has no logo: %d %q", pdf.Status, pdf.Header.Get("Content-Type"))
+	}
+
 	// Only admins change it.
 	pm := e.NewUser(t, e.OrgID, "program_manager", "")
 	pb := withSession(t, e, pm)

@@ -368,6 +368,6 @@ func (s *Server) conversionRefund(rq *request) error {
 		}
 		return s.renderConversions(rq, errorStatus(err), id, f)
 	}
-	return s.redirect(rq, back, "Refund recorded: "+amountText(updated.RefundedAmount)+" "+updated.RefundedAmount.Currency+
+	return s.redirect(rq, back, "Refund recorded: "+rq.money().Format(updated.RefundedAmount)+
 		" refunded in all; its commissions are reversed or clawed back.")
 }

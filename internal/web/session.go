@@ -126,13 +126,13 @@ func (s *Server) fail(rq *request, err error) {
 	if e, ok := domain.AsError(err); ok {
 		switch e.Kind {
 		case domain.KindNotFound:
-			_ = s.errorPage(rq, http.StatusNotFound, "Not found", e.Message)
+			_ = s.errorPage(rq, http.StatusNotFound, "Not found", errorText(e))
 			return
 		case domain.KindForbidden:
-			_ = s.errorPage(rq, http.StatusForbidden, "Not allowed", e.Message)
+			_ = s.errorPage(rq, http.StatusForbidden, "Not allowed", errorText(e))
 			return
 		case domain.KindInvalid, domain.KindMalformed, domain.KindConflict:
-			_ = s.errorPage(rq, http.StatusUnprocessableEntity, "That did not work", e.Error())
+			_ = s.errorPage(rq, http.StatusUnprocessableEntity, "That did not work", errorText(e))
 			return
 		}
 	}

@@ -132,16 +132,30 @@ func NewSMTP(c SMTPConfig, from string) (*SMTP, error) {
 // Send delivers m as a multipart/alternative message (plain text and
 // HTML), validated like every other Mailer's.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	m, err := m.Validate()
+	msg, err := s.message(m)
 	if err != nil {
 		return err
 	}
+	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("mail: smtp send: %w", err)
+	}
+	return nil
+}
+
+// message is m as the MIME message Send delivers: its bodies as
+// multipart/alternative, and its inline images, if any, with it as
+// multipart/related.
+func (s *SMTP) message(m Message) (*gomail.Msg, error) {
+	m, err := m.Validate()
+	if err != nil {
+		return nil, err
+	}
 	msg := gomail.NewMsg()
 	if err := msg.From(m.Sender(s.from)); err != nil {
-		return fmt.Errorf("%w: sender: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: sender: %v", ErrInvalid, err)
 	}
 	if err := msg.To(m.To); err != nil {
-		return fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
 	}
 	msg.Subject(m.Subject)
 	switch {
@@ -154,13 +168,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
 	}
 	for _, in := range m.Inline {
-		if err := msg.EmbedReader(in.FileName(), bytes.NewReader(in.Data), gomail.WithFileContentID(in.ContentID),
+		if err := msg.EmbedReader(in.FileName(), bytes.NewReader(in.Data), gomail.WithFileContentID("<"+in.ContentID+">"), // RFC 2392: in angle brackets
 			gomail.WithFileContentType(gomail.ContentType(in.ContentType))); err != nil {
-			return fmt.Errorf("%w: inline image: %v", ErrInvalid, err)
+			return nil, fmt.Errorf("%w: inline image: %v", ErrInvalid, err)
 		}
 	}
-	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("mail: smtp send: %w", err)
-	}
-	return nil
+	return msg, nil
 }

@@ -138,6 +138,12 @@ func TestOrganizationLogo(t *testing.T) {
 		t.Errorf("invitation e-mail: inline %+v\n%s", last.Inline, last.HTML)
 	}
 
+	// The page the invitation's link opens shows it too, before sign-in.
+	tok := e.LastInvitationToken(t, "dana@partner.example")
+	if accept := newBrowser(t, e).do("GET", "/accept-invitation?token="+url.QueryEscape(tok), nil); !strings.Contains(body(accept), `<img class="auth-logo" src="`+string(m[1])+`" alt="Test Org"`) {
+		t.Errorf("the invitation page shows no logo:\n%s", accept.Body)
+	}
+
 	// The partner's portal shows it in its header, and its statement PDF
 	// carries it.
 	tier := e.Do(t, "POST", "/v1/partner-tiers", e.AdminToken, map[string]any{"name": "Gold", "commission": map[string]any{"type": "flat", "amount": 500}})

@@ -117,9 +117,7 @@ func (s *Server) logoUpload(rq *request) error {
 	switch {
 	case errors.Is(err, http.ErrMissingFile) || (err == nil && len(raw) == 0):
 		lf.add("logo", "Choose an image file to upload.")
-	case errors.Is(err, errTooLarge):
-		lf.add("logo", "The file is larger than 1 MB; choose a smaller image.")
-	case errors.Is(err, multipart.ErrMessageTooLarge):
+	case errors.Is(err, errTooLarge) || errors.Is(err, multipart.ErrMessageTooLarge):
 		lf.add("logo", "The file is larger than 1 MB; choose a smaller image.")
 	case err != nil:
 		return err

@@ -87,6 +87,12 @@ func TestOrganizationLogo(t *testing.T) {
 		}
 	}
 
+	// A file over the upload limit is refused before it is read whole.
+	if r := b.upload("/settings/organization/logo", "logo", "huge.png", make([]byte, 2<<20)); r.Status != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(body(r), "at most 1 MB") {
+		t.Errorf("a 2 MB upload: %d\n%s", r.Status, r.Body)
+	}
+
 	r := b.upload("/settings/organization/logo", "logo", "logo.bin", testPNG(t, 400, 100))
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("upload: %d\n%s", r.Status, r.Body)

@@ -46,7 +46,7 @@ type organizationData struct {
 	// LogoAvailable: the store keeps logos (both adapters do).
 	LogoAvailable bool
 	UploadPath    string
-	MaxLogoSide   int
+	MaxLogoSide   string // for people: "2,000"
 	Zones         []string
 	Zone          string // the zone in effect
 	Locales       []Option
@@ -77,7 +77,7 @@ func (s *Server) renderOrganizationWith(rq *request, status int, f, lf *Form) er
 	}
 	return s.render(rq, status, "organization", "Organization", "organization",
 		organizationData{Form: f, Logo: lf, LogoURL: logoPath(o), LogoAvailable: s.cfg.Identity.LogosAvailable(),
-			UploadPath: logoUploadPath, MaxLogoSide: maxLogoSide, Zones: commonZones, Zone: o.Zone(), Locales: locales,
+			UploadPath: logoUploadPath, MaxLogoSide: itoa(maxLogoSide), Zones: commonZones, Zone: o.Zone(), Locales: locales,
 			Example: money.For(o.Lang()).Format(domain.Money{Amount: 4800000, Currency: "USD"}) + ", " +
 				money.For(o.Lang()).Format(domain.Money{Amount: 123400, Currency: "EUR"})})
 }

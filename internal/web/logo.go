@@ -11,7 +11,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
@@ -110,6 +112,9 @@ func readUpload(r *http.Request, field string, max int64) ([]byte, error) {
 
 var errTooLarge = errors.New("upload too large")
 
+// logoVersionRe is the form of a logo's version (identity.logoVersion).
+var logoVersionRe = regexp.MustCompile(`^[0-9a-f]{24}$`)
+
 // logoUpload sets the organization's logo from the uploaded file.
 func (s *Server) logoUpload(rq *request) error {
 	lf := newForm(nil)
@@ -153,7 +158,12 @@ func (s *Server) logoRemove(rq *request) error {
 // their stored type, never sniffed, cacheable for good (the address
 // changes with the image).
 func (s *Server) logo(rq *request) error {
-	l, err := s.cfg.Identity.Logo(rq.r.Context(), rq.r.PathValue("org"), rq.r.PathValue("version"))
+	org, version := rq.r.PathValue("org"), rq.r.PathValue("version")
+	if !logoVersionRe.MatchString(version) || len(org) > 64 || strings.ContainsAny(org, "#/") {
+		http.NotFound(rq.w, rq.r) // not an address this server wrote: no store lookup
+		return nil
+	}
+	l, err := s.cfg.Identity.Logo(rq.r.Context(), org, version)
 	if err != nil {
 		if e, ok := domain.AsError(err); ok && e.Kind == domain.KindNotFound {
 			http.NotFound(rq.w, rq.r)

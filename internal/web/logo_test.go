@@ -115,6 +115,11 @@ func TestOrganizationLogo(t *testing.T) {
 	if other.Status != http.StatusNotFound {
 		t.Errorf("a logo under another version: %d", other.Status)
 	}
+	for _, bad := range []string{"/logo/org%23x/0123456789abcdef01234567", "/logo/" + e.OrgID + "/not-a-version"} {
+		if r := apptest.Do(t, e.App.Handler(), "GET", bad, "", nil, nil); r.Status != http.StatusNotFound {
+			t.Errorf("%s: %d", bad, r.Status)
+		}
+	}
 
 	// A JPEG replaces it, under a new address.
 	var jp bytes.Buffer

@@ -250,6 +250,10 @@ var apiWords = strings.NewReplacer(
 // are never shown one.
 var rawID = regexp.MustCompile(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
 
+// notFoundIDs is the list of IDs an API message gives after "not found:"
+// (for API clients; people were looking at the records).
+var notFoundIDs = regexp.MustCompile(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
+
 // idNouns name a record by its ID's prefix.
 var idNouns = map[string]string{
 	"com": "commission", "cnv": "conversion", "dea": "deal", "prt": "partner", "prg": "program", "ref": "referral",
@@ -259,6 +263,7 @@ var idNouns = map[string]string{
 // humanWords is an API message with the forms' words for fields, and
 // "the commission" where it names one by its ID.
 func humanWords(msg string) string {
+	msg = notFoundIDs.ReplaceAllString(msg, "not found")
 	msg = rawID.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := rawID.FindStringSubmatch(m)
 		if !strings.ContainsAny(m[strings.LastIndex(m, "_"):], "0123456789") {

@@ -424,12 +424,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006")
 	},
-	"short": func(id string) string {
-		if i := strings.LastIndex(id, "_"); i >= 0 && len(id)-i > 9 {
-			return id[:i+1] + "…" + id[len(id)-6:]
-		}
-		return id
-	},
 	"ruleText": ruleText,
 	"plural":   plural,
 	"title": func(v any) string {

@@ -22,6 +22,7 @@ type Formatter struct {
 	codes  *currency.Formatter // with codes instead of symbols
 	short  *currency.Formatter // no trailing zero decimals (Compact)
 	count  *currency.Formatter // a plain number (Count)
+	plain  *currency.Formatter // an amount without its currency (Plain)
 	scales []scale             // the locale's compact units (Compact)
 }
 
@@ -43,13 +44,15 @@ func For(locale string) *Formatter {
 	short.MinDigits, short.MaxDigits = 0, 2
 	count := currency.NewFormatter(l)
 	count.CurrencyDisplay, count.MinDigits, count.MaxDigits = currency.DisplayNone, 0, 0
+	plain := currency.NewFormatter(l)
+	plain.CurrencyDisplay = currency.DisplayNone
 	lang, _, _ := strings.Cut(locale, "-")
 	scales, ok := compactScales[lang]
 	if !ok {
 		scales = compactScales["en"]
 	}
 	f, _ := cache.LoadOrStore(locale, &Formatter{locale: locale, f: currency.NewFormatter(l), codes: codes,
-		short: short, count: count, scales: scales})
+		short: short, count: count, plain: plain, scales: scales})
 	return f.(*Formatter)
 }
 
@@ -98,6 +101,18 @@ func (f *Formatter) Count(n int64) string {
 		return strconv.FormatInt(n, 10)
 	}
 	return f.count.Format(a)
+}
+
+// Plain is an amount of minor units (cents) without a currency, grouped
+// and with two decimals as the locale writes them: "25,000.00",
+// "25.000,00". For amounts whose currency is not one (a tier's rule
+// applies in each program's currency).
+func (f *Formatter) Plain(minor int64) string {
+	a, err := currency.NewAmountFromInt64(minor, "USD") // any two-decimal currency: none is shown
+	if err != nil {
+		return domain.FormatMajor(minor, "USD")
+	}
+	return f.plain.Format(a)
 }
 
 // scale is a compact unit of a locale: amounts of at least div are written

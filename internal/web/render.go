@@ -139,6 +139,9 @@ func moneyFuncs(f *money.Formatter) template.FuncMap {
 			return f.Format(*m)
 		},
 		"moneys": f.Join,
+		"ruleText": func(r domain.CommissionRule, currency string) string {
+			return ruleText(f, r, currency)
+		},
 	}
 }
 
@@ -424,7 +427,6 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006")
 	},
-	"ruleText": ruleText,
 	"plural":   plural,
 	"title": func(v any) string {
 		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
@@ -500,12 +502,32 @@ func (e ruleEditor) Name(member string) string { return e.Prefix + "." + member 
 // Type is the chosen rule type.
 func (e ruleEditor) Type() string { return e.Form.Get(e.Prefix + ".type") }
 
-// ruleText describes a commission rule in a line.
-func ruleText(r domain.CommissionRule, currency string) string {
+// ruleText describes a commission rule in a line, its amounts in the
+// organization's locale: in currency, or, when currency is "" (a tier's
+// rule, which applies in each program's currency), as plain amounts
+// followed by "in the program's currency".
+func ruleText(f *money.Formatter, r domain.CommissionRule, currency string) string {
 	pct := func(b *int64) string { return formatPercent(b) + "%" }
+	amounts := false // whether a plain amount was written
+	amount := func(minor *int64) string {
+		if minor == nil {
+			return ""
+		}
+		if currency == "" {
+			amounts = true
+			return f.Plain(*minor)
+		}
+		return f.Format(domain.Money{Amount: *minor, Currency: currency})
+	}
+	in := func(s string) string {
+		if amounts {
+			return s + " (amounts in the program's currency)"
+		}
+		return s
+	}
 	switch r.Type {
 	case domain.RuleFlat:
-		return currency + " " + formatMoney(r.Amount, currency) + " flat" + recurringText(r.Recurring)
+		return in(amount(r.Amount) + " flat" + recurringText(r.Recurring))
 	case domain.RulePercentage:
 		return pct(r.RateBps) + " of the value" + recurringText(r.Recurring)
 	case domain.RuleTiered:
@@ -513,18 +535,18 @@ func ruleText(r domain.CommissionRule, currency string) string {
 		for i, t := range r.Tiers {
 			pay := pct(t.RateBps)
 			if t.Amount != nil {
-				pay = currency + " " + formatMoney(t.Amount, currency)
+				pay = amount(t.Amount)
 			}
 			switch {
 			case t.UpTo == nil:
 				parts[i] = "then " + pay
 			case r.Basis == domain.BasisRevenue:
-				parts[i] = "up to " + formatMoney(t.UpTo, currency) + ": " + pay
+				parts[i] = "up to " + amount(t.UpTo) + ": " + pay
 			default:
-				parts[i] = "up to " + strconv.FormatInt(*t.UpTo, 10) + ": " + pay
+				parts[i] = "up to " + f.Count(*t.UpTo) + ": " + pay
 			}
 		}
-		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring)
+		return in("Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring))
 	}
 	return r.Type
 }

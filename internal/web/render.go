@@ -427,7 +427,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006")
 	},
-	"plural":   plural,
+	"plural": plural,
 	"title": func(v any) string {
 		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
 		if s == "" {

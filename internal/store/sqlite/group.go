@@ -29,8 +29,9 @@ const (
 var errClosed = errors.New("sqlite: store closed")
 
 type groupReq struct {
-	fn   func(ctx context.Context, tx *wtx) error
-	done chan error
+	fn    func(ctx context.Context, tx *wtx) error
+	click *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
+	done  chan error
 }
 
 type grouper struct {
@@ -59,7 +60,17 @@ func (s *Store) stopGrouper() {
 // the caller's would let one caller's cancellation interrupt — and so roll
 // back — everybody's transaction. An error from fn undoes fn's writes only.
 func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	req := groupReq{fn: fn, done: make(chan error, 1)}
+	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+}
+
+// clickGrouped decides and writes p with the other clicks of its group and
+// returns once their transaction has committed (p.counted is then set) or
+// failed.
+func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
+	return s.enqueue(ctx, groupReq{click: p, done: make(chan error, 1)})
+}
+
+func (s *Store) enqueue(ctx context.Context, req groupReq) error {
 	select {
 	case s.group.reqs <- req:
 	case <-s.group.quit:
@@ -120,14 +131,21 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	}
 	tx := &wtx{Tx: sqlTx, p: s.w}
 	defer tx.prepareMissed(ctx)
-	if len(batch) == 1 {
-		if err := batch[0].fn(ctx, tx); err != nil {
-			_ = tx.Rollback()
-			return all(err)
-		}
-		return all(tx.Commit())
-	}
+	var clicks []*pendingClick
+	var clickAt []int
+	alone := len(batch) == 1 // a write alone needs no savepoint
 	for i, r := range batch {
+		if r.click != nil {
+			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
+			continue
+		}
+		if alone {
+			if err := r.fn(ctx, tx); err != nil {
+				_ = tx.Rollback()
+				return all(err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
 			_ = tx.Rollback()
 			return all(err)
@@ -141,6 +159,15 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		if _, err := tx.ExecContext(ctx, `RELEASE grouped`); err != nil {
 			_ = tx.Rollback()
 			return all(err)
+		}
+	}
+	if len(clicks) > 0 {
+		if err := recordClicks(ctx, tx, clicks); err != nil {
+			_ = tx.Rollback()
+			return all(err)
+		}
+		for j, i := range clickAt {
+			errs[i] = clicks[j].err
 		}
 	}
 	if err := tx.Commit(); err != nil {

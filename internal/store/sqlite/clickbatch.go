@@ -284,15 +284,22 @@ func sourceCounts(ctx context.Context, tx *wtx, clicks []*pendingClick) (map[vis
 	return out, nil
 }
 
-// batchSize is the largest power of two up to n and maxBatchRows: the
-// statements come in few sizes, so few are prepared.
+// batchSize is how many of n rows one statement takes: all of them up to
+// exactBatch, else the largest power of two up to n and maxBatchRows. The
+// statements come in few sizes, so few are prepared, and a group takes one
+// or two.
 func batchSize(n int) int {
+	if n <= exactBatch {
+		return n
+	}
 	size := 1
 	for size*2 <= n && size*2 <= maxBatchRows {
 		size *= 2
 	}
 	return size
 }
+
+const exactBatch = 16
 
 // batchSQL caches the text of the multi-row statements by head and size.
 var batchSQL sync.Map // batchKey → string
@@ -325,9 +332,9 @@ func batchQuery(head, tuple, tail string, n int) string {
 // list), calling scan on every row.
 func queryIn(ctx context.Context, tx *wtx, head, arg string, values []string, scan func(rowScanner) error) error {
 	for len(values) > 0 {
-		n := batchSize(len(values))
-		if n < len(values) && n < maxBatchRows {
-			n *= 2 // pad up rather than run two queries
+		n := 1
+		for n < len(values) && n < maxBatchRows {
+			n *= 2 // pad up to a power of two rather than run two queries
 		}
 		chunk := values[:min(n, len(values))]
 		values = values[len(chunk):]

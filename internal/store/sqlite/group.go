@@ -135,15 +135,21 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	var clickAt []int
 	alone := len(batch) == 1 // a write alone needs no savepoint
 	for i, r := range batch {
-		if r.click != nil {
-			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
-			continue
-		}
 		if alone {
-			if err := r.fn(ctx, tx); err != nil {
+			var err error
+			if r.click != nil {
+				r.click.counted, err = recordClickTx(ctx, tx, r.click)
+			} else {
+				err = r.fn(ctx, tx)
+			}
+			if err != nil {
 				_ = tx.Rollback()
 				return all(err)
 			}
+			continue
+		}
+		if r.click != nil {
+			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // Group commit. Clicks and conversions arrive many at a time, each a small
@@ -19,10 +20,14 @@ import (
 // caller is never told its write happened before the commit that holds it.
 
 // maxGroup bounds the transactions committed together; groupYields is how
-// many times the committer yields the processor for more to arrive.
+// many times the committer yields the processor for more to arrive;
+// groupWait how long it waits at most for a group to grow to the size of
+// the recent ones (groupAvg: their moving average, times groupAvgScale).
 const (
-	maxGroup    = 64
-	groupYields = 3
+	maxGroup      = 64
+	groupYields   = 3
+	groupWait     = time.Millisecond
+	groupAvgScale = 8
 )
 
 // errClosed answers writes queued after Close.
@@ -35,6 +40,7 @@ type groupReq struct {
 }
 
 type grouper struct {
+	avg     int // groupLoop's only
 	stop    sync.Once
 	reqs    chan groupReq
 	quit    chan struct{}
@@ -91,28 +97,58 @@ func (s *Store) groupLoop() {
 		case <-s.group.quit:
 			return
 		}
-		// Let the goroutines that are about to queue a write (their
-		// requests are being served) run before committing: a few yields
-		// cost microseconds and make the groups several times larger when
-		// the server is busy.
-		for yields := 0; len(batch) < maxGroup; {
-			select {
-			case r := <-s.group.reqs:
-				batch = append(batch, r)
-				continue
-			default:
-			}
-			if yields == groupYields {
-				break
-			}
-			yields++
-			runtime.Gosched()
-		}
+		batch = s.group.gather(batch)
 		errs := s.commitGroup(batch)
 		for i, r := range batch {
 			r.done <- errs[i]
 		}
 	}
+}
+
+// gather adds the requests queued meanwhile to batch (its first). It lets
+// the goroutines that are about to queue a write (their requests are being
+// served) run first: a few yields cost microseconds and make the groups
+// several times larger when the server is busy. When the recent groups
+// were larger than this one, their writers are busy and about to come
+// back: it waits up to groupWait for the group to reach their average, as
+// every transaction of a group shares the commit's fixed cost. A lone
+// writer (recent groups of one) never waits.
+func (g *grouper) gather(batch []groupReq) []groupReq {
+	target := (g.avg + groupAvgScale/2) / groupAvgScale
+	var timer *time.Timer
+	yields := 0
+more:
+	for len(batch) < maxGroup {
+		select {
+		case r := <-g.reqs:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		switch {
+		case yields < groupYields:
+			yields++
+			runtime.Gosched()
+			continue
+		case len(batch) >= target:
+			break more
+		case timer == nil:
+			timer = time.NewTimer(groupWait)
+		}
+		select {
+		case r := <-g.reqs:
+			batch = append(batch, r)
+		case <-timer.C:
+			break more
+		case <-g.quit:
+			break more
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	g.avg += len(batch) - g.avg/groupAvgScale
+	return batch
 }
 
 // commitGroup runs batch in one transaction and returns each one's error.

@@ -23,10 +23,14 @@ import (
 // between the reads and the writes), so the per-visitor window holds across
 // processes as before.
 //
-// Each click stays all-or-nothing: the batch runs in a savepoint, and if
-// any of its statements fails the savepoint is undone and every click of
-// the batch runs again alone in its own savepoint (recordClickTx), so a
-// failing click loses only itself.
+// Each click stays all-or-nothing: if any statement of the batch fails,
+// the batch is undone (with its savepoint, or with the whole transaction
+// when the group has no other writes) and every click of the batch runs
+// again alone in its own savepoint (recordClickTx), so a failing click
+// loses only itself. The multi-row statements are INSERT OR FAIL: a row
+// that fails stops the statement without undoing its earlier rows, which
+// spares SQLite a statement journal (a copy of every page the statement
+// changes); the batch is undone whole anyway.
 
 // pendingClick is one RecordClick waiting in a commit group.
 type pendingClick struct {
@@ -44,9 +48,26 @@ type pendingClick struct {
 const maxBatchRows = 64
 
 // recordClicks decides and writes the group's clicks in tx, setting each
-// one's counted and err. The error it returns is one that leaves tx
-// unusable (the group fails).
-func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
+// one's counted and err. only says the clicks are tx's only writes. The
+// error it returns is one that leaves tx unusable (the group fails).
+func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick, only bool) error {
+	if only {
+		// Nothing else to keep: no savepoint (it would copy every page the
+		// batch changes to the statement journal), and a failed batch is
+		// undone with the whole transaction.
+		if writeClickBatch(ctx, tx, clicks) == nil {
+			return nil
+		}
+		if err := tx.Rollback(); err != nil {
+			return err
+		}
+		sqlTx, err := tx.p.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		tx.Tx = sqlTx
+		return recordEach(ctx, tx, clicks)
+	}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT clicks`); err != nil {
 		return err
 	}
@@ -62,6 +83,12 @@ func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	if _, err := tx.ExecContext(ctx, `RELEASE clicks`); err != nil {
 		return err
 	}
+	return recordEach(ctx, tx, clicks)
+}
+
+// recordEach runs each click alone in its own savepoint: only a failing
+// one fails.
+func recordEach(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	for _, p := range clicks {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT click`); err != nil {
 			return err
@@ -186,7 +213,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 		seen[vk] = true
 		rows = append(rows, []any{vk.code, vk.hash, formatTime(last[vk])})
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
 		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, rows); err != nil {
 		return err
 	}
@@ -195,7 +222,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 		sc := sources[sk]
 		rows = append(rows, []any{sk.code, sk.hash, sc.window, sc.n})
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
 		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, rows); err != nil {
 		return err
 	}
@@ -203,7 +230,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	for _, p := range counted {
 		rows = append(rows, []any{p.c.ID, p.c.OrgID, p.c.ReferrerID, p.c.VisitorHash, formatTime(p.c.At), p.data})
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", rows); err != nil {
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", rows); err != nil {
 		return err
 	}
 	// The analytics rollup counts clicks from the outbox (appendChange).
@@ -212,7 +239,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	for _, p := range counted {
 		rows = append(rows, []any{entityClick, opInsert, p.c.OrgID, p.c.ID, nil, p.data, at})
 	}
-	return insertRows(ctx, tx, `INSERT INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", rows)
+	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", rows)
 }
 
 // repeatIn reports whether last (the visitors' last counted clicks) makes

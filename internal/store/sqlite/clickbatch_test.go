@@ -21,7 +21,8 @@ import (
 // addresses at their limit, windows that roll over, unknown referrers,
 // several codes, a click whose id is taken — the batched store must answer
 // every click and end with exactly the rows of a store that recorded them
-// one at a time, each in its own transaction.
+// one at a time, each in its own transaction. Half the groups hold another
+// write too (the clicks then run in a savepoint), which must commit.
 func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 	ctx := context.Background()
 	batched, single := openT(t, filepath.Join(t.TempDir(), "a")), openT(t, filepath.Join(t.TempDir(), "b"))
@@ -73,7 +74,17 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 		for i, p := range clicks {
 			reqs[i] = groupReq{click: p}
 		}
+		if group%2 == 1 {
+			// Another write in the group: the batch runs in a savepoint.
+			reqs = append(reqs, groupReq{fn: func(ctx context.Context, tx *wtx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO day_salts (day, salt, expires_at) VALUES (?, x'00', ?)`, fmt.Sprint(group), formatTime(t0))
+				return err
+			}})
+		}
 		errs := batched.commitGroup(reqs)
+		if group%2 == 1 && errs[len(errs)-1] != nil {
+			t.Fatalf("group %d: the other write: %v", group, errs[len(errs)-1])
+		}
 		for i, twin := range twins {
 			err := single.write(ctx, func(tx *wtx) error {
 				var err error

@@ -204,7 +204,7 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		}
 	}
 	if len(clicks) > 0 {
-		if err := recordClicks(ctx, tx, clicks); err != nil {
+		if err := recordClicks(ctx, tx, clicks, len(clicks) == len(batch)); err != nil {
 			_ = tx.Rollback()
 			return all(err)
 		}

@@ -284,6 +284,13 @@ func TestItemLayout(t *testing.T) {
 	want[fmt.Sprintf("%s#CLICKS#%02d|CLICK#%s", o, clk, click.ID)] = map[string]string{"type": "click",
 		"GSI2PK": fmt.Sprintf("%s#REFERRER#%s#CLICKS#%02d", o, fx.referrer.ID, dynamo.ShardOf(click.ID, 8)), "GSI2SK": "CLICK#" + click.ID}
 	want["VISIT#"+click.VisitorHash+"#"+fx.referrer.Code+"|VISIT"] = map[string]string{"type": "visit"}
+	// The search words (lists.go): one item per word of a name or e-mail,
+	// in its kind's 16 shards.
+	for _, w := range []struct{ kind, word, id string }{
+		{"referrer", "jane", fx.referrer.ID}, {"referrer", fx.referrer.Email, fx.referrer.ID}, {"referral", "amy@example.com", fx.referral.ID},
+	} {
+		want[fmt.Sprintf("%s#WORDS#%s#%02d|%s #%s", o, w.kind, dynamo.ShardOf(w.id, 16), w.word, w.id)] = map[string]string{"type": "search_word", "id": w.id}
+	}
 	for i := range 16 { // the referrer's click counter
 		want[fmt.Sprintf("%s#REFERRER#%s#CLICK_COUNT#%02d|COUNT", o, fx.referrer.ID, i)] = map[string]string{"type": "click_count"}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -354,22 +355,19 @@ func batchQuery(head, tuple, tail string, n int) string {
 	return q.(string)
 }
 
-// queryIn runs head + "?, …)" with arg and then values (padded to a
-// batch size with repeats of the last, which change nothing in an IN
-// list), calling scan on every row.
+// queryIn runs head + "?, …)" with arg and then values (each once), in
+// statements of batch sizes, calling scan on every row.
 func queryIn(ctx context.Context, tx *wtx, head, arg string, values []string, scan func(rowScanner) error) error {
+	slices.Sort(values)
+	values = slices.Compact(values)
 	for len(values) > 0 {
-		n := 1
-		for n < len(values) && n < maxBatchRows {
-			n *= 2 // pad up to a power of two rather than run two queries
-		}
-		chunk := values[:min(n, len(values))]
-		values = values[len(chunk):]
+		n := batchSize(len(values))
 		args := make([]any, 0, n+1)
 		args = append(args, arg)
-		for i := range n {
-			args = append(args, chunk[min(i, len(chunk)-1)])
+		for _, v := range values[:n] {
+			args = append(args, v)
 		}
+		values = values[n:]
 		rows, err := tx.QueryContext(ctx, batchQuery(head, "?", ")", n), args...)
 		if err != nil {
 			return err

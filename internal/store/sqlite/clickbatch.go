@@ -204,43 +204,43 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	}
 	// A visitor whose last click was read from the file is written again
 	// (its time changed); one read twice in the order is written once.
-	rows := make([][]any, 0, len(counted))
-	seen := map[visitKey]bool{}
+	args := make([]any, 0, 7*len(counted))
+	seen := make(map[visitKey]bool, len(counted))
 	for _, p := range counted {
 		vk := visitKey{p.key, p.c.VisitorHash}
 		if seen[vk] {
 			continue
 		}
 		seen[vk] = true
-		rows = append(rows, []any{vk.code, vk.hash, formatTime(last[vk])})
+		args = append(args, vk.code, vk.hash, formatTime(last[vk]))
 	}
 	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
-		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, rows); err != nil {
+		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, 3, args); err != nil {
 		return err
 	}
-	rows = rows[:0]
+	args = args[:0]
 	for _, sk := range sourceOrder {
 		sc := sources[sk]
-		rows = append(rows, []any{sk.code, sk.hash, sc.window, sc.n})
+		args = append(args, sk.code, sk.hash, sc.window, sc.n)
 	}
 	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
-		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, rows); err != nil {
+		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, 4, args); err != nil {
 		return err
 	}
-	rows = rows[:0]
+	args = args[:0]
 	for _, p := range counted {
-		rows = append(rows, []any{p.c.ID, p.c.OrgID, p.c.ReferrerID, p.c.VisitorHash, formatTime(p.c.At), p.data})
+		args = append(args, p.c.ID, p.c.OrgID, p.c.ReferrerID, p.c.VisitorHash, formatTime(p.c.At), p.data)
 	}
-	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", rows); err != nil {
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", 6, args); err != nil {
 		return err
 	}
 	// The analytics rollup counts clicks from the outbox (appendChange).
-	rows = rows[:0]
+	args = args[:0]
 	at := formatTime(time.Now())
 	for _, p := range counted {
-		rows = append(rows, []any{entityClick, opInsert, p.c.OrgID, p.c.ID, nil, p.data, at})
+		args = append(args, entityClick, opInsert, p.c.OrgID, p.c.ID, nil, p.data, at)
 	}
-	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", rows)
+	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", 7, args)
 }
 
 // repeatIn reports whether last (the visitors' last counted clicks) makes
@@ -388,19 +388,15 @@ func queryIn(ctx context.Context, tx *wtx, head, arg string, values []string, sc
 	return nil
 }
 
-// insertRows runs head + tuples + tail for rows, in statements of batch
-// sizes.
-func insertRows(ctx context.Context, tx *wtx, head, tuple, tail string, rows [][]any) error {
-	for len(rows) > 0 {
-		n := batchSize(len(rows))
-		args := make([]any, 0, n*len(rows[0]))
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		rows = rows[n:]
-		if _, err := tx.ExecContext(ctx, batchQuery(head, tuple, tail, n), args...); err != nil {
+// insertRows runs head + tuples + tail for args, width values a row, in
+// statements of batch sizes.
+func insertRows(ctx context.Context, tx *wtx, head, tuple, tail string, width int, args []any) error {
+	for len(args) > 0 {
+		n := batchSize(len(args) / width)
+		if _, err := tx.ExecContext(ctx, batchQuery(head, tuple, tail, n), args[:n*width]...); err != nil {
 			return err
 		}
+		args = args[n*width:]
 	}
 	return nil
 }

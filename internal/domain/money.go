@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 // Money is an amount in integer minor units of an ISO 4217 currency.
@@ -36,10 +37,11 @@ func (v *Validation) CheckAmount(amount int64, field string, positive bool) {
 	}
 }
 
-var currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
+// Compiled on first use, not at package initialisation (see vanityCodeRe).
+var currencyRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{3}$`) })
 
 // ValidCurrency reports whether c looks like an ISO 4217 code.
-func ValidCurrency(c string) bool { return currencyRe.MatchString(c) }
+func ValidCurrency(c string) bool { return currencyRe().MatchString(c) }
 
 // currencyDecimals lists currencies whose minor unit is not 1/100.
 var currencyDecimals = map[string]int{

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -47,12 +48,14 @@ func GenerateCode() string {
 	return string(b)
 }
 
-var vanityCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$`)
+// The regular expressions are compiled on first use, not at package
+// initialisation: every Lambda function imports this package.
+var vanityCodeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$`) })
 
 // ValidVanityCode reports whether a requested code is acceptable: 3 to 32
 // letters, digits, '-' or '_', starting with a letter or digit, so it is safe
 // in a URL path without escaping.
-func ValidVanityCode(code string) bool { return vanityCodeRe.MatchString(code) }
+func ValidVanityCode(code string) bool { return vanityCodeRe().MatchString(code) }
 
 // CodeKey is the form under which codes are unique and looked up: codes are
 // case-insensitive, so "JANE" and "jane" are the same code.
@@ -61,10 +64,12 @@ func CodeKey(code string) string { return strings.ToUpper(code) }
 // NormalizeEmail trims and lower-cases an address.
 func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
-var emailRe = regexp.MustCompile(`^[^\s@<>()\[\],;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+var emailRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[^\s@<>()\[\],;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+})
 
 // ValidEmail is a pragmatic check: one @, a dotted domain, no spaces.
-func ValidEmail(e string) bool { return len(e) <= 254 && emailRe.MatchString(e) }
+func ValidEmail(e string) bool { return len(e) <= 254 && emailRe().MatchString(e) }
 
 // SamePerson reports whether two addresses reach the same mailbox, ignoring
 // case and "+tag" sub-addressing — the usual trick for self-referral.

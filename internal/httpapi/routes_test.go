@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/partnerloop/partnerloop/api"
+	"github.com/partnerloop/partnerloop/api/apiops"
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
 )
@@ -53,7 +53,7 @@ func diff(t *testing.T, what string, code map[string]string, other map[string]bo
 // TestOpenAPIDocumentsEveryRoute: no route undocumented, no documented route
 // missing.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	ops, err := api.Operations()
+	ops, err := apiops.Operations()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +67,11 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 // TestOpenAPIStatesWhoMayCall: the document's security and "Roles:" line of
 // every operation say what the route table enforces.
 func TestOpenAPIStatesWhoMayCall(t *testing.T) {
-	ops, err := api.Operations()
+	ops, err := apiops.Operations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	byKey := map[string]api.Operation{}
+	byKey := map[string]apiops.Operation{}
 	for _, op := range ops {
 		byKey[op.Method+" "+op.Path] = op
 	}

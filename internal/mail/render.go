@@ -1,14 +1,11 @@
 package mail
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"net/url"
 	"strings"
 	"sync"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 )
@@ -16,20 +13,20 @@ import (
 //go:embed templates/*.tmpl
 var templateFS embed.FS
 
-// Template is one email: a subject and a plain-text body (text/template)
-// and an HTML body (html/template), plus a check of its data. Its parts
-// are parsed on first use, not at package initialisation: every Lambda
-// function imports this package, few send mail (TestTemplatesParse keeps a
-// broken template failing the tests).
+// Template is one email: a subject, a plain-text body and an HTML body,
+// from the embedded templates (see tmpl.go for their language and why it
+// is not text/template), plus a check of its data. Its parts are parsed on
+// first use, not at package initialisation: every Lambda function imports
+// this package, few send mail (TestTemplatesParse keeps a broken template
+// failing the tests).
 type Template struct {
 	name     string
 	parsed   func() parts // sync.OnceValue
-	validate func(data any) error
+	validate func(d InvitationData) error
 }
 
 type parts struct {
-	subject, text *texttemplate.Template
-	html          *htmltemplate.Template
+	subject, text, html []tnode
 }
 
 // Name is the template's name, e.g. "invitation".
@@ -62,21 +59,17 @@ func Render(t Template, data any) (Message, error) {
 		return Message{}, fmt.Errorf("mail: render: zero Template")
 	}
 	p := t.parsed()
-	if t.validate != nil {
-		if err := t.validate(data); err != nil {
-			return Message{}, fmt.Errorf("mail: render %s: %w", t.name, err)
-		}
+	d, err := invitationData(data)
+	if err == nil {
+		err = t.validate(d)
 	}
-	var subj, text, html bytes.Buffer
-	if err := p.subject.Execute(&subj, data); err != nil {
-		return Message{}, fmt.Errorf("mail: render %s subject: %w", t.name, err)
+	if err != nil {
+		return Message{}, fmt.Errorf("mail: render %s: %w", t.name, err)
 	}
-	if err := p.text.Execute(&text, data); err != nil {
-		return Message{}, fmt.Errorf("mail: render %s text: %w", t.name, err)
-	}
-	if err := p.html.Execute(&html, data); err != nil {
-		return Message{}, fmt.Errorf("mail: render %s html: %w", t.name, err)
-	}
+	var subj, text, html strings.Builder
+	execute(&subj, p.subject, d, false)
+	execute(&text, p.text, d, false)
+	execute(&html, p.html, d, true)
 	return Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}, nil
 }
 
@@ -99,12 +92,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-var funcs = map[string]any{
-	// when formats an expiry for people, in UTC.
-	"when": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") },
-}
-
-func mustLoad(name string, validate func(any) error) Template {
+func mustLoad(name string, validate func(InvitationData) error) Template {
 	read := func(part string) string {
 		b, err := templateFS.ReadFile("templates/" + name + "." + part + ".tmpl")
 		if err != nil {
@@ -114,26 +102,28 @@ func mustLoad(name string, validate func(any) error) Template {
 	}
 	return Template{name: name, validate: validate, parsed: sync.OnceValue(func() parts {
 		return parts{
-			subject: texttemplate.Must(texttemplate.New(name + ".subject").Funcs(funcs).Option("missingkey=error").Parse(read("subject"))),
-			text:    texttemplate.Must(texttemplate.New(name + ".text").Funcs(funcs).Option("missingkey=error").Parse(read("text"))),
-			html:    htmltemplate.Must(htmltemplate.New(name + ".html").Funcs(funcs).Option("missingkey=error").Parse(read("html"))),
+			subject: parseTemplate(name+".subject", read("subject"), false),
+			text:    parseTemplate(name+".text", read("text"), false),
+			html:    parseTemplate(name+".html", read("html"), true),
 		}
 	})}
 }
 
-func validateInvitation(data any) error {
-	var d InvitationData
+// invitationData is data as an InvitationData.
+func invitationData(data any) (InvitationData, error) {
 	switch v := data.(type) {
 	case InvitationData:
-		d = v
+		return v, nil
 	case *InvitationData:
 		if v == nil {
-			return fmt.Errorf("%w: nil data", ErrInvalid)
+			return InvitationData{}, fmt.Errorf("%w: nil data", ErrInvalid)
 		}
-		d = *v
-	default:
-		return fmt.Errorf("%w: data is %T, want InvitationData", ErrInvalid, data)
+		return *v, nil
 	}
+	return InvitationData{}, fmt.Errorf("%w: data is %T, want InvitationData", ErrInvalid, data)
+}
+
+func validateInvitation(d InvitationData) error {
 	if strings.TrimSpace(d.OrganizationName) == "" {
 		return fmt.Errorf("%w: OrganizationName is empty", ErrInvalid)
 	}

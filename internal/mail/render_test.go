@@ -1,11 +1,14 @@
 package mail
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
+	htmltemplate "html/template"
 	"io"
 	"strings"
 	"testing"
+	texttemplate "text/template"
 	"time"
 )
 
@@ -156,4 +159,96 @@ func TestTemplatesParse(t *testing.T) {
 		tmpl.parsed() // panics on a parse error
 	}
 	pageTmpl()
+}
+
+// TestEngineMatchesTextAndHTMLTemplate holds the mail templates' engine
+// (tmpl.go) to text/template and html/template: the same template files
+// and data, the same output byte for byte, hostile values included.
+func TestEngineMatchesTextAndHTMLTemplate(t *testing.T) {
+	funcs := map[string]any{"when": when}
+	var datas []InvitationData
+	base := invitation()
+	datas = append(datas, base, InvitationData{OrganizationName: "Acme"})
+	hostile := []string{
+		`<script>alert(1)</script>`, `Evil "Org" <img src=x onerror=alert(2)>`, `O'Brien & Sons + Co`,
+		"nul\x00byte", "invalid \xff\xfe utf-8", "Zoë 日本 🎉", "\r\n\t line\nbreaks ",
+		`javascript:alert(1)`, `JavaScript:x`, `mailto:a@b.test`, `https://h.test/a b?c="d"&e='f'(g)<h>`,
+		`https://h.test/%41%zz%4`, `//evil.test/x`, `/relative?x=1#frag`, `https://h.test/é?q=日本`,
+		"https://h.test/\x00\x7f\xff", "", " ",
+	}
+	for i, s := range hostile {
+		d := base
+		d.OrganizationName, d.RecipientName, d.InviterName, d.AcceptURL = s, hostile[(i+1)%len(hostile)], hostile[(i+2)%len(hostile)], s
+		if i%2 == 0 {
+			d.ExpiresAt = time.Time{}
+		}
+		datas = append(datas, d)
+	}
+	for _, name := range []string{"invitation", "user_invitation", "password_reset"} {
+		read := func(part string) string {
+			b, err := templateFS.ReadFile("templates/" + name + "." + part + ".tmpl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		for _, part := range []string{"subject", "text", "html"} {
+			src := read(part)
+			nodes := parseTemplate(name+"."+part, src, part == "html")
+			var ref interface {
+				Execute(io.Writer, any) error
+			}
+			if part == "html" {
+				ref = htmltemplate.Must(htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(src))
+			} else {
+				ref = texttemplate.Must(texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(src))
+			}
+			for i, d := range datas {
+				var want bytes.Buffer
+				if err := ref.Execute(&want, d); err != nil {
+					t.Fatalf("%s.%s, data %d: %v", name, part, i, err)
+				}
+				var got strings.Builder
+				execute(&got, nodes, d, part == "html")
+				if got.String() != want.String() {
+					t.Errorf("%s.%s, data %d (%+v):\ngot  %q\nwant %q", name, part, i, d, got.String(), want.String())
+				}
+			}
+		}
+	}
+}
+
+// TestEngineRefusesWhatItDoesNotEscape: the engine parses only the subset
+// it implements, and in HTML only the contexts it escapes for.
+func TestEngineRefusesWhatItDoesNotEscape(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		html bool
+	}{
+		{"{{.Nope}}", false},
+		{"{{.ExpiresAt}}", false},
+		{"{{when .AcceptURL}}", false},
+		{"{{if .ExpiresAt}}x{{end}}", false},
+		{"{{if .AcceptURL}}x", false},
+		{"x{{end}}", false},
+		{"{{range .AcceptURL}}{{end}}", false},
+		{"{{.AcceptURL | html}}", false},
+		{"{{.AcceptURL", false},
+		{`<a title="{{.RecipientName}}">`, true},
+		{`<a href="x{{.AcceptURL}}">`, true},
+		{`<a href='{{.AcceptURL}}'>`, true},
+		{`<a {{if .AcceptURL}}href="x"{{end}}>`, true},
+		{`<script>var x = "{{.RecipientName}}"</script>`, true},
+		{`<style>p { color: {{.RecipientName}} }</style>`, true},
+		{`<!-- {{.RecipientName}} -->`, true},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("parsed %q (html %v)", c.src, c.html)
+				}
+			}()
+			parseTemplate("t", c.src, c.html)
+		}()
+	}
 }

@@ -22,7 +22,7 @@ import (
 // maxGroup bounds the transactions committed together; groupYields is how
 // many times the committer yields the processor for more to arrive;
 // groupWait how long it waits at most for a group to grow to the size of
-// the recent ones (groupAvg: their moving average, times groupAvgScale).
+// the recent ones (grouper.avg: their moving average, times groupAvgScale).
 const (
 	maxGroup      = 64
 	groupYields   = 3

@@ -40,8 +40,27 @@ type pendingClick struct {
 	key  string // domain.CodeKey(c.Code)
 	lim  store.ClickLimits
 
+	// The values of its rows, boxed by the caller (many run at once)
+	// rather than by the one goroutine that commits (newPendingClick).
+	clickRow, dedupeRow, sourceRow, outboxRow []any
+
 	counted bool
 	err     error
+}
+
+// newPendingClick is c (normalised, its JSON data, its code's key) waiting
+// to be written under lim.
+func newPendingClick(c domain.Click, data, key string, lim store.ClickLimits) *pendingClick {
+	at := formatTime(c.At)
+	p := &pendingClick{c: c, data: data, key: key, lim: lim,
+		clickRow:  []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, data},
+		dedupeRow: []any{key, c.VisitorHash, at},
+		outboxRow: []any{entityClick, opInsert, c.OrgID, c.ID, nil, data},
+	}
+	if lim.PerSource > 0 {
+		p.sourceRow = []any{key, lim.SourceHash, formatTime(sourceWindow(c, lim))}
+	}
+	return p
 }
 
 // maxBatchRows bounds the rows of one multi-row statement (maxGroup clicks
@@ -152,6 +171,8 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	var sumOrder [][2]string
 	var counted []*pendingClick
 	var sourceOrder []visitKey
+	lastBy := make(map[visitKey]*pendingClick, len(clicks))   // each visitor's last counted click
+	sourceBy := make(map[visitKey]*pendingClick, len(clicks)) // each address's
 	for _, p := range clicks {
 		if repeatIn(last, p) {
 			continue
@@ -159,7 +180,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 		var sk visitKey
 		var win string
 		if p.lim.PerSource > 0 {
-			sk, win = visitKey{p.key, p.lim.SourceHash}, formatTime(sourceWindow(p.c, p.lim))
+			sk, win = visitKey{p.key, p.lim.SourceHash}, p.sourceRow[2].(string)
 			if sc, ok := sources[sk]; ok && sc.window == win && sc.n >= p.lim.PerSource {
 				continue
 			}
@@ -175,8 +196,10 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 			sumOrder = append(sumOrder, rk)
 		}
 		sums[rk]++
-		last[visitKey{p.key, p.c.VisitorHash}] = p.c.At
+		vk := visitKey{p.key, p.c.VisitorHash}
+		last[vk], lastBy[vk] = p.c.At, p
 		if p.lim.PerSource > 0 {
+			sourceBy[sk] = p
 			sc := sources[sk]
 			if !sc.dirty {
 				sc.dirty = true
@@ -203,16 +226,13 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 		}
 	}
 	// A visitor whose last click was read from the file is written again
-	// (its time changed); one read twice in the order is written once.
+	// (its time changed); one counted twice in the group is written once.
 	args := make([]any, 0, 7*len(counted))
-	seen := make(map[visitKey]bool, len(counted))
 	for _, p := range counted {
-		vk := visitKey{p.key, p.c.VisitorHash}
-		if seen[vk] {
-			continue
+		if vk := (visitKey{p.key, p.c.VisitorHash}); lastBy[vk] != nil {
+			args = append(args, lastBy[vk].dedupeRow...)
+			lastBy[vk] = nil
 		}
-		seen[vk] = true
-		args = append(args, vk.code, vk.hash, formatTime(last[vk]))
 	}
 	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
 		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, 3, args); err != nil {
@@ -220,8 +240,8 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	}
 	args = args[:0]
 	for _, sk := range sourceOrder {
-		sc := sources[sk]
-		args = append(args, sk.code, sk.hash, sc.window, sc.n)
+		args = append(args, sourceBy[sk].sourceRow...)
+		args = append(args, sources[sk].n)
 	}
 	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
 		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, 4, args); err != nil {
@@ -229,16 +249,17 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	}
 	args = args[:0]
 	for _, p := range counted {
-		args = append(args, p.c.ID, p.c.OrgID, p.c.ReferrerID, p.c.VisitorHash, formatTime(p.c.At), p.data)
+		args = append(args, p.clickRow...)
 	}
 	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", 6, args); err != nil {
 		return err
 	}
 	// The analytics rollup counts clicks from the outbox (appendChange).
 	args = args[:0]
-	at := formatTime(time.Now())
+	at := any(formatTime(time.Now()))
 	for _, p := range counted {
-		args = append(args, entityClick, opInsert, p.c.OrgID, p.c.ID, nil, p.data, at)
+		args = append(args, p.outboxRow...)
+		args = append(args, at)
 	}
 	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", 7, args)
 }

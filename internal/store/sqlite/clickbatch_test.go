@@ -66,9 +66,9 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := pendingClick{c: c, data: data, key: domain.CodeKey(c.Code), lim: lim}
-			twin := p
-			clicks, twins = append(clicks, &p), append(twins, &twin)
+			p := newPendingClick(c, data, domain.CodeKey(c.Code), lim)
+			twin := *p
+			clicks, twins = append(clicks, p), append(twins, &twin)
 		}
 		reqs := make([]groupReq, len(clicks))
 		for i, p := range clicks {

@@ -173,7 +173,7 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if s.recent.repeat(key, c, lim) {
 		return false, nil
 	}
-	p := &pendingClick{c: c, data: data, key: key, lim: lim}
+	p := newPendingClick(c, data, key, lim)
 	if err := s.clickGrouped(ctx, p); err != nil {
 		return false, err
 	}

@@ -39,27 +39,27 @@ type pendingClick struct {
 	key  string // domain.CodeKey(c.Code)
 	lim  store.ClickLimits
 
-	// The values of its rows, boxed by the caller (many run at once)
-	// rather than by the one goroutine that commits (newPendingClick).
+	// The values of its rows (boxRows), boxed by the caller (many run at
+	// once) rather than by the one goroutine that commits, when groups are
+	// forming.
 	clickRow, dedupeRow, sourceRow, outboxRow []any
 
 	counted bool
 	err     error
 }
 
-// newPendingClick is c (normalised, its JSON data, its code's key) waiting
-// to be written under lim.
-func newPendingClick(c domain.Click, data, key string, lim store.ClickLimits) *pendingClick {
-	at := formatTime(c.At)
-	p := &pendingClick{c: c, data: data, key: key, lim: lim,
-		clickRow:  []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, data},
-		dedupeRow: []any{key, c.VisitorHash, at},
-		outboxRow: []any{entityClick, opInsert, c.OrgID, c.ID, nil, data},
+// boxRows fills p's row values once.
+func (p *pendingClick) boxRows() {
+	if p.clickRow != nil {
+		return
 	}
-	if lim.PerSource > 0 {
-		p.sourceRow = []any{key, lim.SourceHash, formatTime(sourceWindow(c, lim))}
+	c, at := p.c, formatTime(p.c.At)
+	p.clickRow = []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, p.data}
+	p.dedupeRow = []any{p.key, c.VisitorHash, at}
+	p.outboxRow = []any{entityClick, opInsert, c.OrgID, c.ID, nil, p.data}
+	if p.lim.PerSource > 0 {
+		p.sourceRow = []any{p.key, p.lim.SourceHash, formatTime(sourceWindow(c, p.lim))}
 	}
-	return p
 }
 
 // maxBatchRows bounds the rows of one multi-row statement (maxGroup clicks
@@ -140,6 +140,7 @@ type sourceCount struct {
 func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	for _, p := range clicks {
 		p.counted, p.err = false, nil
+		p.boxRows()
 	}
 	last, err := lastCounted(ctx, tx, clicks)
 	if err != nil {

@@ -66,7 +66,10 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := newPendingClick(c, data, domain.CodeKey(c.Code), lim)
+			p := &pendingClick{c: c, data: data, key: domain.CodeKey(c.Code), lim: lim}
+			if rng.IntN(2) == 0 {
+				p.boxRows() // as RecordClick does when groups are forming
+			}
 			twin := *p
 			clicks, twins = append(clicks, p), append(twins, &twin)
 		}

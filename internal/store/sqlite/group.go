@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,7 +41,8 @@ type groupReq struct {
 }
 
 type grouper struct {
-	avg     int // groupLoop's only
+	avg     int          // groupLoop's only
+	avgSeen atomic.Int64 // avg, for other goroutines
 	stop    sync.Once
 	reqs    chan groupReq
 	quit    chan struct{}
@@ -148,7 +150,13 @@ more:
 		timer.Stop()
 	}
 	g.avg += len(batch) - g.avg/groupAvgScale
+	g.avgSeen.Store(int64(g.avg))
 	return batch
+}
+
+// grouping reports whether the recent groups held more than one write.
+func (g *grouper) grouping() bool {
+	return g.avgSeen.Load() >= 3*groupAvgScale/2
 }
 
 // commitGroup runs batch in one transaction and returns each one's error.

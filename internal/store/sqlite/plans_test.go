@@ -52,7 +52,7 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 	var group []groupReq
 	for i := range 3 {
 		c := domain.Click{ID: fmt.Sprintf("clk_b%d", i), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: fmt.Sprintf("b%d", i), At: at}
-		group = append(group, groupReq{click: newPendingClick(c, "{}", "jane", lim)})
+		group = append(group, groupReq{click: &pendingClick{c: c, data: "{}", key: "jane", lim: lim}})
 	}
 	for i, err := range s.commitGroup(group) {
 		if err != nil || !group[i].click.counted {

@@ -173,7 +173,10 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if s.recent.repeat(key, c, lim) {
 		return false, nil
 	}
-	p := newPendingClick(c, data, key, lim)
+	p := &pendingClick{c: c, data: data, key: key, lim: lim}
+	if s.group.grouping() {
+		p.boxRows() // here rather than on the committer (clickbatch.go)
+	}
 	if err := s.clickGrouped(ctx, p); err != nil {
 		return false, err
 	}

@@ -7,7 +7,7 @@
 # Init: the sum of GODEBUG=inittrace=1's per-package times, from the same
 # build for this machine's architecture (an arm64 binary does not run here),
 # started outside Lambda (main then fails at once: only init is measured);
-# the minimum and the median of FOOTPRINT_RUNS runs (default 5): on a busy
+# the minimum and the median of FOOTPRINT_RUNS runs (default 21): on a busy
 # machine the median varies with the load, the minimum much less. Also which of SQLite, the
 # PDF library, the web UI (internal/web, with its html/template pages), the
 # decimal library behind money formatting (apd), the SES client and the
@@ -17,7 +17,7 @@
 # Usage: scripts/lambda-footprint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${FOOTPRINT_RUNS:-5}
+RUNS=${FOOTPRINT_RUNS:-21}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/partnerloop-footprint.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 FLAGS=(-tags lambda.norpc -trimpath -ldflags='-s -w')
@@ -39,7 +39,7 @@ links() { # which of the heavy libraries a package links
   grep -qx 'github.com/cockroachdb/apd/v3' <<<"$deps" && out+="apd "
   grep -qx 'github.com/aws/aws-sdk-go-v2/service/sesv2' <<<"$deps" && out+="ses "
   grep -qx 'github.com/aws/aws-sdk-go-v2/config' <<<"$deps" && out+="config "
-  echo "${out:-—}"
+  echo "${out:-none}"
 }
 
 row() { # name package

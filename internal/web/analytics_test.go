@@ -60,7 +60,7 @@ var tagRe = regexp.MustCompile(`<[^>]*>`)
 // kpiOf is the text of a KPI card's first figure ("$350.00").
 func kpiOf(t *testing.T, page, label string) string {
 	t.Helper()
-	re := regexp.MustCompile(`(?s)data-kpi="` + regexp.QuoteMeta(label) + `">.*?class="stat-value">(.*?)</span>\s*<span class="kpi-change`)
+	re := regexp.MustCompile(`(?s)data-kpi="` + regexp.QuoteMeta(label) + `">.*?class="stat-value[^"]*">(.*?)</span>\s*<span class="kpi-change`)
 	m := re.FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no KPI %q on the page", label)

@@ -15,14 +15,16 @@ import (
 )
 
 type commissionListData struct {
-	Available   bool
-	List        *listQuery
-	Bulk        *Form
-	Statuses    []Option
-	Programs    []Option
-	Partners    []Option
-	Names       map[string]string
-	Partner     map[string]string
+	Available bool
+	List      *listQuery
+	Bulk      *Form
+	Statuses  []Option
+	Programs  []Option
+	Partners  []Option
+	Names     map[string]string
+	Partner   map[string]string
+	// Look names each row's referrer and deal.
+	Look        *lookups
 	Commissions []commission.Commission
 	// Totals sums every commission matching the filters (all pages), per
 	// currency. MatchQuery is the filters, for the "approve all matching"
@@ -165,7 +167,7 @@ func (s *Server) renderCommissionsConfirm(rq *request, status int, bulk *Form, c
 	if err != nil {
 		return err
 	}
-	d.List = cq.List
+	d.List, d.Look = cq.List, s.lookups(rq)
 	names, opts, err := s.programNames(rq)
 	if err != nil {
 		return err

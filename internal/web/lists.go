@@ -26,10 +26,12 @@ type lookups struct {
 	referrers map[string]*domain.Referrer
 	referrals map[string]*domain.Referral
 	partners  map[string]string
+	deals     map[string]string
 }
 
 func (s *Server) lookups(rq *request) *lookups {
-	return &lookups{s: s, rq: rq, referrers: map[string]*domain.Referrer{}, referrals: map[string]*domain.Referral{}, partners: map[string]string{}}
+	return &lookups{s: s, rq: rq, referrers: map[string]*domain.Referrer{}, referrals: map[string]*domain.Referral{},
+		partners: map[string]string{}, deals: map[string]string{}}
 }
 
 // referrer is the referrer with id (nil: none, or gone).
@@ -53,6 +55,30 @@ func (l *lookups) Referrer(id string) string {
 		return r.Code + " · " + r.Email
 	}
 	return id
+}
+
+// Person is who a referrer is: its name, else its e-mail ("" for none or
+// gone).
+func (l *lookups) Person(id string) string {
+	if r := l.referrer(id); r != nil {
+		return cmp.Or(r.Name, r.Email)
+	}
+	return ""
+}
+
+// Deal is a deal's customer name ("" for none or gone).
+func (l *lookups) Deal(id string) string {
+	if id == "" || l.s.cfg.Deals == nil {
+		return ""
+	}
+	n, ok := l.deals[id]
+	if !ok {
+		if d, err := l.s.cfg.Deals.Get(l.rq.r.Context(), l.rq.p.OrgID, id); err == nil {
+			n = d.CustomerName
+		}
+		l.deals[id] = n
+	}
+	return n
 }
 
 // referral is the referral with id (nil: none, or gone).

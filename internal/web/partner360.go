@@ -48,7 +48,8 @@ type partner360Data struct {
 	Programs    map[string]string
 	Deals       []domain.Deal
 	Commissions []commission.Commission
-	More        bool // the tab shows the first maxTabRows rows only
+	Look        *lookups // names the deals of deal commissions
+	More        bool     // the tab shows the first maxTabRows rows only
 }
 
 func (s *Server) renderPartner360(rq *request, status int, p domain.Partner, tab, accessErr string) error {
@@ -56,7 +57,7 @@ func (s *Server) renderPartner360(rq *request, status int, p domain.Partner, tab
 		return s.renderPartnerForm(rq, status, newForm(partnerDefaults(partnerValues(p, ruleCurrency))), &p)
 	}
 	ctx, org := rq.r.Context(), rq.p.OrgID
-	d := partner360Data{Partner: p, Tabs: partnerTabsData{p.ID, tab, partnerTabs}, AccessError: accessErr}
+	d := partner360Data{Partner: p, Tabs: partnerTabsData{p.ID, tab, partnerTabs}, AccessError: accessErr, Look: s.lookups(rq)}
 	if t, err := s.cfg.Partners.GetTier(ctx, org, p.TierID); err == nil {
 		d.TierName = t.Name
 	}

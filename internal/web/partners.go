@@ -203,7 +203,7 @@ type partnerListData struct {
 // the store's; the performance columns rank by the last 30 days.
 var partnerListSpec = listSpec{
 	Path: "/partners", Noun: "partner", Nouns: "partners",
-	SearchHint: "Company, contact or e-mail", DateLabel: "Partner since",
+	SearchHint: "Company, contact or e-mail", DateLabel: "Joined",
 	Cols: []sortCol{{Key: "name", Label: "Company"}, {Key: "since", Label: "Since", Desc: true},
 		{Key: analytics.ByClicks, Label: "Clicks", Desc: true, Num: true}, {Key: analytics.ByReferrals, Label: "Referrals", Desc: true, Num: true},
 		{Key: analytics.ByConversions, Label: "Conversions", Desc: true, Num: true}, {Key: analytics.ByRevenue, Label: "Revenue", Desc: true, Num: true},

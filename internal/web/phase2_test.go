@@ -198,7 +198,7 @@ func TestDealsPipeline(t *testing.T) {
 		t.Fatalf("the won deal does not link to its commission:\n%s", page)
 	}
 	page = body(b.do("GET", "/commissions?dealId="+first, nil))
-	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "1 matching commission", `<a href="/deals/` + first + `">Deal</a>`,
+	for _, want := range []string{`The entries of the deal for <a href="/deals/` + first + `">Globex</a>`, "1 matching commission", `<a href="/deals/` + first + `">Deal: Globex</a>`,
 		`href="/commissions.csv?dealId=` + first + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the deal's commissions lack %q:\n%s", want, page)

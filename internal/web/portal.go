@@ -221,6 +221,7 @@ type portalEarningsData struct {
 	Summary     portal.Summary
 	Commissions []commission.Commission
 	Programs    map[string]string
+	Look        *lookups // names the deals of deal commissions
 	Pager       pager
 	Months      []month
 }
@@ -261,7 +262,7 @@ func (s *Server) portalEarnings(rq *request) error {
 		return err
 	}
 	d := portalEarningsData{Summary: sum, Commissions: cs, Pager: newPager(rq, next), Months: statementMonths(s.now().UTC(), partner.CreatedAt),
-		Programs: map[string]string{}}
+		Programs: map[string]string{}, Look: s.lookups(rq)}
 	for _, c := range cs {
 		if _, ok := d.Programs[c.ProgramID]; !ok {
 			if pr, err := s.cfg.Programs.Get(ctx, org, c.ProgramID); err == nil {

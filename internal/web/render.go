@@ -65,9 +65,11 @@ func (s *Server) asset(rq *request) error {
 // partials and the page's own "content".
 type pageTemplate struct{ t *template.Template }
 
-// parseTemplates parses every page with its money formatted in locale.
-func parseTemplates(locale string) map[string]*pageTemplate {
-	base := template.Must(template.New("").Funcs(funcs).Funcs(moneyFuncs(money.For(locale))).ParseFS(templateFS, "templates/_*.html"))
+// parseTemplates parses every page with its money formatted in locale and
+// its dates and times told in zone.
+func parseTemplates(locale string, zone *time.Location) map[string]*pageTemplate {
+	base := template.Must(template.New("").Funcs(funcs).Funcs(moneyFuncs(money.For(locale))).Funcs(timeFuncs(zone)).
+		ParseFS(templateFS, "templates/_*.html"))
 	pages := map[string]*pageTemplate{}
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
@@ -81,20 +83,48 @@ func parseTemplates(locale string) map[string]*pageTemplate {
 	return pages
 }
 
-// templatesFor returns the pages with money formatted in locale, parsed
-// once per locale an organization uses.
-func (s *Server) templatesFor(locale string) map[string]*pageTemplate {
+// templatesFor returns the pages of an organization: money formatted in
+// its locale, dates and times in its time zone; parsed once per locale and
+// zone an organization uses.
+func (s *Server) templatesFor(o domain.Organization) map[string]*pageTemplate {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pages == nil {
 		s.pages = map[string]map[string]*pageTemplate{}
 	}
-	pages, ok := s.pages[locale]
+	key := o.Lang() + " " + o.Zone()
+	pages, ok := s.pages[key]
 	if !ok {
-		pages = parseTemplates(locale)
-		s.pages[locale] = pages
+		zone, err := time.LoadLocation(o.Zone())
+		if err != nil { // a zone this machine's database lacks
+			zone = time.UTC
+		}
+		pages = parseTemplates(o.Lang(), zone)
+		s.pages[key] = pages
 	}
 	return pages
+}
+
+// timeFuncs are the template functions that tell instants as dates and
+// times in the organization's time zone ("7 Dec 2026", "7 Dec 2026 13:04
+// CET"), as its analytics and list date filters count days.
+func timeFuncs(zone *time.Location) template.FuncMap {
+	date := func(t time.Time) string { return t.In(zone).Format("2 Jan 2006") }
+	return template.FuncMap{
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return date(t)
+		},
+		"datep": func(t *time.Time) string {
+			if t == nil {
+				return "—"
+			}
+			return date(*t)
+		},
+		"datetime": func(t time.Time) string { return t.In(zone).Format("2 Jan 2006 15:04 MST") },
+	}
 }
 
 // moneyFuncs are the template functions that format money for people in
@@ -140,7 +170,7 @@ func (v view) RoleName() string {
 // render writes page with status; the whole page is built before the
 // first byte is sent, so a template failure is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
-	pt, ok := s.templatesFor(rq.org.Lang())[page]
+	pt, ok := s.templatesFor(rq.org)[page]
 	if !ok {
 		return fmt.Errorf("no template %q", page)
 	}
@@ -328,19 +358,17 @@ var funcs = template.FuncMap{
 	"select":  selectField,
 	"listBar": listBar,
 	// money, moneyp and moneys: see moneyFuncs.
-	"date": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2 Jan 2006")
-	},
-	"datep": func(t *time.Time) string {
+	// date, datep and datetime: see timeFuncs.
+	// day and dayp: a calendar date (a program's start and end, a deal's
+	// expected close), stored as midnight UTC of that day, so not moved
+	// into the organization's time zone.
+	"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+	"dayp": func(t *time.Time) string {
 		if t == nil {
 			return "—"
 		}
 		return t.UTC().Format("2 Jan 2006")
 	},
-	"datetime": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 	"short": func(id string) string {
 		if i := strings.LastIndex(id, "_"); i >= 0 && len(id)-i > 9 {
 			return id[:i+1] + "…" + id[len(id)-6:]

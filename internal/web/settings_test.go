@@ -243,7 +243,7 @@ func TestTiersShowPartnerCountsAndCanBeEdited(t *testing.T) {
 	}
 	b := withSession(t, e, e.AdminToken)
 	list := b.do("GET", "/partner-tiers", nil)
-	if !strings.Contains(body(list), `aria-label="1 partners in Tier ada@acme.example">1</a>`) {
+	if !strings.Contains(body(list), `aria-label="1 partner in Tier ada@acme.example">1</a>`) {
 		t.Fatalf("no partner count:\n%s", list.Body)
 	}
 	page := "/partner-tiers/" + p.TierID

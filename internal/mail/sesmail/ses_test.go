@@ -27,7 +27,7 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 
 func TestSESRequest(t *testing.T) {
 	f := &fakeSES{}
-	s := &SES{client: f, from: "noreply@partnerloop.test"}
+	s := &SES{send: f.SendEmail, from: "noreply@partnerloop.test"}
 	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"}); err != nil {
 		t.Fatal(err)
 	}

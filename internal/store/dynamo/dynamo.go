@@ -37,7 +37,7 @@ import (
 
 // Store is the DynamoDB implementation of store.Store.
 type Store struct {
-	c      *dynamodb.Client
+	c      client
 	table  string
 	record CapacityRecorder
 
@@ -50,6 +50,30 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// client is the part of the DynamoDB client the store calls, as method
+// values rather than the *dynamodb.Client itself: a Store is held in an
+// interface (store.Store), so the types of its fields count as converted to
+// an interface too, and in the web function, whose html/template makes the
+// linker keep every exported method of such types, the client's sixty-odd
+// operations would all be linked (docs/performance.md, "Lambda footprint").
+type client struct {
+	BatchGetItem       func(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	DeleteItem         func(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	DescribeTable      func(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	GetItem            func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem            func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Query              func(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	Scan               func(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	TransactWriteItems func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem         func(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+func newClient(c *dynamodb.Client) client {
+	return client{BatchGetItem: c.BatchGetItem, DeleteItem: c.DeleteItem, DescribeTable: c.DescribeTable,
+		GetItem: c.GetItem, PutItem: c.PutItem, Query: c.Query, Scan: c.Scan,
+		TransactWriteItems: c.TransactWriteItems, UpdateItem: c.UpdateItem}
+}
 
 // CapacityRecorder receives the capacity consumed by one call of a store
 // method: op is the method's name ("RecordClick") and c holds one entry per
@@ -69,8 +93,8 @@ func WithCapacityRecorder(f CapacityRecorder) Option {
 
 // New returns a store on the table, which must exist with the layout of
 // CreateTable.
-func New(client *dynamodb.Client, table string, opts ...Option) *Store {
-	s := &Store{c: client, table: table}
+func New(c *dynamodb.Client, table string, opts ...Option) *Store {
+	s := &Store{c: newClient(c), table: table}
 	for _, o := range opts {
 		o(s)
 	}

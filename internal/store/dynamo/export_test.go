@@ -92,7 +92,7 @@ func (s *Store) RawBytes(ctx context.Context) ([]byte, error) {
 		}
 		out = append(out, 0)
 	}
-	p := dynamodb.NewScanPaginator(s.c, &dynamodb.ScanInput{TableName: &s.table, ConsistentRead: aws.Bool(true)})
+	p := dynamodb.NewScanPaginator(scanner(s.c.Scan), &dynamodb.ScanInput{TableName: &s.table, ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -103,4 +103,11 @@ func (s *Store) RawBytes(ctx context.Context) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// scanner is the store's Scan as the paginator's ScanAPIClient.
+type scanner func(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+
+func (f scanner) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return f(ctx, in, opts...)
 }

@@ -62,16 +62,40 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("dynamo: create table %s: %w", table, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 2*time.Second
-	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 5*time.Minute); err != nil {
+	if err := waitActive(ctx, client, table, 5*time.Minute); err != nil {
 		return fmt.Errorf("dynamo: wait for table %s: %w", table, err)
 	}
 	if err := enableTTL(ctx, client, table); err != nil {
 		return err
 	}
 	return nil
+}
+
+// waitActive polls until table is ACTIVE (20 ms, doubling up to 2 s). It
+// is the SDK's TableExistsWaiter without its interface: a *dynamodb.Client
+// held in an interface keeps every DynamoDB operation in the web function,
+// whose html/template makes the linker keep all exported methods of such
+// types (docs/performance.md, "Lambda footprint").
+func waitActive(ctx context.Context, client *dynamodb.Client, table string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 20 * time.Millisecond
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+		var notFound *types.ResourceNotFoundException
+		switch {
+		case err == nil && out.Table != nil && out.Table.TableStatus == types.TableStatusActive:
+			return nil
+		case err != nil && !errors.As(err, &notFound):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
 
 func enableTTL(ctx context.Context, client *dynamodb.Client, table string) error {

@@ -45,6 +45,12 @@ type site struct {
 
 func startSite(t *testing.T) *site {
 	t.Helper()
+	return startSiteAt(t, domain.SystemClock)
+}
+
+// startSiteAt is startSite on a clock the test may move (expiring links).
+func startSiteAt(t *testing.T, clock domain.Clock) *site {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "browser.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +71,6 @@ func startSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	cfg.DataDir = t.TempDir() // the generated secrets key goes here
-	clock := domain.SystemClock
 	a := app.New(cfg, st, clock, domain.NewULIDs(clock), slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 	admin, _, _, err := a.Identity.Bootstrap(ctx, "Browser Org", adminEmail, adminPassword)

@@ -2,48 +2,30 @@ package browsertest
 
 import (
 	"cmp"
-	"context"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/partnerloop/partnerloop/internal/apptest"
-	"github.com/partnerloop/partnerloop/internal/domain"
-	"github.com/partnerloop/partnerloop/internal/identity"
 )
 
 // TestPayoutRunFlow walks a payout run from approval to paid as both sides
 // see it: the partner gives its payout details (shown masked from then
 // on); the admin approves its commissions, creates a run, downloads the CSV
-// for accounts payable (the only place the details are whole) and marks
-// the run paid with one reference; the partner sees the past payout with
-// that reference. The payout pages are checked at 1280 and 360 px wide.
+// for accounts payable (the only place the details are whole); the partner
+// sees it as its next payout, scheduled; the admin marks the run paid with
+// one reference; the partner sees the past payout with that reference. The payout pages are checked at 1280 and 360 px wide.
 func TestPayoutRunFlow(t *testing.T) {
 	s := startSite(t)
-	ctx := context.Background()
-	now := time.Now().UTC()
 	const (
 		email    = "payee@acme.example"
 		password = "a-long-partner-password-42"
 		iban     = "DE89370400440532013000"
 		taxID    = "DE123456789"
 	)
-	p := domain.Partner{ID: "prt_payee", OrgID: s.Org, CompanyName: "Acme Payee GmbH", ContactName: "Pia Payee", Email: email,
-		TierID: "tie_none", Status: domain.PartnerActive, CreatedAt: now, UpdatedAt: now}
-	if err := s.App.Store.CreatePartner(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	hash, err := identity.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.App.Store.CreateUser(ctx, domain.User{ID: domain.PortalUserID(p.ID), OrgID: s.Org, Email: email, Name: "Pia Payee",
-		Role: domain.RolePartner, PartnerID: p.ID, Status: domain.UserActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
+	p := portalUser(t, s, "prt_payee", "Acme Payee GmbH", "Pia Payee", email, password)
 	seedPartnerCommission(t, s, "prg_payout", "rfr_payout", p.ID, 4200)
 	seedPartnerCommission(t, s, "prg_payout", "rfr_payout", p.ID, 1350)
 
@@ -125,6 +107,26 @@ func TestPayoutRunFlow(t *testing.T) {
 	fits("the payout run page at 360 px")
 	tb.shot("42-payout-run-open-360")
 	wide()
+	runPage := mustURLPath(t, tb)
+	tb.submit(`form[action="/logout"] button`)
+
+	// The partner sees the next payout, scheduled in the open run.
+	tb.signIn(email, password)
+	tb.open("/portal/payouts")
+	if next := tb.text(".stats .stat"); !strings.Contains(next, "55.50") || !strings.Contains(next, "Next payout") {
+		t.Errorf("next payout: %q", next)
+	}
+	if sched := tb.text("#scheduled-h + .table-wrap"); !strings.Contains(sched, "Open") || !strings.Contains(sched, "55.50") {
+		t.Errorf("scheduled payouts: %q", sched)
+	}
+	if tb.has("#past-h + .table-wrap") {
+		t.Error("a past payout before the run is paid")
+	}
+	tb.shot("42-portal-payouts-scheduled")
+	tb.check()
+	tb.submit(`form[action="/logout"] button`)
+	tb.signIn(adminEmail, adminPassword)
+	tb.open(runPage)
 	tb.expectError(strings.TrimPrefix(mustURLPath(t, tb), "") + "/mark-paid")
 	if st := tb.submit(`form[action$="/mark-paid"] button`); st != http.StatusUnprocessableEntity {
 		t.Errorf("mark paid without a reference: %d, want 422", st)
@@ -201,9 +203,7 @@ func TestPayoutRunFlow(t *testing.T) {
 		name := "47-partner-" + cmp.Or(tab.key, "overview")
 		tb.shot(name)
 		narrow()
-		if tab.key != "edit" { // the partner form predates this page; the phone layout work (issue 14, point 1) fits it
-			fits(path + " at 360 px")
-		}
+		fits(path + " at 360 px")
 		tb.shot(name + "-360")
 		wide()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/demo"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/identity"
+	"github.com/partnerloop/partnerloop/internal/programs"
 	"github.com/partnerloop/partnerloop/internal/store"
 	"github.com/partnerloop/partnerloop/internal/web"
 	"github.com/partnerloop/partnerloop/internal/webhooks"
@@ -236,6 +237,7 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 		t.Fatal(err)
 	}
 	f.tier = pt.TierID
+	addLongNames(t, s, f.program, f.tier)
 	ds, _, err := s.App.Deals.List(ctx, s.Org, deals.Filter{}, store.Page{Limit: 100})
 	if err != nil || len(ds) == 0 {
 		t.Fatalf("deals: %v", err)
@@ -285,8 +287,35 @@ func loadFixtures(t *testing.T, s *site, res demo.Result) fixtures {
 	return f
 }
 
+// addLongNames records a partner, its referrer and a deal with the long
+// names and addresses real organizations have, so the pages show that they
+// wrap such values (the deal is the newest: the deal page opened is its).
+func addLongNames(t *testing.T, s *site, programID, tierID string) {
+	t.Helper()
+	ctx := context.Background()
+	const (
+		company = "Internationale Vertriebs- und Beratungsgesellschaft für Cloud-Software Rhein-Main GmbH & Co. KG"
+		person  = "Maximilian-Alexander von Hohenberg-Schwarzenfels"
+		email   = "maximilian-alexander.von-hohenberg-schwarzenfels@vertriebsgesellschaft-rhein-main.example"
+	)
+	p, err := s.App.Partners.Create(ctx, s.Org, domain.PartnerSpec{CompanyName: company, ContactName: person, Email: email, TierID: tierID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Programs.CreateReferrer(ctx, s.Org, programID, programs.ReferrerInput{Email: email, Name: person, PartnerID: p.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.App.Deals.Register(ctx, s.Org, "usr_pm", deals.NewDeal{PartnerID: p.ID,
+		CustomerName:   "Bundesverband der mittelständischen Industrieunternehmen Nordrhein-Westfalen e.V.",
+		CustomerDomain: "bundesverband-mittelstaendischer-industrieunternehmen-nrw.example",
+		Value:          &domain.MoneyInput{Amount: 123456789, Currency: "EUR"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPhoneMenu: at 360 px the navigation is one "Menu" button beside
-// Sign out; it opens the whole menu, also with JavaScript switched off.
+// Sign out; it opens the whole menu, also with JavaScript switched off;
+// the same for the partner portal's menu.
 func TestPhoneMenu(t *testing.T) {
 	s := startSite(t)
 	tb := newTab(t, s.URL)
@@ -306,21 +335,59 @@ func TestPhoneMenu(t *testing.T) {
 	if visible(`#nav-main a[href="/commissions"]`) {
 		t.Error("the menu is open before it is asked for")
 	}
-	for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
-		if !visible(sel) {
-			t.Errorf("%s is not on screen at 360 px", sel)
+	// menu checks the closed menu's button and Sign out, opens it, finds
+	// every entry of paths whole on screen and follows the last one to its
+	// page, headed heading.
+	menu := func(who string, paths []string, heading string) {
+		t.Helper()
+		for _, sel := range []string{`label[for="nav-toggle"]`, `form[action="/logout"] button`} {
+			if !visible(sel) {
+				t.Errorf("%s: %s is not on screen at 360 px", who, sel)
+			}
 		}
+		tb.do("open the menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
+		for _, path := range paths {
+			if !visible(`#nav-main a[href="` + path + `"]`) {
+				t.Errorf("%s: the opened menu does not show %s whole", who, path)
+			}
+		}
+		tb.shot(who + "-menu-open-360")
+		tb.checkFits(who+"-menu-open-360", 360)
+		tb.do("go to "+heading, chromedp.Click(chromedp.CSS(`#nav-main a[href="`+paths[len(paths)-1]+`"]`)))
+		tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h := tb.text("h1"); h != heading {
+			t.Errorf("%s: after choosing %s: %q", who, heading, h)
+		}
+		tb.check()
 	}
-	tb.do("open the menu", chromedp.Click(chromedp.CSS(`label[for="nav-toggle"]`)))
-	if !visible(`#nav-main a[href="/commissions"]`) || !visible(`#nav-main a[href="/settings/organization"]`) {
-		t.Error("the opened menu does not show Commissions and Organization")
+	menu("staff", []string{"/settings/organization", "/commissions"}, "Commissions")
+
+	// The portal's menu: every entry whole (the issue saw "Earnings" cut
+	// to "E").
+	tb.submit(`form[action="/logout"] button`)
+	const email, password = "menu@acme.example", "a-long-portal-password-42"
+	portalUser(t, s, "prt_menu", "Acme Menu GmbH", "Mia Menu", email, password)
+	tb.signIn(email, password)
+	menu("portal", []string{"/portal", "/portal/links", "/portal/referrals", "/portal/deals", "/portal/payouts", "/portal/earnings"}, "Earnings")
+}
+
+// portalUser records an active partner with a portal account that signs
+// in with email and password.
+func portalUser(t *testing.T, s *site, id, company, contact, email, password string) domain.Partner {
+	t.Helper()
+	ctx, now := context.Background(), time.Now().UTC()
+	p := domain.Partner{ID: id, OrgID: s.Org, CompanyName: company, ContactName: contact, Email: email,
+		TierID: "tie_none", Status: domain.PartnerActive, CreatedAt: now, UpdatedAt: now}
+	if err := s.App.Store.CreatePartner(ctx, p); err != nil {
+		t.Fatal(err)
 	}
-	tb.shot("menu-open-360")
-	tb.checkFits("menu-open-360", 360)
-	tb.do("go to Commissions", chromedp.Click(chromedp.CSS(`#nav-main a[href="/commissions"]`)))
-	tb.do("wait", chromedp.WaitVisible(chromedp.CSS("h1")))
-	if h := tb.text("h1"); h != "Commissions" {
-		t.Errorf("after choosing Commissions: %q", h)
+	hash, err := identity.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tb.check()
+	if err := s.App.Store.CreateUser(ctx, domain.User{ID: domain.PortalUserID(p.ID), OrgID: s.Org, Email: email, Name: contact,
+		Role: domain.RolePartner, PartnerID: p.ID, Status: domain.UserActive, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

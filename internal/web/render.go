@@ -155,7 +155,10 @@ type view struct {
 	Data  any
 }
 
-func (v view) IsAdmin() bool   { return v.User != nil && v.User.Role == domain.RoleAdmin }
+func (v view) IsAdmin() bool { return v.User != nil && v.User.Role == domain.RoleAdmin }
+
+// LogoURL is the organization's logo, "" when it has none.
+func (v view) LogoURL() string { return logoPath(v.Org) }
 func (v view) IsPartner() bool { return v.User != nil && v.User.Role == domain.RolePartner }
 func (v view) IsStaff() bool {
 	return v.User != nil && (v.User.Role == domain.RoleAdmin || v.User.Role == domain.RoleProgramManager)
@@ -267,10 +270,62 @@ var apiWords = strings.NewReplacer(
 	"rateBps", "rate (%)", "upTo", "upper bound", "unbounded (null)", "unbounded (no limit)",
 	"minPurchaseAmount", "minimum purchase", "landingUrl", "landing page", "attributionWindowDays", "attribution window",
 	"tierId", "tier", "partnerId", "partner", "programId", "program", "referrerId", "referrer",
+	"startsAt", "start date", "endsAt", "end date", "externalId", "external ID", "holdDays", "hold period",
+	"qualifyingEvents", "qualifying events", "conversionId", "conversion", "dealId", "deal", "referralId", "referral",
+	"companyName", "company name", "contactName", "contact name", "customerName", "customer name",
+	"customerDomain", "customer domain", "periodKey", "period", "expectedCloseDate", "expected close date",
 )
 
-// humanWords is an API message with the forms' words for fields.
-func humanWords(msg string) string { return apiWords.Replace(msg) }
+// rawID is a record's ID as the API writes it (cnv_01J…, com_…): people
+// are never shown one.
+var rawID = regexp.MustCompile(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
+
+// notFoundIDs is the list of IDs an API message gives after "not found:"
+// (for API clients; people were looking at the records).
+var notFoundIDs = regexp.MustCompile(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
+
+// idNouns name a record by its ID's prefix.
+var idNouns = map[string]string{
+	"com": "commission", "cnv": "conversion", "dea": "deal", "prt": "partner", "prg": "program", "ref": "referral",
+	"rfr": "referrer", "pay": "payout run", "usr": "user", "tir": "tier", "inv": "invitation", "whe": "webhook", "key": "API key",
+}
+
+// humanWords is an API message with the forms' words for fields, and
+// "the commission" where it names one by its ID.
+func humanWords(msg string) string {
+	msg = notFoundIDs.ReplaceAllString(msg, "not found")
+	msg = rawID.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := rawID.FindStringSubmatch(m)
+		if !strings.ContainsAny(m[strings.LastIndex(m, "_"):], "0123456789") {
+			return m // a word with an underscore, not an ID
+		}
+		if sub[1] != "" {
+			return "the " + sub[1]
+		}
+		return "the " + idNouns[sub[2]]
+	})
+	return apiWords.Replace(msg)
+}
+
+// errorText is a domain error for people: its message in the forms'
+// words, each field named as the forms label it, in sentence case.
+func errorText(e *domain.Error) string {
+	msg := sentence(humanWords(e.Message))
+	if len(e.Fields) == 0 {
+		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+			msg += "."
+		}
+		return msg
+	}
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = fieldWords(f.Field) + " " + humanWords(f.Message)
+	}
+	if msg == "The request has invalid fields" {
+		return strings.Join(parts, "; ") + "."
+	}
+	return msg + ": " + strings.Join(parts, "; ") + "."
+}
 
 var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)

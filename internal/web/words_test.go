@@ -30,3 +30,31 @@ func TestFormsSpeakPeoplesWords(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesNameNoRawIDs: a service message that names a record by its
+// ID (com_…, cnv_…) or a field by its API name reaches people as words.
+func TestMessagesNameNoRawIDs(t *testing.T) {
+	for msg, want := range map[string]string{
+		"commission com_01J8ZK3Q4W5E6R7T8Y9U0I1O2P is on hold until 2 April":         "the commission is on hold until 2 April",
+		"partner prt_01J8ZK3Q4W5E6R7T8Y9U0I1O2P has no portal user":                  "the partner has no portal user",
+		"conversion cnv_01ABCDEF changed":                                            "the conversion changed",
+		"dea_01ABCDEF conflicts with another registration":                           "the deal conflicts with another registration",
+		"commission not found: com_01ABCDEFGH, com_01ABCDEFGJ; nothing was approved": "commission not found; nothing was approved",
+		"must be after startsAt":                                                     "must be after start date",
+		"a key_ring is not an ID":                                                    "a key_ring is not an ID",
+		"see prt_abcdefghij":                                                         "see prt_abcdefghij",
+	} {
+		if got := humanWords(msg); got != want {
+			t.Errorf("humanWords(%q) = %q, want %q", msg, got, want)
+		}
+	}
+	var v domain.Validation
+	v.Add("endsAt", "must be after startsAt")
+	e, _ := domain.AsError(v.Err())
+	if got := errorText(e); got != "End date must be after start date." {
+		t.Errorf("errorText of a validation error: %q", got)
+	}
+	if got := errorText(domain.Errorf(domain.KindConflict, "x", "commission com_01ABCDEFGH is already reversed")); got != "The commission is already reversed." {
+		t.Errorf("errorText of a conflict: %q", got)
+	}
+}

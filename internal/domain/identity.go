@@ -40,9 +40,12 @@ type Organization struct {
 	BrandColor string `json:"brandColor,omitempty"`
 	// MailSenderName is the display name of the e-mails the product sends
 	// for the organization ("" means the organization's name).
-	MailSenderName string    `json:"mailSenderName,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	MailSenderName string `json:"mailSenderName,omitempty"`
+	// LogoVersion names the organization's logo (store.Logos) in effect,
+	// and so its URL; "" when it has none.
+	LogoVersion string    `json:"logoVersion,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 	// Revision counts stored updates; stores use it for optimistic locking.
 	Revision int64 `json:"revision"`
 }

@@ -184,6 +184,7 @@ func (s *Service) invite(ctx context.Context, p Principal, u domain.User) (Invit
 	msg, err := mail.Render(tmpl, mail.InvitationData{
 		OrganizationName: org.Name, RecipientName: u.Name, InviterName: p.Name,
 		AcceptURL: s.baseURL + AcceptPath + "?token=" + url.QueryEscape(token), ExpiresAt: inv.ExpiresAt,
+		Logo: s.mailLogo(ctx, org),
 	})
 	if err != nil {
 		return InvitationSent{}, err

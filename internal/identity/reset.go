@@ -76,6 +76,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientAddr st
 	msg, err := mail.Render(mail.PasswordReset, mail.InvitationData{
 		OrganizationName: org.Name, RecipientName: u.Name,
 		AcceptURL: s.baseURL + ResetPath + "?token=" + url.QueryEscape(token), ExpiresAt: inv.ExpiresAt,
+		Logo: s.mailLogo(ctx, org),
 	})
 	if err != nil {
 		return err

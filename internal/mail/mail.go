@@ -25,7 +25,34 @@ type Message struct {
 	// FromName, when set, is the sender's display name (an organization's
 	// mail sender name); the address stays the configured sender's.
 	FromName string
+	// Inline holds the images the HTML body shows by content ID
+	// (src="cid:<ContentID>"): the organization's logo.
+	Inline []Inline
 }
+
+// Image is a picture to put in an e-mail: PNG or JPEG bytes.
+type Image struct {
+	ContentType string // "image/png" or "image/jpeg"
+	Data        []byte
+}
+
+// Inline is an Image sent with the message, named by its content ID.
+type Inline struct {
+	ContentID string `json:"contentId"`
+	Image
+}
+
+// FileName is a name for the inline part ("logo.png"), for mail clients
+// that list it.
+func (in Inline) FileName() string {
+	if in.ContentType == "image/jpeg" {
+		return "logo.jpg"
+	}
+	return "logo.png"
+}
+
+// maxInlineBytes bounds the inline images of one message.
+const maxInlineBytes = 512 << 10
 
 // Sender is the From of m sent by a mailer configured with from: from's
 // address under m's FromName when it has one.
@@ -85,6 +112,18 @@ func (m Message) Validate() (Message, error) {
 	}
 	if strings.ContainsAny(m.FromName, "\r\n") || len(m.FromName) > 200 {
 		return m, fmt.Errorf("%w: sender name contains a line break or is too long", ErrInvalid)
+	}
+	total := 0
+	for _, in := range m.Inline {
+		total += len(in.Data)
+		switch {
+		case in.ContentType != "image/png" && in.ContentType != "image/jpeg":
+			return m, fmt.Errorf("%w: inline image of type %q", ErrInvalid, in.ContentType)
+		case in.ContentID == "" || strings.ContainsAny(in.ContentID, "\r\n<>\" ") || len(in.ContentID) > 100:
+			return m, fmt.Errorf("%w: inline image content ID %q", ErrInvalid, in.ContentID)
+		case len(in.Data) == 0 || total > maxInlineBytes:
+			return m, fmt.Errorf("%w: inline images empty or too large", ErrInvalid)
+		}
 	}
 	return m, nil
 }

@@ -15,12 +15,22 @@ const DefaultMailboxLimit = 500
 
 // Sent is a message a Mailbox accepted.
 type Sent struct {
-	To      string    `json:"to"`
-	From    string    `json:"from"`
-	Subject string    `json:"subject"`
-	Text    string    `json:"text"`
-	HTML    string    `json:"html"`
-	SentAt  time.Time `json:"sentAt"`
+	To      string `json:"to"`
+	From    string `json:"from"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
+	// Inline lists the message's inline images (their bytes are not
+	// shown).
+	Inline []SentInline `json:"inline,omitempty"`
+	SentAt time.Time    `json:"sentAt"`
+}
+
+// SentInline is an inline image of a Sent message.
+type SentInline struct {
+	ContentID   string `json:"contentId"`
+	ContentType string `json:"contentType"`
+	Bytes       int    `json:"bytes"`
 }
 
 // Mailbox is the embedded mode's development Mailer, used when no SMTP
@@ -64,6 +74,9 @@ func (b *Mailbox) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	s := Sent{To: m.To, From: m.Sender(b.from), Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+	for _, in := range m.Inline {
+		s.Inline = append(s.Inline, SentInline{ContentID: in.ContentID, ContentType: in.ContentType, Bytes: len(in.Data)})
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s.SentAt = b.now().UTC()

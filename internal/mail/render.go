@@ -39,7 +39,17 @@ type InvitationData struct {
 	InviterName      string // may be empty
 	AcceptURL        string // absolute http(s) URL, e.g. under PUBLIC_BASE_URL
 	ExpiresAt        time.Time
+	// Logo, when set, is the organization's logo: the HTML body shows it
+	// above the text, sent inline with the message (LogoContentID).
+	Logo *Image
 }
+
+// HasLogo reports whether d has a logo (the templates' {{if .HasLogo}}).
+func (d InvitationData) HasLogo() bool { return d.Logo != nil }
+
+// LogoContentID is the content ID of the organization's logo in the
+// e-mails that show it; the HTML templates name it (src="cid:…").
+const LogoContentID = "logo@partnerloop"
 
 // Invitation invites a partner contact to the partner portal.
 var Invitation = mustLoad("invitation", validateInvitation)
@@ -70,7 +80,11 @@ func Render(t Template, data any) (Message, error) {
 	execute(&subj, p.subject, d, false)
 	execute(&text, p.text, d, false)
 	execute(&html, p.html, d, true)
-	return Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}, nil
+	m := Message{Subject: oneLine(subj.String()), Text: text.String(), HTML: html.String()}
+	if d.Logo != nil {
+		m.Inline = []Inline{{ContentID: LogoContentID, Image: *d.Logo}}
+	}
+	return m, nil
 }
 
 // RenderInvitation renders Invitation for d and addresses it to to.

@@ -161,6 +161,43 @@ func TestTemplatesParse(t *testing.T) {
 	pageTmpl()
 }
 
+// TestRenderWithLogo: an organization's logo goes with the message as an
+// inline part that the HTML body shows by its content ID; without one the
+// body names no image.
+func TestRenderWithLogo(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\nrest")
+	for _, tmpl := range []Template{Invitation, UserInvitation, PasswordReset} {
+		d := invitation()
+		d.Logo = &Image{ContentType: "image/png", Data: png}
+		m, err := Render(tmpl, d)
+		if err != nil {
+			t.Fatalf("%s: %v", tmpl.Name(), err)
+		}
+		if len(m.Inline) != 1 || m.Inline[0].ContentID != LogoContentID || m.Inline[0].ContentType != "image/png" || string(m.Inline[0].Data) != string(png) {
+			t.Fatalf("%s: inline parts %+v", tmpl.Name(), m.Inline)
+		}
+		if !strings.Contains(m.HTML, `<img src="cid:`+LogoContentID+`" alt=""`) {
+			t.Errorf("%s: HTML does not show the inline logo:\n%s", tmpl.Name(), m.HTML)
+		}
+		m.To = "dana@example.com"
+		if _, err := m.Validate(); err != nil {
+			t.Errorf("%s: Validate: %v", tmpl.Name(), err)
+		}
+		without, err := Render(tmpl, invitation())
+		if err != nil || len(without.Inline) != 0 || strings.Contains(without.HTML, "<img") {
+			t.Errorf("%s without a logo: %d inline parts, %v\n%s", tmpl.Name(), len(without.Inline), err, without.HTML)
+		}
+	}
+	bad := Message{To: "a@example.com", Subject: "s", Text: "t", Inline: []Inline{{ContentID: "x\r\nBcc: y", Image: Image{ContentType: "image/png", Data: png}}}}
+	if _, err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a content ID with a line break: %v", err)
+	}
+	bad.Inline[0].ContentID, bad.Inline[0].ContentType = "ok", "image/svg+xml"
+	if _, err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an SVG inline image: %v", err)
+	}
+}
+
 // TestEngineMatchesTextAndHTMLTemplate holds the mail templates' engine
 // (tmpl.go) to text/template and html/template: the same template files
 // and data, the same output byte for byte, hostile values included.
@@ -176,6 +213,9 @@ func TestEngineMatchesTextAndHTMLTemplate(t *testing.T) {
 		`https://h.test/%41%zz%4`, `//evil.test/x`, `/relative?x=1#frag`, `https://h.test/é?q=日本`,
 		"https://h.test/\x00\x7f\xff", "", " ",
 	}
+	withLogo := base
+	withLogo.Logo = &Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n")}
+	datas = append(datas, withLogo)
 	for i, s := range hostile {
 		d := base
 		d.OrganizationName, d.RecipientName, d.InviterName, d.AcceptURL = s, hostile[(i+1)%len(hostile)], hostile[(i+2)%len(hostile)], s

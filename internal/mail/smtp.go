@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -131,16 +132,30 @@ func NewSMTP(c SMTPConfig, from string) (*SMTP, error) {
 // Send delivers m as a multipart/alternative message (plain text and
 // HTML), validated like every other Mailer's.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	m, err := m.Validate()
+	msg, err := s.message(m)
 	if err != nil {
 		return err
 	}
+	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("mail: smtp send: %w", err)
+	}
+	return nil
+}
+
+// message is m as the MIME message Send delivers: its bodies as
+// multipart/alternative, and its inline images, if any, with it as
+// multipart/related.
+func (s *SMTP) message(m Message) (*gomail.Msg, error) {
+	m, err := m.Validate()
+	if err != nil {
+		return nil, err
+	}
 	msg := gomail.NewMsg()
 	if err := msg.From(m.Sender(s.from)); err != nil {
-		return fmt.Errorf("%w: sender: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: sender: %v", ErrInvalid, err)
 	}
 	if err := msg.To(m.To); err != nil {
-		return fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: recipient: %v", ErrInvalid, err)
 	}
 	msg.Subject(m.Subject)
 	switch {
@@ -152,8 +167,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	default:
 		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
 	}
-	if err := s.client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("mail: smtp send: %w", err)
+	for _, in := range m.Inline {
+		if err := msg.EmbedReader(in.FileName(), bytes.NewReader(in.Data), gomail.WithFileContentID("<"+in.ContentID+">"), // RFC 2392: in angle brackets
+			gomail.WithFileContentType(gomail.ContentType(in.ContentType))); err != nil {
+			return nil, fmt.Errorf("%w: inline image: %v", ErrInvalid, err)
+		}
 	}
-	return nil
+	return msg, nil
 }

@@ -48,3 +48,34 @@ func TestNewSMTPRefusesWhatCannotBeMeant(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPMessageCarriesTheLogoInline: with an inline image the message
+// is multipart/related, the image a part with the content ID the HTML
+// names; without one there is no such part.
+func TestSMTPMessageCarriesTheLogoInline(t *testing.T) {
+	s, err := NewSMTP(SMTPConfig{Host: "smtp.example.com"}, "PartnerLoop <noreply@partnerloop.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Message{To: "dana@example.com", Subject: "Hi", Text: "t", HTML: `<img src="cid:` + LogoContentID + `">`,
+		Inline: []Inline{{ContentID: LogoContentID, Image: Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\nrest")}}}}
+	for _, withLogo := range []bool{true, false} {
+		if !withLogo {
+			m.Inline = nil
+		}
+		msg, err := s.message(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if _, err := msg.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		raw := b.String()
+		has := strings.Contains(raw, "multipart/related") && strings.Contains(raw, "Content-Id: <"+LogoContentID+">") &&
+			strings.Contains(raw, "Content-Type: image/png")
+		if has != withLogo {
+			t.Errorf("with the logo %v: inline part found %v\n%s", withLogo, has, raw)
+		}
+	}
+}

@@ -45,7 +45,7 @@ type tnode struct {
 // invitationFields are the names a template may use, with their kinds.
 var invitationFields = map[string]byte{
 	"OrganizationName": 's', "RecipientName": 's', "InviterName": 's', "AcceptURL": 's',
-	"ExpiresAt": 't', "ExpiresAt.IsZero": 'b',
+	"ExpiresAt": 't', "ExpiresAt.IsZero": 'b', "HasLogo": 'b',
 }
 
 // value is d's field name: a string, a time.Time or a bool.
@@ -63,6 +63,8 @@ func (d InvitationData) value(name string) any {
 		return d.ExpiresAt
 	case "ExpiresAt.IsZero":
 		return d.ExpiresAt.IsZero()
+	case "HasLogo":
+		return d.HasLogo()
 	}
 	panic("mail: unknown field " + name) // parse refuses unknown fields
 }

@@ -465,8 +465,23 @@ func (s *Service) Statement(ctx context.Context, orgID, partnerID, period string
 	}
 	return Statement{
 		Organization: org.Name, Locale: org.Lang(), TimeZone: org.Zone(), PartnerID: p.ID, Partner: p.CompanyName, Period: per, AsOf: now,
-		Sections: sections,
+		Sections: sections, Logo: s.logo(ctx, org),
 	}, nil
+}
+
+// logo is the organization's logo in effect, or nil when it has none or
+// it cannot be read (a statement is issued without it rather than not at
+// all).
+func (s *Service) logo(ctx context.Context, org domain.Organization) *Logo {
+	ls, ok := s.st.(store.Logos)
+	if !ok || org.LogoVersion == "" {
+		return nil
+	}
+	l, err := ls.GetLogo(ctx, org.ID)
+	if err != nil || l.Version != org.LogoVersion {
+		return nil
+	}
+	return &Logo{ContentType: l.ContentType, Data: l.Data}
 }
 
 // nameCustomers sets each line's Customer: the deal's customer, or the

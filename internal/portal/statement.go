@@ -158,6 +158,15 @@ type Statement struct {
 	Period    Period    `json:"-"`
 	AsOf      time.Time `json:"asOf"` // when it was computed; before End for the running month
 	Sections  []Section `json:"sections"`
+	// Logo is the organization's logo for the PDF's header; nil when it
+	// has none.
+	Logo *Logo `json:"-"`
+}
+
+// Logo is an image: PNG or JPEG bytes and their media type.
+type Logo struct {
+	ContentType string
+	Data        []byte
 }
 
 // Compute builds the statement of period from the partner's ledger entries

@@ -5,6 +5,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"math"
 	"reflect"
 	"strings"
@@ -298,36 +302,76 @@ func TestStatementPDFLayout(t *testing.T) {
 	}
 	st := portal.Statement{Organization: "Acme Deutschland GmbH", Locale: "de-DE", TimeZone: "Europe/Berlin",
 		PartnerID: "prt_a", Partner: "Kraftwerk Digital GmbH", Period: march, AsOf: at(3, 31, 22), Sections: sections}
-	var buf bytes.Buffer
-	if err := statementpdf.Write(&buf, st); err != nil {
-		t.Fatal(err)
+	// Without a logo, with a PNG (transparent pixels included) and with a
+	// JPEG one, and with one fpdf cannot read (left out, not fatal).
+	for _, logo := range []*portal.Logo{nil, testLogo(t, "image/png"), testLogo(t, "image/jpeg"), {ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\nbroken")}} {
+		name := "no logo"
+		if logo != nil {
+			name = logo.ContentType + fmt.Sprintf(" logo of %d bytes", len(logo.Data))
+		}
+		t.Run(name, func(t *testing.T) {
+			st.Logo = logo
+			var buf bytes.Buffer
+			if err := statementpdf.Write(&buf, st); err != nil {
+				t.Fatal(err)
+			}
+			b := buf.Bytes()
+			if portaltest.Overlaps([]portaltest.Glyph{{Page: 1, X: 10, W: 5, H: 9, S: "a"}, {Page: 1, X: 13, Y: 1, W: 5, H: 9, S: "b"}}) == nil {
+				t.Fatal("Overlaps does not see two characters printed over each other")
+			}
+			if o := portaltest.Overlaps(portaltest.PDFGlyphs(t, b)); len(o) > 0 {
+				t.Errorf("%d characters printed over others, e.g. %v", len(o), o[:min(len(o), 5)])
+			}
+			text := portaltest.PDFText(t, b)
+			flat := strings.Join(strings.Fields(text), " ")
+			for _, want := range []string{
+				"As of: 1 April 2026, 00:00 CEST", // 22:00 UTC on 31 March is 1 April in Berlin
+				"Ref. PAY-e00", "Deal: Müller Maschinenbau", "Sale: j***@example.com",
+				"1.234,56 €", "Amounts in EUR", "2 Mar 2026", // created 23:00 UTC on 1 March: 2 March in Berlin
+			} {
+				if !strings.Contains(flat, want) {
+					t.Errorf("the PDF does not show %q:\n%s", want, text)
+				}
+			}
+			// The long program name is wrapped whole, never cut short.
+			if !strings.Contains(flat, "Switzerland") || strings.Contains(flat, "...") {
+				t.Errorf("a long program name is cut:\n%s", text)
+			}
+			if strings.Contains(flat, "dea_") || strings.Contains(flat, "cnv_") {
+				t.Errorf("raw IDs in the PDF:\n%s", text)
+			}
+			if got := portaltest.PDFLines(t, b); len(got) < 60 {
+				t.Errorf("only %d lines: the 30 entries did not print", len(got))
+			}
+			// A PNG with transparency is two images: the colours and
+			// their alpha mask.
+			images := bytes.Count(b, []byte("/Subtype /Image"))
+			if shown := logo != nil && len(logo.Data) > 100; (images > 0) != shown {
+				t.Errorf("%d images in the PDF; the logo shown: %v", images, shown)
+			}
+		})
 	}
-	b := buf.Bytes()
-	if portaltest.Overlaps([]portaltest.Glyph{{Page: 1, X: 10, W: 5, H: 9, S: "a"}, {Page: 1, X: 13, Y: 1, W: 5, H: 9, S: "b"}}) == nil {
-		t.Fatal("Overlaps does not see two characters printed over each other")
-	}
-	if o := portaltest.Overlaps(portaltest.PDFGlyphs(t, b)); len(o) > 0 {
-		t.Errorf("%d characters printed over others, e.g. %v", len(o), o[:min(len(o), 5)])
-	}
-	text := portaltest.PDFText(t, b)
-	flat := strings.Join(strings.Fields(text), " ")
-	for _, want := range []string{
-		"As of: 1 April 2026, 00:00 CEST", // 22:00 UTC on 31 March is 1 April in Berlin
-		"Ref. PAY-e00", "Deal: Müller Maschinenbau", "Sale: j***@example.com",
-		"1.234,56 €", "Amounts in EUR", "2 Mar 2026", // created 23:00 UTC on 1 March: 2 March in Berlin
-	} {
-		if !strings.Contains(flat, want) {
-			t.Errorf("the PDF does not show %q:\n%s", want, text)
+}
+
+// testLogo is a 300×80 logo of the given type, with transparent pixels
+// when it is a PNG.
+func testLogo(t *testing.T, contentType string) *portal.Logo {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 300, 80))
+	for y := range 80 {
+		for x := range 300 {
+			img.Set(x, y, color.NRGBA{R: 0x0f, G: 0x76, B: 0x6e, A: uint8(255 * ((x / 20) % 2))})
 		}
 	}
-	// The long program name is wrapped whole, never cut short.
-	if !strings.Contains(flat, "Switzerland") || strings.Contains(flat, "...") {
-		t.Errorf("a long program name is cut:\n%s", text)
+	var buf bytes.Buffer
+	var err error
+	if contentType == "image/jpeg" {
+		err = jpeg.Encode(&buf, img, nil)
+	} else {
+		err = png.Encode(&buf, img)
 	}
-	if strings.Contains(flat, "dea_") || strings.Contains(flat, "cnv_") {
-		t.Errorf("raw IDs in the PDF:\n%s", text)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := portaltest.PDFLines(t, b); len(got) < 60 {
-		t.Errorf("only %d lines: the 30 entries did not print", len(got))
-	}
+	return &portal.Logo{ContentType: contentType, Data: buf.Bytes()}
 }

@@ -1,6 +1,10 @@
 package tracking
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -75,6 +79,24 @@ func TestLandingWithRefKeepsUnparsableParams(t *testing.T) {
 		}
 		if !strings.Contains(got, tt.keep) || !strings.Contains(got, "ref=jane") {
 			t.Errorf("landingWithRef(%q) = %q, want it to keep %q and add ref=jane", tt.landing, got, tt.keep)
+		}
+	}
+}
+
+// TestKeyedHashIsTheSaltedHMAC: keyed reuses pooled HMACs per salt; every
+// answer must still be the HMAC-SHA256 of the parts, each ended by a zero
+// byte, keyed with that salt — whichever salt was used before.
+func TestKeyedHashIsTheSaltedHMAC(t *testing.T) {
+	for i := range 3 * maxPooledSalts {
+		salt := []byte(fmt.Sprintf("salt-%d", i%(maxPooledSalts+1)))
+		parts := []string{"visitor", fmt.Sprint(i), "203.0.113.7", "Mozilla/5.0"}
+		m := hmac.New(sha256.New, salt)
+		for _, p := range parts {
+			m.Write([]byte(p))
+			m.Write([]byte{0})
+		}
+		if got, want := keyed(salt, parts...), hex.EncodeToString(m.Sum(nil)[:16]); got != want {
+			t.Fatalf("keyed(%s, %q) = %s, want %s", salt, parts, got, want)
 		}
 	}
 }

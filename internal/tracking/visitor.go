@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
+	"io"
 	"net/netip"
 	"sync"
 	"time"
@@ -109,12 +111,42 @@ func visitorHash(salt []byte, code string, v Visitor) string {
 }
 
 func keyed(salt []byte, parts ...string) string {
-	m := hmac.New(sha256.New, salt)
+	pool := hmacsOf(salt)
+	m := pool.Get().(hash.Hash)
+	m.Reset()
 	for _, p := range parts {
-		m.Write([]byte(p))
+		io.WriteString(m, p)
 		m.Write([]byte{0})
 	}
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(m.Sum(sum[:0])[:16])
+	pool.Put(m)
+	return out
+}
+
+// hmacs pools each salt's keyed hashes: hmac.New hashes the key into its
+// pads on every call, a Reset returns a used one to that state. A process
+// uses two salts a day; older ones are dropped.
+var hmacs struct {
+	mu     sync.Mutex
+	bySalt map[string]*sync.Pool
+}
+
+const maxPooledSalts = 4
+
+func hmacsOf(salt []byte) *sync.Pool {
+	hmacs.mu.Lock()
+	defer hmacs.mu.Unlock()
+	if p, ok := hmacs.bySalt[string(salt)]; ok {
+		return p
+	}
+	if hmacs.bySalt == nil || len(hmacs.bySalt) >= maxPooledSalts {
+		hmacs.bySalt = map[string]*sync.Pool{}
+	}
+	key := append([]byte(nil), salt...)
+	p := &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	hmacs.bySalt[string(salt)] = p
+	return p
 }
 
 // sourceOf is the address that limits count against: an IPv4 address, or

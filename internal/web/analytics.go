@@ -337,7 +337,7 @@ func (s *Server) renderAnalytics(rq *request, kind string) error {
 	} else {
 		d.KPIs = summaryKPIs(fm, sum)
 	}
-	d.Series = newSeriesView("chart", series, revenueFigure, commissionFigure)
+	d.Series = newSeriesView(rq.money(), "chart", series, revenueFigure, commissionFigure)
 	d.NoData = d.Series.Empty && sum.TotalReferrals == 0 && sum.PartnerContribution.DealsRegistered == 0 &&
 		sum.PartnerContribution.DealCount == 0 && len(sum.Commission) == 0
 	if kind == dashReferrals {

@@ -101,7 +101,7 @@ func TestAnalyticsDashboardsShowTheRollups(t *testing.T) {
 	for _, want := range []string{
 		"<span data-as-of>Data as of ", "14 Feb – 15 Mar 2026</strong>, compared with 15 Jan – 13 Feb 2026 · days in UTC",
 		`<svg class="chart-svg" viewBox="0 0 320 172" role="img"`, `data-chart="Revenue (USD)"`,
-		`<title>Sun 15 Mar 2026: 100.00</title>`, // the revenue chart's last day
+		`<title>Sun 15 Mar 2026: $100.00</title>`, // the revenue chart's last day
 		`>Ada<`, `Acme Resellers`, `href="/analytics/top-referrers.csv"`, `<a href="/analytics?range=7d">7 days</a>`,
 		`<a href="/analytics" aria-current="true">30 days</a>`,
 	} {

@@ -82,6 +82,9 @@ type acceptData struct {
 	// Organization and Email say who invites whom (empty when the
 	// invitation service cannot tell).
 	Organization, Email string
+	// LogoURL is the inviting organization's logo ("" when it has none):
+	// the page looks like the e-mail that led to it.
+	LogoURL string
 	// Reset is a forgotten password's link (/reset-password), which works
 	// like an invitation but is worded for choosing a new password.
 	Reset bool
@@ -107,7 +110,7 @@ func (s *Server) describe(rq *request, d *acceptData) error {
 	if err != nil {
 		return err
 	}
-	d.Organization, d.Email = org.Name, inv.Email
+	d.Organization, d.Email, d.LogoURL = org.Name, inv.Email, logoPath(org)
 	return nil
 }
 

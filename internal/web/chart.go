@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/money"
 )
 
 // Charts are laid out here and drawn by the "chart" template as inline
@@ -153,8 +155,9 @@ func niceCeil(v, unit int64) int64 {
 
 // lineChart lays out values (one per bucket of ax) as a line chart.
 // unit is the smallest step worth a tick (1 for counts, one major unit for
-// money) and format writes a value for people.
-func lineChart(id, title string, ax axis, values []int64, unit int64, format func(int64) string) chart {
+// money); format writes a value for people, tick an axis label (short:
+// "$48K").
+func lineChart(id, title string, ax axis, values []int64, unit int64, tick, format func(int64) string) chart {
 	c := chart{ID: id, Title: title, W: chartW, H: chartH, Right: chartRight, Top: chartTop, Bottom: chartBottom}
 	var hi, lo, total int64
 	peakAt := -1
@@ -186,7 +189,7 @@ func lineChart(id, title string, ax axis, values []int64, unit int64, format fun
 	// units wide).
 	longest := 0
 	for _, v := range ticks {
-		longest = max(longest, len(format(v)))
+		longest = max(longest, utf8.RuneCountInString(tick(v)))
 	}
 	c.Left = 10 + float64(longest)*6.8
 	c.TickLabelX = c.Left - 6
@@ -202,7 +205,7 @@ func lineChart(id, title string, ax axis, values []int64, unit int64, format fun
 	}
 	c.ZeroY = y(0)
 	for _, v := range ticks {
-		c.YTicks = append(c.YTicks, chartTick{Y: y(v), Label: format(v)})
+		c.YTicks = append(c.YTicks, chartTick{Y: y(v), Label: tick(v)})
 	}
 	var pts []string
 	for i, v := range values {
@@ -280,11 +283,21 @@ func (f seriesFigure) value(p analytics.Point) int64 {
 	return amountOf(f.Money(p), f.Currency)
 }
 
-func (f seriesFigure) format(v int64) string {
+// format writes v for people in fm's locale: "12,345", "$48,000.00".
+func (f seriesFigure) format(fm *money.Formatter, v int64) string {
 	if f.Count != nil {
-		return formatInt(v)
+		return fm.Count(v)
 	}
-	return amountText(domain.Money{Amount: v, Currency: f.Currency})
+	return fm.Format(domain.Money{Amount: v, Currency: f.Currency})
+}
+
+// tick writes v as an axis label: counts grouped, money short ("$48K",
+// "48 Tsd. €").
+func (f seriesFigure) tick(fm *money.Formatter, v int64) string {
+	if f.Count != nil {
+		return fm.Count(v)
+	}
+	return fm.Compact(domain.Money{Amount: v, Currency: f.Currency})
 }
 
 // seriesFigures lists the figures a series is drawn as: the counts, then
@@ -325,9 +338,11 @@ type dataTable struct {
 	Rows    [][]string
 }
 
-func newSeriesView(idPrefix string, s analytics.Series, money ...seriesFigure) seriesView {
+// newSeriesView draws s's counts and its money figures, written for
+// people in fm's locale.
+func newSeriesView(fm *money.Formatter, idPrefix string, s analytics.Series, moneyFigures ...seriesFigure) seriesView {
 	ax := newAxis(s)
-	figs := seriesFigures(s, money)
+	figs := seriesFigures(s, moneyFigures)
 	v := seriesView{Empty: true, Table: dataTable{Caption: "Figures " + ax.per() + ", " + periodText(s.From, s.To), Head: []string{"Period"}}}
 	for i, f := range figs {
 		values := make([]int64, len(s.Points))
@@ -341,13 +356,14 @@ func newSeriesView(idPrefix string, s analytics.Series, money ...seriesFigure) s
 		if f.Count == nil {
 			unit = pow10(domain.CurrencyDecimals(f.Currency))
 		}
-		v.Charts = append(v.Charts, lineChart(fmt.Sprintf("%s-%d", idPrefix, i), f.Title, ax, values, unit, f.format))
+		v.Charts = append(v.Charts, lineChart(fmt.Sprintf("%s-%d", idPrefix, i), f.Title, ax, values, unit,
+			func(v int64) string { return f.tick(fm, v) }, func(v int64) string { return f.format(fm, v) }))
 		v.Table.Head = append(v.Table.Head, f.Title)
 	}
 	for j, p := range s.Points {
 		row := []string{ax.bucket(ax.Starts[j])}
 		for _, f := range figs {
-			row = append(row, f.format(f.value(p)))
+			row = append(row, f.format(fm, f.value(p)))
 		}
 		v.Table.Rows = append(v.Table.Rows, row)
 	}

@@ -30,7 +30,7 @@ func series(t *testing.T, zone, from, to string, clicks map[string]int64) analyt
 }
 
 func TestChartOfAnEmptyRangeHasAPointForEveryBucketOnTheZeroLine(t *testing.T) {
-	v := newSeriesView("c", series(t, "UTC", "2026-03-01", "2026-03-07", nil))
+	v := newSeriesView(money.For("en-US"), "c", series(t, "UTC", "2026-03-01", "2026-03-07", nil))
 	if !v.Empty || len(v.Charts) != 3 {
 		t.Fatalf("empty series: Empty %v, %d charts (want clicks, referrals, conversions)", v.Empty, len(v.Charts))
 	}
@@ -66,7 +66,7 @@ func TestChartDaysAcrossClockChangesAreTheZonesDays(t *testing.T) {
 		{"2026-10-24", "2026-10-26", "25 Oct"},
 	} {
 		s := series(t, "Europe/Berlin", c.from, c.to, map[string]int64{c.from: 1, analytics.MustDate(c.from).AddDays(1).String(): 25})
-		v := newSeriesView("c", s)
+		v := newSeriesView(money.For("en-US"), "c", s)
 		clicks := v.Charts[0]
 		if len(clicks.Dots) != 3 {
 			t.Fatalf("%s: %d dots, want 3", c.from, len(clicks.Dots))
@@ -95,7 +95,7 @@ func TestChartScalesMoneyAndNegativeValues(t *testing.T) {
 	s.Points[0].Commission = []domain.Money{{Amount: 12345, Currency: "USD"}}
 	s.Points[1].Commission = []domain.Money{{Amount: -2000, Currency: "USD"}} // a clawback
 	s.Points[2].Commission = []domain.Money{{Amount: 700, Currency: "JPY"}}
-	v := newSeriesView("c", s, commissionFigure)
+	v := newSeriesView(money.For("en-US"), "c", s, commissionFigure)
 	if len(v.Charts) != 5 || v.Charts[3].Title != "Commission (JPY)" || v.Charts[4].Title != "Commission (USD)" {
 		t.Fatalf("charts %v", titles(v.Charts))
 	}
@@ -104,7 +104,7 @@ func TestChartScalesMoneyAndNegativeValues(t *testing.T) {
 	for _, tk := range usd.YTicks {
 		labels = append(labels, tk.Label)
 	}
-	if got := strings.Join(labels, " "); got != "200.00 100.00 0.00 -20.00" {
+	if got := strings.Join(labels, " "); got != "$200 $100 $0 -$20" {
 		t.Errorf("USD axis %q", got)
 	}
 	if usd.Dots[1].Y <= usd.ZeroY || usd.Dots[0].Y >= usd.ZeroY {
@@ -113,7 +113,7 @@ func TestChartScalesMoneyAndNegativeValues(t *testing.T) {
 	if got := v.Table.Head; strings.Join(got, "|") != "Period|Clicks|Referrals|Conversions|Commission (JPY)|Commission (USD)" {
 		t.Errorf("table head %v", got)
 	}
-	if got := v.Table.Rows[0][5]; got != "123.45" {
+	if got := v.Table.Rows[0][5]; got != "$123.45" {
 		t.Errorf("table USD cell %q", got)
 	}
 }
@@ -130,7 +130,7 @@ func TestChartRendersAsAnAccessibleSVG(t *testing.T) {
 	s := series(t, "UTC", "2026-03-01", "2026-03-02", map[string]int64{"2026-03-02": 3})
 	s.Points[1].Revenue = []domain.Money{{Amount: 5000, Currency: `<b>`}}
 	var buf bytes.Buffer
-	if err := parseTemplates("en-US", time.UTC)["analytics"].t.ExecuteTemplate(&buf, "series", newSeriesView("x", s, revenueFigure)); err != nil {
+	if err := parseTemplates("en-US", time.UTC)["analytics"].t.ExecuteTemplate(&buf, "series", newSeriesView(money.For("en-US"), "x", s, revenueFigure)); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -233,5 +233,34 @@ func TestDashboardFiltersAreReadFromTheQuery(t *testing.T) {
 	d, _ := readDashFilter(q, berlin, now, newForm(nil))
 	if d.ProgramID != "prg_1" || d.PartnerTierID != "tier_1" || d.PartnerID != "ptn_1" || d.ReferrerID != "" {
 		t.Errorf("filter %+v: want program, tier and partner (referrers are not a dashboard filter)", d.Filter)
+	}
+}
+
+// TestChartAxesReadAsMoneyForPeople: money axes are short amounts with
+// the currency in the organization's locale, never minor units; counts
+// are grouped; dots and the table keep the exact amounts.
+func TestChartAxesReadAsMoneyForPeople(t *testing.T) {
+	s := series(t, "UTC", "2026-03-01", "2026-03-03", nil)
+	s.Points[0].Revenue = []domain.Money{{Amount: 4_512_300, Currency: "EUR"}} // €45,123.00
+	s.Points[1].Clicks = 12345
+	for locale, want := range map[string][]string{
+		"en-US": {"€50K", "€25K", "€0", "€45,123.00", "12,345"},
+		"de-DE": {"50\u00a0Tsd.\u00a0€", "25\u00a0Tsd.\u00a0€", "0\u00a0€", "45.123,00\u00a0€", "12.345"},
+	} {
+		v := newSeriesView(money.For(locale), "c", s, revenueFigure)
+		rev, clicks := v.Charts[3], v.Charts[0]
+		var labels []string
+		for _, tk := range rev.YTicks {
+			labels = append(labels, tk.Label)
+		}
+		if got := strings.Join(labels, " | "); got != strings.Join(want[:3], " | ") {
+			t.Errorf("%s: revenue axis %q, want %q", locale, got, strings.Join(want[:3], " | "))
+		}
+		if got := rev.Dots[0].Title; !strings.HasSuffix(got, ": "+want[3]) {
+			t.Errorf("%s: revenue dot %q, want the exact amount %s", locale, got, want[3])
+		}
+		if got := clicks.YTicks[0].Label; !strings.Contains(clicks.Desc, want[4]) || strings.Contains(got, "00000") {
+			t.Errorf("%s: clicks axis top %q, description %q: want %s grouped", locale, got, clicks.Desc, want[4])
+		}
 	}
 }

@@ -3,8 +3,6 @@ package web
 import (
 	"strconv"
 	"strings"
-
-	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
 // Figures for people: counts and amounts with thousands separators,
@@ -36,8 +34,3 @@ func groupDigits(s string) string {
 func formatInt(n int64) string { return groupDigits(strconv.FormatInt(n, 10)) }
 
 func itoa(n int) string { return formatInt(int64(n)) }
-
-// amountText is an amount in major units with separators ("1,234.50").
-func amountText(m domain.Money) string {
-	return groupDigits(domain.FormatMajor(m.Amount, m.Currency))
-}

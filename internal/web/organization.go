@@ -41,13 +41,25 @@ var commonZones = []string{
 
 type organizationData struct {
 	Form    *Form
-	Zones   []string
-	Zone    string // the zone in effect
-	Locales []Option
-	Example string // money in the locale in effect
+	Logo    *Form  // the logo upload
+	LogoURL string // the logo in effect, "" when none
+	// LogoAvailable: the store keeps logos (both adapters do).
+	LogoAvailable bool
+	UploadPath    string
+	MaxLogoSide   string // for people: "2,000"
+	Zones         []string
+	Zone          string // the zone in effect
+	Locales       []Option
+	Example       string // money in the locale in effect
 }
 
 func (s *Server) renderOrganization(rq *request, status int, f *Form) error {
+	return s.renderOrganizationWith(rq, status, f, nil)
+}
+
+// renderOrganizationWith renders the page with the settings form f and
+// the logo form lf (nil: fresh).
+func (s *Server) renderOrganizationWith(rq *request, status int, f, lf *Form) error {
 	o, err := s.cfg.Identity.Organization(rq.r.Context(), *rq.p)
 	if err != nil {
 		return err
@@ -56,12 +68,16 @@ func (s *Server) renderOrganization(rq *request, status int, f *Form) error {
 		f = newForm(url.Values{"name": {o.Name}, "timeZone": {o.Zone()}, "locale": {o.Lang()},
 			"brandColor": {o.BrandColor}, "mailSenderName": {o.MailSenderName}})
 	}
+	if lf == nil {
+		lf = newForm(nil)
+	}
 	locales := make([]Option, len(domain.Locales))
 	for i, l := range domain.Locales {
 		locales[i] = Option{l.Tag, l.Name}
 	}
 	return s.render(rq, status, "organization", "Organization", "organization",
-		organizationData{Form: f, Zones: commonZones, Zone: o.Zone(), Locales: locales,
+		organizationData{Form: f, Logo: lf, LogoURL: logoPath(o), LogoAvailable: s.cfg.Identity.LogosAvailable(),
+			UploadPath: logoUploadPath, MaxLogoSide: itoa(maxLogoSide), Zones: commonZones, Zone: o.Zone(), Locales: locales,
 			Example: money.For(o.Lang()).Format(domain.Money{Amount: 4800000, Currency: "USD"}) + ", " +
 				money.For(o.Lang()).Format(domain.Money{Amount: 123400, Currency: "EUR"})})
 }

@@ -465,7 +465,7 @@ func (s *Server) partnerAccessFailed(rq *request, id string, err error) error {
 	case domain.KindUnavailable:
 		status = http.StatusServiceUnavailable
 	}
-	return s.renderPartner360(rq, status, p, "overview", e.Message)
+	return s.renderPartner360(rq, status, p, "overview", errorText(e))
 }
 
 type revokeData struct{ Partner domain.Partner }

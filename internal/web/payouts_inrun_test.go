@@ -37,7 +37,8 @@ func TestMarkPaidOfCommissionInPayoutRunIsRefusedOnTheCommissionsPage(t *testing
 
 	b := withSession(t, e, e.AdminToken)
 	r = b.submit("/commissions", "/commissions/bulk", url.Values{"action": {"mark-paid"}, "ids": {c.ID}, "payoutReference": {"CHK-1"}})
-	if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), run) || !strings.Contains(string(r.Body), "mark the run paid") {
+	// Said in words: the run is named as such, never by its ID.
+	if r.Status != http.StatusConflict || strings.Contains(string(r.Body), run) || !strings.Contains(string(r.Body), "is in the payout run, which is open: mark the run paid") {
 		t.Fatalf("bulk mark paid of a commission in run %s: %d\n%s", run, r.Status, r.Body)
 	}
 	if got := e.Do(t, "GET", "/v1/commissions/"+c.ID, e.AdminToken, nil).String("status"); got != "approved" {

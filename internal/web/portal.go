@@ -69,7 +69,7 @@ func (s *Server) portalHome(rq *request) error {
 			countKPI("Conversions", recent.Conversions, &p.Conversions),
 			moneyKPI(rq.money(), "Earnings", recent.Commission, p.Commission, true),
 		}
-		d.Series = newSeriesView("portal-chart", series, earningsFigure)
+		d.Series = newSeriesView(rq.money(), "portal-chart", series, earningsFigure)
 		d.Period, d.AsOf = periodText(recent.From, recent.To), asOfText(recent.AsOf, recent.TimeZone)
 	}
 	return s.render(rq, http.StatusOK, "portal", "Overview", "portal", d)

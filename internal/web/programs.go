@@ -273,7 +273,7 @@ func (s *Server) programTransition(rq *request) error {
 	p, err := s.cfg.Programs.Transition(rq.r.Context(), rq.p.OrgID, rq.r.PathValue("id"), to)
 	if err != nil {
 		if e, ok := domain.AsError(err); ok && (e.Kind == domain.KindConflict || e.Kind == domain.KindInvalid) {
-			return s.redirect(rq, "/programs/"+rq.r.PathValue("id"), "Could not change the status: "+e.Message)
+			return s.redirect(rq, "/programs/"+rq.r.PathValue("id"), "Could not change the status: "+errorText(e))
 		}
 		return err
 	}
@@ -368,6 +368,6 @@ func (s *Server) conversionRefund(rq *request) error {
 		}
 		return s.renderConversions(rq, errorStatus(err), id, f)
 	}
-	return s.redirect(rq, back, "Refund recorded: "+amountText(updated.RefundedAmount)+" "+updated.RefundedAmount.Currency+
+	return s.redirect(rq, back, "Refund recorded: "+rq.money().Format(updated.RefundedAmount)+
 		" refunded in all; its commissions are reversed or clawed back.")
 }

@@ -139,6 +139,9 @@ func moneyFuncs(f *money.Formatter) template.FuncMap {
 			return f.Format(*m)
 		},
 		"moneys": f.Join,
+		"ruleText": func(r domain.CommissionRule, currency string) string {
+			return ruleText(f, r, currency)
+		},
 	}
 }
 
@@ -155,7 +158,10 @@ type view struct {
 	Data  any
 }
 
-func (v view) IsAdmin() bool   { return v.User != nil && v.User.Role == domain.RoleAdmin }
+func (v view) IsAdmin() bool { return v.User != nil && v.User.Role == domain.RoleAdmin }
+
+// LogoURL is the organization's logo, "" when it has none.
+func (v view) LogoURL() string { return logoPath(v.Org) }
 func (v view) IsPartner() bool { return v.User != nil && v.User.Role == domain.RolePartner }
 func (v view) IsStaff() bool {
 	return v.User != nil && (v.User.Role == domain.RoleAdmin || v.User.Role == domain.RoleProgramManager)
@@ -267,10 +273,62 @@ var apiWords = strings.NewReplacer(
 	"rateBps", "rate (%)", "upTo", "upper bound", "unbounded (null)", "unbounded (no limit)",
 	"minPurchaseAmount", "minimum purchase", "landingUrl", "landing page", "attributionWindowDays", "attribution window",
 	"tierId", "tier", "partnerId", "partner", "programId", "program", "referrerId", "referrer",
+	"startsAt", "start date", "endsAt", "end date", "externalId", "external ID", "holdDays", "hold period",
+	"qualifyingEvents", "qualifying events", "conversionId", "conversion", "dealId", "deal", "referralId", "referral",
+	"companyName", "company name", "contactName", "contact name", "customerName", "customer name",
+	"customerDomain", "customer domain", "periodKey", "period", "expectedCloseDate", "expected close date",
 )
 
-// humanWords is an API message with the forms' words for fields.
-func humanWords(msg string) string { return apiWords.Replace(msg) }
+// rawID is a record's ID as the API writes it (cnv_01J…, com_…): people
+// are never shown one.
+var rawID = regexp.MustCompile(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
+
+// notFoundIDs is the list of IDs an API message gives after "not found:"
+// (for API clients; people were looking at the records).
+var notFoundIDs = regexp.MustCompile(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
+
+// idNouns name a record by its ID's prefix.
+var idNouns = map[string]string{
+	"com": "commission", "cnv": "conversion", "dea": "deal", "prt": "partner", "prg": "program", "ref": "referral",
+	"rfr": "referrer", "pay": "payout run", "usr": "user", "tir": "tier", "inv": "invitation", "whe": "webhook", "key": "API key",
+}
+
+// humanWords is an API message with the forms' words for fields, and
+// "the commission" where it names one by its ID.
+func humanWords(msg string) string {
+	msg = notFoundIDs.ReplaceAllString(msg, "not found")
+	msg = rawID.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := rawID.FindStringSubmatch(m)
+		if !strings.ContainsAny(m[strings.LastIndex(m, "_"):], "0123456789") {
+			return m // a word with an underscore, not an ID
+		}
+		if sub[1] != "" {
+			return "the " + sub[1]
+		}
+		return "the " + idNouns[sub[2]]
+	})
+	return apiWords.Replace(msg)
+}
+
+// errorText is a domain error for people: its message in the forms'
+// words, each field named as the forms label it, in sentence case.
+func errorText(e *domain.Error) string {
+	msg := sentence(humanWords(e.Message))
+	if len(e.Fields) == 0 {
+		if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+			msg += "."
+		}
+		return msg
+	}
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = fieldWords(f.Field) + " " + humanWords(f.Message)
+	}
+	if msg == "The request has invalid fields" {
+		return strings.Join(parts, "; ") + "."
+	}
+	return msg + ": " + strings.Join(parts, "; ") + "."
+}
 
 var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
@@ -369,14 +427,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2 Jan 2006")
 	},
-	"short": func(id string) string {
-		if i := strings.LastIndex(id, "_"); i >= 0 && len(id)-i > 9 {
-			return id[:i+1] + "…" + id[len(id)-6:]
-		}
-		return id
-	},
-	"ruleText": ruleText,
-	"plural":   plural,
+	"plural": plural,
 	"title": func(v any) string {
 		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
 		if s == "" {
@@ -451,12 +502,32 @@ func (e ruleEditor) Name(member string) string { return e.Prefix + "." + member 
 // Type is the chosen rule type.
 func (e ruleEditor) Type() string { return e.Form.Get(e.Prefix + ".type") }
 
-// ruleText describes a commission rule in a line.
-func ruleText(r domain.CommissionRule, currency string) string {
+// ruleText describes a commission rule in a line, its amounts in the
+// organization's locale: in currency, or, when currency is "" (a tier's
+// rule, which applies in each program's currency), as plain amounts
+// followed by "in the program's currency".
+func ruleText(f *money.Formatter, r domain.CommissionRule, currency string) string {
 	pct := func(b *int64) string { return formatPercent(b) + "%" }
+	amounts := false // whether a plain amount was written
+	amount := func(minor *int64) string {
+		if minor == nil {
+			return ""
+		}
+		if currency == "" {
+			amounts = true
+			return f.Plain(*minor)
+		}
+		return f.Format(domain.Money{Amount: *minor, Currency: currency})
+	}
+	in := func(s string) string {
+		if amounts {
+			return s + " (amounts in the program's currency)"
+		}
+		return s
+	}
 	switch r.Type {
 	case domain.RuleFlat:
-		return currency + " " + formatMoney(r.Amount, currency) + " flat" + recurringText(r.Recurring)
+		return in(amount(r.Amount) + " flat" + recurringText(r.Recurring))
 	case domain.RulePercentage:
 		return pct(r.RateBps) + " of the value" + recurringText(r.Recurring)
 	case domain.RuleTiered:
@@ -464,18 +535,18 @@ func ruleText(r domain.CommissionRule, currency string) string {
 		for i, t := range r.Tiers {
 			pay := pct(t.RateBps)
 			if t.Amount != nil {
-				pay = currency + " " + formatMoney(t.Amount, currency)
+				pay = amount(t.Amount)
 			}
 			switch {
 			case t.UpTo == nil:
 				parts[i] = "then " + pay
 			case r.Basis == domain.BasisRevenue:
-				parts[i] = "up to " + formatMoney(t.UpTo, currency) + ": " + pay
+				parts[i] = "up to " + amount(t.UpTo) + ": " + pay
 			default:
-				parts[i] = "up to " + strconv.FormatInt(*t.UpTo, 10) + ": " + pay
+				parts[i] = "up to " + f.Count(*t.UpTo) + ": " + pay
 			}
 		}
-		return "Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring)
+		return in("Tiered by " + r.Basis + " per " + r.Period + " (" + r.Mode + ") — " + strings.Join(parts, ", ") + recurringText(r.Recurring))
 	}
 	return r.Type
 }

@@ -92,8 +92,18 @@ func (s *Server) serve(p Page) http.Handler {
 			err = s.errorPage(rq, http.StatusForbidden, "Not allowed",
 				"Your role ("+roleName(rq.p.Role)+") does not give access to this page.")
 		case r.Method == http.MethodPost:
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-			if perr := r.ParseForm(); perr != nil {
+			var perr error
+			if uploadPages[p.Method+" "+p.Pattern] {
+				perr = parseUpload(w, r)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+				perr = r.ParseForm()
+			}
+			var tooLarge *http.MaxBytesError
+			if errors.As(perr, &tooLarge) && uploadPages[p.Method+" "+p.Pattern] {
+				err = s.errorPage(rq, http.StatusRequestEntityTooLarge, "The file is too large",
+					"Choose an image of at most 1 MB, go back and try again.")
+			} else if perr != nil {
 				err = s.errorPage(rq, http.StatusBadRequest, "The form could not be read", "Go back and try again.")
 			} else if !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(rq.csrf)) {
 				err = s.errorPage(rq, http.StatusForbidden, "This form has expired",
@@ -116,13 +126,13 @@ func (s *Server) fail(rq *request, err error) {
 	if e, ok := domain.AsError(err); ok {
 		switch e.Kind {
 		case domain.KindNotFound:
-			_ = s.errorPage(rq, http.StatusNotFound, "Not found", e.Message)
+			_ = s.errorPage(rq, http.StatusNotFound, "Not found", errorText(e))
 			return
 		case domain.KindForbidden:
-			_ = s.errorPage(rq, http.StatusForbidden, "Not allowed", e.Message)
+			_ = s.errorPage(rq, http.StatusForbidden, "Not allowed", errorText(e))
 			return
 		case domain.KindInvalid, domain.KindMalformed, domain.KindConflict:
-			_ = s.errorPage(rq, http.StatusUnprocessableEntity, "That did not work", e.Error())
+			_ = s.errorPage(rq, http.StatusUnprocessableEntity, "That did not work", errorText(e))
 			return
 		}
 	}

@@ -42,14 +42,14 @@ func (s *Server) userInvite(rq *request) error {
 		// the list offers to resend.
 		if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnavailable && u.ID != "" {
 			f = newForm(nil)
-			f.Message = "The user was created but the invitation email could not be sent: " + e.Message + " Use Resend below."
+			f.Message = "The user was created but the invitation e-mail could not be sent: " + errorText(e) + " Use Resend below."
 			return s.renderUsers(rq, http.StatusServiceUnavailable, f)
 		}
 		if !f.fail(err, nil) {
 			return err
 		}
 		if e, _ := domain.AsError(err); e.Kind == domain.KindConflict && len(e.Fields) == 0 {
-			f.add("email", e.Message)
+			f.add("email", errorText(e))
 		}
 		return s.renderUsers(rq, errorStatus(err), f)
 	}
@@ -65,7 +65,7 @@ func (s *Server) userResend(rq *request) error {
 			return err
 		}
 		f := newForm(url.Values{"role": {string(domain.RoleProgramManager)}})
-		f.Message = e.Message
+		f.Message = errorText(e)
 		return s.renderUsers(rq, errorStatus(err), f)
 	}
 	return s.redirect(rq, "/settings/users", "Invitation sent to "+sent.Email+".")

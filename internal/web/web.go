@@ -186,6 +186,9 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/api-keys/{id}/revoke", admin, s.apiKeyRevoke},
 		{"GET", "/settings/organization", admin, s.organizationPage},
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
+		{"POST", logoUploadPath, admin, s.logoUpload},
+		{"POST", logoUploadPath + "/remove", admin, s.logoRemove},
+		{"GET", "/logo/{org}/{version}", public, s.logo}, // public by its unguessable version: see logoPath
 		{"GET", "/settings/webhooks", admin, s.webhookList},
 		{"POST", "/settings/webhooks", admin, s.webhookCreate},
 		{"GET", "/settings/webhooks/{id}", admin, s.webhookShow},

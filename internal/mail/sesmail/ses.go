@@ -43,7 +43,7 @@ func NewSES(cfg aws.Config, from string) (*SES, error) {
 func (s *SES) From() string { return s.from }
 
 // Send sends m as a simple message with both a plain-text and an HTML body,
-// UTF-8 encoded.
+// UTF-8 encoded, and its inline images.
 func (s *SES) Send(ctx context.Context, m mail.Message) error {
 	m, err := m.Validate()
 	if err != nil {
@@ -56,12 +56,23 @@ func (s *SES) Send(ctx context.Context, m mail.Message) error {
 	if m.HTML != "" {
 		body.Html = utf8(m.HTML)
 	}
+	// Inline images go as SES attachments with an INLINE disposition and
+	// their content ID, which the HTML body names (cid:…).
+	var parts []types.Attachment
+	for _, in := range m.Inline {
+		parts = append(parts, types.Attachment{
+			FileName: aws.String(in.FileName()), RawContent: in.Data, ContentType: aws.String(in.ContentType),
+			ContentId: aws.String(in.ContentID), ContentDisposition: types.AttachmentContentDispositionInline,
+			ContentTransferEncoding: types.AttachmentContentTransferEncodingBase64,
+		})
+	}
 	_, err = s.send(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(m.Sender(s.from)),
 		Destination:      &types.Destination{ToAddresses: []string{m.To}},
 		Content: &types.EmailContent{Simple: &types.Message{
-			Subject: utf8(m.Subject),
-			Body:    body,
+			Subject:     utf8(m.Subject),
+			Body:        body,
+			Attachments: parts,
 		}},
 	})
 	if err != nil {

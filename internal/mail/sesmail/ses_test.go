@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/mail"
@@ -43,6 +44,15 @@ func TestSESRequest(t *testing.T) {
 	}
 	if aws.ToString(simple.Body.Text.Data) != "t" || aws.ToString(simple.Body.Html.Data) != "<p>h</p>" || aws.ToString(simple.Subject.Data) != "Hi" {
 		t.Errorf("content: %+v", simple)
+	}
+	logo := mail.Inline{ContentID: mail.LogoContentID, Image: mail.Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n")}}
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", HTML: "<img src=\"cid:x\">", Inline: []mail.Inline{logo}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := f.in.Content.Simple.Attachments; len(a) != 1 || aws.ToString(a[0].ContentId) != mail.LogoContentID ||
+		a[0].ContentDisposition != types.AttachmentContentDispositionInline || aws.ToString(a[0].ContentType) != "image/png" ||
+		string(a[0].RawContent) != string(logo.Data) {
+		t.Errorf("inline logo as SES attachments: %+v", a)
 	}
 	if err := s.Send(context.Background(), mail.Message{To: "bad", Subject: "Hi", Text: "t"}); !errors.Is(err, mail.ErrInvalid) {
 		t.Errorf("bad recipient: %v", err)
@@ -85,7 +95,10 @@ func TestSESAgainstEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := mail.InvitationData{OrganizationName: "Acme Corp", RecipientName: "Dana Partner", InviterName: "Sam Admin",
-		AcceptURL: "https://app.partnerloop.test/invitations/accept?token=abc&org=acme", ExpiresAt: time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC)}
+		AcceptURL: "https://app.partnerloop.test/invitations/accept?token=abc&org=acme", ExpiresAt: time.Date(2026, 3, 8, 9, 30, 0, 0, time.UTC),
+		// The organization's logo goes as an inline attachment: the SES v2
+		// API takes it.
+		Logo: &mail.Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")}}
 	m, err := mail.RenderInvitation("dana@example.com", d)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +126,11 @@ func TestSESAgainstEmulator(t *testing.T) {
 				Text string `json:"text"`
 				HTML string `json:"html"`
 			} `json:"body"`
+			Attachments []struct {
+				ContentType        string `json:"contentType"`
+				ContentDisposition string `json:"contentDisposition"`
+				ContentID          string `json:"contentId"`
+			} `json:"attachments"`
 			At int64 `json:"at"`
 		} `json:"emails"`
 	}
@@ -136,6 +154,9 @@ func TestSESAgainstEmulator(t *testing.T) {
 	}
 	if got.Subject != m.Subject || got.Body.Text != m.Text || got.Body.HTML != m.HTML {
 		t.Errorf("content differs:\nsubject %q\ntext %q\nhtml %q", got.Subject, got.Body.Text, got.Body.HTML)
+	}
+	if a := got.Attachments; len(a) != 1 || a[0].ContentID != mail.LogoContentID || a[0].ContentDisposition != "INLINE" || a[0].ContentType != "image/png" {
+		t.Errorf("the logo as an inline attachment: %+v", a)
 	}
 	if got.MessageID == "" || got.At == 0 {
 		t.Errorf("messageId %q at %d", got.MessageID, got.At)

@@ -5,6 +5,7 @@
 package statementpdf
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -78,6 +79,11 @@ func Write(w io.Writer, st portal.Statement) error {
 		for _, line := range wrap(pdf, txt(text), width) {
 			pdf.CellFormat(width, lh, line, "", 1, "L", false, 0, "")
 		}
+	}
+	if name, w, h, ok := logo(pdf, st.Logo, 60, 16); ok {
+		_, top := pdf.GetXY()
+		pdf.ImageOptions(name, left, top, w, h, false, fpdf.ImageOptions{}, 0, "")
+		pdf.SetY(top + h + 3)
 	}
 	para("B", 16, 8, st.Organization)
 	para("", 12, 7, "Commission statement for "+month)
@@ -218,4 +224,29 @@ func statusLabel(s commission.Status) string {
 		return ""
 	}
 	return strings.ToUpper(v[:1]) + v[1:]
+}
+
+// logo registers the organization's logo with pdf and returns its name
+// and its size in mm within maxW × maxH, keeping its proportions. An image
+// fpdf cannot embed is left out (ok false) without spoiling the document:
+// it is tried on a scratch document first, as fpdf's errors are sticky.
+func logo(pdf *fpdf.Fpdf, l *portal.Logo, maxW, maxH float64) (name string, w, h float64, ok bool) {
+	if l == nil || len(l.Data) == 0 {
+		return "", 0, 0, false
+	}
+	opts := fpdf.ImageOptions{ImageType: "PNG"}
+	if l.ContentType == "image/jpeg" {
+		opts.ImageType = "JPG"
+	}
+	probe := fpdf.New("P", "mm", "A4", "")
+	if info := probe.RegisterImageOptionsReader("logo", opts, bytes.NewReader(l.Data)); info == nil || !probe.Ok() {
+		return "", 0, 0, false
+	}
+	info := pdf.RegisterImageOptionsReader("logo", opts, bytes.NewReader(l.Data))
+	if info == nil || !pdf.Ok() || info.Width() <= 0 || info.Height() <= 0 {
+		return "", 0, 0, false
+	}
+	w, h = info.Width(), info.Height()
+	scale := min(maxW/w, maxH/h)
+	return "logo", w * scale, h * scale, true
 }

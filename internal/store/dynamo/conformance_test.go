@@ -169,3 +169,8 @@ func TestPayoutsConformance(t *testing.T) {
 func TestWebhooksConformance(t *testing.T) {
 	storetest.RunWebhooks(t, func(t *testing.T) storetest.WebhookStore { return newStore(t) })
 }
+
+// TestLogosConformance runs the conformance suite of organizations' logos.
+func TestLogosConformance(t *testing.T) {
+	storetest.RunLogos(t, func(t *testing.T) storetest.LogoStore { return newStore(t) })
+}

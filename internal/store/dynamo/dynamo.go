@@ -384,6 +384,18 @@ func (s *Store) put(ctx context.Context, it item) error {
 	})
 }
 
+// del deletes the item with key, if there is one.
+func (s *Store) del(ctx context.Context, key item) error {
+	return retry(ctx, func() error {
+		out, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key, ReturnConsumedCapacity: s.rcc()})
+		if err != nil {
+			return mapErr(err)
+		}
+		s.consumedPtr(ctx, true, out.ConsumedCapacity)
+		return nil
+	})
+}
+
 // put is a transaction item that creates it if no item has its key.
 func (s *Store) txPutNew(it item) txItem {
 	return txItem{w: types.TransactWriteItem{Put: &types.Put{

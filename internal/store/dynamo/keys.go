@@ -69,6 +69,8 @@ const (
 	// The Stripe integration (stripe.go).
 	typeStripeSecret = "stripe_secret" // an organization's sealed webhook signing secret
 	typeStripeLink   = "stripe_link"   // a Stripe object ID's referral or conversion
+
+	typeLogo = "logo" // an organization's logo image (logos.go)
 )
 
 // Sort-key prefixes of the records in an organization's partition. None is

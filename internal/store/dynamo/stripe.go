@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -50,16 +49,7 @@ func (s *Store) StripeSecret(ctx context.Context, orgID string) ([]byte, error) 
 func (s *Store) DeleteStripeSecret(ctx context.Context, orgID string) error {
 	ctx, done := s.op(ctx, "DeleteStripeSecret")
 	defer done()
-	return retry(ctx, func() error {
-		out, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: &s.table, Key: stripeSecretKey(orgID), ReturnConsumedCapacity: s.rcc(),
-		})
-		if err != nil {
-			return mapErr(err)
-		}
-		s.consumedPtr(ctx, true, out.ConsumedCapacity)
-		return nil
-	})
+	return s.del(ctx, stripeSecretKey(orgID))
 }
 
 // PutStripeLink records key → target unless key is linked already (a put

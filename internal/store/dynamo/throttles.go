@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -105,14 +104,5 @@ func (s *Store) SetThrottle(ctx context.Context, k string, expected int64, now t
 func (s *Store) DeleteThrottle(ctx context.Context, k string) error {
 	ctx, done := s.op(ctx, "DeleteThrottle")
 	defer done()
-	return retry(ctx, func() error {
-		out, err := s.c.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: &s.table, Key: throttleKey(k), ReturnConsumedCapacity: s.rcc(),
-		})
-		if err != nil {
-			return mapErr(err)
-		}
-		s.consumedPtr(ctx, true, out.ConsumedCapacity)
-		return nil
-	})
+	return s.del(ctx, throttleKey(k))
 }

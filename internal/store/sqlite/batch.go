@@ -18,7 +18,7 @@ import (
 // and its caller sees the error it would have seen), and one commit makes
 // them all durable together.
 
-type batchKey struct{}
+type inTxKey struct{}
 
 // batch is the write transaction of an InTx call.
 type batch struct {
@@ -42,7 +42,7 @@ type batch struct {
 // not wait for a write made under another context. Inside an InTx, InTx
 // simply calls fn.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if b, ok := ctx.Value(batchKey{}).(*batch); ok && b.s == s {
+	if b, ok := ctx.Value(inTxKey{}).(*batch); ok && b.s == s {
 		return fn(ctx)
 	}
 	// The batch joins the group commit: its writes commit together with
@@ -52,13 +52,13 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	// run without ctx's cancellation.
 	bctx := context.WithoutCancel(ctx)
 	return s.writeGrouped(ctx, func(_ context.Context, tx *wtx) error {
-		return fn(context.WithValue(bctx, batchKey{}, &batch{s: s, tx: tx}))
+		return fn(context.WithValue(bctx, inTxKey{}, &batch{s: s, tx: tx}))
 	})
 }
 
 // inBatch returns the batch ctx belongs to, if it is one of s.
 func (s *Store) inBatch(ctx context.Context) (*batch, bool) {
-	b, ok := ctx.Value(batchKey{}).(*batch)
+	b, ok := ctx.Value(inTxKey{}).(*batch)
 	return b, ok && b.s == s
 }
 

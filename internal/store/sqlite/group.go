@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Group commit. Clicks and conversions arrive many at a time, each a small
@@ -19,21 +21,28 @@ import (
 // caller is never told its write happened before the commit that holds it.
 
 // maxGroup bounds the transactions committed together; groupYields is how
-// many times the committer yields the processor for more to arrive.
+// many times the committer yields the processor for more to arrive;
+// groupWait how long it waits at most for a group to grow to the size of
+// the recent ones (grouper.avg: their moving average, times groupAvgScale).
 const (
-	maxGroup    = 64
-	groupYields = 3
+	maxGroup      = 64
+	groupYields   = 3
+	groupWait     = time.Millisecond
+	groupAvgScale = 8
 )
 
 // errClosed answers writes queued after Close.
 var errClosed = errors.New("sqlite: store closed")
 
 type groupReq struct {
-	fn   func(ctx context.Context, tx *wtx) error
-	done chan error
+	fn    func(ctx context.Context, tx *wtx) error
+	click *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
+	done  chan error
 }
 
 type grouper struct {
+	avg     int          // groupLoop's only
+	avgSeen atomic.Int64 // avg, for other goroutines
 	stop    sync.Once
 	reqs    chan groupReq
 	quit    chan struct{}
@@ -63,7 +72,17 @@ func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, t
 		// InTx holds the writer connection the group would wait for.
 		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
 	}
-	req := groupReq{fn: fn, done: make(chan error, 1)}
+	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+}
+
+// clickGrouped decides and writes p with the other clicks of its group and
+// returns once their transaction has committed (p.counted is then set) or
+// failed.
+func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
+	return s.enqueue(ctx, groupReq{click: p, done: make(chan error, 1)})
+}
+
+func (s *Store) enqueue(ctx context.Context, req groupReq) error {
 	select {
 	case s.group.reqs <- req:
 	case <-s.group.quit:
@@ -84,28 +103,64 @@ func (s *Store) groupLoop() {
 		case <-s.group.quit:
 			return
 		}
-		// Let the goroutines that are about to queue a write (their
-		// requests are being served) run before committing: a few yields
-		// cost microseconds and make the groups several times larger when
-		// the server is busy.
-		for yields := 0; len(batch) < maxGroup; {
-			select {
-			case r := <-s.group.reqs:
-				batch = append(batch, r)
-				continue
-			default:
-			}
-			if yields == groupYields {
-				break
-			}
-			yields++
-			runtime.Gosched()
-		}
+		batch = s.group.gather(batch)
 		errs := s.commitGroup(batch)
 		for i, r := range batch {
 			r.done <- errs[i]
 		}
 	}
+}
+
+// gather adds the requests queued meanwhile to batch (its first). It lets
+// the goroutines that are about to queue a write (their requests are being
+// served) run first: a few yields cost microseconds and make the groups
+// several times larger when the server is busy. When the recent groups
+// were larger than this one, their writers are busy and about to come
+// back: it waits up to groupWait for the group to reach their average, as
+// every transaction of a group shares the commit's fixed cost. A lone
+// writer (recent groups of one) never waits.
+func (g *grouper) gather(batch []groupReq) []groupReq {
+	target := (g.avg + groupAvgScale/2) / groupAvgScale
+	var timer *time.Timer
+	yields := 0
+more:
+	for len(batch) < maxGroup {
+		select {
+		case r := <-g.reqs:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		switch {
+		case yields < groupYields:
+			yields++
+			runtime.Gosched()
+			continue
+		case len(batch) >= target:
+			break more
+		case timer == nil:
+			timer = time.NewTimer(groupWait)
+		}
+		select {
+		case r := <-g.reqs:
+			batch = append(batch, r)
+		case <-timer.C:
+			break more
+		case <-g.quit:
+			break more
+		}
+	}
+	if timer != nil {
+		timer.Stop()
+	}
+	g.avg += len(batch) - g.avg/groupAvgScale
+	g.avgSeen.Store(int64(g.avg))
+	return batch
+}
+
+// grouping reports whether the recent groups held more than one write.
+func (g *grouper) grouping() bool {
+	return g.avgSeen.Load() >= 3*groupAvgScale/2
 }
 
 // commitGroup runs batch in one transaction and returns each one's error.
@@ -124,14 +179,27 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	}
 	tx := &wtx{Tx: sqlTx, p: s.w}
 	defer tx.prepareMissed(ctx)
-	if len(batch) == 1 {
-		if err := batch[0].fn(ctx, tx); err != nil {
-			_ = tx.Rollback()
-			return all(err)
-		}
-		return all(tx.Commit())
-	}
+	var clicks []*pendingClick
+	var clickAt []int
+	alone := len(batch) == 1 // a write alone needs no savepoint
 	for i, r := range batch {
+		if alone {
+			var err error
+			if r.click != nil {
+				r.click.counted, err = recordClickTx(ctx, tx, r.click)
+			} else {
+				err = r.fn(ctx, tx)
+			}
+			if err != nil {
+				_ = tx.Rollback()
+				return all(err)
+			}
+			continue
+		}
+		if r.click != nil {
+			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {
 			_ = tx.Rollback()
 			return all(err)
@@ -145,6 +213,15 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		if _, err := tx.ExecContext(ctx, `RELEASE grouped`); err != nil {
 			_ = tx.Rollback()
 			return all(err)
+		}
+	}
+	if len(clicks) > 0 {
+		if err := recordClicks(ctx, tx, clicks, len(clicks) == len(batch)); err != nil {
+			_ = tx.Rollback()
+			return all(err)
+		}
+		for j, i := range clickAt {
+			errs[i] = clicks[j].err
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -476,6 +476,16 @@ CREATE INDEX referrers_created ON referrers (org_id, json_extract(data, '$.creat
 CREATE TABLE search_backfill (kind TEXT PRIMARY KEY);
 INSERT INTO search_backfill (kind) VALUES ('referral'), ('referrer');
 `,
+	// Organizations' logos (store.Logos): one image per organization.
+	`
+CREATE TABLE logos (
+	org_id       TEXT PRIMARY KEY,
+	data         BLOB NOT NULL,
+	content_type TEXT NOT NULL,
+	version      TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -48,6 +48,17 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 	if _, err := s.RecordClick(ctx, domain.Click{ID: "clk_1", OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: "v1", At: at}, lim); err != nil {
 		t.Fatal(err)
 	}
+	// A group of clicks, written as one batch (clickbatch.go).
+	var group []groupReq
+	for i := range 3 {
+		c := domain.Click{ID: fmt.Sprintf("clk_b%d", i), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: fmt.Sprintf("b%d", i), At: at}
+		group = append(group, groupReq{click: &pendingClick{c: c, data: "{}", key: "jane", lim: lim}})
+	}
+	for i, err := range s.commitGroup(group) {
+		if err != nil || !group[i].click.counted {
+			t.Fatalf("batched click %d: counted %v, %v", i, group[i].click.counted, err)
+		}
+	}
 	conv := domain.Conversion{ID: "cnv_1", OrgID: "org_a", ProgramID: "prg_1", ReferralID: "rfl_1", ExternalID: "ord-1", OccurredAt: at, CreatedAt: at}
 	if err := s.RecordConversion(ctx, conv, &domain.Referral{ID: "rfl_1", OrgID: "org_a", ProgramID: "prg_1", ReferrerID: "rfr_1",
 		Email: "b@x.io", Status: domain.ReferralPending, CreatedAt: at}); err != nil {
@@ -92,7 +103,8 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 		plan := explain(t, s.w.DB, q)
 		t.Logf("%s\n    %s", strings.Join(strings.Fields(q), " "), strings.Join(plan, "\n    "))
 		for _, line := range plan {
-			if strings.HasPrefix(line, "SCAN ") {
+			// (SCAN n-ROW VALUES CLAUSE reads a multi-row INSERT's own rows.)
+			if strings.HasPrefix(line, "SCAN ") && !strings.HasSuffix(line, "-ROW VALUES CLAUSE") {
 				t.Errorf("at %d rows this query scans (%s):\n%s", modelRows, line, q)
 			}
 		}

@@ -86,6 +86,12 @@ func Open(path string) (*Store, error) {
 	wq := cloneValues(common)
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "wal_autocheckpoint(0)") // checkpoint.go does them
+	// Statement journals and savepoints (a multi-row statement or a
+	// grouped write that may be undone alone keeps the pages it changes
+	// there) stay in memory: in a temporary file past 64 KiB, they cost a
+	// write system call per page on the commit path. Nothing durable is
+	// in them.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {

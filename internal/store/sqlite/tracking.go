@@ -167,59 +167,66 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	}
 	key := domain.CodeKey(c.Code)
 	// A repeat of a visit this store counted is answered from memory; any
-	// other click is decided by the (grouped) write transaction, which
-	// checks the file, so two racing first visits still count once.
+	// other click is decided in the (grouped) write transaction, with the
+	// other clicks of its group (clickbatch.go), which checks the file, so
+	// two racing first visits still count once.
 	if s.recent.repeat(key, c, lim) {
 		return false, nil
 	}
-	counted := false
-	err = s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
-		counted = false
-		if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
-			return err // not counted: nothing is written
-		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
-		if err != nil {
-			return err
-		}
-		if err := mustAffect(res); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES (?, ?, ?)
-			 ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`,
-			key, c.VisitorHash, formatTime(c.At)); err != nil {
-			return err
-		}
-		if lim.PerSource > 0 {
-			// One row per (code, address): a new window starts it again at 1.
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES (?, ?, ?, 1)
-				 ON CONFLICT (code_key, source_hash) DO UPDATE SET
-				   n = CASE WHEN window_start = excluded.window_start THEN n + 1 ELSE 1 END,
-				   window_start = excluded.window_start`,
-				key, lim.SourceHash, formatTime(sourceWindow(c, lim))); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, formatTime(c.At), data); err != nil {
-			return err
-		}
-		counted = true
-		// The analytics rollup counts clicks from the outbox like every
-		// other record (the visitor hash is not in the image).
-		return appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", data)
-	})
-	if err != nil {
+	p := &pendingClick{c: c, data: data, key: key, lim: lim}
+	if s.group.grouping() {
+		p.boxRows() // here rather than on the committer (clickbatch.go)
+	}
+	if err := s.clickGrouped(ctx, p); err != nil {
 		return false, err
 	}
+	counted := p.counted
 	if counted {
 		s.recent.add(key, c)
 	}
 	return counted, nil
+}
+
+// recordClickTx decides and writes one click in tx, as its own batch
+// would (recordClicks runs it when a batch fails).
+func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) {
+	c, key, lim := p.c, p.key, p.lim
+	if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
+		return false, err // not counted: nothing is written
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
+	if err != nil {
+		return false, err
+	}
+	if err := mustAffect(res); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES (?, ?, ?)
+		 ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`,
+		key, c.VisitorHash, formatTime(c.At)); err != nil {
+		return false, err
+	}
+	if lim.PerSource > 0 {
+		// One row per (code, address): a new window starts it again at 1.
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES (?, ?, ?, 1)
+			 ON CONFLICT (code_key, source_hash) DO UPDATE SET
+			   n = CASE WHEN window_start = excluded.window_start THEN n + 1 ELSE 1 END,
+			   window_start = excluded.window_start`,
+			key, lim.SourceHash, formatTime(sourceWindow(c, lim))); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, formatTime(c.At), p.data); err != nil {
+		return false, err
+	}
+	// The analytics rollup counts clicks from the outbox like every
+	// other record (the visitor hash is not in the image).
+	return true, appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data)
 }
 
 // recentClicks remembers when this store last counted each visitor's click

@@ -99,6 +99,7 @@ func pageVisits(f fixtures) map[string]visit {
 		"/portal/earnings":               {asPartner, "/portal/earnings", ""},
 		"/portal/statements/{file}":      download,
 		"/js/{file}":                     {skip: "the landing-page snippet, a script"},
+		"/logo/{org}/{version}":          {skip: "an organization's logo, an image (logo_test.go)"},
 		"/payouts":                       {asAdmin, "/payouts", ""},
 		"/payouts/{id}":                  {asAdmin, "/payouts/" + f.payoutRun, ""},
 		"/payouts/{id}/export":           download,

@@ -1,0 +1,407 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// Batched clicks. The clicks of one commit group (group.go) are decided and
+// written together instead of one savepoint and eight statements each: one
+// query per code for the visitors' last counted clicks and one for the
+// addresses' counts, the decisions made in memory in arrival order (so a
+// repeat later in the same group is a repeat, as it would be one at a
+// time), then one multi-row statement per table and one UPDATE per
+// referrer with its sum. Everything is read and written inside the write
+// transaction (BEGIN IMMEDIATE: no other connection or process writes
+// between the reads and the writes), so the per-visitor window holds across
+// processes as before.
+//
+// Each click stays all-or-nothing: if any statement of the batch fails,
+// the batch is undone (with its savepoint, or with the whole transaction
+// when the group has no other writes) and every click of the batch runs
+// again alone in its own savepoint (recordClickTx), so a failing click
+// loses only itself. The multi-row statements are INSERT OR FAIL: a row
+// that fails stops the statement without undoing its earlier rows, which
+// spares SQLite a statement journal (a copy of every page the statement
+// changes); the batch is undone whole anyway.
+
+// pendingClick is one RecordClick waiting in a commit group.
+type pendingClick struct {
+	c    domain.Click
+	data string // c's JSON
+	key  string // domain.CodeKey(c.Code)
+	lim  store.ClickLimits
+
+	// The values of its rows (boxRows), boxed by the caller (many run at
+	// once) rather than by the one goroutine that commits, when groups are
+	// forming.
+	clickRow, dedupeRow, sourceRow, outboxRow []any
+
+	counted bool
+	err     error
+}
+
+// boxRows fills p's row values once.
+func (p *pendingClick) boxRows() {
+	if p.clickRow != nil {
+		return
+	}
+	c, at := p.c, formatTime(p.c.At)
+	p.clickRow = []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, p.data}
+	p.dedupeRow = []any{p.key, c.VisitorHash, at}
+	p.outboxRow = []any{entityClick, opInsert, c.OrgID, c.ID, nil, p.data}
+	if p.lim.PerSource > 0 {
+		p.sourceRow = []any{p.key, p.lim.SourceHash, formatTime(sourceWindow(c, p.lim))}
+	}
+}
+
+// maxBatchRows bounds the rows of one multi-row statement (maxGroup clicks
+// fit in one).
+const maxBatchRows = 64
+
+// recordClicks decides and writes the group's clicks in tx, setting each
+// one's counted and err. only says the clicks are tx's only writes. The
+// error it returns is one that leaves tx unusable (the group fails).
+func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick, only bool) error {
+	if only {
+		// Nothing else to keep: no savepoint (it would copy every page the
+		// batch changes to the statement journal), and a failed batch is
+		// undone with the whole transaction.
+		if writeClickBatch(ctx, tx, clicks) == nil {
+			return nil
+		}
+		if err := tx.Rollback(); err != nil {
+			return err
+		}
+		sqlTx, err := tx.p.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		tx.Tx = sqlTx
+		return recordEach(ctx, tx, clicks)
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT clicks`); err != nil {
+		return err
+	}
+	err := writeClickBatch(ctx, tx, clicks)
+	if err == nil {
+		_, err := tx.ExecContext(ctx, `RELEASE clicks`)
+		return err
+	}
+	// Undo the batch and run each click alone: only the failing one fails.
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO clicks`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE clicks`); err != nil {
+		return err
+	}
+	return recordEach(ctx, tx, clicks)
+}
+
+// recordEach runs each click alone in its own savepoint: only a failing
+// one fails.
+func recordEach(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
+	for _, p := range clicks {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT click`); err != nil {
+			return err
+		}
+		p.counted, p.err = recordClickTx(ctx, tx, p)
+		if p.err != nil {
+			p.counted = false
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO click`); err != nil {
+				return fmt.Errorf("%w (while undoing: %w)", err, p.err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE click`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type visitKey struct{ code, hash string }
+
+// sourceCount is an address's row of click_sources; dirty once the batch
+// has changed it.
+type sourceCount struct {
+	window string // window_start as stored
+	n      int
+	dirty  bool
+}
+
+// writeClickBatch is recordClicks' batch: any error undoes all of it.
+func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
+	for _, p := range clicks {
+		p.counted, p.err = false, nil
+		p.boxRows()
+	}
+	last, err := lastCounted(ctx, tx, clicks)
+	if err != nil {
+		return err
+	}
+	sources, err := sourceCounts(ctx, tx, clicks)
+	if err != nil {
+		return err
+	}
+
+	// Decide in arrival order, each decision seeing the earlier ones.
+	sums := map[[2]string]int64{}
+	var sumOrder [][2]string
+	var counted []*pendingClick
+	var sourceOrder []visitKey
+	lastBy := make(map[visitKey]*pendingClick, len(clicks))   // each visitor's last counted click
+	sourceBy := make(map[visitKey]*pendingClick, len(clicks)) // each address's
+	for _, p := range clicks {
+		if repeatIn(last, p) {
+			continue
+		}
+		var sk visitKey
+		var win string
+		if p.lim.PerSource > 0 {
+			sk, win = visitKey{p.key, p.lim.SourceHash}, p.sourceRow[2].(string)
+			if sc, ok := sources[sk]; ok && sc.window == win && sc.n >= p.lim.PerSource {
+				continue
+			}
+		}
+		rk := [2]string{p.c.OrgID, p.c.ReferrerID}
+		p.counted = true
+		counted = append(counted, p)
+		if _, ok := sums[rk]; !ok {
+			sumOrder = append(sumOrder, rk)
+		}
+		sums[rk]++
+		vk := visitKey{p.key, p.c.VisitorHash}
+		last[vk], lastBy[vk] = p.c.At, p
+		if p.lim.PerSource > 0 {
+			sourceBy[sk] = p
+			sc := sources[sk]
+			if !sc.dirty {
+				sc.dirty = true
+				sourceOrder = append(sourceOrder, sk)
+			}
+			if sc.window == win {
+				sc.n++
+			} else {
+				sc.window, sc.n = win, 1
+			}
+			sources[sk] = sc
+		}
+	}
+	if len(counted) == 0 {
+		return nil
+	}
+	for _, rk := range sumOrder {
+		res, err := tx.ExecContext(ctx, `UPDATE referrers SET clicks = clicks + ? WHERE org_id = ? AND id = ?`, sums[rk], rk[0], rk[1])
+		if err != nil {
+			return err
+		}
+		// A referrer the organization does not have (deleted since the
+		// redirect looked it up: rare) fails the batch, and each click
+		// then runs alone: its clicks fail with store.ErrNotFound.
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+	}
+	// A visitor whose last click was read from the file is written again
+	// (its time changed); one counted twice in the group is written once.
+	args := make([]any, 0, 7*len(counted))
+	for _, p := range counted {
+		if vk := (visitKey{p.key, p.c.VisitorHash}); lastBy[vk] != nil {
+			args = append(args, lastBy[vk].dedupeRow...)
+			lastBy[vk] = nil
+		}
+	}
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
+		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, 3, args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, sk := range sourceOrder {
+		args = append(args, sourceBy[sk].sourceRow...)
+		args = append(args, sources[sk].n)
+	}
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
+		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, 4, args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, p := range counted {
+		args = append(args, p.clickRow...)
+	}
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", 6, args); err != nil {
+		return err
+	}
+	// The analytics rollup counts clicks from the outbox (appendChange).
+	args = args[:0]
+	at := any(formatTime(time.Now()))
+	for _, p := range counted {
+		args = append(args, p.outboxRow...)
+		args = append(args, at)
+	}
+	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", 7, args)
+}
+
+// repeatIn reports whether last (the visitors' last counted clicks) makes
+// p a repeat, as isDuplicateClick would find in the file.
+func repeatIn(last map[visitKey]time.Time, p *pendingClick) bool {
+	for _, h := range []string{p.c.VisitorHash, p.lim.PrevVisitorHash} {
+		if at, ok := last[visitKey{p.key, h}]; ok && h != "" && at.After(p.c.At.Add(-p.lim.Window)) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastCounted reads the last counted click of every visitor hash (current
+// and previous salt) of the clicks, one query per code.
+func lastCounted(ctx context.Context, tx *wtx, clicks []*pendingClick) (map[visitKey]time.Time, error) {
+	byCode := map[string][]string{}
+	for _, p := range clicks {
+		for _, h := range []string{p.c.VisitorHash, p.lim.PrevVisitorHash} {
+			if h != "" {
+				byCode[p.key] = append(byCode[p.key], h)
+			}
+		}
+	}
+	last := make(map[visitKey]time.Time, len(clicks))
+	for code, hashes := range byCode {
+		err := queryIn(ctx, tx, `SELECT visitor_hash, last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash IN (`, code, hashes,
+			func(sc rowScanner) error {
+				var h, at string
+				if err := sc.Scan(&h, &at); err != nil {
+					return err
+				}
+				t, err := parseTime(at)
+				last[visitKey{code, h}] = t
+				return err
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return last, nil
+}
+
+// sourceCounts reads the click_sources rows of the clicks' addresses (of
+// the clicks limited per address), one query per code.
+func sourceCounts(ctx context.Context, tx *wtx, clicks []*pendingClick) (map[visitKey]sourceCount, error) {
+	byCode := map[string][]string{}
+	for _, p := range clicks {
+		if p.lim.PerSource > 0 {
+			byCode[p.key] = append(byCode[p.key], p.lim.SourceHash)
+		}
+	}
+	out := map[visitKey]sourceCount{}
+	for code, hashes := range byCode {
+		err := queryIn(ctx, tx, `SELECT source_hash, window_start, n FROM click_sources WHERE code_key = ? AND source_hash IN (`, code, hashes,
+			func(sc rowScanner) error {
+				var h string
+				var c sourceCount
+				if err := sc.Scan(&h, &c.window, &c.n); err != nil {
+					return err
+				}
+				out[visitKey{code, h}] = c
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// batchSize is how many of n rows one statement takes: all of them up to
+// exactBatch, else the largest power of two up to n and maxBatchRows. The
+// statements come in few sizes, so few are prepared, and a group takes one
+// or two.
+func batchSize(n int) int {
+	if n <= exactBatch {
+		return n
+	}
+	size := 1
+	for size*2 <= n && size*2 <= maxBatchRows {
+		size *= 2
+	}
+	return size
+}
+
+const exactBatch = 16
+
+// batchSQL caches the text of the multi-row statements by head and size.
+var batchSQL sync.Map // batchKey → string
+
+type batchKey struct {
+	head string
+	n    int
+}
+
+func batchQuery(head, tuple, tail string, n int) string {
+	k := batchKey{head, n}
+	if q, ok := batchSQL.Load(k); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+	}
+	b.WriteString(tail)
+	q, _ := batchSQL.LoadOrStore(k, b.String())
+	return q.(string)
+}
+
+// queryIn runs head + "?, …)" with arg and then values (each once), in
+// statements of batch sizes, calling scan on every row.
+func queryIn(ctx context.Context, tx *wtx, head, arg string, values []string, scan func(rowScanner) error) error {
+	slices.Sort(values)
+	values = slices.Compact(values)
+	for len(values) > 0 {
+		n := batchSize(len(values))
+		args := make([]any, 0, n+1)
+		args = append(args, arg)
+		for _, v := range values[:n] {
+			args = append(args, v)
+		}
+		values = values[n:]
+		rows, err := tx.QueryContext(ctx, batchQuery(head, "?", ")", n), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertRows runs head + tuples + tail for args, width values a row, in
+// statements of batch sizes.
+func insertRows(ctx context.Context, tx *wtx, head, tuple, tail string, width int, args []any) error {
+	for len(args) > 0 {
+		n := batchSize(len(args) / width)
+		if _, err := tx.ExecContext(ctx, batchQuery(head, tuple, tail, n), args[:n*width]...); err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -85,5 +86,30 @@ func TestInTxTakesGroupedWrites(t *testing.T) {
 	}
 	if ds, err := s.Receive(ctx, "q", 10, time.Minute, t0); err != nil || fmt.Sprint(deliveryIDs(ds)) != "[g]" {
 		t.Fatalf("receive = %v, %v", deliveryIDs(ds), err)
+	}
+}
+
+// A click recorded under an InTx context is decided and written in the
+// batch (a savepoint of it) instead of waiting for the writer connection
+// the batch holds — which would never come.
+func TestInTxTakesClicks(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "batch.db"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.CreateReferrer(ctx, domain.Referrer{ID: "rfr_1", OrgID: "org_a", ProgramID: "prg_1", Email: "jane@x.io", Code: "jane"}); err != nil {
+		t.Fatal(err)
+	}
+	var counted bool
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		counted, err = s.RecordClick(ctx, domain.Click{ID: "clk_1", OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: "v1", At: t0},
+			store.ClickLimits{Window: time.Hour})
+		return err
+	})
+	if err != nil || !counted {
+		t.Fatalf("RecordClick in InTx = %v, %v; want counted", counted, err)
+	}
+	if r, err := s.GetReferrerByCode(ctx, "jane"); err != nil || r.Clicks != 1 {
+		t.Fatalf("after the batch: %+v, %v; want 1 click", r, err)
 	}
 }

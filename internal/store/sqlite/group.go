@@ -79,6 +79,14 @@ func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, t
 // returns once their transaction has committed (p.counted is then set) or
 // failed.
 func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
+	if b, ok := s.inBatch(ctx); ok {
+		// As in writeGrouped: InTx holds the writer the group would wait for.
+		return b.savepoint(func(tx *wtx) error {
+			var err error
+			p.counted, err = recordClickTx(context.WithoutCancel(ctx), tx, p)
+			return err
+		})
+	}
 	return s.enqueue(ctx, groupReq{click: p, done: make(chan error, 1)})
 }
 

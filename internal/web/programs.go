@@ -85,7 +85,7 @@ func (s *Server) dashboard(rq *request) error {
 		page.Cursor = next
 	}
 	d := dashboardData{Programs: recent}
-	programs := kpi{Label: "Active programs", Link: "/programs", Values: []kpiValue{{Value: itoa(active)}}, Hint: "of " + itoa(total) + " programs"}
+	programs := kpi{Label: "Active programs", Link: "/programs", Values: []kpiValue{{Value: itoa(active)}}, Hint: "of " + plural(total, "program")}
 	d.KPIs = []kpi{programs}
 	var sum analytics.Summary
 	err := errAnalyticsOff

@@ -392,3 +392,23 @@ func portalUser(t *testing.T, s *site, id, company, contact, email, password str
 	}
 	return p
 }
+
+// TestDesktopSidebarFitsALaptopScreen: at 1280×800 (a laptop's browser
+// window) the whole staff menu and Sign out are on screen without
+// scrolling the sidebar.
+func TestDesktopSidebarFitsALaptopScreen(t *testing.T) {
+	s := startSite(t)
+	tb := newTab(t, s.URL)
+	tb.signIn(adminEmail, adminPassword)
+	tb.do("laptop", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+	tb.open("/")
+	over, err := chromedp.Run(tb.ctx, chromedp.Evaluate[float64](
+		`document.querySelector('form[action="/logout"] button').getBoundingClientRect().bottom - innerHeight`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if over > 0 {
+		t.Errorf("Sign out ends %.0f px below the bottom of a 1280×800 window: the sidebar has to be scrolled to reach it", over)
+	}
+	tb.shot("sidebar-laptop-1280x800")
+}

@@ -139,6 +139,19 @@ func moneyFuncs(f *money.Formatter) template.FuncMap {
 			return f.Format(*m)
 		},
 		"moneys": f.Join,
+		// moneysOr is ms, or — when ms is empty — zero in the first
+		// currency of the others ("$0.00" next to "$4,800.00" pending,
+		// not a bare "0").
+		"moneysOr": func(ms []domain.Money, others ...[]domain.Money) string {
+			if len(ms) == 0 {
+				for _, o := range others {
+					if len(o) > 0 {
+						return f.Format(domain.Money{Currency: o[0].Currency})
+					}
+				}
+			}
+			return f.Join(ms)
+		},
 		"ruleText": func(r domain.CommissionRule, currency string) string {
 			return ruleText(f, r, currency)
 		},

@@ -130,6 +130,11 @@ func TestOrganizationLogoAndChartAxes(t *testing.T) {
 	if earnings := axisLabels(t, ptab, "Earnings (USD)"); !slices.Contains(earnings, "$0") || len(earnings) < 2 {
 		t.Errorf("portal earnings axis %q", earnings)
 	}
+	// Nothing approved or paid yet reads as money in the partner's
+	// currency, like the pending figure beside it, not a bare "0".
+	if got := ptab.text("main"); !strings.Contains(got, "$4,800.00\nPending") || !strings.Contains(got, "$0.00\nApproved") || !strings.Contains(got, "$0.00\nPaid") {
+		t.Errorf("portal earnings %q, want $4,800.00 pending and $0.00 approved and paid", got)
+	}
 	ptab.shot("logo-08-portal")
 	ptab.shotNarrow("logo-09-portal-360")
 	ptab.check()

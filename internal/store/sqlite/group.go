@@ -79,11 +79,11 @@ func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, t
 // returns once their transaction has committed (p.counted is then set) or
 // failed.
 func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
-	if b, ok := s.inBatch(ctx); ok {
-		// As in writeGrouped: InTx holds the writer the group would wait for.
-		return b.savepoint(func(tx *wtx) error {
-			var err error
-			p.counted, err = recordClickTx(context.WithoutCancel(ctx), tx, p)
+	if _, ok := s.inBatch(ctx); ok {
+		// InTx holds the writer the group would wait for: writeGrouped
+		// runs the click in a savepoint of the batch instead.
+		return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) (err error) {
+			p.counted, err = recordClickTx(ctx, tx, p)
 			return err
 		})
 	}

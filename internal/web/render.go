@@ -169,6 +169,9 @@ type view struct {
 	Flash string
 	Asset string // the assets' version
 	Data  any
+
+	fm   *money.Formatter // money in the organization's locale
+	zone *time.Location   // the organization's time zone
 }
 
 func (v view) IsAdmin() bool { return v.User != nil && v.User.Role == domain.RoleAdmin }
@@ -189,19 +192,58 @@ func (v view) RoleName() string {
 // render writes page with status; the whole page is built before the
 // first byte is sent, so a template failure is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
-	pt, ok := s.templatesFor(rq.org)[page]
-	if !ok {
-		return fmt.Errorf("no template %q", page)
-	}
+	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data,
+		fm: money.For(rq.org.Lang()), zone: s.zoneOf(rq.org)}
 	var buf bytes.Buffer
-	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data}
-	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if c := pageContent(page, v); c != nil {
+		if err := layout(v, c).Render(rq.r.Context(), &buf); err != nil {
+			return err
+		}
+		if engineCheck != nil {
+			var old bytes.Buffer
+			err := s.renderTemplate(&old, rq.org, page, v)
+			engineCheck(page, buf.Bytes(), old.Bytes(), err)
+		}
+	} else if err := s.renderTemplate(&buf, rq.org, page, v); err != nil {
 		return err
 	}
 	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	rq.w.WriteHeader(status)
 	_, err := rq.w.Write(buf.Bytes())
 	return err
+}
+
+// engineCheck, set by the package's tests while the pages move from
+// html/template to templ, gets each converted page rendered both ways.
+var engineCheck func(page string, templ, template []byte, err error)
+
+// renderTemplate renders page with html/template (the pages not yet
+// converted to templ components).
+func (s *Server) renderTemplate(buf *bytes.Buffer, org domain.Organization, page string, v view) error {
+	pt, ok := s.templatesFor(org)[page]
+	if !ok {
+		return fmt.Errorf("no template %q", page)
+	}
+	return pt.t.ExecuteTemplate(buf, "layout", v)
+}
+
+// zoneOf is the organization's time zone (UTC when this machine's zone
+// database lacks it).
+func (s *Server) zoneOf(o domain.Organization) *time.Location {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if z, ok := s.zones[o.Zone()]; ok {
+		return z
+	}
+	zone, err := time.LoadLocation(o.Zone())
+	if err != nil {
+		zone = time.UTC
+	}
+	if s.zones == nil {
+		s.zones = map[string]*time.Location{}
+	}
+	s.zones[o.Zone()] = zone
+	return zone
 }
 
 type errorData struct{ Heading, Message string }
@@ -433,21 +475,10 @@ var funcs = template.FuncMap{
 	// day and dayp: a calendar date (a program's start and end, a deal's
 	// expected close), stored as midnight UTC of that day, so not moved
 	// into the organization's time zone.
-	"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-	"dayp": func(t *time.Time) string {
-		if t == nil {
-			return "—"
-		}
-		return t.UTC().Format("2 Jan 2006")
-	},
+	"day":    dayText,
+	"dayp":   daypText,
 	"plural": plural,
-	"title": func(v any) string {
-		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
+	"title":  titleText,
 	"seq": func(n int) []int {
 		out := make([]int, n)
 		for i := range out {

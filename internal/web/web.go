@@ -223,6 +223,7 @@ type Server struct {
 	cfg     Config
 	mu      sync.Mutex
 	pages   map[string]map[string]*pageTemplate // by locale and time zone; see templatesFor
+	zones   map[string]*time.Location           // by name; see zoneOf
 	handler http.Handler
 }
 

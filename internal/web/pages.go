@@ -14,6 +14,28 @@ func pageContent(page string, v view) templ.Component {
 		return forgotPage(v, d)
 	case acceptData:
 		return acceptPage(v, d)
+	case programListData:
+		return programsPage(v, d)
+	case dashboardData:
+		return dashboardPage(v, d)
+	case revokeData:
+		return revokePage(v, d)
+	case portalDealsData:
+		if page == "portal_deal" {
+			return portalDealPage(v, d)
+		}
+	case dealsData:
+		if page == "deal" {
+			return dealPage(v, d)
+		}
+	case portalLinksData:
+		return portalLinksPage(v, d)
+	case portalReferralsData:
+		return portalReferralsPage(v, d)
+	case referralListData:
+		return referralsPage(v, d)
+	case referrerListData:
+		return referrersPage(v, d)
 	}
 	return nil
 }

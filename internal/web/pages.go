@@ -36,6 +36,18 @@ func pageContent(page string, v view) templ.Component {
 		return referralsPage(v, d)
 	case referrerListData:
 		return referrersPage(v, d)
+	case tierEditData:
+		return tierPage(v, d)
+	case tierListData:
+		return tiersPage(v, d)
+	case userListData:
+		return usersPage(v, d)
+	case apiKeysData:
+		return apiKeysPage(v, d)
+	case webhooksData:
+		return webhooksPage(v, d)
+	case webhookData:
+		return webhookPage(v, d)
 	}
 	return nil
 }

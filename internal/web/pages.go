@@ -24,6 +24,15 @@ func pageContent(page string, v view) templ.Component {
 		if page == "portal_deal" {
 			return portalDealPage(v, d)
 		}
+		return portalDealsPage(v, d)
+	case conversionListData:
+		return conversionsPage(v, d)
+	case partnerListData:
+		return partnersPage(v, d)
+	case payoutListData:
+		return payoutsPage(v, d)
+	case payoutRunData:
+		return payoutPage(v, d)
 	case dealsData:
 		if page == "deal" {
 			return dealPage(v, d)

@@ -33,6 +33,12 @@ func pageContent(page string, v view) templ.Component {
 		return payoutsPage(v, d)
 	case payoutRunData:
 		return payoutPage(v, d)
+	case portalHomeData:
+		return portalPage(v, d)
+	case portalEarningsData:
+		return portalEarningsPage(v, d)
+	case portalPayoutsData:
+		return portalPayoutsPage(v, d)
 	case dealsData:
 		if page == "deal" {
 			return dealPage(v, d)

@@ -164,3 +164,32 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// partnerAction is the partner form's target: the partner's page, or the
+// list when adding one.
+func partnerAction(p *domain.Partner) templ.SafeURL {
+	if p == nil {
+		return "/partners"
+	}
+	return safe("/partners/", pathURL(p.ID))
+}
+
+// programAction is the program form's target: the program's page, or the
+// list when creating one.
+func programAction(p *domain.Program) templ.SafeURL {
+	if p == nil {
+		return "/programs"
+	}
+	return safe("/programs/", pathURL(p.ID))
+}
+
+// agreementType is the input type of an agreement row's member.
+func agreementType(m string) string {
+	switch m {
+	case "signedAt":
+		return "date"
+	case "url":
+		return "url"
+	}
+	return "text"
+}

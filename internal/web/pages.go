@@ -33,6 +33,14 @@ func pageContent(page string, v view) templ.Component {
 		return payoutsPage(v, d)
 	case payoutRunData:
 		return payoutPage(v, d)
+	case partnerFormData:
+		return partnerFormPage(v, d)
+	case programFormData:
+		return programFormPage(v, d)
+	case organizationData:
+		return orgPage(v, d)
+	case programData:
+		return programPage(v, d)
 	case portalHomeData:
 		return portalPage(v, d)
 	case portalEarningsData:

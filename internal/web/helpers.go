@@ -193,3 +193,38 @@ func agreementType(m string) string {
 	}
 	return "text"
 }
+
+// sortArrow marks the column a list is sorted by.
+func sortArrow(aria string) string {
+	switch aria {
+	case "ascending":
+		return " ▲"
+	case "descending":
+		return " ▼"
+	}
+	return ""
+}
+
+// accessText says a partner's portal access status.
+func accessText(status string) string {
+	switch status {
+	case "none":
+		return "Not invited"
+	case "invited":
+		return "Invited, not accepted yet"
+	case "active":
+		return "Active"
+	}
+	return "Revoked"
+}
+
+// inviteLabel is the invitation button's label for a portal access status.
+func inviteLabel(status string) string {
+	switch status {
+	case "none":
+		return "Invite to portal"
+	case "active":
+		return "Send a new invitation"
+	}
+	return "Resend invitation"
+}

@@ -51,6 +51,9 @@ func pageContent(page string, v view) templ.Component {
 		if page == "deal" {
 			return dealPage(v, d)
 		}
+		return dealsPage(v, d)
+	case partner360Data:
+		return partnerPage(v, d)
 	case portalLinksData:
 		return portalLinksPage(v, d)
 	case portalReferralsData:

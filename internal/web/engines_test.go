@@ -75,14 +75,21 @@ func canonicalDOM(b []byte) string {
 	var out strings.Builder
 	var walk func(n *html.Node)
 	isInline := func(n *html.Node) bool {
+		if n != nil && n.Type == html.ElementNode && n.Data == "input" {
+			for _, a := range n.Attr {
+				if a.Key == "type" && a.Val == "hidden" {
+					return false // not laid out: the spaces around it are one
+				}
+			}
+		}
 		return n != nil && (n.Type == html.TextNode || n.Type == html.ElementNode && inline[n.Data])
 	}
 	walk = func(n *html.Node) {
 		switch n.Type {
 		case html.TextNode:
-			t := strings.Join(strings.Fields(n.Data), " ")
+			t := strings.Join(strings.FieldsFunc(n.Data, isSpace), " ")
 			if t == "" {
-				if strings.TrimSpace(n.Data) == "" && n.Data != "" && isInline(n.PrevSibling) && isInline(n.NextSibling) {
+				if n.Data != "" && isInline(n.PrevSibling) && isInline(n.NextSibling) {
 					out.WriteString("␣")
 				}
 				return
@@ -123,3 +130,6 @@ func canonicalDOM(b []byte) string {
 	walk(doc)
 	return out.String()
 }
+
+// isSpace is HTML's ASCII whitespace (a no-break space is text).
+func isSpace(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '\r' || r == '\f' }

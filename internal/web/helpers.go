@@ -228,3 +228,11 @@ func inviteLabel(status string) string {
 	}
 	return "Resend invitation"
 }
+
+// wonAt is " · won at $…" for a won deal's value, "" for none.
+func wonAt(v view, m *domain.Money) string {
+	if m == nil {
+		return ""
+	}
+	return " · won at " + v.money(*m)
+}

@@ -52,6 +52,10 @@ func pageContent(page string, v view) templ.Component {
 			return dealPage(v, d)
 		}
 		return dealsPage(v, d)
+	case commissionListData:
+		return commissionsPage(v, d)
+	case *analyticsData:
+		return analyticsPage(v, *d)
 	case partner360Data:
 		return partnerPage(v, d)
 	case portalLinksData:

@@ -2,8 +2,9 @@ package web
 
 import "github.com/a-h/templ"
 
-// pageContent is page's content as a templ component, nil for a page
-// still rendered by html/template.
+// pageContent is page's content, the page's data rendered by its templ
+// component (templates: the *.templ files; the *_templ.go files are
+// generated from them by `go tool templ generate`).
 func pageContent(page string, v view) templ.Component {
 	switch d := v.Data.(type) {
 	case errorData:

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -21,9 +20,6 @@ import (
 	"github.com/partnerloop/partnerloop/internal/identity"
 	"github.com/partnerloop/partnerloop/internal/money"
 )
-
-//go:embed templates/*.html
-var templateFS embed.FS
 
 //go:embed assets
 var assetFS embed.FS
@@ -61,104 +57,7 @@ func (s *Server) asset(rq *request) error {
 	return err
 }
 
-// pageTemplate is one page's template set: the layout, the shared
-// partials and the page's own "content".
-type pageTemplate struct{ t *template.Template }
-
-// parseTemplates parses every page with its money formatted in locale and
-// its dates and times told in zone.
-func parseTemplates(locale string, zone *time.Location) map[string]*pageTemplate {
-	base := template.Must(template.New("").Funcs(funcs).Funcs(moneyFuncs(money.For(locale))).Funcs(timeFuncs(zone)).
-		ParseFS(templateFS, "templates/_*.html"))
-	pages := map[string]*pageTemplate{}
-	files, _ := fs.Glob(templateFS, "templates/*.html")
-	for _, f := range files {
-		name := strings.TrimSuffix(path.Base(f), ".html")
-		if strings.HasPrefix(name, "_") {
-			continue
-		}
-		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, f))
-		pages[name] = &pageTemplate{t}
-	}
-	return pages
-}
-
-// templatesFor returns the pages of an organization: money formatted in
-// its locale, dates and times in its time zone; parsed once per locale and
-// zone an organization uses.
-func (s *Server) templatesFor(o domain.Organization) map[string]*pageTemplate {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pages == nil {
-		s.pages = map[string]map[string]*pageTemplate{}
-	}
-	key := o.Lang() + " " + o.Zone()
-	pages, ok := s.pages[key]
-	if !ok {
-		zone, err := time.LoadLocation(o.Zone())
-		if err != nil { // a zone this machine's database lacks
-			zone = time.UTC
-		}
-		pages = parseTemplates(o.Lang(), zone)
-		s.pages[key] = pages
-	}
-	return pages
-}
-
-// timeFuncs are the template functions that tell instants as dates and
-// times in the organization's time zone ("7 Dec 2026", "7 Dec 2026 13:04
-// CET"), as its analytics and list date filters count days.
-func timeFuncs(zone *time.Location) template.FuncMap {
-	date := func(t time.Time) string { return t.In(zone).Format("2 Jan 2006") }
-	return template.FuncMap{
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return date(t)
-		},
-		"datep": func(t *time.Time) string {
-			if t == nil {
-				return "—"
-			}
-			return date(*t)
-		},
-		"datetime": func(t time.Time) string { return t.In(zone).Format("2 Jan 2006 15:04 MST") },
-	}
-}
-
-// moneyFuncs are the template functions that format money for people in
-// the organization's locale.
-func moneyFuncs(f *money.Formatter) template.FuncMap {
-	return template.FuncMap{
-		"money": f.Format,
-		"moneyp": func(m *domain.Money) string {
-			if m == nil {
-				return "—"
-			}
-			return f.Format(*m)
-		},
-		"moneys": f.Join,
-		// moneysOr is ms, or — when ms is empty — zero in the first
-		// currency of the others ("$0.00" next to "$4,800.00" pending,
-		// not a bare "0").
-		"moneysOr": func(ms []domain.Money, others ...[]domain.Money) string {
-			if len(ms) == 0 {
-				for _, o := range others {
-					if len(o) > 0 {
-						return f.Format(domain.Money{Currency: o[0].Currency})
-					}
-				}
-			}
-			return f.Join(ms)
-		},
-		"ruleText": func(r domain.CommissionRule, currency string) string {
-			return ruleText(f, r, currency)
-		},
-	}
-}
-
-// view is what every page template gets.
+// view is what every page gets.
 type view struct {
 	Title   string
 	Section string // the navigation entry to highlight
@@ -194,37 +93,18 @@ func (v view) RoleName() string {
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
 	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data,
 		fm: money.For(rq.org.Lang()), zone: s.zoneOf(rq.org)}
+	c := pageContent(page, v)
+	if c == nil {
+		return fmt.Errorf("no page %q for %T", page, data)
+	}
 	var buf bytes.Buffer
-	if c := pageContent(page, v); c != nil {
-		if err := layout(v, c).Render(rq.r.Context(), &buf); err != nil {
-			return err
-		}
-		if engineCheck != nil {
-			var old bytes.Buffer
-			err := s.renderTemplate(&old, rq.org, page, v)
-			engineCheck(page, buf.Bytes(), old.Bytes(), err)
-		}
-	} else if err := s.renderTemplate(&buf, rq.org, page, v); err != nil {
+	if err := layout(v, c).Render(rq.r.Context(), &buf); err != nil {
 		return err
 	}
 	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	rq.w.WriteHeader(status)
 	_, err := rq.w.Write(buf.Bytes())
 	return err
-}
-
-// engineCheck, set by the package's tests while the pages move from
-// html/template to templ, gets each converted page rendered both ways.
-var engineCheck func(page string, templ, template []byte, err error)
-
-// renderTemplate renders page with html/template (the pages not yet
-// converted to templ components).
-func (s *Server) renderTemplate(buf *bytes.Buffer, org domain.Organization, page string, v view) error {
-	pt, ok := s.templatesFor(org)[page]
-	if !ok {
-		return fmt.Errorf("no template %q", page)
-	}
-	return pt.t.ExecuteTemplate(buf, "layout", v)
 }
 
 // zoneOf is the organization's time zone (UTC when this machine's zone
@@ -464,57 +344,6 @@ func selectField(f *Form, name, label string, options []Option, opts ...string) 
 	a := field(f, name, label, "select", opts...)
 	a.Options = options
 	return a
-}
-
-var funcs = template.FuncMap{
-	"field":   field,
-	"select":  selectField,
-	"listBar": listBar,
-	// money, moneyp and moneys: see moneyFuncs.
-	// date, datep and datetime: see timeFuncs.
-	// day and dayp: a calendar date (a program's start and end, a deal's
-	// expected close), stored as midnight UTC of that day, so not moved
-	// into the organization's time zone.
-	"day":    dayText,
-	"dayp":   daypText,
-	"plural": plural,
-	"title":  titleText,
-	"seq": func(n int) []int {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	},
-	"printf": fmt.Sprintf,
-	"inc":    func(i int) int { return i + 1 },
-	"list":   func(xs ...string) []string { return xs },
-	"opts": func(kv ...string) []Option {
-		var out []Option
-		for i := 0; i+1 < len(kv); i += 2 {
-			out = append(out, Option{kv[i], kv[i+1]})
-		}
-		return out
-	},
-	"memberLabel": func(m string) string {
-		return map[string]string{"upTo": "up to", "rateBps": "rate (%)", "amount": "amount"}[m]
-	},
-	"fieldID":  fieldID,
-	"dealCard": dealCard,
-	"coord":    coord,
-	"major":    func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
-	"query": func(base string, kv ...string) string {
-		q := url.Values{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] != "" {
-				q.Set(kv[i], kv[i+1])
-			}
-		}
-		if len(q) == 0 {
-			return base
-		}
-		return base + "?" + q.Encode()
-	},
 }
 
 // Error is the field's problem ("" when none).

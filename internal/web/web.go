@@ -222,7 +222,7 @@ func (s *Server) Pages() []Page {
 type Server struct {
 	cfg     Config
 	mu      sync.Mutex
-	zones   map[string]*time.Location           // by name; see zoneOf
+	zones   map[string]*time.Location // by name; see zoneOf
 	handler http.Handler
 }
 

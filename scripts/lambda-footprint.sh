@@ -9,7 +9,7 @@
 # started outside Lambda (main then fails at once: only init is measured);
 # the minimum and the median of FOOTPRINT_RUNS runs (default 21): on a busy
 # machine the median varies with the load, the minimum much less. Also which of SQLite, the
-# PDF library, the web UI (internal/web, with its html/template pages), the
+# PDF library, the web UI (internal/web, its pages templ components), the
 # decimal library behind money formatting (apd), the SES client and the
 # SDK's default configuration chain (config) each function links
 # (go list -deps with the build's tags).

@@ -46,7 +46,7 @@ func TestPayoutPagesEscapeWhatTheyShow(t *testing.T) {
 	for i, c := range cases {
 		for _, role := range []domain.Role{domain.RoleAdmin, domain.RolePartner} {
 			v := view{Title: evil, Org: domain.Organization{Name: evil}, User: &identity.Principal{Role: role, Name: evil}, CSRF: evil,
-				Flash: evil, Asset: assetVersion, Data: c.data, fm: money.For(""), zone: time.UTC}
+				Flash: evil, Asset: assetVersion(), Data: c.data, fm: money.For(""), zone: time.UTC}
 			var a bytes.Buffer
 			if err := layout(v, pageContent(c.page, v)).Render(t.Context(), &a); err != nil {
 				t.Fatal(err)

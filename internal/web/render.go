@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -25,8 +26,9 @@ import (
 var assetFS embed.FS
 
 // assetVersion fingerprints the embedded assets so their URLs change with
-// their content and browsers may cache them for good.
-var assetVersion = func() string {
+// their content and browsers may cache them for good (hashed on first use,
+// not at every cold start).
+var assetVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	_ = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -37,7 +39,7 @@ var assetVersion = func() string {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+})
 
 func (s *Server) asset(rq *request) error {
 	name := rq.r.PathValue("file")
@@ -48,7 +50,7 @@ func (s *Server) asset(rq *request) error {
 	}
 	h := rq.w.Header()
 	h.Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
-	if rq.r.URL.Query().Get("v") == assetVersion {
+	if rq.r.URL.Query().Get("v") == assetVersion() {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, max-age=300")
@@ -91,7 +93,7 @@ func (v view) RoleName() string {
 // render writes page with status; the whole page is built before the
 // first byte is sent, so a template failure is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
-	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data,
+	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion(), Data: data,
 		fm: money.For(rq.org.Lang()), zone: s.zoneOf(rq.org)}
 	c := pageContent(page, v)
 	if c == nil {
@@ -216,11 +218,11 @@ var apiWords = strings.NewReplacer(
 
 // rawID is a record's ID as the API writes it (cnv_01J…, com_…): people
 // are never shown one.
-var rawID = regexp.MustCompile(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
+var rawID = lazyRegexp(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
 
 // notFoundIDs is the list of IDs an API message gives after "not found:"
 // (for API clients; people were looking at the records).
-var notFoundIDs = regexp.MustCompile(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
+var notFoundIDs = lazyRegexp(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
 
 // idNouns name a record by its ID's prefix.
 var idNouns = map[string]string{
@@ -231,9 +233,9 @@ var idNouns = map[string]string{
 // humanWords is an API message with the forms' words for fields, and
 // "the commission" where it names one by its ID.
 func humanWords(msg string) string {
-	msg = notFoundIDs.ReplaceAllString(msg, "not found")
-	msg = rawID.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := rawID.FindStringSubmatch(m)
+	msg = notFoundIDs().ReplaceAllString(msg, "not found")
+	msg = rawID().ReplaceAllStringFunc(msg, func(m string) string {
+		sub := rawID().FindStringSubmatch(m)
 		if !strings.ContainsAny(m[strings.LastIndex(m, "_"):], "0123456789") {
 			return m // a word with an underscore, not an ID
 		}
@@ -265,15 +267,15 @@ func errorText(e *domain.Error) string {
 	return msg + ": " + strings.Join(parts, "; ") + "."
 }
 
-var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
-var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
+var camelBoundary = lazyRegexp(`([a-z0-9])([A-Z])`)
+var indexPart = lazyRegexp(`^(\w+)\[(\d+)\]$`)
 
 // fieldWords names an API field path for people:
 // "commission.tiers[1].upTo" → "Commission tier 2 upper bound".
 func fieldWords(path string) string {
 	var words []string
 	for _, part := range strings.Split(path, ".") {
-		if m := indexPart.FindStringSubmatch(part); m != nil {
+		if m := indexPart().FindStringSubmatch(part); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			words = append(words, strings.TrimSuffix(m[1], "s")+" "+strconv.Itoa(n+1))
 			continue
@@ -282,7 +284,7 @@ func fieldWords(path string) string {
 			words = append(words, w)
 			continue
 		}
-		words = append(words, strings.ToLower(camelBoundary.ReplaceAllString(part, "$1 $2")))
+		words = append(words, strings.ToLower(camelBoundary().ReplaceAllString(part, "$1 $2")))
 	}
 	return sentence(strings.Join(words, " "))
 }
@@ -435,4 +437,10 @@ func recurringText(r *domain.Recurring) string {
 		return "; renewals for 1 month"
 	}
 	return "; renewals for " + strconv.Itoa(*r.Months) + " months"
+}
+
+// lazyRegexp is a regular expression compiled on its first use (the
+// package's init stays off every cold start of the web function).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

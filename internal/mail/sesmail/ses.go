@@ -43,12 +43,28 @@ func NewSES(cfg aws.Config, from string) (*SES, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := "https://email." + cfg.Region + ".amazonaws.com"
-	if cfg.BaseEndpoint != nil {
-		endpoint = strings.TrimSuffix(*cfg.BaseEndpoint, "/")
-	}
-	c := client{cfg: cfg, url: endpoint + "/v2/email/outbound-emails", signer: v4.NewSigner()}
+	c := client{cfg: cfg, url: strings.TrimSuffix(endpoint(cfg), "/") + "/v2/email/outbound-emails", signer: v4.NewSigner()}
 	return &SES{from: f, post: c.post}, nil
+}
+
+// endpoint is where SES is reached, as the SDK's client would choose it:
+// the service's own override (AWS_ENDPOINT_URL_SESV2, which awsenv puts in
+// cfg's configuration sources), else cfg's base endpoint, else the
+// region's public endpoint.
+func endpoint(cfg aws.Config) string {
+	for _, src := range cfg.ConfigSources {
+		if p, ok := src.(interface {
+			GetServiceBaseEndpoint(context.Context, string) (string, bool, error)
+		}); ok {
+			if v, found, err := p.GetServiceBaseEndpoint(context.Background(), "SESv2"); err == nil && found && v != "" {
+				return v
+			}
+		}
+	}
+	if cfg.BaseEndpoint != nil {
+		return *cfg.BaseEndpoint
+	}
+	return "https://email." + cfg.Region + ".amazonaws.com"
 }
 
 // From is the configured sender.

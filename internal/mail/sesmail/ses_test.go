@@ -204,3 +204,12 @@ func testLog(t *testing.T) *os.File {
 	}
 	return nil
 }
+
+func TestSESEndpoint(t *testing.T) {
+	if got := endpoint(aws.Config{Region: "eu-west-1"}); got != "https://email.eu-west-1.amazonaws.com" {
+		t.Errorf("on AWS: %s", got)
+	}
+	if got := endpoint(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1")}); got != "http://127.0.0.1:1" {
+		t.Errorf("base endpoint: %s", got)
+	}
+}

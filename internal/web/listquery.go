@@ -255,7 +255,7 @@ type listBarArgs struct {
 	Hidden map[string]string
 }
 
-// listBar builds the filter bar's arguments (template function).
+// listBar builds the filter bar's arguments (for listFiltersC).
 func listBar(lq *listQuery, extra ...fieldArgs) listBarArgs {
 	shown := make([]string, len(extra))
 	for i, e := range extra {

@@ -91,7 +91,7 @@ func (v view) RoleName() string {
 }
 
 // render writes page with status; the whole page is built before the
-// first byte is sent, so a template failure is a clean 500.
+// first byte is sent, so a failure while rendering is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
 	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion(), Data: data,
 		fm: money.For(rq.org.Lang()), zone: s.zoneOf(rq.org)}

@@ -43,6 +43,10 @@ type Store struct {
 	ckpt  *checkpointer // nil until Open has finished
 	// recent answers repeat clicks without a query.
 	recent recentClicks
+	// horizon and the pruner delete click_limits rows no click needs
+	// (clicklimits.go).
+	horizon                 clickHorizon
+	pruneQuit, pruneStopped chan struct{}
 }
 
 var (
@@ -139,6 +143,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
 	}
 	s.startGrouper()
+	s.startClickPruner()
 	return s, nil
 }
 
@@ -153,6 +158,7 @@ func cloneValues(v url.Values) url.Values {
 // Close closes both connection pools (after the grouped writes queued
 // before it have committed).
 func (s *Store) Close() error {
+	s.stopClickPruner()
 	s.stopGrouper()
 	var errs []error
 	errs = append(errs, s.ckpt.stop())

@@ -40,7 +40,8 @@ GOFILES_CMD := find . -name '*.go' -not -path './.git/*' -not -path './.aws-sam/
 
 .PHONY: deps run-aws help build build-IdentityFunction build-ProgramsFunction build-TrackingFunction \
 	build-CommissionsFunction build-IntegrationsFunction build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction \
-	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction lambda run demo test tools fmt-check vet test-go test-cdk synth cfn-lint lint invoke bench fuzz clean
+	build-PeriodCloseFunction build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction \
+	build-WebPartnersFunction build-WebAdminFunction build-WebPortalFunction lambda run demo test tools fmt-check vet test-go test-cdk synth cfn-lint lint invoke bench fuzz clean
 
 help: ## List the targets
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -92,9 +93,19 @@ build-WebhookDispatcherFunction: ## SAM: build functions/webhook-dispatcher into
 build-WebFunction: ## SAM: build functions/web into $(ARTIFACTS_DIR)/bootstrap
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebFunction)/bootstrap ./functions/web
 
+build-WebPartnersFunction: ## SAM: build functions/web-partners into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebPartnersFunction)/bootstrap ./functions/web-partners
+
+build-WebAdminFunction: ## SAM: build functions/web-admin into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebAdminFunction)/bootstrap ./functions/web-admin
+
+build-WebPortalFunction: ## SAM: build functions/web-portal into $(ARTIFACTS_DIR)/bootstrap
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(call artifacts,WebPortalFunction)/bootstrap ./functions/web-portal
+
 lambda: build-IdentityFunction build-ProgramsFunction build-TrackingFunction build-CommissionsFunction build-IntegrationsFunction \
 	build-PartnersFunction build-PortalFunction build-StreamRouterFunction build-CommissionCalculatorFunction build-PeriodCloseFunction \
-	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
+	build-AnalyticsFunction build-AnalyticsRollupFunction build-WebhookDispatcherFunction build-WebFunction \
+	build-WebPartnersFunction build-WebAdminFunction build-WebPortalFunction ## Build every Lambda binary (linux/arm64) under .aws-sam/make/
 
 run: ## Run the one-process server on loopback (honours HOST/PORT/ADDR, DATA_DIR, SMTP_*)
 	$(GO) run ./infra/local

@@ -1,10 +1,13 @@
-// Command web is the Lambda function serving the web UI (HTML pages and
-// their assets) on the HTTP API's $default route.
+// Command web is the Lambda function serving the web UI's public pages
+// (sign-in, invitations, password resets), its assets, the dashboard,
+// programs, referrals, referrers, conversions and analytics, on the HTTP
+// API's $default route (internal/web.Group).
 package main
 
 import (
-	"github.com/partnerloop/partnerloop/internal/app/webui"
-	_ "github.com/partnerloop/partnerloop/internal/portal/statementpdf" // registers the PDF statement renderer
+	"github.com/partnerloop/partnerloop/internal/app/webfn"
+	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
+	"github.com/partnerloop/partnerloop/internal/web"
 )
 
-func main() { webui.Start() }
+func main() { webfn.Start(web.ConsoleGroup(), sesmail.NewMailer) }

@@ -295,6 +295,30 @@ var Functions = []Function{
 		Table:   readWriteDelete, Secrets: true,
 		Routes: []string{"$default"},
 	},
+	// The web UI's other page groups (internal/web.WebGroupPrefixes), each
+	// its own function so that each links only its pages; the same
+	// permissions and secrets key as Web.
+	{
+		Name: "WebPartners", Dir: "web-partners",
+		Description: "Web UI pages of partners (and their analytics), partner tiers and deals.",
+		Timeout:     29,
+		Table:       readWriteDelete, Secrets: true,
+		Routes: []string{"ANY /partners", "ANY /partners/{proxy+}", "ANY /partners.csv", "ANY /partner-tiers", "ANY /partner-tiers/{proxy+}", "ANY /deals", "ANY /deals/{proxy+}", "ANY /deals.csv"},
+	},
+	{
+		Name: "WebAdmin", Dir: "web-admin",
+		Description: "Web UI pages of settings, commissions and payouts.",
+		Timeout:     29,
+		Table:       readWriteDelete, Secrets: true,
+		Routes: []string{"ANY /settings/{proxy+}", "ANY /commissions", "ANY /commissions/{proxy+}", "ANY /commissions.csv", "ANY /payouts", "ANY /payouts/{proxy+}"},
+	},
+	{
+		Name: "WebPortal", Dir: "web-portal",
+		Description: "Web UI partner portal pages and PDF statements.",
+		Timeout:     29,
+		Table:       readWriteDelete, Secrets: true,
+		Routes: []string{"ANY /portal", "ANY /portal/{proxy+}"},
+	},
 }
 
 // LogicalID is the function's logical ID in template.yaml and the Makefile

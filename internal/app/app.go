@@ -306,13 +306,15 @@ type WebUI interface {
 	AdminOnly(h http.Handler) http.Handler
 }
 
-// newWebUI wires the web UI on a; set by RegisterWebUI.
-var newWebUI func(a *App) WebUI
+// newWebUI wires the web UI's page groups named (every group when none is)
+// on a; set by RegisterWebUI.
+var newWebUI func(a *App, groups ...string) WebUI
 
-// RegisterWebUI makes New wire App.Web with f. internal/app/webui calls it
-// from its init, so the programs that serve the UI import that package
-// (as image formats register with package image).
-func RegisterWebUI(f func(a *App) WebUI) { newWebUI = f }
+// RegisterWebUI makes New wire App.Web with f (every page group).
+// internal/app/webui calls it from its init, so the programs that serve the
+// whole UI import that package (as image formats register with package
+// image).
+func RegisterWebUI(f func(a *App, groups ...string) WebUI) { newWebUI = f }
 
 // NewSES returns the SES (v2 API) mailer for cfg and sender from:
 // internal/mail/sesmail.NewMailer. It is passed in by the programs that

@@ -21,14 +21,17 @@ import (
 // the middle.
 type HTTPFunction func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// WebGroup is the web UI's function (internal/web.Group).
+// WebGroup is the web UI's $default function (internal/web.Group); its
+// other page groups' functions are named WebGroup-<name> (web-admin,
+// web-portal).
 const WebGroup = "web"
 
 // NewHTTPFunction adapts the handler of group to Lambda: the API's routes
-// of the group, or for WebGroup the web UI.
+// of the group, or for a web group (WebGroup, WebGroup-…) that group's
+// pages (internal/app/webui must be imported).
 func (a *App) NewHTTPFunction(group string) HTTPFunction {
-	if group == WebGroup {
-		return HTTPHandler(a.Web)
+	if group == WebGroup || strings.HasPrefix(group, WebGroup+"-") {
+		return HTTPHandler(newWebUI(a, group))
 	}
 	return HTTPHandler(a.API.Handler(group))
 }

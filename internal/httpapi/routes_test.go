@@ -11,6 +11,7 @@ import (
 	"github.com/partnerloop/partnerloop/api/apiops"
 	"github.com/partnerloop/partnerloop/internal/apptest"
 	"github.com/partnerloop/partnerloop/internal/httpapi"
+	"github.com/partnerloop/partnerloop/internal/samtemplate"
 )
 
 // routeKeys returns "METHOD /path" for every route of the table, by group.
@@ -124,54 +125,31 @@ func TestOpenAPIStatesWhoMayCall(t *testing.T) {
 // TestTemplateDeploysEveryRoute: template.yaml gives every route to the
 // function of its group, and nothing else.
 func TestTemplateDeploysEveryRoute(t *testing.T) {
-	b, err := os.ReadFile("../../template.yaml")
+	fns, err := samtemplate.HTTPRoutes("../../template.yaml")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		t.Fatal(err)
-	}
-	var tpl struct {
-		Resources map[string]struct {
-			Type       string `yaml:"Type"`
-			Properties struct {
-				Events map[string]struct {
-					Type       string `yaml:"Type"`
-					Properties struct {
-						Method string `yaml:"Method"`
-						Path   string `yaml:"Path"`
-					} `yaml:"Properties"`
-				} `yaml:"Events"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	stripTags(&root)
-	if err := root.Decode(&tpl); err != nil {
 		t.Fatal(err)
 	}
 	code := routeKeys(t)
 	deployed := map[string]bool{}
 	webDefault := false
-	for id, res := range tpl.Resources {
-		if res.Type != "AWS::Serverless::Function" {
+	for id, routes := range fns {
+		// The web UI's other page groups (internal/web.WebGroupPrefixes):
+		// TestWebPagesAreOneGroupEach (internal/app) checks their routes.
+		if id == "WebPartnersFunction" || id == "WebAdminFunction" || id == "WebPortalFunction" {
 			continue
 		}
-		for _, ev := range res.Properties.Events {
-			if ev.Type != "HttpApi" {
-				continue
-			}
+		for _, ev := range routes {
 			// The web UI (internal/web) takes every request no route of
 			// the table matches: API Gateway's $default route, on the web
 			// function only, for every method.
-			if ev.Properties.Path == "$default" || id == "WebFunction" {
-				if id != "WebFunction" || ev.Properties.Path != "$default" || ev.Properties.Method != "ANY" || webDefault {
-					t.Errorf("%s: %s %s; only WebFunction serves $default, once, with Method ANY", id, ev.Properties.Method, ev.Properties.Path)
+			if ev.Path == "$default" || id == "WebFunction" {
+				if id != "WebFunction" || ev.Path != "$default" || ev.Method != "ANY" || webDefault {
+					t.Errorf("%s: %s %s; only WebFunction serves $default, once, with Method ANY", id, ev.Method, ev.Path)
 				}
 				webDefault = true
 				continue
 			}
-			k := strings.ToUpper(ev.Properties.Method) + " " + ev.Properties.Path
+			k := strings.ToUpper(ev.Method) + " " + ev.Path
 			deployed[k] = true
 			if g, ok := code[k]; ok && !strings.EqualFold(id, g+"Function") {
 				t.Errorf("%s is deployed on %s, but its group is %s", k, id, g)
@@ -181,17 +159,6 @@ func TestTemplateDeploysEveryRoute(t *testing.T) {
 	diff(t, "template.yaml", code, deployed)
 	if !webDefault {
 		t.Error("template.yaml: WebFunction does not serve the $default route (the web UI)")
-	}
-}
-
-// stripTags drops CloudFormation's short-form tags (!Ref, !GetAtt, ...) so
-// the document decodes as plain YAML.
-func stripTags(n *yaml.Node) {
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		n.Tag = ""
-	}
-	for _, c := range n.Content {
-		stripTags(c)
 	}
 }
 
@@ -206,7 +173,7 @@ func TestTemplatePermissionsAreNarrow(t *testing.T) {
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		t.Fatal(err)
 	}
-	stripTags(&root)
+	samtemplate.StripTags(&root)
 	var tpl struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`

@@ -28,10 +28,6 @@ import (
 	"github.com/partnerloop/partnerloop/internal/webhooks"
 )
 
-// Group is the route group (and Lambda function) that serves the web UI:
-// every path the API does not claim (API Gateway's $default route).
-const Group = "web"
-
 // Invitations accepts portal invitations. It is the identity service's
 // method (shared contract); nil while the installation has none, and the
 // acceptance page then says so.
@@ -112,8 +108,70 @@ type Page struct {
 	handle  func(*request) error
 }
 
-// Pages is the page table: every page and form target, with who may use it.
+// The page groups: each is served by its own Lambda function (template.yaml
+// routes its path prefixes, WebGroupPrefixes, to it; everything else reaches
+// Group's function on API Gateway's $default route). Each group has its own
+// page constructor, so a function links only its group's handlers, the
+// templ components they render and the service methods they call: see
+// functions/web*, internal/app/webfn and TestFunctionsLinkOnlyWhatTheyUse.
+// The one-process server serves every group from one mux (AllGroups).
+const (
+	// Group: sign-in and the other public pages, assets, the dashboard,
+	// programs, referrals, referrers, conversions and analytics.
+	Group = "web"
+	// GroupPartners: partners (and their analytics), partner tiers and
+	// deals.
+	GroupPartners = "web-partners"
+	// GroupAdmin: settings, commissions and payouts.
+	GroupAdmin = "web-admin"
+	// GroupPortal: the partner portal (and its PDF statements).
+	GroupPortal = "web-portal"
+)
+
+// PageGroup is one group's pages: its name and its page constructor.
+type PageGroup struct {
+	Name  string
+	Pages func(*Server) []Page
+}
+
+// ConsoleGroup is Group's pages (functions/web).
+func ConsoleGroup() PageGroup { return PageGroup{Group, consolePages} }
+
+// PartnersGroup is GroupPartners' pages (functions/web-partners).
+func PartnersGroup() PageGroup { return PageGroup{GroupPartners, partnerPages} }
+
+// AdminGroup is GroupAdmin's pages (functions/web-admin).
+func AdminGroup() PageGroup { return PageGroup{GroupAdmin, adminPages} }
+
+// PortalGroup is GroupPortal's pages (functions/web-portal).
+func PortalGroup() PageGroup { return PageGroup{GroupPortal, portalPages} }
+
+// AllGroups are every group, in the page table's order.
+func AllGroups() []PageGroup {
+	return []PageGroup{ConsoleGroup(), PartnersGroup(), AdminGroup(), PortalGroup()}
+}
+
+// WebGroupPrefixes are the paths API Gateway sends to each group's function
+// other than Group's (template.yaml: "ANY <prefix>" and, for a prefix
+// ending in "/", "ANY <prefix>{proxy+}"). TestWebPagesAreOneGroupEach
+// checks every page of a group is under its prefixes and no other group's.
+var WebGroupPrefixes = map[string][]string{
+	GroupPartners: {"/partners", "/partners/", "/partners.csv", "/partner-tiers", "/partner-tiers/", "/deals", "/deals/", "/deals.csv"},
+	GroupAdmin:    {"/settings/", "/commissions", "/commissions/", "/commissions.csv", "/payouts", "/payouts/"},
+	GroupPortal:   {"/portal", "/portal/"},
+}
+
+// Pages is the page table of the server's groups: every page and form
+// target, with who may use it.
 func (s *Server) Pages() []Page {
+	var ps []Page
+	for _, g := range s.groups {
+		ps = append(ps, g.Pages(s)...)
+	}
+	return ps
+}
+
+func consolePages(s *Server) []Page {
 	return []Page{
 		{"GET", "/assets/{file}", public, s.asset},
 		// The landing-page snippet, loaded by organizations' own sites.
@@ -130,7 +188,6 @@ func (s *Server) Pages() []Page {
 		{"POST", identity.ResetPath, public, s.accept},
 
 		{"GET", "/{$}", signedIn, s.dashboard},
-
 		{"GET", "/programs", staff, s.programList},
 		{"GET", "/programs/new", staff, s.programNew},
 		{"POST", "/programs", staff, s.programCreate},
@@ -149,18 +206,25 @@ func (s *Server) Pages() []Page {
 
 		// Analytics: staff, as the API's /v1/analytics/* routes.
 		{"GET", "/analytics", staff, s.referralAnalytics},
-		{"GET", "/partners/analytics", staff, s.partnerAnalytics},
 		{"GET", "/analytics/summary.csv", staff, s.analyticsCSV("summary")},
 		{"GET", "/analytics/timeseries.csv", staff, s.analyticsCSV("timeseries")},
 		{"GET", "/analytics/top-referrers.csv", staff, s.analyticsCSV("top-referrers")},
 		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
+		{"GET", "/logo/{org}/{version}", public, s.logo}, // public by its unguessable version: see logoPath
+	}
+}
 
+func partnerPages(s *Server) []Page {
+	return []Page{
+		// Analytics of partners: staff, as the API's /v1/analytics/partners.
+		{"GET", "/partners/analytics", staff, s.partnerAnalytics},
 		{"GET", "/partners", admin, s.partnerList},
 		{"GET", "/partners.csv", admin, s.partnerExport},
 		{"GET", "/partners/new", admin, s.partnerNew},
 		{"POST", "/partners", admin, s.partnerCreate},
 		{"GET", "/partners/{id}", admin, s.partnerShow},
 		{"POST", "/partners/{id}", admin, s.partnerUpdate},
+
 		{"GET", "/partner-tiers", admin, s.tierList},
 		{"POST", "/partner-tiers", admin, s.tierCreate},
 		{"GET", "/partner-tiers/{id}", admin, s.tierEdit},
@@ -176,7 +240,11 @@ func (s *Server) Pages() []Page {
 		{"POST", "/deals", admin, s.dealCreate},
 		{"GET", "/deals/{id}", admin, s.dealShow},
 		{"POST", "/deals/{id}/{action}", admin, s.dealAction},
+	}
+}
 
+func adminPages(s *Server) []Page {
+	return []Page{
 		{"GET", "/settings/users", admin, s.userList},
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},
@@ -188,7 +256,6 @@ func (s *Server) Pages() []Page {
 		{"POST", "/settings/organization", admin, s.organizationUpdate},
 		{"POST", logoUploadPath, admin, s.logoUpload},
 		{"POST", logoUploadPath + "/remove", admin, s.logoRemove},
-		{"GET", "/logo/{org}/{version}", public, s.logo}, // public by its unguessable version: see logoPath
 		{"GET", "/settings/webhooks", admin, s.webhookList},
 		{"POST", "/settings/webhooks", admin, s.webhookCreate},
 		{"GET", "/settings/webhooks/{id}", admin, s.webhookShow},
@@ -204,7 +271,11 @@ func (s *Server) Pages() []Page {
 		{"GET", "/payouts/{id}", admin, s.payoutShow},
 		{"GET", "/payouts/{id}/export", admin, s.payoutExport},
 		{"POST", "/payouts/{id}/{action}", admin, s.payoutAction},
+	}
+}
 
+func portalPages(s *Server) []Page {
+	return []Page{
 		{"GET", "/portal", partner, s.portalHome},
 		{"GET", "/portal/links", partner, s.portalLinks},
 		{"GET", "/portal/referrals", partner, s.portalReferrals},
@@ -221,17 +292,19 @@ func (s *Server) Pages() []Page {
 // Server serves the pages.
 type Server struct {
 	cfg     Config
+	groups  []PageGroup
 	mu      sync.Mutex
 	zones   map[string]*time.Location // by name; see zoneOf
 	handler http.Handler
 }
 
-// New builds the web handler.
-func New(c Config) *Server {
+// New builds the web handler serving groups' pages (and a "page not found"
+// page at every other path).
+func New(c Config, groups ...PageGroup) *Server {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: c}
+	s := &Server{cfg: c, groups: groups}
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

@@ -262,12 +262,12 @@ func (f fakeInvitations) AcceptInvitation(ctx context.Context, token, password, 
 
 func TestAcceptInvitationPage(t *testing.T) {
 	e := apptest.New(t)
-	e.App.Web = web.New(web.Config{Identity: e.App.Identity}) // an installation that cannot send invitations
+	e.App.Web = web.New(web.Config{Identity: e.App.Identity}, web.AllGroups()...) // an installation that cannot send invitations
 	b := newBrowser(t, e)
 	if r := b.do("GET", "/accept-invitation?token=abc", nil); r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "not available") {
 		t.Fatalf("without invitations: %d", r.Status)
 	}
-	e.App.Web = web.New(web.Config{Identity: e.App.Identity, Invitations: fakeInvitations{e}})
+	e.App.Web = web.New(web.Config{Identity: e.App.Identity, Invitations: fakeInvitations{e}}, web.AllGroups()...)
 	b = newBrowser(t, e)
 	r := b.submit("/accept-invitation?token=good", "/accept-invitation", url.Values{"token": {"good"}, "password": {"short"}, "passwordConfirm": {"short"}})
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `id="f-password-error">must be at least 12 characters`) {

@@ -1,32 +1,29 @@
-// Package webui wires the web UI (internal/web) onto app.App: importing it
-// makes app.New set App.Web (see app.RegisterWebUI). The web function, the
-// one-process server and the tests that serve pages import it; the API
-// functions do not, so they neither link nor initialise the UI's pages and
-// money formatting.
+// Package webui wires the web UI (internal/web), every page group of it,
+// onto app.App: importing it makes app.New set App.Web (see
+// app.RegisterWebUI). The one-process server and the tests that serve pages
+// import it; the Lambda functions do not (the web ones serve one group each
+// through internal/app/webfn), so the API functions neither link nor
+// initialise the UI's pages and money formatting.
 package webui
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
+	"slices"
 
 	"github.com/partnerloop/partnerloop/internal/app"
-	"github.com/partnerloop/partnerloop/internal/mail/sesmail"
+	"github.com/partnerloop/partnerloop/internal/app/webfn"
 	"github.com/partnerloop/partnerloop/internal/web"
 )
 
 func init() { app.RegisterWebUI(New) }
 
-// New is the web UI on a's services.
-func New(a *app.App) app.WebUI {
-	return web.New(web.Config{
-		Identity: a.Identity, Programs: a.Programs, Tracking: a.Tracking, Partners: a.Partners, Ledger: a.Ledger,
-		Deals: a.Deals, Portal: a.Portal, Payouts: a.Payouts, Analytics: a.Analytics, Invitations: a.Identity, Webhooks: a.Webhooks,
-		SecureCookies: a.API.SecureCookies, Log: a.Log, Now: a.Now(), ClientAddr: a.Config.TrustedProxies,
-	})
-}
-
-// Start is the whole main of the web function (it sends invitations and
-// password resets through SES).
-func Start() {
-	a := app.StartApp(web.Group, sesmail.NewMailer)
-	lambda.Start(app.HTTPHandler(a.Web))
+// New is the web UI on a's services: the groups named (as a web function
+// serves them), every group when none is.
+func New(a *app.App, groups ...string) app.WebUI {
+	var gs []web.PageGroup
+	for _, g := range web.AllGroups() {
+		if len(groups) == 0 || slices.Contains(groups, g.Name) {
+			gs = append(gs, g)
+		}
+	}
+	return web.New(webfn.Config(a), gs...)
 }

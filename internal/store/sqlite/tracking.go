@@ -406,6 +406,12 @@ func scanConversion(sc rowScanner) (domain.Conversion, error) {
 	return c, unmarshal(data, &c)
 }
 
+// ConversionConflictFirst reports that RecordConversion finds a taken
+// externalId itself (the unique index conversions_external_id, checked by
+// the insert in the group commit: store.ErrConflict, nothing written), so
+// the tracking service need not read before every conversion.
+func (s *Store) ConversionConflictFirst() bool { return true }
+
 // RecordConversion, in one transaction, stores newReferral if it is not nil,
 // stores c, and marks the referral c.ReferralID converted at c.OccurredAt if
 // it is pending. An externalId (or id) already used in the organization is

@@ -55,22 +55,7 @@ func TestConversionRetryAnswersTheOriginal(t *testing.T) {
 			ids := domain.NewULIDs(clk.now)
 			trk := tracking.New(st, clk.now, ids)
 			progs := programs.New(st, clk.now, ids, "https://refer.example", programs.WithOnChange(trk.Forget))
-			rate := int64(1000)
-			prog, err := progs.Create(ctx, "org1", domain.ProgramSpec{
-				Name: "P", LandingURL: "https://example.com/", Currency: "USD", StartsAt: clk.now().Add(-time.Hour),
-				AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventPurchase},
-				Commission: domain.CommissionRule{Type: domain.RulePercentage, RateBps: &rate},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := progs.Transition(ctx, "org1", prog.ID, domain.ProgramActive); err != nil {
-				t.Fatal(err)
-			}
-			rf, err := progs.CreateReferrer(ctx, "org1", prog.ID, programs.ReferrerInput{Email: "r@example.com", Name: "R"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			prog, rf := liveProgram(t, progs, clk)
 			amount := func(n int64) *domain.MoneyInput { return &domain.MoneyInput{Amount: n, Currency: "USD"} }
 			record := func(in tracking.ConversionInput) (domain.Conversion, bool) {
 				t.Helper()

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -373,6 +375,43 @@ func decodeCommissionCursor(c string) (string, string, error) {
 func (s *Store) CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error) {
 	return queryAll(ctx, s.r, scanCommission, `SELECT `+commissionCols+` FROM commissions
 		WHERE org_id = ? AND source_id = ? AND source_id <> '' ORDER BY created_at, id`, orgID, conversionOrDealID)
+}
+
+// CommissionsOfSources lists the entries of each of the conversions or
+// deals, by source ID, each oldest first (ties by id): a statement per up
+// to 64 sources.
+func (s *Store) CommissionsOfSources(ctx context.Context, orgID string, sourceIDs []string) (map[string][]commission.Commission, error) {
+	out := map[string][]commission.Commission{}
+	err := queryIn(ctx, s.r, `SELECT source_id, `+commissionCols+` FROM commissions
+		WHERE org_id = ? AND source_id <> '' AND source_id IN (`, orgID, slices.Clone(sourceIDs),
+		func(sc rowScanner) error {
+			var source string
+			c, err := scanCommission(prefixScanner{sc, &source})
+			if err == nil {
+				out[source] = append(out[source], c)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, cs := range out {
+		slices.SortFunc(cs, func(a, b commission.Commission) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return out, nil
+}
+
+// prefixScanner scans a row's first column into first and the rest as
+// asked.
+type prefixScanner struct {
+	rowScanner
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.rowScanner.Scan(append([]any{p.first}, dest...)...)
 }
 
 // ListAudit returns the audit trail of the entry, oldest first (entries of

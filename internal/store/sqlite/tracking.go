@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -524,6 +525,24 @@ func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Ti
 // GetConversion returns the organization's conversion with id.
 func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
 	return getOne(ctx, s.r, scanConversion, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// GetConversions returns the organization's conversions among ids, by ID:
+// a statement per up to 64 of them.
+func (s *Store) GetConversions(ctx context.Context, orgID string, ids []string) (map[string]domain.Conversion, error) {
+	out := make(map[string]domain.Conversion, len(ids))
+	err := queryIn(ctx, s.r, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id IN (`, orgID, slices.Clone(ids),
+		func(sc rowScanner) error {
+			c, err := scanConversion(sc)
+			if err == nil {
+				out[c.ID] = c
+			}
+			return err
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
 }
 
 // GetConversionByExternalID returns the organization's conversion with the

@@ -339,7 +339,7 @@ func (p *Pump) once(ctx context.Context, direct func(context.Context, []Message)
 	var work []Message // for direct
 	wanted := map[string]bool{}
 	for _, c := range changes {
-		msgs, err := RouteAll(c)
+		msgs, err := p.route(ctx, wanted, c)
 		if err != nil {
 			p.log().Error("unroutable change skipped", "seq", c.Seq, "entity", c.Entity, "op", c.Op,
 				"organization", c.OrgID, "id", c.ID, "error", err)
@@ -409,6 +409,22 @@ func (p *Pump) once(ctx context.Context, direct func(context.Context, []Message)
 		return len(changes), fmt.Errorf("pipeline: prune outbox: %w", pruneErr)
 	}
 	return len(changes), nil
+}
+
+// route is RouteAll, but for an organization whose notifications nobody
+// receives (Wanted) it routes only the changes that can be the
+// calculator's work — conversions and deals — and none of the others
+// (commissions, referrals, partners: notifications only), sparing the
+// decoding and hashing of their images.
+func (p *Pump) route(ctx context.Context, seen map[string]bool, c store.Change) ([]Message, error) {
+	if p.wanted(ctx, seen, c.OrgID) {
+		return RouteAll(c)
+	}
+	switch c.Entity {
+	case EntityConversion, EntityDeal:
+		return Route(c)
+	}
+	return nil, nil
 }
 
 // wanted answers Wanted for orgID, once per round (seen).

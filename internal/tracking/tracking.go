@@ -381,9 +381,9 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 		return conv, false, err
 	}
 	// A retry answers with the conversion its externalId recorded, whatever
-	// the checks below would say now. Most stores are asked first; one that
-	// finds a taken externalId in its write anyway (insertFirst) only when
-	// the write or a check fails.
+	// the checks below would say now. The store is asked for it first —
+	// unless it finds a taken externalId in its own write
+	// (ConversionConflictFirst): then only when the write or a check fails.
 	seen := func(err error) (domain.Conversion, bool, error) {
 		if c, gerr := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); gerr == nil {
 			return c, false, nil

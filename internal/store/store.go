@@ -73,6 +73,13 @@ type ClickLimits struct {
 	// User-Agent.
 	SourceHash string
 	PerSource  int
+	// PrevSourceHash, with PrevVisitorHash, is the address hashed with the
+	// previous day's salt. A visitor's hash is specific to its address (the
+	// tracking service hashes the address into it), so an adapter may look
+	// a visitor's last counted click up under the address it came from:
+	// VisitorHash under SourceHash, PrevVisitorHash under PrevSourceHash
+	// (and both under "", for clicks recorded without an address).
+	PrevSourceHash string
 }
 
 // ReferralFilter narrows ListReferrals; empty fields match everything.

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLandingWithRef(t *testing.T) {
@@ -98,5 +99,37 @@ func TestKeyedHashIsTheSaltedHMAC(t *testing.T) {
 		if got, want := keyed(salt, parts...), hex.EncodeToString(m.Sum(nil)[:16]); got != want {
 			t.Fatalf("keyed(%s, %q) = %s, want %s", salt, parts, got, want)
 		}
+	}
+}
+
+// TestKeysCarryTheAddressUnderYesterdaysSalt: in the first hour of a day
+// the limits carry the visitor and its address hashed with the previous
+// day's salt, exactly as they were hashed then (the store finds the
+// visitor's last click under that address); later in the day neither.
+func TestKeysCarryTheAddressUnderYesterdaysSalt(t *testing.T) {
+	day := time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)
+	s := &Service{salts: &salts{byDay: map[time.Time][]byte{day: []byte("today"), day.Add(-24 * time.Hour): []byte("yesterday")}}}
+	v := Visitor{Addr: "203.0.113.5", UserAgent: "Mozilla/5.0"}
+	before, err := s.keys(t.Context(), "jane", v, day.Add(-20*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.keys(t.Context(), "JANE", v, day.Add(20*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.limits.PrevVisitorHash != before.hash || after.limits.PrevSourceHash != before.limits.SourceHash {
+		t.Errorf("at 00:20 the previous hashes are %q/%q, want 23:40's %q/%q",
+			after.limits.PrevVisitorHash, after.limits.PrevSourceHash, before.hash, before.limits.SourceHash)
+	}
+	if after.hash == before.hash || after.limits.SourceHash == before.limits.SourceHash {
+		t.Error("the salt did not change the hashes")
+	}
+	later, err := s.keys(t.Context(), "jane", v, day.Add(61*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.limits.PrevVisitorHash != "" || later.limits.PrevSourceHash != "" {
+		t.Errorf("at 01:01 the previous hashes are %q/%q, want none", later.limits.PrevVisitorHash, later.limits.PrevSourceHash)
 	}
 }

@@ -92,7 +92,7 @@ func (s *Service) keys(ctx context.Context, code string, v Visitor, now time.Tim
 		return visitorKeys{}, err
 	}
 	k := visitorKeys{hash: visitorHash(salt, code, v), limits: store.ClickLimits{
-		Window: ClickWindow, SourceHash: keyed(salt, "source", domain.CodeKey(code), sourceOf(v.Addr)), PerSource: ClicksPerAddress,
+		Window: ClickWindow, SourceHash: sourceHash(salt, code, v), PerSource: ClicksPerAddress,
 	}}
 	if now.Sub(day) < ClickWindow {
 		prev, err := s.salts.of(ctx, day.Add(-24*time.Hour))
@@ -100,6 +100,7 @@ func (s *Service) keys(ctx context.Context, code string, v Visitor, now time.Tim
 			return visitorKeys{}, err
 		}
 		k.limits.PrevVisitorHash = visitorHash(prev, code, v)
+		k.limits.PrevSourceHash = sourceHash(prev, code, v)
 	}
 	return k, nil
 }
@@ -108,6 +109,12 @@ func (s *Service) keys(ctx context.Context, code string, v Visitor, now time.Tim
 // their address or browser: a keyed hash of code, address and user agent.
 func visitorHash(salt []byte, code string, v Visitor) string {
 	return keyed(salt, "visitor", domain.CodeKey(code), v.Addr, v.UserAgent)
+}
+
+// sourceHash identifies the visitor's address (whatever its browser) for
+// the per-address limit.
+func sourceHash(salt []byte, code string, v Visitor) string {
+	return keyed(salt, "source", domain.CodeKey(code), sourceOf(v.Addr))
 }
 
 func keyed(salt []byte, parts ...string) string {

@@ -14,8 +14,8 @@ import (
 
 // Batched clicks. The clicks of one commit group (group.go) are decided and
 // written together instead of one savepoint and eight statements each: one
-// query per code for the visitors' last counted clicks and one for the
-// addresses' counts, the decisions made in memory in arrival order (so a
+// query per code for the click_limits rows of the clicks' addresses
+// (clicklimits.go), the decisions made in memory in arrival order (so a
 // repeat later in the same group is a repeat, as it would be one at a
 // time), then one multi-row statement per table and one UPDATE per
 // referrer with its sum. Everything is read and written inside the write
@@ -34,15 +34,16 @@ import (
 
 // pendingClick is one RecordClick waiting in a commit group.
 type pendingClick struct {
-	c    domain.Click
-	data string // c's JSON
-	key  string // domain.CodeKey(c.Code)
-	lim  store.ClickLimits
+	c      domain.Click
+	data   string // c's JSON
+	key    string // domain.CodeKey(c.Code)
+	lim    store.ClickLimits
+	window string // its fixed window's start, as stored (boxRows)
 
 	// The values of its rows (boxRows), boxed by the caller (many run at
 	// once) rather than by the one goroutine that commits, when groups are
 	// forming.
-	clickRow, dedupeRow, sourceRow, outboxRow []any
+	clickRow, limitRow, outboxRow []any
 
 	counted bool
 	err     error
@@ -54,12 +55,10 @@ func (p *pendingClick) boxRows() {
 		return
 	}
 	c, at := p.c, formatTime(p.c.At)
+	p.window = formatTime(windowStart(c.At, p.lim))
 	p.clickRow = []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, p.data}
-	p.dedupeRow = []any{p.key, c.VisitorHash, at}
+	p.limitRow = []any{p.key, p.lim.SourceHash, p.window, c.VisitorHash, at}
 	p.outboxRow = []any{entityClick, opInsert, c.OrgID, c.ID, nil, p.data}
-	if p.lim.PerSource > 0 {
-		p.sourceRow = []any{p.key, p.lim.SourceHash, formatTime(sourceWindow(c, p.lim))}
-	}
 }
 
 // maxBatchRows bounds the rows of one multi-row statement (maxGroup clicks
@@ -126,27 +125,13 @@ func recordEach(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	return nil
 }
 
-type visitKey struct{ code, hash string }
-
-// sourceCount is an address's row of click_sources; dirty once the batch
-// has changed it.
-type sourceCount struct {
-	window string // window_start as stored
-	n      int
-	dirty  bool
-}
-
 // writeClickBatch is recordClicks' batch: any error undoes all of it.
 func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	for _, p := range clicks {
 		p.counted, p.err = false, nil
 		p.boxRows()
 	}
-	last, err := lastCounted(ctx, tx, clicks)
-	if err != nil {
-		return err
-	}
-	sources, err := sourceCounts(ctx, tx, clicks)
+	st, err := readLimits(ctx, tx, clicks)
 	if err != nil {
 		return err
 	}
@@ -155,44 +140,18 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	sums := map[[2]string]int64{}
 	var sumOrder [][2]string
 	var counted []*pendingClick
-	var sourceOrder []visitKey
-	lastBy := make(map[visitKey]*pendingClick, len(clicks))   // each visitor's last counted click
-	sourceBy := make(map[visitKey]*pendingClick, len(clicks)) // each address's
 	for _, p := range clicks {
-		if repeatIn(last, p) {
+		if !st.counts(p) {
 			continue
 		}
-		var sk visitKey
-		var win string
-		if p.lim.PerSource > 0 {
-			sk, win = visitKey{p.key, p.lim.SourceHash}, p.sourceRow[2].(string)
-			if sc, ok := sources[sk]; ok && sc.window == win && sc.n >= p.lim.PerSource {
-				continue
-			}
-		}
-		rk := [2]string{p.c.OrgID, p.c.ReferrerID}
+		st.add(p)
 		p.counted = true
 		counted = append(counted, p)
+		rk := [2]string{p.c.OrgID, p.c.ReferrerID}
 		if _, ok := sums[rk]; !ok {
 			sumOrder = append(sumOrder, rk)
 		}
 		sums[rk]++
-		vk := visitKey{p.key, p.c.VisitorHash}
-		last[vk], lastBy[vk] = p.c.At, p
-		if p.lim.PerSource > 0 {
-			sourceBy[sk] = p
-			sc := sources[sk]
-			if !sc.dirty {
-				sc.dirty = true
-				sourceOrder = append(sourceOrder, sk)
-			}
-			if sc.window == win {
-				sc.n++
-			} else {
-				sc.window, sc.n = win, 1
-			}
-			sources[sk] = sc
-		}
 	}
 	if len(counted) == 0 {
 		return nil
@@ -209,26 +168,12 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 			return err
 		}
 	}
-	// A visitor whose last click was read from the file is written again
-	// (its time changed); one counted twice in the group is written once.
 	args := make([]any, 0, 7*len(counted))
 	for _, p := range counted {
-		if vk := (visitKey{p.key, p.c.VisitorHash}); lastBy[vk] != nil {
-			args = append(args, lastBy[vk].dedupeRow...)
-			lastBy[vk] = nil
-		}
+		args = append(args, p.limitRow...)
 	}
-	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_dedupe (code_key, visitor_hash, last_at) VALUES `, `(?, ?, ?)`,
-		` ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`, 3, args); err != nil {
-		return err
-	}
-	args = args[:0]
-	for _, sk := range sourceOrder {
-		args = append(args, sourceBy[sk].sourceRow...)
-		args = append(args, sources[sk].n)
-	}
-	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_sources (code_key, source_hash, window_start, n) VALUES `, `(?, ?, ?, ?)`,
-		` ON CONFLICT (code_key, source_hash) DO UPDATE SET window_start = excluded.window_start, n = excluded.n`, 4, args); err != nil {
+	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES `,
+		`(?, ?, ?, ?, ?)`, "", 5, args); err != nil {
 		return err
 	}
 	args = args[:0]
@@ -246,75 +191,6 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 		args = append(args, at)
 	}
 	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", 7, args)
-}
-
-// repeatIn reports whether last (the visitors' last counted clicks) makes
-// p a repeat, as isDuplicateClick would find in the file.
-func repeatIn(last map[visitKey]time.Time, p *pendingClick) bool {
-	for _, h := range []string{p.c.VisitorHash, p.lim.PrevVisitorHash} {
-		if at, ok := last[visitKey{p.key, h}]; ok && h != "" && at.After(p.c.At.Add(-p.lim.Window)) {
-			return true
-		}
-	}
-	return false
-}
-
-// lastCounted reads the last counted click of every visitor hash (current
-// and previous salt) of the clicks, one query per code.
-func lastCounted(ctx context.Context, tx *wtx, clicks []*pendingClick) (map[visitKey]time.Time, error) {
-	byCode := map[string][]string{}
-	for _, p := range clicks {
-		for _, h := range []string{p.c.VisitorHash, p.lim.PrevVisitorHash} {
-			if h != "" {
-				byCode[p.key] = append(byCode[p.key], h)
-			}
-		}
-	}
-	last := make(map[visitKey]time.Time, len(clicks))
-	for code, hashes := range byCode {
-		err := queryIn(ctx, tx, `SELECT visitor_hash, last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash IN (`, code, hashes,
-			func(sc rowScanner) error {
-				var h, at string
-				if err := sc.Scan(&h, &at); err != nil {
-					return err
-				}
-				t, err := parseTime(at)
-				last[visitKey{code, h}] = t
-				return err
-			})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return last, nil
-}
-
-// sourceCounts reads the click_sources rows of the clicks' addresses (of
-// the clicks limited per address), one query per code.
-func sourceCounts(ctx context.Context, tx *wtx, clicks []*pendingClick) (map[visitKey]sourceCount, error) {
-	byCode := map[string][]string{}
-	for _, p := range clicks {
-		if p.lim.PerSource > 0 {
-			byCode[p.key] = append(byCode[p.key], p.lim.SourceHash)
-		}
-	}
-	out := map[visitKey]sourceCount{}
-	for code, hashes := range byCode {
-		err := queryIn(ctx, tx, `SELECT source_hash, window_start, n FROM click_sources WHERE code_key = ? AND source_hash IN (`, code, hashes,
-			func(sc rowScanner) error {
-				var h string
-				var c sourceCount
-				if err := sc.Scan(&h, &c.window, &c.n); err != nil {
-					return err
-				}
-				out[visitKey{code, h}] = c
-				return nil
-			})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // batchSize is how many of n rows one statement takes: all of them up to
@@ -360,15 +236,15 @@ func batchQuery(head, tuple, tail string, n int) string {
 	return q.(string)
 }
 
-// queryIn runs head + "?, …)" with arg and then values (each once), in
+// queryIn runs head + "?, …)" with fixed and then values (each once), in
 // statements of batch sizes, calling scan on every row. It sorts values.
-func queryIn(ctx context.Context, tx querier, head, arg string, values []string, scan func(rowScanner) error) error {
+func queryIn(ctx context.Context, tx querier, head string, fixed []any, values []string, scan func(rowScanner) error) error {
 	slices.Sort(values)
 	values = slices.Compact(values)
 	for len(values) > 0 {
 		n := batchSize(len(values))
-		args := make([]any, 0, n+1)
-		args = append(args, arg)
+		args := make([]any, 0, n+len(fixed))
+		args = append(args, fixed...)
 		for _, v := range values[:n] {
 			args = append(args, v)
 		}

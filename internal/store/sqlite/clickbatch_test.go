@@ -60,6 +60,9 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 			}
 			if rng.IntN(4) == 0 {
 				lim.PrevVisitorHash = fmt.Sprintf("v%d", rng.IntN(40))
+				if rng.IntN(2) == 0 {
+					lim.PrevSourceHash = fmt.Sprintf("s%d", rng.IntN(8))
+				}
 			}
 			c = normClick(c)
 			data, err := marshal(c)
@@ -101,8 +104,7 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 		}
 	}
 	for _, q := range []string{
-		`SELECT code_key, visitor_hash, last_at FROM click_dedupe ORDER BY 1, 2`,
-		`SELECT code_key, source_hash, window_start, n FROM click_sources ORDER BY 1, 2`,
+		`SELECT code_key, source_hash, window_start, visitor_hash, last_at FROM click_limits ORDER BY 1, 2, 3, 4`,
 		`SELECT id, org_id, referrer_id, visitor_hash, at, data FROM clicks ORDER BY id`,
 		`SELECT id, clicks FROM referrers ORDER BY id`,
 		`SELECT entity, op, org_id, id, new_image FROM outbox WHERE entity = 'click' ORDER BY seq`,

@@ -395,7 +395,7 @@ func (s *Store) CommissionsOfSource(ctx context.Context, orgID, conversionOrDeal
 func (s *Store) CommissionsOfSources(ctx context.Context, orgID string, sourceIDs []string) (map[string][]commission.Commission, error) {
 	out := map[string][]commission.Commission{}
 	err := queryIn(ctx, s.r, `SELECT source_id, `+commissionCols+` FROM commissions
-		WHERE org_id = ? AND source_id <> '' AND source_id IN (`, orgID, slices.Clone(sourceIDs),
+		WHERE org_id = ? AND source_id <> '' AND source_id IN (`, []any{orgID}, slices.Clone(sourceIDs),
 		func(sc rowScanner) error {
 			var source string
 			c, err := scanCommission(prefixScanner{sc, &source})

@@ -486,6 +486,31 @@ CREATE TABLE logos (
 	updated_at   TEXT NOT NULL
 );
 `,
+	// Click limits in one table (clicklimits.go): a row per counted click
+	// of a visitor through a code in a fixed window, clustered by the
+	// address it came from, so a counted click changes one leaf page where
+	// click_dedupe and click_sources changed two at random places; rows of
+	// past windows are pruned (they only matter for one window). The
+	// migrated visitors have no address (source ''), which every lookup
+	// reads too; an address's count in its window becomes as many
+	// placeholder rows.
+	`
+CREATE TABLE click_limits (
+	code_key     TEXT NOT NULL,
+	source_hash  TEXT NOT NULL,
+	window_start TEXT NOT NULL,
+	visitor_hash TEXT NOT NULL,
+	last_at      TEXT NOT NULL,
+	PRIMARY KEY (code_key, source_hash, window_start, visitor_hash)
+) WITHOUT ROWID;
+INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at)
+	SELECT code_key, '', substr(last_at, 1, 13) || ':00:00.000000000Z', visitor_hash, last_at FROM click_dedupe;
+WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < (SELECT coalesce(max(n), 0) FROM click_sources))
+INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at)
+	SELECT s.code_key, s.source_hash, s.window_start, 'migrated-' || k.i, s.window_start FROM click_sources s JOIN k ON k.i <= s.n;
+DROP TABLE click_dedupe;
+DROP TABLE click_sources;
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

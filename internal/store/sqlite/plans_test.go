@@ -59,6 +59,10 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 			t.Fatalf("batched click %d: counted %v, %v", i, group[i].click.counted, err)
 		}
 	}
+	// The pruner's batches (clicklimits.go): a range of the primary key.
+	if _, err := s.pruneClickLimits(ctx, at); err != nil {
+		t.Fatal(err)
+	}
 	conv := domain.Conversion{ID: "cnv_1", OrgID: "org_a", ProgramID: "prg_1", ReferralID: "rfl_1", ExternalID: "ord-1", OccurredAt: at, CreatedAt: at}
 	if err := s.RecordConversion(ctx, conv, &domain.Referral{ID: "rfl_1", OrgID: "org_a", ProgramID: "prg_1", ReferrerID: "rfr_1",
 		Email: "b@x.io", Status: domain.ReferralPending, CreatedAt: at}); err != nil {

@@ -100,59 +100,6 @@ func scanClick(sc rowScanner) (domain.Click, error) {
 	return c, nil
 }
 
-type queryRower interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}
-
-// isDuplicateClick reports whether the visitor's last counted click of this
-// code is less than window before c.At.
-func isDuplicateClick(ctx context.Context, q queryRower, key, visitorHash string, c domain.Click, window time.Duration) (bool, error) {
-	var last string
-	err := q.QueryRowContext(ctx,
-		`SELECT last_at FROM click_dedupe WHERE code_key = ? AND visitor_hash = ?`, key, visitorHash).Scan(&last)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	lastAt, err := parseTime(last)
-	if err != nil {
-		return false, err
-	}
-	return lastAt.After(c.At.Add(-window)), nil
-}
-
-// clickNotCounted reports whether lim rules c out: a repeat of the visitor
-// (under this or the previous day's salt), or an address that has had its
-// PerSource counted clicks through the code in this window.
-func clickNotCounted(ctx context.Context, q queryRower, key string, c domain.Click, lim store.ClickLimits) (bool, error) {
-	for _, h := range []string{c.VisitorHash, lim.PrevVisitorHash} {
-		if h == "" {
-			continue
-		}
-		if dup, err := isDuplicateClick(ctx, q, key, h, c, lim.Window); err != nil || dup {
-			return dup, err
-		}
-	}
-	if lim.PerSource <= 0 {
-		return false, nil
-	}
-	var n int
-	err := q.QueryRowContext(ctx,
-		`SELECT n FROM click_sources WHERE code_key = ? AND source_hash = ? AND window_start = ?`,
-		key, lim.SourceHash, formatTime(sourceWindow(c, lim))).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return n >= lim.PerSource, err
-}
-
-// sourceWindow is the start of the fixed window c counts in for its address.
-func sourceWindow(c domain.Click, lim store.ClickLimits) time.Time {
-	return c.At.UTC().Truncate(lim.Window)
-}
-
 // RecordClick stores c and adds one to its referrer's click count unless
 // lim rules it out (store.ClickLimits: the same visitor's last counted
 // click through the same code, by domain.CodeKey, was less than lim.Window
@@ -174,6 +121,7 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if s.recent.repeat(key, c, lim) {
 		return false, nil
 	}
+	s.horizon.saw(c.At, lim)
 	p := &pendingClick{c: c, data: data, key: key, lim: lim}
 	if s.group.grouping() {
 		p.boxRows() // here rather than on the committer (clickbatch.go)
@@ -191,10 +139,12 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 // recordClickTx decides and writes one click in tx, as its own batch
 // would (recordClicks runs it when a batch fails).
 func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) {
-	c, key, lim := p.c, p.key, p.lim
-	if dup, err := clickNotCounted(ctx, tx, key, c, lim); err != nil || dup {
+	p.boxRows()
+	st, err := readLimits(ctx, tx, []*pendingClick{p})
+	if err != nil || !st.counts(p) {
 		return false, err // not counted: nothing is written
 	}
+	c := p.c
 	res, err := tx.ExecContext(ctx,
 		`UPDATE referrers SET clicks = clicks + 1 WHERE org_id = ? AND id = ?`, c.OrgID, c.ReferrerID)
 	if err != nil {
@@ -203,32 +153,20 @@ func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) 
 	if err := mustAffect(res); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES (?, ?, ?)
-		 ON CONFLICT (code_key, visitor_hash) DO UPDATE SET last_at = excluded.last_at`,
-		key, c.VisitorHash, formatTime(c.At)); err != nil {
+	if _, err := tx.ExecContext(ctx, insertLimitRow, p.limitRow...); err != nil {
 		return false, err
-	}
-	if lim.PerSource > 0 {
-		// One row per (code, address): a new window starts it again at 1.
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES (?, ?, ?, 1)
-			 ON CONFLICT (code_key, source_hash) DO UPDATE SET
-			   n = CASE WHEN window_start = excluded.window_start THEN n + 1 ELSE 1 END,
-			   window_start = excluded.window_start`,
-			key, lim.SourceHash, formatTime(sourceWindow(c, lim))); err != nil {
-			return false, err
-		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, formatTime(c.At), p.data); err != nil {
+		p.clickRow...); err != nil {
 		return false, err
 	}
 	// The analytics rollup counts clicks from the outbox like every
 	// other record (the visitor hash is not in the image).
 	return true, appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data)
 }
+
+const insertLimitRow = `INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES (?, ?, ?, ?, ?)`
 
 // recentClicks remembers when this store last counted each visitor's click
 // through each code, for ClickLimits.Window, so that repeat visits (the
@@ -531,7 +469,7 @@ func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Con
 // a statement per up to 64 of them.
 func (s *Store) GetConversions(ctx context.Context, orgID string, ids []string) (map[string]domain.Conversion, error) {
 	out := make(map[string]domain.Conversion, len(ids))
-	err := queryIn(ctx, s.r, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id IN (`, orgID, slices.Clone(ids),
+	err := queryIn(ctx, s.r, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id IN (`, []any{orgID}, slices.Clone(ids),
 		func(sc rowScanner) error {
 			c, err := scanConversion(sc)
 			if err == nil {

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
+	"github.com/partnerloop/partnerloop/internal/store"
+)
+
+// clickLimitsMigration is the index in migrations of the one that replaced
+// click_dedupe and click_sources by click_limits.
+func clickLimitsMigration(t *testing.T) int {
+	t.Helper()
+	for i, m := range migrations {
+		if strings.Contains(m, "CREATE TABLE click_limits") {
+			return i
+		}
+	}
+	t.Fatal("no migration creates click_limits")
+	return 0
+}
+
+// TestMigrationKeepsTheClickLimitsOfTheOldTables: a file written before
+// click_limits keeps its visitors' last clicks and its addresses' counts:
+// within the window the migrated visitor is a repeat and the address is at
+// its cap, after it both count again.
+func TestMigrationKeepsTheClickLimitsOfTheOldTables(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 10, 12, 20, 0, 0, time.UTC)
+	s := openMigratedFrom(t, clickLimitsMigration(t),
+		`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES ('rfr_1', 'org_a', 'prg_1', 'a@x.io', 'JANE', 5, '{"id":"rfr_1","orgId":"org_a","programId":"prg_1","email":"a@x.io","code":"jane"}')`,
+		fmt.Sprintf(`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES ('JANE', 'v-old', '%s'), ('JANE', 'v-older', '%s')`,
+			formatTime(at), formatTime(at.Add(-3*time.Hour))),
+		fmt.Sprintf(`INSERT INTO click_sources (code_key, source_hash, window_start, n) VALUES ('JANE', 'full', '%s', 3), ('JANE', 'other', '%s', 1)`,
+			formatTime(at.Truncate(time.Hour)), formatTime(at.Truncate(time.Hour))),
+	)
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM click_limits`).Scan(&n); err != nil || n != 2+3+1 {
+		t.Fatalf("click_limits rows after the migration = %d, %v; want 6", n, err)
+	}
+	id := 0
+	click := func(visitor, source string, at time.Time, want bool) {
+		t.Helper()
+		id++
+		got, err := s.RecordClick(ctx, domain.Click{ID: fmt.Sprintf("clk_%d", id), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
+			VisitorHash: visitor, At: at}, store.ClickLimits{Window: time.Hour, SourceHash: source, PerSource: 3})
+		if err != nil || got != want {
+			t.Errorf("RecordClick(%s from %s at %s) = %v, %v; want %v", visitor, source, at.Format(time.TimeOnly), got, err, want)
+		}
+	}
+	click("v-old", "somewhere", at.Add(30*time.Minute), false)  // its migrated click was 30 minutes before
+	click("v-older", "somewhere", at.Add(30*time.Minute), true) // 3.5 hours before
+	click("v-new", "full", at.Add(10*time.Minute), false)       // the address had its 3 this window
+	click("v-new", "other", at.Add(10*time.Minute), true)       // 1 of 3
+	click("v-old", "somewhere", at.Add(61*time.Minute), true)   // the window is over
+	click("v-new2", "full", at.Add(41*time.Minute), true)       // the next window
+}
+
+// TestPruneClickLimitsDeletesOnlyPastWindows: the pruner walks the whole
+// table in batches and deletes exactly the rows of windows that started
+// before its horizon; the decisions of the clicks after it are those the
+// rows it kept make.
+func TestPruneClickLimitsDeletesOnlyPastWindows(t *testing.T) {
+	ctx := context.Background()
+	s := openWithJane(t)
+	start := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	const hours, perHour = 6, 2 * clickPruneBatch / 3 // several batches, their ends inside windows
+	for h := range hours {
+		for i := range perHour {
+			c := domain.Click{ID: fmt.Sprintf("clk_%d_%04d", h, i), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
+				VisitorHash: fmt.Sprintf("v%04d", i), At: start.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Second)}
+			lim := store.ClickLimits{Window: time.Hour, SourceHash: fmt.Sprintf("s%d", i%7), PerSource: 1000}
+			if counted, err := s.RecordClick(ctx, c, lim); err != nil || !counted {
+				t.Fatalf("RecordClick(%s) = %v, %v", c.ID, counted, err)
+			}
+		}
+	}
+	before, ok := s.horizon.before(time.Now())
+	if want := start.Add((hours-1)*time.Hour + (perHour-1)*time.Second - 2*time.Hour); !ok || !before.Equal(want) {
+		t.Fatalf("horizon = %s, %v; want %s (two windows before the latest click)", before, ok, want)
+	}
+	deleted, err := s.pruneClickLimits(ctx, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(4 * perHour); deleted != want { // the windows 00:00 to 03:00 (03:00 started before the horizon)
+		t.Errorf("pruned %d rows, want %d", deleted, want)
+	}
+	var n int
+	var oldest string
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), min(window_start) FROM click_limits`).Scan(&n, &oldest); err != nil {
+		t.Fatal(err)
+	}
+	if n != (hours-4)*perHour || oldest != formatTime(start.Add(4*time.Hour)) {
+		t.Errorf("left %d rows from %s, want %d from %s", n, oldest, (hours-4)*perHour, formatTime(start.Add(4*time.Hour)))
+	}
+	if again, err := s.pruneClickLimits(ctx, before); err != nil || again != 0 {
+		t.Errorf("pruning again deleted %d, %v; want 0", again, err)
+	}
+	// The last window's visitors are still repeats.
+	last := start.Add((hours-1)*time.Hour + 30*time.Minute)
+	if counted, err := s.RecordClick(ctx, domain.Click{ID: "clk_again", OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
+		VisitorHash: "v0001", At: last}, store.ClickLimits{Window: time.Hour, SourceHash: "s1", PerSource: 1000}); err != nil || counted {
+		t.Errorf("a repeat after pruning: counted %v, %v", counted, err)
+	}
+}
+
+// TestPrevSourceHashFindsTheVisitorOfYesterdaysSalt: after the salt's
+// rotation a visitor's previous hash is looked up under its address's
+// previous hash, where its last click was recorded.
+func TestPrevSourceHashFindsTheVisitorOfYesterdaysSalt(t *testing.T) {
+	ctx := context.Background()
+	s := openWithJane(t)
+	midnight := time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC)
+	record := func(id, visitor string, at time.Time, lim store.ClickLimits) bool {
+		t.Helper()
+		counted, err := s.RecordClick(ctx, domain.Click{ID: id, OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: visitor, At: at}, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return counted
+	}
+	yesterday := store.ClickLimits{Window: time.Hour, SourceHash: "addr-y", PerSource: 10}
+	today := store.ClickLimits{Window: time.Hour, SourceHash: "addr-t", PerSource: 10, PrevVisitorHash: "vis-y", PrevSourceHash: "addr-y"}
+	if !record("clk_1", "vis-y", midnight.Add(-20*time.Minute), yesterday) {
+		t.Fatal("the first click was not counted")
+	}
+	// A fresh store: the answer comes from the file, not from memory.
+	s.recent = recentClicks{}
+	if record("clk_2", "vis-t", midnight.Add(20*time.Minute), today) {
+		t.Error("the visitor under today's salt, 40 minutes later, was counted")
+	}
+	if !record("clk_3", "vis-t", midnight.Add(41*time.Minute), today) {
+		t.Error("the visitor under today's salt, 61 minutes later, was not counted")
+	}
+}
+
+// openWithJane opens a new store with one referrer, rfr_1, code jane.
+func openWithJane(t *testing.T) *Store {
+	t.Helper()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	if err := s.CreateReferrer(t.Context(), domain.Referrer{ID: "rfr_1", OrgID: "org_a", ProgramID: "prg_1", Email: "a@x.io", Code: "jane"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

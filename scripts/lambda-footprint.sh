@@ -9,8 +9,8 @@
 # started outside Lambda (main then fails at once: only init is measured);
 # the minimum and the median of FOOTPRINT_RUNS runs (default 21): on a busy
 # machine the median varies with the load, the minimum much less. Also which of SQLite, the
-# PDF library, the web UI (internal/web, with its html/template pages), the
-# decimal library behind money formatting (apd), the SES client and the
+# PDF library, the web UI (internal/web, its pages templ components), the
+# decimal library behind money formatting (apd), the SES mailer and the
 # SDK's default configuration chain (config) each function links
 # (go list -deps with the build's tags).
 #
@@ -37,7 +37,7 @@ links() { # which of the heavy libraries a package links
   grep -qx 'github.com/go-pdf/fpdf' <<<"$deps" && out+="pdf "
   grep -qx 'github.com/partnerloop/partnerloop/internal/web' <<<"$deps" && out+="web-ui "
   grep -qx 'github.com/cockroachdb/apd/v3' <<<"$deps" && out+="apd "
-  grep -qx 'github.com/aws/aws-sdk-go-v2/service/sesv2' <<<"$deps" && out+="ses "
+  grep -qx 'github.com/partnerloop/partnerloop/internal/mail/sesmail' <<<"$deps" && out+="ses "
   grep -qx 'github.com/aws/aws-sdk-go-v2/config' <<<"$deps" && out+="config "
   echo "${out:-none}"
 }

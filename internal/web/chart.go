@@ -13,7 +13,7 @@ import (
 	"github.com/partnerloop/partnerloop/internal/money"
 )
 
-// Charts are laid out here and drawn by the "chart" template as inline
+// Charts are laid out here and drawn by the chartC component (charts.templ) as inline
 // SVG: readable without JavaScript, styled only by app.css (the CSP allows
 // no inline styles), one small chart per figure so that clicks and
 // conversions are not squeezed onto one scale. Each is an image with a

@@ -130,7 +130,7 @@ func TestChartRendersAsAnAccessibleSVG(t *testing.T) {
 	s := series(t, "UTC", "2026-03-01", "2026-03-02", map[string]int64{"2026-03-02": 3})
 	s.Points[1].Revenue = []domain.Money{{Amount: 5000, Currency: `<b>`}}
 	var buf bytes.Buffer
-	if err := parseTemplates("en-US", time.UTC)["analytics"].t.ExecuteTemplate(&buf, "series", newSeriesView(money.For("en-US"), "x", s, revenueFigure)); err != nil {
+	if err := seriesC(newSeriesView(money.For("en-US"), "x", s, revenueFigure)).Render(t.Context(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

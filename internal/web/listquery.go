@@ -4,7 +4,7 @@ package web
 // conversions, referrers, and the lists that follow them): one query
 // type for search, date range and sort (listQuery), one filter bar, one
 // sortable column header, one "N matching" line with the CSV export
-// link (templates/_partials.html: list-filters, sort-th, list-count),
+// link (partials.templ: listFiltersC, sortThC, listCountC),
 // one way to read the page of rows for any order (listRows) and one CSV
 // writer (sendListCSV).
 //
@@ -255,7 +255,7 @@ type listBarArgs struct {
 	Hidden map[string]string
 }
 
-// listBar builds the filter bar's arguments (template function).
+// listBar builds the filter bar's arguments (for listFiltersC).
 func listBar(lq *listQuery, extra ...fieldArgs) listBarArgs {
 	shown := make([]string, len(extra))
 	for i, e := range extra {

@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -113,7 +112,7 @@ func readUpload(r *http.Request, field string, max int64) ([]byte, error) {
 var errTooLarge = errors.New("upload too large")
 
 // logoVersionRe is the form of a logo's version (identity.logoVersion).
-var logoVersionRe = regexp.MustCompile(`^[0-9a-f]{24}$`)
+var logoVersionRe = lazyRegexp(`^[0-9a-f]{24}$`)
 
 // logoUpload sets the organization's logo from the uploaded file.
 func (s *Server) logoUpload(rq *request) error {
@@ -159,7 +158,7 @@ func (s *Server) logoRemove(rq *request) error {
 // changes with the image).
 func (s *Server) logo(rq *request) error {
 	org, version := rq.r.PathValue("org"), rq.r.PathValue("version")
-	if !logoVersionRe.MatchString(version) || len(org) > 64 || strings.ContainsAny(org, "#/") {
+	if !logoVersionRe().MatchString(version) || len(org) > 64 || strings.ContainsAny(org, "#/") {
 		http.NotFound(rq.w, rq.r) // not an address this server wrote: no store lookup
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -22,15 +22,13 @@ import (
 	"github.com/partnerloop/partnerloop/internal/money"
 )
 
-//go:embed templates/*.html
-var templateFS embed.FS
-
 //go:embed assets
 var assetFS embed.FS
 
 // assetVersion fingerprints the embedded assets so their URLs change with
-// their content and browsers may cache them for good.
-var assetVersion = func() string {
+// their content and browsers may cache them for good (hashed on first use,
+// not at every cold start).
+var assetVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	_ = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -41,7 +39,7 @@ var assetVersion = func() string {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+})
 
 func (s *Server) asset(rq *request) error {
 	name := rq.r.PathValue("file")
@@ -52,7 +50,7 @@ func (s *Server) asset(rq *request) error {
 	}
 	h := rq.w.Header()
 	h.Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
-	if rq.r.URL.Query().Get("v") == assetVersion {
+	if rq.r.URL.Query().Get("v") == assetVersion() {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "public, max-age=300")
@@ -61,104 +59,7 @@ func (s *Server) asset(rq *request) error {
 	return err
 }
 
-// pageTemplate is one page's template set: the layout, the shared
-// partials and the page's own "content".
-type pageTemplate struct{ t *template.Template }
-
-// parseTemplates parses every page with its money formatted in locale and
-// its dates and times told in zone.
-func parseTemplates(locale string, zone *time.Location) map[string]*pageTemplate {
-	base := template.Must(template.New("").Funcs(funcs).Funcs(moneyFuncs(money.For(locale))).Funcs(timeFuncs(zone)).
-		ParseFS(templateFS, "templates/_*.html"))
-	pages := map[string]*pageTemplate{}
-	files, _ := fs.Glob(templateFS, "templates/*.html")
-	for _, f := range files {
-		name := strings.TrimSuffix(path.Base(f), ".html")
-		if strings.HasPrefix(name, "_") {
-			continue
-		}
-		t := template.Must(template.Must(base.Clone()).ParseFS(templateFS, f))
-		pages[name] = &pageTemplate{t}
-	}
-	return pages
-}
-
-// templatesFor returns the pages of an organization: money formatted in
-// its locale, dates and times in its time zone; parsed once per locale and
-// zone an organization uses.
-func (s *Server) templatesFor(o domain.Organization) map[string]*pageTemplate {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pages == nil {
-		s.pages = map[string]map[string]*pageTemplate{}
-	}
-	key := o.Lang() + " " + o.Zone()
-	pages, ok := s.pages[key]
-	if !ok {
-		zone, err := time.LoadLocation(o.Zone())
-		if err != nil { // a zone this machine's database lacks
-			zone = time.UTC
-		}
-		pages = parseTemplates(o.Lang(), zone)
-		s.pages[key] = pages
-	}
-	return pages
-}
-
-// timeFuncs are the template functions that tell instants as dates and
-// times in the organization's time zone ("7 Dec 2026", "7 Dec 2026 13:04
-// CET"), as its analytics and list date filters count days.
-func timeFuncs(zone *time.Location) template.FuncMap {
-	date := func(t time.Time) string { return t.In(zone).Format("2 Jan 2006") }
-	return template.FuncMap{
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return date(t)
-		},
-		"datep": func(t *time.Time) string {
-			if t == nil {
-				return "—"
-			}
-			return date(*t)
-		},
-		"datetime": func(t time.Time) string { return t.In(zone).Format("2 Jan 2006 15:04 MST") },
-	}
-}
-
-// moneyFuncs are the template functions that format money for people in
-// the organization's locale.
-func moneyFuncs(f *money.Formatter) template.FuncMap {
-	return template.FuncMap{
-		"money": f.Format,
-		"moneyp": func(m *domain.Money) string {
-			if m == nil {
-				return "—"
-			}
-			return f.Format(*m)
-		},
-		"moneys": f.Join,
-		// moneysOr is ms, or — when ms is empty — zero in the first
-		// currency of the others ("$0.00" next to "$4,800.00" pending,
-		// not a bare "0").
-		"moneysOr": func(ms []domain.Money, others ...[]domain.Money) string {
-			if len(ms) == 0 {
-				for _, o := range others {
-					if len(o) > 0 {
-						return f.Format(domain.Money{Currency: o[0].Currency})
-					}
-				}
-			}
-			return f.Join(ms)
-		},
-		"ruleText": func(r domain.CommissionRule, currency string) string {
-			return ruleText(f, r, currency)
-		},
-	}
-}
-
-// view is what every page template gets.
+// view is what every page gets.
 type view struct {
 	Title   string
 	Section string // the navigation entry to highlight
@@ -169,6 +70,9 @@ type view struct {
 	Flash string
 	Asset string // the assets' version
 	Data  any
+
+	fm   *money.Formatter // money in the organization's locale
+	zone *time.Location   // the organization's time zone
 }
 
 func (v view) IsAdmin() bool { return v.User != nil && v.User.Role == domain.RoleAdmin }
@@ -187,21 +91,41 @@ func (v view) RoleName() string {
 }
 
 // render writes page with status; the whole page is built before the
-// first byte is sent, so a template failure is a clean 500.
+// first byte is sent, so a failure while rendering is a clean 500.
 func (s *Server) render(rq *request, status int, page, title, section string, data any) error {
-	pt, ok := s.templatesFor(rq.org)[page]
-	if !ok {
-		return fmt.Errorf("no template %q", page)
+	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion(), Data: data,
+		fm: money.For(rq.org.Lang()), zone: s.zoneOf(rq.org)}
+	c := pageContent(page, v)
+	if c == nil {
+		return fmt.Errorf("no page %q for %T", page, data)
 	}
 	var buf bytes.Buffer
-	v := view{Title: title, Section: section, Org: rq.org, User: rq.p, CSRF: rq.csrf, Flash: rq.flash, Asset: assetVersion, Data: data}
-	if err := pt.t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := layout(v, c).Render(rq.r.Context(), &buf); err != nil {
 		return err
 	}
 	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	rq.w.WriteHeader(status)
 	_, err := rq.w.Write(buf.Bytes())
 	return err
+}
+
+// zoneOf is the organization's time zone (UTC when this machine's zone
+// database lacks it).
+func (s *Server) zoneOf(o domain.Organization) *time.Location {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if z, ok := s.zones[o.Zone()]; ok {
+		return z
+	}
+	zone, err := time.LoadLocation(o.Zone())
+	if err != nil {
+		zone = time.UTC
+	}
+	if s.zones == nil {
+		s.zones = map[string]*time.Location{}
+	}
+	s.zones[o.Zone()] = zone
+	return zone
 }
 
 type errorData struct{ Heading, Message string }
@@ -294,11 +218,11 @@ var apiWords = strings.NewReplacer(
 
 // rawID is a record's ID as the API writes it (cnv_01J…, com_…): people
 // are never shown one.
-var rawID = regexp.MustCompile(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
+var rawID = lazyRegexp(`\b(?:(commission|conversion|deal|partner|program|referral|referrer|payout run|user) )?(com|cnv|dea|prt|prg|ref|rfr|pay|usr|tir|inv|whe|key)_[0-9A-Za-z]{8,}\b`)
 
 // notFoundIDs is the list of IDs an API message gives after "not found:"
 // (for API clients; people were looking at the records).
-var notFoundIDs = regexp.MustCompile(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
+var notFoundIDs = lazyRegexp(`not found: [a-z]{3}_[0-9A-Za-z]{8,}(?:, [a-z]{3}_[0-9A-Za-z]{8,})*`)
 
 // idNouns name a record by its ID's prefix.
 var idNouns = map[string]string{
@@ -309,9 +233,9 @@ var idNouns = map[string]string{
 // humanWords is an API message with the forms' words for fields, and
 // "the commission" where it names one by its ID.
 func humanWords(msg string) string {
-	msg = notFoundIDs.ReplaceAllString(msg, "not found")
-	msg = rawID.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := rawID.FindStringSubmatch(m)
+	msg = notFoundIDs().ReplaceAllString(msg, "not found")
+	msg = rawID().ReplaceAllStringFunc(msg, func(m string) string {
+		sub := rawID().FindStringSubmatch(m)
 		if !strings.ContainsAny(m[strings.LastIndex(m, "_"):], "0123456789") {
 			return m // a word with an underscore, not an ID
 		}
@@ -343,15 +267,15 @@ func errorText(e *domain.Error) string {
 	return msg + ": " + strings.Join(parts, "; ") + "."
 }
 
-var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
-var indexPart = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
+var camelBoundary = lazyRegexp(`([a-z0-9])([A-Z])`)
+var indexPart = lazyRegexp(`^(\w+)\[(\d+)\]$`)
 
 // fieldWords names an API field path for people:
 // "commission.tiers[1].upTo" → "Commission tier 2 upper bound".
 func fieldWords(path string) string {
 	var words []string
 	for _, part := range strings.Split(path, ".") {
-		if m := indexPart.FindStringSubmatch(part); m != nil {
+		if m := indexPart().FindStringSubmatch(part); m != nil {
 			n, _ := strconv.Atoi(m[2])
 			words = append(words, strings.TrimSuffix(m[1], "s")+" "+strconv.Itoa(n+1))
 			continue
@@ -360,7 +284,7 @@ func fieldWords(path string) string {
 			words = append(words, w)
 			continue
 		}
-		words = append(words, strings.ToLower(camelBoundary.ReplaceAllString(part, "$1 $2")))
+		words = append(words, strings.ToLower(camelBoundary().ReplaceAllString(part, "$1 $2")))
 	}
 	return sentence(strings.Join(words, " "))
 }
@@ -422,68 +346,6 @@ func selectField(f *Form, name, label string, options []Option, opts ...string) 
 	a := field(f, name, label, "select", opts...)
 	a.Options = options
 	return a
-}
-
-var funcs = template.FuncMap{
-	"field":   field,
-	"select":  selectField,
-	"listBar": listBar,
-	// money, moneyp and moneys: see moneyFuncs.
-	// date, datep and datetime: see timeFuncs.
-	// day and dayp: a calendar date (a program's start and end, a deal's
-	// expected close), stored as midnight UTC of that day, so not moved
-	// into the organization's time zone.
-	"day": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-	"dayp": func(t *time.Time) string {
-		if t == nil {
-			return "—"
-		}
-		return t.UTC().Format("2 Jan 2006")
-	},
-	"plural": plural,
-	"title": func(v any) string {
-		s := strings.ReplaceAll(fmt.Sprint(v), "_", " ")
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
-	"seq": func(n int) []int {
-		out := make([]int, n)
-		for i := range out {
-			out[i] = i
-		}
-		return out
-	},
-	"printf": fmt.Sprintf,
-	"inc":    func(i int) int { return i + 1 },
-	"list":   func(xs ...string) []string { return xs },
-	"opts": func(kv ...string) []Option {
-		var out []Option
-		for i := 0; i+1 < len(kv); i += 2 {
-			out = append(out, Option{kv[i], kv[i+1]})
-		}
-		return out
-	},
-	"memberLabel": func(m string) string {
-		return map[string]string{"upTo": "up to", "rateBps": "rate (%)", "amount": "amount"}[m]
-	},
-	"fieldID":  fieldID,
-	"dealCard": dealCard,
-	"coord":    coord,
-	"major":    func(m domain.Money) string { return domain.FormatMajor(m.Amount, m.Currency) },
-	"query": func(base string, kv ...string) string {
-		q := url.Values{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] != "" {
-				q.Set(kv[i], kv[i+1])
-			}
-		}
-		if len(q) == 0 {
-			return base
-		}
-		return base + "?" + q.Encode()
-	},
 }
 
 // Error is the field's problem ("" when none).
@@ -575,4 +437,10 @@ func recurringText(r *domain.Recurring) string {
 		return "; renewals for 1 month"
 	}
 	return "; renewals for " + strconv.Itoa(*r.Months) + " months"
+}
+
+// lazyRegexp is a regular expression compiled on its first use (the
+// package's init stays off every cold start of the web function).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -222,7 +222,7 @@ func (s *Server) Pages() []Page {
 type Server struct {
 	cfg     Config
 	mu      sync.Mutex
-	pages   map[string]map[string]*pageTemplate // by locale and time zone; see templatesFor
+	zones   map[string]*time.Location // by name; see zoneOf
 	handler http.Handler
 }
 
@@ -232,7 +232,6 @@ func New(c Config) *Server {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: c}
-	s.templatesFor(domain.Organization{}) // a template error fails at start, not on a page
 	mux := http.NewServeMux()
 	for _, p := range s.Pages() {
 		mux.Handle(p.Method+" "+p.Pattern, s.serve(p))

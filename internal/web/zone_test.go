@@ -14,22 +14,22 @@ func TestDatesAreToldInTheOrganizationsTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := timeFuncs(ny)
+	f := view{zone: ny}
 	late := time.Date(2026, 12, 7, 2, 30, 0, 0, time.UTC) // 6 Dec, 21:30 in New York
-	if got := f["date"].(func(time.Time) string)(late); got != "6 Dec 2026" {
+	if got := f.date(late); got != "6 Dec 2026" {
 		t.Errorf("date: %q", got)
 	}
-	if got := f["datep"].(func(*time.Time) string)(&late); got != "6 Dec 2026" {
+	if got := f.datep(&late); got != "6 Dec 2026" {
 		t.Errorf("datep: %q", got)
 	}
-	if got := f["datetime"].(func(time.Time) string)(late); got != "6 Dec 2026 21:30 EST" {
+	if got := f.datetime(late); got != "6 Dec 2026 21:30 EST" {
 		t.Errorf("datetime: %q", got)
 	}
-	if got := f["date"].(func(time.Time) string)(time.Time{}); got != "—" {
+	if got := f.date(time.Time{}); got != "—" {
 		t.Errorf("no date: %q", got)
 	}
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	if got := funcs["day"].(func(time.Time) string)(day); got != "7 Dec 2026" {
+	if got := dayText(day); got != "7 Dec 2026" {
 		t.Errorf("day: %q", got)
 	}
 }

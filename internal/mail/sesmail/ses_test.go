@@ -6,56 +6,90 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 
 	"github.com/partnerloop/partnerloop/internal/emulators"
 	"github.com/partnerloop/partnerloop/internal/mail"
 )
 
-type fakeSES struct{ in *sesv2.SendEmailInput }
-
-func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
-	f.in = in
-	return &sesv2.SendEmailOutput{MessageId: aws.String("id")}, nil
+// sent decodes the SendEmail requests s makes instead of posting them.
+func sent(s *SES) *sendEmailInput {
+	in := &sendEmailInput{}
+	s.post = func(_ context.Context, body []byte) error { *in = sendEmailInput{}; return json.Unmarshal(body, in) }
+	return in
 }
 
 func TestSESRequest(t *testing.T) {
-	f := &fakeSES{}
-	s := &SES{send: f.SendEmail, from: "noreply@partnerloop.test"}
+	s := &SES{from: "noreply@partnerloop.test"}
+	in := sent(s)
 	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", Text: "t", HTML: "<p>h</p>"}); err != nil {
 		t.Fatal(err)
 	}
-	in := f.in
-	if aws.ToString(in.FromEmailAddress) != "noreply@partnerloop.test" || len(in.Destination.ToAddresses) != 1 || in.Destination.ToAddresses[0] != "a@example.com" {
+	if in.FromEmailAddress != "noreply@partnerloop.test" || len(in.Destination.ToAddresses) != 1 || in.Destination.ToAddresses[0] != "a@example.com" {
 		t.Fatalf("addresses: %+v", in)
 	}
 	simple := in.Content.Simple
-	for name, c := range map[string]*string{"subject": simple.Subject.Charset, "text": simple.Body.Text.Charset, "html": simple.Body.Html.Charset} {
-		if aws.ToString(c) != "UTF-8" {
-			t.Errorf("%s charset %q", name, aws.ToString(c))
+	for name, c := range map[string]string{"subject": simple.Subject.Charset, "text": simple.Body.Text.Charset, "html": simple.Body.Html.Charset} {
+		if c != "UTF-8" {
+			t.Errorf("%s charset %q", name, c)
 		}
 	}
-	if aws.ToString(simple.Body.Text.Data) != "t" || aws.ToString(simple.Body.Html.Data) != "<p>h</p>" || aws.ToString(simple.Subject.Data) != "Hi" {
+	if simple.Body.Text.Data != "t" || simple.Body.Html.Data != "<p>h</p>" || simple.Subject.Data != "Hi" {
 		t.Errorf("content: %+v", simple)
 	}
 	logo := mail.Inline{ContentID: mail.LogoContentID, Image: mail.Image{ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n")}}
 	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", HTML: "<img src=\"cid:x\">", Inline: []mail.Inline{logo}}); err != nil {
 		t.Fatal(err)
 	}
-	if a := f.in.Content.Simple.Attachments; len(a) != 1 || aws.ToString(a[0].ContentId) != mail.LogoContentID ||
-		a[0].ContentDisposition != types.AttachmentContentDispositionInline || aws.ToString(a[0].ContentType) != "image/png" ||
-		string(a[0].RawContent) != string(logo.Data) {
+	if a := in.Content.Simple.Attachments; len(a) != 1 || a[0].ContentId != mail.LogoContentID ||
+		a[0].ContentDisposition != "INLINE" || a[0].ContentType != "image/png" || string(a[0].RawContent) != string(logo.Data) {
 		t.Errorf("inline logo as SES attachments: %+v", a)
+	}
+	if in.Content.Simple.Body.Text != nil {
+		t.Errorf("a message without text has a text body: %+v", in.Content.Simple.Body.Text)
 	}
 	if err := s.Send(context.Background(), mail.Message{To: "bad", Subject: "Hi", Text: "t"}); !errors.Is(err, mail.ErrInvalid) {
 		t.Errorf("bad recipient: %v", err)
+	}
+}
+
+// TestSESRequestIsSignedAndRetried posts to a test server: the request
+// carries a SigV4 signature for the ses service, a throttled or failed
+// request is tried again, a refused one is not.
+func TestSESRequestIsSignedAndRetried(t *testing.T) {
+	var calls []int
+	codes := []int{http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusOK}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if r.Method != http.MethodPost || r.URL.Path != "/v2/email/outbound-emails" || r.Header.Get("Content-Type") != "application/json" ||
+			!strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKID/") || !strings.Contains(auth, "/eu-west-1/ses/aws4_request") {
+			t.Errorf("request: %s %s %q %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"), auth)
+		}
+		code := codes[len(calls)%len(codes)]
+		calls = append(calls, code)
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, `{"message":"x"}`)
+	}))
+	defer srv.Close()
+	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), BaseEndpoint: aws.String(srv.URL + "/")}
+	s, err := NewSES(cfg, "noreply@partnerloop.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", Text: "t"}); err != nil || len(calls) != 3 {
+		t.Fatalf("send after a throttle and a failure: %v, %d calls", err, len(calls))
+	}
+	codes, calls = []int{http.StatusBadRequest}, nil
+	if err := s.Send(context.Background(), mail.Message{To: "a@example.com", Subject: "Hi", Text: "t"}); err == nil || len(calls) != 1 ||
+		!strings.Contains(err.Error(), "400 Bad Request") {
+		t.Errorf("refused request: %v, %d calls", err, len(calls))
 	}
 }
 
@@ -169,4 +203,13 @@ func testLog(t *testing.T) *os.File {
 		return os.Stderr
 	}
 	return nil
+}
+
+func TestSESEndpoint(t *testing.T) {
+	if got := endpoint(aws.Config{Region: "eu-west-1"}); got != "https://email.eu-west-1.amazonaws.com" {
+		t.Errorf("on AWS: %s", got)
+	}
+	if got := endpoint(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String("http://127.0.0.1:1")}); got != "http://127.0.0.1:1" {
+		t.Errorf("base endpoint: %s", got)
+	}
 }

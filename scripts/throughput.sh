@@ -10,8 +10,11 @@
 # repeat visitor, by a new visitor each request (a click write), POST
 # /v1/conversions — and prints the requests/s of both and the ratio (and,
 # for conversions, how long after the run every conversion had its
-# commission: the product prices them in the same process). Then it stops
-# both servers and deletes everything they wrote.
+# commission: the product prices them in the same process), then each
+# server's CPU time per request (read from /proc: on a shared machine the
+# requests/s swing with the other work, the CPU per request much less; for
+# conversions the product's counts until its pipeline has priced them all).
+# Then it stops both servers and deletes everything they wrote.
 #
 # Usage: scripts/throughput.sh
 #   THROUGHPUT_DURATION=10s     how long each scenario runs against each server
@@ -105,5 +108,5 @@ fi
 echo "product on http://127.0.0.1:$PORT (pid $SERVER_PID, LOG_LEVEL=$LOG_LEVEL), bare server on $BARE_URL (pid $BARE_PID)"
 echo "machine: $(nproc) CPUs, $(go version | cut -d' ' -f3-); servers and load generator share them"
 BOOTSTRAP_ADMIN_EMAIL=admin@example.com BOOTSTRAP_ADMIN_PASSWORD="$PASSWORD" \
-  "$TMP/load" -url "http://127.0.0.1:$PORT" -bare-url "$BARE_URL" -scenario "$SCENARIO" \
+  "$TMP/load" -url "http://127.0.0.1:$PORT" -bare-url "$BARE_URL" -pid "$SERVER_PID" -bare-pid "$BARE_PID" -scenario "$SCENARIO" \
   -duration "$DURATION" -concurrency "$CONCURRENCY" -max "$MAX"

@@ -37,9 +37,10 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 	}
 	plans := make([]prepared, len(msgs))
 	programs := memoPrograms(c.st.GetProgram)
+	read := c.readConversions(ctx, msgs)
 	for i, m := range msgs {
-		if m.Type == TypeConversionRecorded && m.OrgID != "" && m.EntityID != "" {
-			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID, programs)
+		if isPriceable(m) {
+			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID, programs, read[m.OrgID])
 		}
 	}
 	return func(ctx context.Context) []error {
@@ -85,19 +86,72 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 	}
 }
 
+// isPriceable tells the messages PrepareBatch may price itself.
+func isPriceable(m Message) bool {
+	return m.Type == TypeConversionRecorded && m.OrgID != "" && m.EntityID != ""
+}
+
+// conversionsRead is what a batch read of one organization's conversions
+// found: the conversions by ID and their ledger entries by conversion ID.
+type conversionsRead struct {
+	convs   map[string]domain.Conversion
+	entries map[string][]commission.Commission
+}
+
+// readConversions reads the conversions of the batch's priceable messages
+// and their ledger entries, one query each per organization instead of two
+// per conversion. An organization whose read fails is left out: its
+// conversions are read one by one.
+func (c *Calculator) readConversions(ctx context.Context, msgs []Message) map[string]*conversionsRead {
+	ids := map[string][]string{}
+	for _, m := range msgs {
+		if isPriceable(m) {
+			ids[m.OrgID] = append(ids[m.OrgID], m.EntityID)
+		}
+	}
+	out := map[string]*conversionsRead{}
+	for org, list := range ids {
+		if len(list) < 2 {
+			continue // one by one costs the same
+		}
+		convs, err := c.st.GetConversions(ctx, org, list)
+		if err != nil {
+			continue
+		}
+		entries, err := c.st.CommissionsOfSources(ctx, org, list)
+		if err != nil {
+			continue
+		}
+		out[org] = &conversionsRead{convs: convs, entries: entries}
+	}
+	return out
+}
+
 // prepareConversion computes the commission of a conversion not priced
 // yet and not refunded (ok), or reports that reconciling it takes more
-// (!ok: ReconcileConversion).
-func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string, getProgram programGetter) (*store.LedgerChange, bool, error) {
-	conv, err := c.st.GetConversion(ctx, orgID, conversionID)
+// (!ok: ReconcileConversion). read, when not nil, holds the conversion and
+// its entries (readConversions); else they are read here.
+func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string, getProgram programGetter, read *conversionsRead) (*store.LedgerChange, bool, error) {
+	var conv domain.Conversion
+	var err error
+	if read != nil {
+		var found bool
+		if conv, found = read.convs[conversionID]; !found {
+			err = store.ErrNotFound
+		}
+	} else {
+		conv, err = c.st.GetConversion(ctx, orgID, conversionID)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
 	}
 	if err != nil || conv.RefundedAmount.Amount > 0 {
 		return nil, false, err
 	}
-	entries, err := c.st.CommissionsOfSource(ctx, orgID, conv.ID)
-	if err != nil {
+	var entries []commission.Commission
+	if read != nil {
+		entries = read.entries[conv.ID]
+	} else if entries, err = c.st.CommissionsOfSource(ctx, orgID, conv.ID); err != nil {
 		return nil, false, err
 	}
 	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)

@@ -61,6 +61,12 @@ func TestPumpSkipsNotificationsNobodyWants(t *testing.T) {
 	if es := f.entries(first.ID); len(es) != 1 {
 		t.Fatalf("entries = %+v, want the commission", es)
 	}
+	// A refund is still the calculator's work: the commission is replaced.
+	f.refund(first.ID, 2500)
+	f.drain()
+	if es := f.entries(first.ID); len(es) < 2 {
+		t.Fatalf("entries after a refund = %+v, want the refund reconciled", es)
+	}
 	if got := f.notifications(func(string) bool { return true }); len(got) != 0 {
 		t.Fatalf("notifications handled for an organization that wants none: %v", got)
 	}

@@ -57,8 +57,30 @@ type Embedded struct {
 	// EmbeddedBatch changes and messages, for the next one to take more
 	// at once (DefaultLinger; negative: no wait).
 	Linger time.Duration
-	Log    *slog.Logger
+	// PruneEvery is how often Run has the queue forget the messages done
+	// more than KeepDone ago, when it can (QueuePruner; DefaultPruneEvery,
+	// DefaultKeepDone).
+	PruneEvery time.Duration
+	KeepDone   time.Duration
+	Log        *slog.Logger
+
+	lastPrune time.Time
 }
+
+// QueuePruner forgets the IDs of messages done before doneBefore (the
+// SQLite store's PruneQueue); their rows would otherwise stay for ever.
+type QueuePruner interface {
+	PruneQueue(ctx context.Context, doneBefore time.Time) (int64, error)
+}
+
+// Defaults of Embedded's pruning: every ten minutes, the messages done
+// more than an hour ago. A done message's ID only matters while the
+// outbox change that enqueued it could be read again, and the pump prunes
+// the outbox in the transaction that enqueues.
+const (
+	DefaultPruneEvery = 10 * time.Minute
+	DefaultKeepDone   = time.Hour
+)
 
 // Transactor runs fn with every store write made under the context it
 // gets in one write transaction, committed when fn returns nil (the SQLite
@@ -155,6 +177,7 @@ func (e *Embedded) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			e.Log.Error("pipeline round failed", "error", err)
 		}
+		e.prune(ctx)
 		next := poll
 		switch {
 		case err != nil || n == 0:
@@ -166,6 +189,38 @@ func (e *Embedded) Run(ctx context.Context) error {
 			next = min(e.linger().wait, poll)
 		}
 		t.Reset(next)
+	}
+}
+
+// prune has the queue forget old done messages once every PruneEvery
+// (the first time a PruneEvery after the first call).
+func (e *Embedded) prune(ctx context.Context) {
+	q, ok := e.Commissions.Queue.(QueuePruner)
+	if !ok {
+		return
+	}
+	every, keep := e.PruneEvery, e.KeepDone
+	if every <= 0 {
+		every = DefaultPruneEvery
+	}
+	if keep <= 0 {
+		keep = DefaultKeepDone
+	}
+	now := e.Commissions.now()
+	switch {
+	case e.lastPrune.IsZero():
+		e.lastPrune = now
+		return
+	case now.Sub(e.lastPrune) < every:
+		return
+	}
+	e.lastPrune = now
+	n, err := q.PruneQueue(ctx, now.Add(-keep))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.Log.Error("pruning the queue failed", "error", err)
+	case n > 0:
+		e.Log.Debug("queue pruned", "messages", n)
 	}
 }
 
@@ -284,7 +339,7 @@ func (p *Pump) once(ctx context.Context, direct func(context.Context, []Message)
 	var work []Message // for direct
 	wanted := map[string]bool{}
 	for _, c := range changes {
-		msgs, err := RouteAll(c)
+		msgs, err := p.route(ctx, wanted, c)
 		if err != nil {
 			p.log().Error("unroutable change skipped", "seq", c.Seq, "entity", c.Entity, "op", c.Op,
 				"organization", c.OrgID, "id", c.ID, "error", err)
@@ -354,6 +409,22 @@ func (p *Pump) once(ctx context.Context, direct func(context.Context, []Message)
 		return len(changes), fmt.Errorf("pipeline: prune outbox: %w", pruneErr)
 	}
 	return len(changes), nil
+}
+
+// route is RouteAll, but for an organization whose notifications nobody
+// receives (Wanted) it routes only the changes that can be the
+// calculator's work — conversions and deals — and none of the others
+// (commissions, referrals, partners: notifications only), sparing the
+// decoding and hashing of their images.
+func (p *Pump) route(ctx context.Context, seen map[string]bool, c store.Change) ([]Message, error) {
+	if p.wanted(ctx, seen, c.OrgID) {
+		return RouteAll(c)
+	}
+	switch c.Entity {
+	case EntityConversion, EntityDeal:
+		return Route(c)
+	}
+	return nil, nil
 }
 
 // wanted answers Wanted for orgID, once per round (seen).

@@ -44,6 +44,10 @@ type Ledger interface {
 	// CommissionsOfSource lists every entry of one conversion or deal (its
 	// commission, replacements, clawbacks), oldest first.
 	CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error)
+	// CommissionsOfSources lists the entries of each of the conversions
+	// or deals, by source ID (a source without entries is absent), each
+	// list oldest first: CommissionsOfSource for a batch.
+	CommissionsOfSources(ctx context.Context, orgID string, sourceIDs []string) (map[string][]commission.Commission, error)
 	// ListAudit returns the audit trail of one entry, oldest first.
 	ListAudit(ctx context.Context, orgID, commissionID string) ([]commission.AuditEntry, error)
 }

@@ -204,6 +204,9 @@ type Store interface {
 	// nothing is written.
 	RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error
 	GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error)
+	// GetConversions returns the organization's conversions among ids, by
+	// ID (an unknown ID is absent, not an error): GetConversion for a batch.
+	GetConversions(ctx context.Context, orgID string, ids []string) (map[string]domain.Conversion, error)
 	GetConversionByExternalID(ctx context.Context, orgID, externalID string) (domain.Conversion, error)
 	ListConversions(ctx context.Context, orgID string, f ConversionFilter, p Page) ([]domain.Conversion, string, error)
 	// CountConversions counts the conversions ListConversions lists, up

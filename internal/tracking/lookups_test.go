@@ -46,22 +46,7 @@ func TestPausedProgramStopsRedirectingWithinASecond(t *testing.T) {
 	elsewhere := programs.New(st, clk.now, ids, "https://refer.example")
 	here := programs.New(st, clk.now, ids, "https://refer.example", programs.WithOnChange(trk.Forget))
 
-	rate := int64(1000)
-	prog, err := elsewhere.Create(ctx, "org1", domain.ProgramSpec{
-		Name: "P", LandingURL: "https://example.com/", Currency: "USD", StartsAt: clk.now().Add(-time.Hour),
-		AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventPurchase},
-		Commission: domain.CommissionRule{Type: domain.RulePercentage, RateBps: &rate},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := elsewhere.Transition(ctx, "org1", prog.ID, domain.ProgramActive); err != nil {
-		t.Fatal(err)
-	}
-	rf, err := elsewhere.CreateReferrer(ctx, "org1", prog.ID, programs.ReferrerInput{Email: "r@example.com", Name: "R"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, rf := liveProgram(t, elsewhere, clk)
 	follow := func() error {
 		_, err := trk.Follow(ctx, rf.Code, tracking.Visitor{Addr: "192.0.2.1", UserAgent: "Mozilla/5.0 Firefox/140.0"}, true)
 		return err
@@ -91,4 +76,28 @@ func TestPausedProgramStopsRedirectingWithinASecond(t *testing.T) {
 	if err := follow(); !errors.Is(err, tracking.ErrLinkInactive) {
 		t.Fatalf("paused in this process: %v, want the link inactive at once", err)
 	}
+}
+
+// liveProgram creates a live program of org1 (USD, purchases, 10 %) with
+// one referrer through progs.
+func liveProgram(t *testing.T, progs *programs.Service, clk *clock) (domain.Program, domain.Referrer) {
+	t.Helper()
+	ctx := context.Background()
+	rate := int64(1000)
+	prog, err := progs.Create(ctx, "org1", domain.ProgramSpec{
+		Name: "P", LandingURL: "https://example.com/", Currency: "USD", StartsAt: clk.now().Add(-time.Hour),
+		AttributionWindowDays: 30, QualifyingEvents: []string{domain.EventPurchase},
+		Commission: domain.CommissionRule{Type: domain.RulePercentage, RateBps: &rate},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := progs.Transition(ctx, "org1", prog.ID, domain.ProgramActive); err != nil {
+		t.Fatal(err)
+	}
+	rf, err := progs.CreateReferrer(ctx, "org1", prog.ID, programs.ReferrerInput{Email: "r@example.com", Name: "R"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog, rf
 }

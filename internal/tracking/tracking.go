@@ -380,10 +380,31 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	if err := v.Err(); err != nil {
 		return conv, false, err
 	}
-	if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
-		return c, false, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	// A retry answers with the conversion its externalId recorded, whatever
+	// the checks below would say now. The store is asked for it first —
+	// unless it finds a taken externalId in its own write
+	// (ConversionConflictFirst): then only when the write or a check fails.
+	seen := func(err error) (domain.Conversion, bool, error) {
+		if c, gerr := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); gerr == nil {
+			return c, false, nil
+		} else if !errors.Is(gerr, store.ErrNotFound) {
+			return conv, false, gerr
+		}
 		return conv, false, err
+	}
+	first := !insertFirst(s.store)
+	if first {
+		if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
+			return c, false, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return conv, false, err
+		}
+	}
+	fail := func(err error) (domain.Conversion, bool, error) {
+		if first {
+			return conv, false, err
+		}
+		return seen(err)
 	}
 	now := s.now()
 	occurredAt := now
@@ -392,13 +413,13 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	}
 	ref, newRef, prog, err := s.resolveReferral(ctx, orgID, in, occurredAt)
 	if err != nil {
-		return conv, false, err
+		return fail(err)
 	}
 	var amount *domain.Money
 	if in.Amount != nil {
 		m, ok := in.Amount.In(prog.Currency)
 		if !ok {
-			return conv, false, notQualifying(domain.ReasonCurrencyMismatch, "the program's currency is "+prog.Currency)
+			return fail(notQualifying(domain.ReasonCurrencyMismatch, "the program's currency is "+prog.Currency))
 		}
 		amount = &m
 	}
@@ -406,14 +427,14 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 		var firstPaid *time.Time
 		if newRef == nil {
 			if firstPaid, err = store.FirstPaidAt(ctx, s.store, orgID, ref.ID); err != nil {
-				return conv, false, err
+				return fail(err)
 			}
 		}
 		if code, msg := prog.RenewalProblem(ref, firstPaid, amount, occurredAt, now); code != "" {
-			return conv, false, notQualifying(code, msg)
+			return fail(notQualifying(code, msg))
 		}
 	} else if code, msg := prog.ConversionProblem(ref, in.Event, amount, occurredAt, now); code != "" {
-		return conv, false, notQualifying(code, msg)
+		return fail(notQualifying(code, msg))
 	}
 	conv = domain.Conversion{
 		ID: s.ids("cnv"), OrgID: orgID, ReferralID: ref.ID, ProgramID: prog.ID, ReferrerID: ref.ReferrerID,
@@ -422,14 +443,29 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	}
 	if err := s.store.RecordConversion(ctx, conv, newRef); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			// The same externalId raced us and won: answer with it.
-			if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
-				return c, false, nil
-			}
+			// The externalId was taken, before or by a racing request:
+			// answer with that conversion.
+			return seen(err)
 		}
 		return conv, false, err
 	}
 	return conv, true, nil
+}
+
+// ConversionConflictFirst is implemented by a store whose RecordConversion
+// finds an externalId already taken as cheaply as GetConversionByExternalID
+// would (the SQLite store: its unique index, checked by the insert inside
+// the group commit). RecordConversion then skips the read before the
+// write, and reads only when the write or a check fails.
+type ConversionConflictFirst interface {
+	// ConversionConflictFirst reports whether RecordConversion returns
+	// store.ErrConflict, and writes nothing, for a taken externalId.
+	ConversionConflictFirst() bool
+}
+
+func insertFirst(st store.Store) bool {
+	cf, ok := st.(ConversionConflictFirst)
+	return ok && cf.ConversionConflictFirst()
 }
 
 // resolveReferral finds the referral a conversion belongs to: by ID, by

@@ -27,6 +27,12 @@
 // for POST /v1/conversions it decodes the same JSON and inserts one row
 // into SQLite in WAL mode.
 //
+// With -pid and -bare-pid (the servers' process IDs, Linux) it also
+// prints each server's CPU time per request and their ratio: on a machine
+// shared with other work the requests per second swing, the CPU spent per
+// request much less. For conversions the product's CPU time is counted
+// until its pipeline has gone quiet, so pricing is included.
+//
 // It signs in to the product with BOOTSTRAP_ADMIN_EMAIL (default
 // admin@example.com) and BOOTSTRAP_ADMIN_PASSWORD and creates its own
 // program, referrer and referral through the API. It writes, so it refuses
@@ -83,6 +89,9 @@ type options struct {
 	scenarios   []string
 	email       string
 	password    string
+	// pid and barePid, when not 0, are the servers' process IDs: the
+	// tool reports the CPU time each spent per request (Linux /proc).
+	pid, barePid int
 }
 
 func parseFlags(args []string, getenv func(string) string) (options, error) {
@@ -93,13 +102,15 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	concurrency := fs.Int("concurrency", 16, "concurrent requests (workers and keep-alive connections)")
 	maxReq := fs.Uint64("max", 1_000_000, "stop a scenario after this many requests even before -duration")
 	scenario := fs.String("scenario", "all", "repeat, new, conversion or all")
+	pid := fs.Int("pid", 0, "the product's process ID, to report its CPU time per request (0: not reported)")
+	barePid := fs.Int("bare-pid", 0, "the bare server's process ID, to report its CPU time per request (0: not reported)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	o := options{duration: *duration, concurrency: *concurrency, max: *maxReq}
+	o := options{duration: *duration, concurrency: *concurrency, max: *maxReq, pid: *pid, barePid: *barePid}
 	var err error
 	if o.product, err = loopbackURL(*rawURL); err != nil {
 		return o, err
@@ -220,7 +231,9 @@ func run(args []string) error {
 		r := row{scenario: sc}
 		if o.bare != nil {
 			t := bareTargets(o.bare, sc, runID)
+			cpu := startCPU(o.barePid)
 			r.bare = attack(ctx, o, "bare "+sc, t)
+			r.bare.cpu, r.bare.cpuErr = cpu.used()
 			fmt.Println(r.bare.line())
 			if err := r.bare.check(); err != nil {
 				failures = append(failures, fmt.Errorf("bare %s: %w", sc, err))
@@ -237,8 +250,18 @@ func run(args []string) error {
 			}
 			before++
 		}
+		cpu := startCPU(o.pid)
 		r.product = attack(ctx, o, "product "+sc, productTargets(api, fx, sc, runID))
 		fmt.Println(r.product.line())
+		if sc == "conversion" {
+			// Pricing the conversions is part of their cost: count the
+			// server's CPU until its pipeline has gone quiet (before the
+			// ledger is listed below, which is the tool's check, not work
+			// the product does per conversion).
+			r.product.cpu, r.product.cpuErr = cpu.waitIdle(ctx, pricedWithin)
+		} else {
+			r.product.cpu, r.product.cpuErr = cpu.used()
+		}
 		if err := r.product.check(); err != nil {
 			failures = append(failures, fmt.Errorf("product %s: %w", sc, err))
 		}
@@ -277,6 +300,10 @@ func run(args []string) error {
 	}
 	fmt.Println()
 	printTable(os.Stdout, rows)
+	if o.pid != 0 || o.barePid != 0 {
+		fmt.Println()
+		printCPU(os.Stdout, rows)
+	}
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
@@ -346,6 +373,10 @@ type measured struct {
 	metrics vegeta.Metrics
 	status  map[int]int
 	errors  map[string]int
+	// cpu is the server's CPU time over the scenario (for the product's
+	// conversions, until its pipeline went quiet); cpuErr why it is not known.
+	cpu    time.Duration
+	cpuErr error
 }
 
 // attack drives one server with vegeta: o.concurrency workers sending as
@@ -443,6 +474,36 @@ func printTable(w io.Writer, rows []row) {
 			}
 		}
 		fmt.Fprintf(w, "| %-40s | %12s | %13.0f | %6s |\n", scenarioTitles[r.scenario], bare, r.product.reqPerSec(), ratio)
+	}
+}
+
+// printCPU prints each server's CPU time per request and their ratio
+// (bare over product: the share of the bare server's rate the product
+// would reach if both had the same CPU to themselves).
+func printCPU(w io.Writer, rows []row) {
+	fmt.Fprintf(w, "| %-40s | %12s | %13s | %6s |\n", "server CPU per request", "bare", "product", "ratio")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|\n", strings.Repeat("-", 42), strings.Repeat("-", 14), strings.Repeat("-", 15), strings.Repeat("-", 8))
+	for _, r := range rows {
+		bare, product, ratio := "—", "—", "—"
+		if r.bare.name != "" && r.bare.cpuErr == nil && r.bare.cpu > 0 {
+			bare = perRequest(r.bare.cpu, r.bare.metrics.Requests)
+		}
+		if r.product.cpuErr == nil && r.product.cpu > 0 {
+			product = perRequest(r.product.cpu, r.product.metrics.Requests)
+			if bare != "—" && r.bare.metrics.Requests > 0 {
+				b := r.bare.cpu.Seconds() / float64(r.bare.metrics.Requests)
+				p := r.product.cpu.Seconds() / float64(r.product.metrics.Requests)
+				ratio = fmt.Sprintf("%.0f %%", 100*b/p)
+			}
+		}
+		fmt.Fprintf(w, "| %-40s | %12s | %13s | %6s |\n", scenarioTitles[r.scenario], bare, product, ratio)
+	}
+	for _, r := range rows {
+		for _, m := range []measured{r.bare, r.product} {
+			if m.cpuErr != nil {
+				fmt.Fprintf(w, "%s: CPU time not known: %v\n", m.name, m.cpuErr)
+			}
+		}
 	}
 }
 

@@ -474,6 +474,32 @@ func (s *Store) ListCommissions(ctx context.Context, orgID string, f store.Commi
 func (s *Store) CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error) {
 	ctx, done := s.op(ctx, "CommissionsOfSource")
 	defer done()
+	return s.commissionsOfSource(ctx, orgID, conversionOrDealID)
+}
+
+// CommissionsOfSources lists the entries of each source, by source ID: a
+// Query of GSI2 per source, as CommissionsOfSource. (The AWS calculator
+// prices one message at a time; the batch is the embedded pipeline's.)
+func (s *Store) CommissionsOfSources(ctx context.Context, orgID string, sourceIDs []string) (map[string][]commission.Commission, error) {
+	ctx, done := s.op(ctx, "CommissionsOfSources")
+	defer done()
+	out := map[string][]commission.Commission{}
+	for _, id := range sourceIDs {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		cs, err := s.commissionsOfSource(ctx, orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) > 0 {
+			out[id] = cs
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) commissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error) {
 	if conversionOrDealID == "" {
 		return nil, nil
 	}

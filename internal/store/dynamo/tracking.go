@@ -596,6 +596,34 @@ func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Con
 	return s.getConversion(ctx, orgID, id)
 }
 
+// GetConversions returns the organization's conversions among ids, by ID
+// (one consistent BatchGetItem per 100).
+func (s *Store) GetConversions(ctx context.Context, orgID string, ids []string) (map[string]domain.Conversion, error) {
+	ctx, done := s.op(ctx, "GetConversions")
+	defer done()
+	var keys []item
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, conversionKey(orgID, id))
+		}
+	}
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]domain.Conversion, len(items))
+	for _, it := range items {
+		c, err := decodeAs[domain.Conversion](it)
+		if err != nil {
+			return nil, err
+		}
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
 func (s *Store) getConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
 	it, err := s.getItem(ctx, conversionKey(orgID, id))
 	if err != nil {

@@ -237,8 +237,8 @@ func batchQuery(head, tuple, tail string, n int) string {
 }
 
 // queryIn runs head + "?, …)" with fixed and then values (each once), in
-// statements of batch sizes, calling scan on every row.
-func queryIn(ctx context.Context, tx *wtx, head string, fixed []any, values []string, scan func(rowScanner) error) error {
+// statements of batch sizes, calling scan on every row. It sorts values.
+func queryIn(ctx context.Context, tx querier, head string, fixed []any, values []string, scan func(rowScanner) error) error {
 	slices.Sort(values)
 	values = slices.Compact(values)
 	for len(values) > 0 {

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,16 +223,25 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 				return store.ErrConflict
 			}
 		}
-		for _, r := range created {
-			c := r.c
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO commissions (org_id, id, source_id, program_id, referrer_id, partner_id, status, created_at, revision, data)
-				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.OrgID, c.ID, sourceOf(c), c.ProgramID, c.ReferrerID, c.PartnerID, string(c.Status),
-				formatTime(c.CreatedAt), c.Revision, r.data); err != nil {
+		// The new entries and their changes in multi-row statements (the
+		// calculator's batch creates many at once): a failing row fails
+		// the whole change, as it would one by one.
+		if len(created) > 0 {
+			rows := make([]any, 0, len(created)*10)
+			changes := make([]any, 0, len(created)*7)
+			at := formatTime(time.Now())
+			for _, r := range created {
+				c := r.c
+				rows = append(rows, c.OrgID, c.ID, sourceOf(c), c.ProgramID, c.ReferrerID, c.PartnerID, string(c.Status),
+					formatTime(c.CreatedAt), c.Revision, r.data)
+				changes = append(changes, entityCommission, opInsert, c.OrgID, c.ID, nil, r.data, at)
+			}
+			if err := insertRows(ctx, tx,
+				`INSERT INTO commissions (org_id, id, source_id, program_id, referrer_id, partner_id, status, created_at, revision, data) VALUES `,
+				`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, 10, rows); err != nil {
 				return err
 			}
-			if err := appendChange(ctx, tx, entityCommission, opInsert, c.OrgID, c.ID, "", r.data); err != nil {
+			if err := insertRows(ctx, tx, outboxInsert, outboxRow, ``, 7, changes); err != nil {
 				return err
 			}
 		}
@@ -258,10 +269,13 @@ func (s *Store) ApplyLedgerChange(ctx context.Context, ch store.LedgerChange) er
 				return err
 			}
 		}
-		for i, a := range ch.Audit {
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO commission_audit (org_id, commission_id, at, to_status, data) VALUES (?, ?, ?, ?, ?)`,
-				ch.OrgID, a.CommissionID, formatTime(a.At), string(a.To), audit[i]); err != nil {
+		if len(ch.Audit) > 0 {
+			rows := make([]any, 0, len(ch.Audit)*5)
+			for i, a := range ch.Audit {
+				rows = append(rows, ch.OrgID, a.CommissionID, formatTime(a.At), string(a.To), audit[i])
+			}
+			if err := insertRows(ctx, tx, `INSERT INTO commission_audit (org_id, commission_id, at, to_status, data) VALUES `,
+				`(?, ?, ?, ?, ?)`, ``, 5, rows); err != nil {
 				return err
 			}
 		}
@@ -373,6 +387,43 @@ func decodeCommissionCursor(c string) (string, string, error) {
 func (s *Store) CommissionsOfSource(ctx context.Context, orgID, conversionOrDealID string) ([]commission.Commission, error) {
 	return queryAll(ctx, s.r, scanCommission, `SELECT `+commissionCols+` FROM commissions
 		WHERE org_id = ? AND source_id = ? AND source_id <> '' ORDER BY created_at, id`, orgID, conversionOrDealID)
+}
+
+// CommissionsOfSources lists the entries of each of the conversions or
+// deals, by source ID, each oldest first (ties by id): a statement per up
+// to 64 sources.
+func (s *Store) CommissionsOfSources(ctx context.Context, orgID string, sourceIDs []string) (map[string][]commission.Commission, error) {
+	out := map[string][]commission.Commission{}
+	err := queryIn(ctx, s.r, `SELECT source_id, `+commissionCols+` FROM commissions
+		WHERE org_id = ? AND source_id <> '' AND source_id IN (`, []any{orgID}, slices.Clone(sourceIDs),
+		func(sc rowScanner) error {
+			var source string
+			c, err := scanCommission(prefixScanner{sc, &source})
+			if err == nil {
+				out[source] = append(out[source], c)
+			}
+			return err
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	for _, cs := range out {
+		slices.SortFunc(cs, func(a, b commission.Commission) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return out, nil
+}
+
+// prefixScanner scans a row's first column into first and the rest as
+// asked.
+type prefixScanner struct {
+	rowScanner
+	first any
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.rowScanner.Scan(append([]any{p.first}, dest...)...)
 }
 
 // ListAudit returns the audit trail of the entry, oldest first (entries of

@@ -29,11 +29,17 @@ const defaultChangesLimit = 100
 // makes it. Images are the records' stored JSON ("" for none), which never
 // holds a password, token or key hash (those fields are json:"-").
 func appendChange(ctx context.Context, tx *wtx, entity, op, orgID, id, oldImage, newImage string) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, outboxInsert+outboxRow,
 		entity, op, orgID, id, nullable(oldImage), nullable(newImage), formatTime(time.Now()))
 	return err
 }
+
+// outboxInsert and outboxRow make the outbox's INSERT, of one or (with
+// insertRows) many rows.
+const (
+	outboxInsert = `INSERT INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `
+	outboxRow    = `(?, ?, ?, ?, ?, ?, ?)`
+)
 
 func nullable(s string) any {
 	if s == "" {

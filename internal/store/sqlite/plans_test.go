@@ -77,6 +77,9 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 		func() error { _, err := s.ReferralsByEmail(ctx, "org_a", "b@x.io"); return err },
 		func() error { _, err := s.GetConversionByExternalID(ctx, "org_a", "ord-1"); return err },
 		func() error { _, err := s.GetConversion(ctx, "org_a", "cnv_1"); return err },
+		// The embedded pipeline's batch reads (pipeline.PrepareBatch).
+		func() error { _, err := s.GetConversions(ctx, "org_a", []string{"cnv_1", "cnv_2"}); return err },
+		func() error { _, err := s.CommissionsOfSources(ctx, "org_a", []string{"cnv_1", "cnv_2"}); return err },
 		func() error { _, err := s.GetSession(ctx, "hash"); return err },
 		func() error { _, err := s.GetAPIKeyByHash(ctx, "hash"); return err },
 		func() error { _, err := s.GetUser(ctx, "org_a", "usr_1"); return err },

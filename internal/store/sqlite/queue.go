@@ -249,20 +249,31 @@ func (s *Store) DeadLetters(ctx context.Context, queue string, p store.Page) ([]
 // the table does not grow forever; dead letters are kept (and keep their
 // IDs remembered). Forget only IDs that can no longer be enqueued again —
 // well after the outbox that produced them was pruned. It returns how many
-// rows it dropped.
+// rows it dropped. It deletes pruneQueueChunk rows per write transaction,
+// so other writes (the group commit) get the writer in between.
 func (s *Store) PruneQueue(ctx context.Context, doneBefore time.Time) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx,
-			`DELETE FROM queue_messages WHERE done = 1 AND done_at < ?`, formatTime(doneBefore))
-		if err != nil {
+	var total int64
+	for {
+		var n int64
+		err := s.write(ctx, func(tx *wtx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM queue_messages WHERE rowid IN
+				(SELECT rowid FROM queue_messages WHERE done = 1 AND done_at < ? LIMIT ?)`,
+				formatTime(doneBefore), pruneQueueChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
 			return err
+		})
+		total += n
+		if err != nil || n < pruneQueueChunk {
+			return total, err
 		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
+	}
 }
+
+// pruneQueueChunk bounds the rows one of PruneQueue's transactions deletes.
+const pruneQueueChunk = 1000
 
 // queueMessageExists returns nil if the queue holds id (in any state), else
 // store.ErrNotFound.

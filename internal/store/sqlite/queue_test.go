@@ -331,3 +331,35 @@ func TestQueueIsDurable(t *testing.T) {
 		t.Fatalf("receive counts after reopen = %d, %d; want 1, 2", got[0].ReceiveCount, got[1].ReceiveCount)
 	}
 }
+
+// TestQueuePruneDeletesInChunks: PruneQueue forgets every acknowledged
+// message done before the time given, more than one chunk of them, and
+// none done later or still waiting.
+func TestQueuePruneDeletesInChunks(t *testing.T) {
+	ctx := context.Background()
+	s := openQueue(t)
+	t0 := time.Now()
+	n := pruneQueueChunk*2 + 7
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("m%05d", i)
+	}
+	if err := s.Enqueue(ctx, "q", msgs(t0, append(ids, "waiting")...)); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range s.AckAll(ctx, "q", ids) {
+		if err != nil {
+			t.Fatalf("ack %s: %v", ids[i], err)
+		}
+	}
+	if got, err := s.PruneQueue(ctx, t0.Add(-time.Hour)); err != nil || got != 0 {
+		t.Fatalf("PruneQueue before they were done = %d, %v; want 0", got, err)
+	}
+	if got, err := s.PruneQueue(ctx, time.Now().Add(time.Second)); err != nil || got != int64(n) {
+		t.Fatalf("PruneQueue = %d, %v; want %d", got, err, n)
+	}
+	got, err := s.Receive(ctx, "q", 10, time.Minute, t0.Add(time.Minute))
+	if err != nil || fmt.Sprint(deliveryIDs(got)) != "[waiting]" {
+		t.Fatalf("after pruning = %v, %v; want [waiting]", deliveryIDs(got), err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -344,6 +345,12 @@ func scanConversion(sc rowScanner) (domain.Conversion, error) {
 	return c, unmarshal(data, &c)
 }
 
+// ConversionConflictFirst reports that RecordConversion finds a taken
+// externalId itself (the unique index conversions_external_id, checked by
+// the insert in the group commit: store.ErrConflict, nothing written), so
+// the tracking service need not read before every conversion.
+func (s *Store) ConversionConflictFirst() bool { return true }
+
 // RecordConversion, in one transaction, stores newReferral if it is not nil,
 // stores c, and marks the referral c.ReferralID converted at c.OccurredAt if
 // it is pending. An externalId (or id) already used in the organization is
@@ -456,6 +463,24 @@ func (s *Store) ExpireReferral(ctx context.Context, orgID, id string, at time.Ti
 // GetConversion returns the organization's conversion with id.
 func (s *Store) GetConversion(ctx context.Context, orgID, id string) (domain.Conversion, error) {
 	return getOne(ctx, s.r, scanConversion, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id = ?`, orgID, id)
+}
+
+// GetConversions returns the organization's conversions among ids, by ID:
+// a statement per up to 64 of them.
+func (s *Store) GetConversions(ctx context.Context, orgID string, ids []string) (map[string]domain.Conversion, error) {
+	out := make(map[string]domain.Conversion, len(ids))
+	err := queryIn(ctx, s.r, `SELECT `+conversionCols+` FROM conversions WHERE org_id = ? AND id IN (`, []any{orgID}, slices.Clone(ids),
+		func(sc rowScanner) error {
+			c, err := scanConversion(sc)
+			if err == nil {
+				out[c.ID] = c
+			}
+			return err
+		})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
 }
 
 // GetConversionByExternalID returns the organization's conversion with the

@@ -218,6 +218,17 @@ func (fx *ledgerFixture) checkSource(t *testing.T, what, orgID, source string, w
 		return
 	}
 	checkEqual(t, what+": CommissionsOfSource", got, want)
+	// The same through the batch read, asked with an unknown source and
+	// the source twice.
+	all, err := fx.l.CommissionsOfSources(fx.ctx, orgID, []string{"no-such-source", source, source})
+	if err != nil {
+		t.Errorf("%s: CommissionsOfSources: %v", what, err)
+		return
+	}
+	if len(all) != min(len(want), 1) {
+		t.Errorf("%s: CommissionsOfSources: %d sources, want %d", what, len(all), min(len(want), 1))
+	}
+	checkEqual(t, what+": CommissionsOfSources", all[source], want)
 }
 
 // newestEntries orders entries newest first by CreatedAt, ties by ID

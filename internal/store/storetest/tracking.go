@@ -580,6 +580,20 @@ func conversionTests() []test {
 			checkList(t, "ListConversions", 5, []domain.Conversion{signup, purchase}, func(pg store.Page) ([]domain.Conversion, string, error) {
 				return fx.s.ListConversions(fx.ctx, org.ID, store.ConversionFilter{}, pg)
 			})
+			// The batch read: unknown IDs, another organization's and
+			// repeats are left out or answered once.
+			other := fx.mustOrg(t)
+			got, err := fx.s.GetConversions(fx.ctx, org.ID, []string{signup.ID, "cnv_unknown", purchase.ID, signup.ID})
+			if err != nil {
+				t.Fatalf("GetConversions: %v", err)
+			}
+			checkEqual(t, "GetConversions", got, map[string]domain.Conversion{purchase.ID: purchase, signup.ID: signup})
+			if got, err := fx.s.GetConversions(fx.ctx, other.ID, []string{purchase.ID}); err != nil || len(got) != 0 {
+				t.Errorf("GetConversions(another organization) = %v, %v; want none", got, err)
+			}
+			if got, err := fx.s.GetConversions(fx.ctx, org.ID, nil); err != nil || len(got) != 0 {
+				t.Errorf("GetConversions(no IDs) = %v, %v; want none", got, err)
+			}
 		}},
 		{"MarksReferralConvertedOnce", func(t *testing.T, fx *fixture) {
 			org := fx.mustOrg(t)

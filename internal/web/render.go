@@ -26,20 +26,31 @@ import (
 var assetFS embed.FS
 
 // assetVersion fingerprints the embedded assets so their URLs change with
-// their content and browsers may cache them for good (hashed on first use,
-// not at every cold start).
-var assetVersion = sync.OnceValue(func() string {
+// their content and browsers may cache them for good. It is a constant
+// (assetsDigest, checked against the files by TestAssetsDigestIsCurrent)
+// rather than hashed from assetFS, so that the page groups that serve no
+// asset do not link the assets: that is 64 KB of each of web-partners,
+// web-admin and web-portal (docs/performance.md, "Lambda footprint").
+func assetVersion() string { return assetsDigest }
+
+// assetsDigest is digestAssets(assetFS): update it when an asset changes
+// (TestAssetsDigestIsCurrent prints the new value).
+const assetsDigest = "0a7fcebe919e"
+
+// digestAssets is the first 12 hex digits of the SHA-256 of the assets'
+// paths and contents, in fs.WalkDir's order.
+func digestAssets(fsys fs.FS) string {
 	h := sha256.New()
-	_ = fs.WalkDir(assetFS, "assets", func(p string, d fs.DirEntry, err error) error {
+	_ = fs.WalkDir(fsys, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
-			b, _ := assetFS.ReadFile(p)
+			b, _ := fs.ReadFile(fsys, p)
 			h.Write([]byte(p))
 			h.Write(b)
 		}
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
-})
+}
 
 func (s *Server) asset(rq *request) error {
 	name := rq.r.PathValue("file")

@@ -1,4 +1,4 @@
-// Command web-admin is the Lambda function serving the web UI's settings,
+// Command web-admin is the Lambda function serving the web UI's analytics, settings,
 // commission and payout pages
 // (internal/web.GroupAdmin).
 package main

@@ -1,6 +1,6 @@
 // Command web is the Lambda function serving the web UI's public pages
 // (sign-in, invitations, password resets), its assets, the dashboard,
-// programs, referrals, referrers, conversions and analytics, on the HTTP
+// programs, referrals, referrers and conversions, on the HTTP
 // API's $default route (internal/web.Group).
 package main
 

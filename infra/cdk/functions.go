@@ -307,10 +307,10 @@ var Functions = []Function{
 	},
 	{
 		Name: "WebAdmin", Dir: "web-admin",
-		Description: "Web UI pages of settings, commissions and payouts.",
+		Description: "Web UI pages of analytics, settings, commissions and payouts.",
 		Timeout:     29,
 		Table:       readWriteDelete, Secrets: true,
-		Routes: []string{"ANY /settings/{proxy+}", "ANY /commissions", "ANY /commissions/{proxy+}", "ANY /commissions.csv", "ANY /payouts", "ANY /payouts/{proxy+}"},
+		Routes: []string{"ANY /analytics", "ANY /analytics/{proxy+}", "ANY /settings/{proxy+}", "ANY /commissions", "ANY /commissions/{proxy+}", "ANY /commissions.csv", "ANY /payouts", "ANY /payouts/{proxy+}"},
 	},
 	{
 		Name: "WebPortal", Dir: "web-portal",

@@ -117,12 +117,12 @@ type Page struct {
 // The one-process server serves every group from one mux (AllGroups).
 const (
 	// Group: sign-in and the other public pages, assets, the dashboard,
-	// programs, referrals, referrers, conversions and analytics.
+	// programs, referrals, referrers and conversions.
 	Group = "web"
 	// GroupPartners: partners (and their analytics), partner tiers and
 	// deals.
 	GroupPartners = "web-partners"
-	// GroupAdmin: settings, commissions and payouts.
+	// GroupAdmin: analytics, settings, commissions and payouts.
 	GroupAdmin = "web-admin"
 	// GroupPortal: the partner portal (and its PDF statements).
 	GroupPortal = "web-portal"
@@ -157,7 +157,7 @@ func AllGroups() []PageGroup {
 // checks every page of a group is under its prefixes and no other group's.
 var WebGroupPrefixes = map[string][]string{
 	GroupPartners: {"/partners", "/partners/", "/partners.csv", "/partner-tiers", "/partner-tiers/", "/deals", "/deals/", "/deals.csv"},
-	GroupAdmin:    {"/settings/", "/commissions", "/commissions/", "/commissions.csv", "/payouts", "/payouts/"},
+	GroupAdmin:    {"/analytics", "/analytics/", "/settings/", "/commissions", "/commissions/", "/commissions.csv", "/payouts", "/payouts/"},
 	GroupPortal:   {"/portal", "/portal/"},
 }
 
@@ -204,12 +204,6 @@ func consolePages(s *Server) []Page {
 		{"GET", "/conversions.csv", staff, s.conversionExport},
 		{"POST", "/conversions/{id}/refund", admin, s.conversionRefund},
 
-		// Analytics: staff, as the API's /v1/analytics/* routes.
-		{"GET", "/analytics", staff, s.referralAnalytics},
-		{"GET", "/analytics/summary.csv", staff, s.analyticsCSV("summary")},
-		{"GET", "/analytics/timeseries.csv", staff, s.analyticsCSV("timeseries")},
-		{"GET", "/analytics/top-referrers.csv", staff, s.analyticsCSV("top-referrers")},
-		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
 		{"GET", "/logo/{org}/{version}", public, s.logo}, // public by its unguessable version: see logoPath
 	}
 }
@@ -245,6 +239,13 @@ func partnerPages(s *Server) []Page {
 
 func adminPages(s *Server) []Page {
 	return []Page{
+		// Analytics: staff, as the API's /v1/analytics/* routes.
+		{"GET", "/analytics", staff, s.referralAnalytics},
+		{"GET", "/analytics/summary.csv", staff, s.analyticsCSV("summary")},
+		{"GET", "/analytics/timeseries.csv", staff, s.analyticsCSV("timeseries")},
+		{"GET", "/analytics/top-referrers.csv", staff, s.analyticsCSV("top-referrers")},
+		{"GET", "/analytics/partners.csv", staff, s.analyticsCSV("partners")},
+
 		{"GET", "/settings/users", admin, s.userList},
 		{"POST", "/settings/users", admin, s.userInvite},
 		{"POST", "/settings/users/{id}/invitation", admin, s.userResend},

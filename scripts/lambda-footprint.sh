@@ -60,5 +60,5 @@ printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' 
 for line in "$hello" $(for d in functions/*/; do n=$(basename "$d"); echo "$n"; done); do
   if [ "$line" = "$hello" ]; then r=$hello; else r=$(row "$line" "./functions/$line"); fi
   read -r name size ms libs <<<"$r"
-  printf '| %-22s | %9.1f | %6.1f | %13s | %-28s |\n' "$name" "$(echo "$size/1000000" | bc -l)" "$(echo "$size/$hsize" | bc -l)" "$ms" "$libs"
+  printf '| %-22s | %9.2f | %6.2f | %13s | %-28s |\n' "$name" "$(echo "$size/1000000" | bc -l)" "$(echo "$size/$hsize" | bc -l)" "$ms" "$libs"
 done

@@ -384,6 +384,8 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	// the checks below would say now. The store is asked for it first —
 	// unless it finds a taken externalId in its own write
 	// (ConversionConflictFirst): then only when the write or a check fails.
+	// seen answers with the conversion the externalId recorded; with none,
+	// with err (nil: go on and record this one).
 	seen := func(err error) (domain.Conversion, bool, error) {
 		if c, gerr := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); gerr == nil {
 			return c, false, nil
@@ -394,10 +396,8 @@ func (s *Service) RecordConversion(ctx context.Context, orgID string, in Convers
 	}
 	first := !insertFirst(s.store)
 	if first {
-		if c, err := s.store.GetConversionByExternalID(ctx, orgID, in.ExternalID); err == nil {
-			return c, false, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return conv, false, err
+		if c, created, err := seen(nil); err != nil || c.ID != "" {
+			return c, created, err
 		}
 	}
 	fail := func(err error) (domain.Conversion, bool, error) {

@@ -25,9 +25,8 @@ import (
 const checkpointEvery = time.Second
 
 type checkpointer struct {
-	db      *sql.DB
-	quit    chan struct{}
-	stopped chan struct{}
+	db   *sql.DB
+	loop *loop
 }
 
 func startCheckpointer(path string, common map[string][]string) (*checkpointer, error) {
@@ -36,22 +35,11 @@ func startCheckpointer(path string, common map[string][]string) (*checkpointer, 
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	c := &checkpointer{db: db, quit: make(chan struct{}), stopped: make(chan struct{})}
-	go func() {
-		defer close(c.stopped)
-		t := time.NewTicker(checkpointEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.quit:
-				return
-			case <-t.C:
-				// Errors (SQLITE_BUSY while another process checkpoints)
-				// only mean the next tick tries again.
-				_, _ = db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
-			}
-		}
-	}()
+	// Errors (SQLITE_BUSY while another process checkpoints) only mean
+	// the next tick tries again.
+	c := &checkpointer{db: db, loop: every(checkpointEvery, func() {
+		_, _ = db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+	})}
 	return c, nil
 }
 
@@ -59,11 +47,43 @@ func (c *checkpointer) stop() error {
 	if c == nil {
 		return nil
 	}
-	select {
-	case <-c.quit:
-	default:
-		close(c.quit)
-	}
-	<-c.stopped
+	c.loop.stop()
 	return c.db.Close()
+}
+
+// loop runs a function every so often on its own goroutine until stopped:
+// the store's background work (checkpoints, pruning the click limits).
+type loop struct{ quit, stopped chan struct{} }
+
+// every starts a loop running fn every d, the first time d from now.
+func every(d time.Duration, fn func()) *loop {
+	l := &loop{quit: make(chan struct{}), stopped: make(chan struct{})}
+	go func() {
+		defer close(l.stopped)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.quit:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	return l
+}
+
+// stop ends the loop and waits for a run in progress; stopping a nil or
+// stopped loop does nothing.
+func (l *loop) stop() {
+	if l == nil {
+		return
+	}
+	select {
+	case <-l.quit:
+	default:
+		close(l.quit)
+	}
+	<-l.stopped
 }

@@ -180,36 +180,13 @@ func (h *clickHorizon) before(now time.Time) (time.Time, bool) {
 }
 
 func (s *Store) startClickPruner() {
-	s.pruneQuit, s.pruneStopped = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(s.pruneStopped)
-		t := time.NewTicker(clickPruneEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.pruneQuit:
-				return
-			case <-t.C:
-				if before, ok := s.horizon.before(time.Now()); ok {
-					// An error (the store closing, a busy file) only
-					// means the next round tries again.
-					_, _ = s.pruneClickLimits(context.Background(), before)
-				}
-			}
+	s.pruner = every(clickPruneEvery, func() {
+		if before, ok := s.horizon.before(time.Now()); ok {
+			// An error (the store closing, a busy file) only means the
+			// next round tries again.
+			_, _ = s.pruneClickLimits(context.Background(), before)
 		}
-	}()
-}
-
-func (s *Store) stopClickPruner() {
-	if s.pruneQuit == nil {
-		return
-	}
-	select {
-	case <-s.pruneQuit:
-	default:
-		close(s.pruneQuit)
-	}
-	<-s.pruneStopped
+	})
 }
 
 // pruneClickLimits deletes the click_limits rows of windows that started

@@ -45,8 +45,8 @@ type Store struct {
 	recent recentClicks
 	// horizon and the pruner delete click_limits rows no click needs
 	// (clicklimits.go).
-	horizon                 clickHorizon
-	pruneQuit, pruneStopped chan struct{}
+	horizon clickHorizon
+	pruner  *loop
 }
 
 var (
@@ -177,7 +177,7 @@ func cloneValues(v url.Values) url.Values {
 // Close closes both connection pools (after the grouped writes queued
 // before it have committed).
 func (s *Store) Close() error {
-	s.stopClickPruner()
+	s.pruner.stop()
 	s.stopGrouper()
 	var errs []error
 	errs = append(errs, s.ckpt.stop())

@@ -156,14 +156,12 @@ func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) 
 	if _, err := tx.ExecContext(ctx, insertLimitRow, p.limitRow...); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx,
+	// No outbox row: the analytics rollup reads clicks from their table
+	// (analytics.go).
+	_, err = tx.ExecContext(ctx,
 		`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		p.clickRow...); err != nil {
-		return false, err
-	}
-	// The analytics rollup counts clicks from the outbox like every
-	// other record (the visitor hash is not in the image).
-	return true, appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data)
+		p.clickRow...)
+	return err == nil, err
 }
 
 const insertLimitRow = `INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES (?, ?, ?, ?, ?)`

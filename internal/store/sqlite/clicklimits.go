@@ -102,7 +102,10 @@ func (s limitSet) add(r limitRow) {
 func (s limitSet) lastAt(from int64, visitor digest) int64 {
 	latest := int64(math.MinInt64)
 	for start, w := range s {
-		if t, ok := w.last[visitor]; ok && start >= from && t > latest {
+		if start < from {
+			continue
+		}
+		if t, ok := w.last[visitor]; ok && t > latest {
 			latest = t
 		}
 	}

@@ -193,8 +193,7 @@ func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (sto
 		// Nothing else can commit while this transaction holds the writer:
 		// a feed read to its end has given everything made before now, one
 		// that is not as far as its last item.
-		now := time.Now()
-		at := now
+		at := time.Now()
 		if len(changes) > 0 {
 			cursor = changes[len(changes)-1].Seq
 			if len(changes) == limit {

@@ -97,28 +97,6 @@ func (s limitSet) add(r limitRow) {
 	w.count[r.source]++
 }
 
-// lastAt is the visitor's latest click in the windows from from on
-// (math.MinInt64 for none).
-func (s limitSet) lastAt(from int64, visitor digest) int64 {
-	latest := int64(math.MinInt64)
-	for start, w := range s {
-		if start < from {
-			continue
-		}
-		if t, ok := w.last[visitor]; ok && t > latest {
-			latest = t
-		}
-	}
-	return latest
-}
-
-func (s limitSet) count(window int64, source digest) int32 {
-	if w := s[window]; w != nil {
-		return w.count[source]
-	}
-	return 0
-}
-
 // probe is what deciding a click looks up: its visitor under each of its
 // addresses, and its address's window.
 type probe struct {
@@ -165,12 +143,21 @@ func (p *pendingClick) row() limitRow {
 func (pr *probe) decided(sets ...limitSet) bool {
 	var n int32
 	for _, s := range sets {
-		for _, v := range pr.visitors {
-			if s.lastAt(pr.from, v) > pr.since {
-				return true
+		// One pass over the windows (a few), looking up every digest in
+		// each one recent enough.
+		for start, w := range s {
+			if start < pr.from {
+				continue
+			}
+			for _, v := range pr.visitors {
+				if t, ok := w.last[v]; ok && t > pr.since {
+					return true
+				}
+			}
+			if start == pr.window {
+				n += w.count[pr.source]
 			}
 		}
-		n += s.count(pr.window, pr.source)
 	}
 	return pr.cap > 0 && n >= pr.cap
 }

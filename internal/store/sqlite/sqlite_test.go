@@ -35,6 +35,31 @@ func migrationCount(t *testing.T, s *Store) int {
 	return n
 }
 
+// The driver runs a connection's pragmas sorted by their text, so a value
+// set twice is the one that sorts last: each pool must end up with its own.
+func TestEachPoolHasItsOwnMmapAndCacheSize(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	for _, c := range []struct {
+		name       string
+		p          *pool
+		mmap, size int64
+	}{
+		{"writer", s.w, 268435456, -4096},
+		{"reader", s.r, 0, -16384},
+	} {
+		var mmap, size int64
+		if err := c.p.QueryRow(`PRAGMA mmap_size`).Scan(&mmap); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.p.QueryRow(`PRAGMA cache_size`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if mmap != c.mmap || size != c.size {
+			t.Errorf("%s: mmap_size %d, cache_size %d; want %d, %d", c.name, mmap, size, c.mmap, c.size)
+		}
+	}
+}
+
 func TestReopenKeepsDataAndAppliesMigrationsOnce(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nested", "dir", "db.sqlite")

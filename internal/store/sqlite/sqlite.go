@@ -43,6 +43,8 @@ type Store struct {
 	ckpt  *checkpointer // nil until Open has finished
 	// recent answers repeat clicks without a query.
 	recent recentClicks
+	// converted answers GetReferral for converted referrals.
+	converted convertedReferrals
 	// horizon and the pruner delete click_limits rows no click needs
 	// (clicklimits.go).
 	horizon clickHorizon

@@ -258,6 +258,49 @@ func TestClicksAndConversions(t *testing.T) {
 	}
 }
 
+// GetReferral keeps converted referrals only: a pending one is read again
+// (a conversion converts it), a converted one never changes and is answered
+// from memory.
+func TestGetReferralKeepsConvertedReferralsOnly(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	pending := domain.Referral{ID: "rfl_p", OrgID: "org_a", ProgramID: "prg_1", ReferrerID: "rfr_1",
+		Email: "p@x.io", Status: domain.ReferralPending, CreatedAt: t0}
+	if err := s.RecordConversion(ctx, domain.Conversion{ID: "cnv_0", OrgID: "org_a", ReferralID: "rfl_none", ProgramID: "prg_1",
+		ExternalID: "ord-0", OccurredAt: t0, CreatedAt: t0}, &pending); err != nil {
+		t.Fatal(err)
+	}
+	conv := domain.Conversion{ID: "cnv_1", OrgID: "org_a", ReferralID: "rfl_p", ProgramID: "prg_1",
+		ExternalID: "ord-1", OccurredAt: t0.Add(time.Hour), CreatedAt: t0}
+	if got, err := s.GetReferral(ctx, "org_a", "rfl_p"); err != nil || got.Status != domain.ReferralPending {
+		t.Fatalf("pending referral = %+v, %v", got, err)
+	}
+	if err := s.RecordConversion(ctx, conv, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetReferral(ctx, "org_a", "rfl_p")
+	if err != nil || got.Status != domain.ReferralConverted || !got.ConvertedAt.Equal(conv.OccurredAt) {
+		t.Fatalf("referral after its conversion = %+v, %v (a pending referral was kept)", got, err)
+	}
+	// Answered from memory from now on, even when the file changes under
+	// it (which nothing in the store does to a converted referral):
+	got.ConvertedAt = nil // the caller's copy
+	if _, err := s.w.Exec(`UPDATE referrals SET data = json_set(data, '$.name', 'changed') WHERE id = 'rfl_p'`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.GetReferral(ctx, "org_a", "rfl_p")
+	if err != nil || again.Name != "" || again.ConvertedAt == nil || !again.ConvertedAt.Equal(conv.OccurredAt) {
+		t.Fatalf("converted referral read again = %+v, %v", again, err)
+	}
+	if _, err := s.GetReferral(ctx, "org_b", "rfl_p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another organization's referral: %v", err)
+	}
+	// A converted referral cannot be expired.
+	if _, err := s.ExpireReferral(ctx, "org_a", "rfl_p", t0.Add(48*time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("expire a converted referral: %v", err)
+	}
+}
+
 // Concurrent writers queue on the single writer connection instead of
 // failing with SQLITE_BUSY, while readers keep reading.
 func TestConcurrentWrites(t *testing.T) {

@@ -10,7 +10,8 @@ import (
 // that a conversion of an already converted referral (a renewal, a repeat
 // purchase — and every conversion after the first) reads none: a read
 // transaction on a reader connection and the record's decoding were 6–12 %
-// of the CPU of a conversion. A converted referral never changes — the
+// of the CPU of a conversion. Recording a conversion of one skips the
+// read of its status too. A converted referral never changes — the
 // only statement that changes a referral is changeReferralStatus's, which
 // moves a pending or expired one and refuses to change a converted one —
 // and none is ever deleted, so an entry needs no invalidation, not even for
@@ -34,6 +35,14 @@ func (c *convertedReferrals) get(orgID, id string) (domain.Referral, bool) {
 		r.ConvertedAt = &at
 	}
 	return r, ok
+}
+
+// has reports whether the referral is known to be converted.
+func (c *convertedReferrals) has(orgID, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[referralKey{orgID, id}]
+	return ok
 }
 
 func (c *convertedReferrals) add(r domain.Referral) {

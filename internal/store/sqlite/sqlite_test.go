@@ -295,6 +295,18 @@ func TestGetReferralKeepsConvertedReferralsOnly(t *testing.T) {
 	if _, err := s.GetReferral(ctx, "org_b", "rfl_p"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another organization's referral: %v", err)
 	}
+	// Another conversion of it (which skips reading its status) leaves it
+	// as it was.
+	later := conv
+	later.ID, later.ExternalID, later.OccurredAt = "cnv_2", "ord-2", t0.Add(2*time.Hour)
+	if err := s.RecordConversion(ctx, later, nil); err != nil {
+		t.Fatal(err)
+	}
+	var status, convertedAt string
+	if err := s.r.QueryRow(`SELECT status, converted_at FROM referrals WHERE id = 'rfl_p'`).Scan(&status, &convertedAt); err != nil ||
+		status != domain.ReferralConverted || convertedAt != formatTime(conv.OccurredAt) {
+		t.Fatalf("referral after another conversion: %s at %s, %v", status, convertedAt, err)
+	}
 	// A converted referral cannot be expired.
 	if _, err := s.ExpireReferral(ctx, "org_a", "rfl_p", t0.Add(48*time.Hour)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("expire a converted referral: %v", err)

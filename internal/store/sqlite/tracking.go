@@ -384,6 +384,9 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
 			return err
 		}
+		if s.converted.has(c.OrgID, c.ReferralID) {
+			return nil // converted before, and a converted referral stays so
+		}
 		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt, c.CreatedAt)
 	})
 }

@@ -91,7 +91,10 @@ func TestInTxTakesGroupedWrites(t *testing.T) {
 
 // A click recorded under an InTx context is decided and written in the
 // batch (a savepoint of it) instead of waiting for the writer connection
-// the batch holds — which would never come.
+// the batch holds — which would never come. A repeat in the same batch, or
+// after it, is a repeat; a click of a batch that rolled back left nothing
+// behind (the memory of the limits takes a batch's rows only from the
+// file, once it has committed).
 func TestInTxTakesClicks(t *testing.T) {
 	s := openT(t, filepath.Join(t.TempDir(), "batch.db"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -99,17 +102,44 @@ func TestInTxTakesClicks(t *testing.T) {
 	if err := s.CreateReferrer(ctx, domain.Referrer{ID: "rfr_1", OrgID: "org_a", ProgramID: "prg_1", Email: "jane@x.io", Code: "jane"}); err != nil {
 		t.Fatal(err)
 	}
-	var counted bool
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		counted, err = s.RecordClick(ctx, domain.Click{ID: "clk_1", OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: "v1", At: t0},
+	click := func(ctx context.Context, id, visitor string) bool {
+		t.Helper()
+		counted, err := s.RecordClick(ctx, domain.Click{ID: id, OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane", VisitorHash: visitor, At: t0},
 			store.ClickLimits{Window: time.Hour})
-		return err
+		if err != nil {
+			t.Fatalf("RecordClick(%s, %s) = %v", id, visitor, err)
+		}
+		return counted
+	}
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if !click(ctx, "clk_1", "v1") {
+			t.Error("the first click in InTx was not counted")
+		}
+		if click(ctx, "clk_2", "v1") {
+			t.Error("a repeat in the same InTx was counted") // its row is not committed yet
+		}
+		return nil
 	})
-	if err != nil || !counted {
-		t.Fatalf("RecordClick in InTx = %v, %v; want counted", counted, err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if r, err := s.GetReferrerByCode(ctx, "jane"); err != nil || r.Clicks != 1 {
 		t.Fatalf("after the batch: %+v, %v; want 1 click", r, err)
+	}
+	if click(ctx, "clk_3", "v1") {
+		t.Error("a repeat after the InTx committed was counted")
+	}
+	// A batch that rolls back leaves no trace in the limits either.
+	boom := errors.New("boom")
+	if err := s.InTx(ctx, func(ctx context.Context) error {
+		if !click(ctx, "clk_4", "v2") {
+			t.Error("v2's click in the failing InTx was not counted")
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	if !click(ctx, "clk_5", "v2") {
+		t.Error("v2, whose only click was rolled back, was not counted")
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,6 +45,7 @@ type pendingClick struct {
 	// once) rather than by the one goroutine that commits, when groups are
 	// forming.
 	clickRow, limitRow, outboxRow []any
+	pr                            *probe // what deciding it looks up (probe)
 
 	counted bool
 	err     error
@@ -59,6 +61,7 @@ func (p *pendingClick) boxRows() {
 	p.clickRow = []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, p.data}
 	p.limitRow = []any{p.key, p.lim.SourceHash, p.window, c.VisitorHash, at}
 	p.outboxRow = []any{entityClick, opInsert, c.OrgID, c.ID, nil, p.data}
+	p.probe()
 }
 
 // maxBatchRows bounds the rows of one multi-row statement (maxGroup clicks
@@ -68,14 +71,16 @@ const maxBatchRows = 64
 // recordClicks decides and writes the group's clicks in tx, setting each
 // one's counted and err. only says the clicks are tx's only writes. The
 // error it returns is one that leaves tx unusable (the group fails).
-func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick, only bool) error {
+func recordClicks(ctx context.Context, tx *wtx, lt *limitTx, clicks []*pendingClick, only bool) error {
 	if only {
 		// Nothing else to keep: no savepoint (it would copy every page the
 		// batch changes to the statement journal), and a failed batch is
 		// undone with the whole transaction.
-		if writeClickBatch(ctx, tx, clicks) == nil {
+		n, seq := lt.mark()
+		if writeClickBatch(ctx, tx, lt, clicks) == nil {
 			return nil
 		}
+		lt.undo(n, seq)
 		if err := tx.Rollback(); err != nil {
 			return err
 		}
@@ -84,36 +89,40 @@ func recordClicks(ctx context.Context, tx *wtx, clicks []*pendingClick, only boo
 			return err
 		}
 		tx.Tx = sqlTx
-		return recordEach(ctx, tx, clicks)
+		return recordEach(ctx, tx, lt, clicks)
 	}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT clicks`); err != nil {
 		return err
 	}
-	err := writeClickBatch(ctx, tx, clicks)
+	n, seq := lt.mark()
+	err := writeClickBatch(ctx, tx, lt, clicks)
 	if err == nil {
 		_, err := tx.ExecContext(ctx, `RELEASE clicks`)
 		return err
 	}
 	// Undo the batch and run each click alone: only the failing one fails.
+	lt.undo(n, seq)
 	if _, err := tx.ExecContext(ctx, `ROLLBACK TO clicks`); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `RELEASE clicks`); err != nil {
 		return err
 	}
-	return recordEach(ctx, tx, clicks)
+	return recordEach(ctx, tx, lt, clicks)
 }
 
 // recordEach runs each click alone in its own savepoint: only a failing
 // one fails.
-func recordEach(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
+func recordEach(ctx context.Context, tx *wtx, lt *limitTx, clicks []*pendingClick) error {
 	for _, p := range clicks {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT click`); err != nil {
 			return err
 		}
-		p.counted, p.err = recordClickTx(ctx, tx, p)
+		n, seq := lt.mark()
+		p.counted, p.err = recordClickTx(ctx, tx, lt, p)
 		if p.err != nil {
 			p.counted = false
+			lt.undo(n, seq)
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO click`); err != nil {
 				return fmt.Errorf("%w (while undoing: %w)", err, p.err)
 			}
@@ -125,14 +134,14 @@ func recordEach(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
 	return nil
 }
 
-// writeClickBatch is recordClicks' batch: any error undoes all of it.
-func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error {
+// writeClickBatch is recordClicks' batch: any error undoes all of it (the
+// caller undoes lt too).
+func writeClickBatch(ctx context.Context, tx *wtx, lt *limitTx, clicks []*pendingClick) error {
 	for _, p := range clicks {
 		p.counted, p.err = false, nil
 		p.boxRows()
 	}
-	st, err := readLimits(ctx, tx, clicks)
-	if err != nil {
+	if err := lt.catchUp(ctx, tx); err != nil {
 		return err
 	}
 
@@ -141,10 +150,10 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	var sumOrder [][2]string
 	var counted []*pendingClick
 	for _, p := range clicks {
-		if !st.counts(p) {
+		if lt.decided(p) {
 			continue
 		}
-		st.add(p)
+		lt.note(p.row())
 		p.counted = true
 		counted = append(counted, p)
 		rk := [2]string{p.c.OrgID, p.c.ReferrerID}
@@ -172,8 +181,12 @@ func writeClickBatch(ctx context.Context, tx *wtx, clicks []*pendingClick) error
 	for _, p := range counted {
 		args = append(args, p.limitRow...)
 	}
-	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES `,
-		`(?, ?, ?, ?, ?)`, "", 5, args); err != nil {
+	res, err := insertRowsLast(ctx, tx, `INSERT OR FAIL INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES `,
+		`(?, ?, ?, ?, ?)`, "", 5, args)
+	if err != nil {
+		return err
+	}
+	if lt.seq, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	args = args[:0]
@@ -272,12 +285,21 @@ func queryIn(ctx context.Context, tx querier, head string, fixed []any, values [
 // insertRows runs head + tuples + tail for args, width values a row, in
 // statements of batch sizes.
 func insertRows(ctx context.Context, tx *wtx, head, tuple, tail string, width int, args []any) error {
+	_, err := insertRowsLast(ctx, tx, head, tuple, tail, width, args)
+	return err
+}
+
+// insertRowsLast is insertRows, returning the last statement's result (its
+// LastInsertId is the last row's rowid).
+func insertRowsLast(ctx context.Context, tx *wtx, head, tuple, tail string, width int, args []any) (sql.Result, error) {
+	var res sql.Result
 	for len(args) > 0 {
 		n := batchSize(len(args) / width)
-		if _, err := tx.ExecContext(ctx, batchQuery(head, tuple, tail, n), args[:n*width]...); err != nil {
-			return err
+		var err error
+		if res, err = tx.ExecContext(ctx, batchQuery(head, tuple, tail, n), args[:n*width]...); err != nil {
+			return nil, err
 		}
 		args = args[n*width:]
 	}
-	return nil
+	return res, nil
 }

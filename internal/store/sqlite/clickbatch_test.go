@@ -92,11 +92,15 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 			t.Fatalf("group %d: the other write: %v", group, errs[len(errs)-1])
 		}
 		for i, twin := range twins {
+			lt := single.limits.begin()
 			err := single.write(ctx, func(tx *wtx) error {
 				var err error
-				twin.counted, err = recordClickTx(ctx, tx, twin)
+				twin.counted, err = recordClickTx(ctx, tx, lt, twin)
 				return err
 			})
+			if err == nil {
+				lt.committed()
+			}
 			if twin.counted = twin.counted && err == nil; !errors.Is(errs[i], err) || clicks[i].counted != twin.counted {
 				t.Fatalf("group %d, click %d (%+v, %+v): batched %v, %v; alone %v, %v",
 					group, i, twin.c, twin.lim, clicks[i].counted, errs[i], twin.counted, err)

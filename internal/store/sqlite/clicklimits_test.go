@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,22 +44,41 @@ func TestMigrationKeepsTheClickLimitsOfTheOldTables(t *testing.T) {
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM click_limits`).Scan(&n); err != nil || n != 2+3+1 {
 		t.Fatalf("click_limits rows after the migration = %d, %v; want 6", n, err)
 	}
-	id := 0
-	click := func(visitor, source string, at time.Time, want bool) {
-		t.Helper()
-		id++
-		got, err := s.RecordClick(ctx, domain.Click{ID: fmt.Sprintf("clk_%d", id), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
-			VisitorHash: visitor, At: at}, store.ClickLimits{Window: time.Hour, SourceHash: source, PerSource: 3})
-		if err != nil || got != want {
-			t.Errorf("RecordClick(%s from %s at %s) = %v, %v; want %v", visitor, source, at.Format(time.TimeOnly), got, err, want)
-		}
-	}
+	click := clicker(t, s, 3)
 	click("v-old", "somewhere", at.Add(30*time.Minute), false)  // its migrated click was 30 minutes before
 	click("v-older", "somewhere", at.Add(30*time.Minute), true) // 3.5 hours before
 	click("v-new", "full", at.Add(10*time.Minute), false)       // the address had its 3 this window
 	click("v-new", "other", at.Add(10*time.Minute), true)       // 1 of 3
 	click("v-old", "somewhere", at.Add(61*time.Minute), true)   // the window is over
 	click("v-new2", "full", at.Add(41*time.Minute), true)       // the next window
+}
+
+// TestMigrationAppendsTheKeyedClickLimits: the rows of the keyed
+// click_limits table are carried into the appended one and into memory:
+// the visitor is still a repeat and the address still at its cap.
+func TestMigrationAppendsTheKeyedClickLimits(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 3, 10, 12, 20, 0, 0, time.UTC)
+	m := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE click_limits_log") })
+	if m < 0 {
+		t.Fatal("no migration creates click_limits_log")
+	}
+	win := formatTime(at.Truncate(time.Hour))
+	s := openMigratedFrom(t, m,
+		`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES ('rfr_1', 'org_a', 'prg_1', 'a@x.io', 'JANE', 3, '{"id":"rfr_1","orgId":"org_a","programId":"prg_1","email":"a@x.io","code":"jane"}')`,
+		fmt.Sprintf(`INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES
+			('JANE', 'full', '%[1]s', 'v-1', '%[2]s'), ('JANE', 'full', '%[1]s', 'v-2', '%[2]s'), ('JANE', 'other', '%[1]s', 'v-3', '%[2]s')`,
+			win, formatTime(at)),
+	)
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM click_limits WHERE seq > 0`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("click_limits rows after the migration = %d, %v; want 3", n, err)
+	}
+	click := clicker(t, s, 2)
+	click("v-3", "other", at.Add(10*time.Minute), false) // 10 minutes after its last
+	click("v-4", "full", at.Add(10*time.Minute), false)  // the address had its 2
+	click("v-4", "other", at.Add(10*time.Minute), true)
+	click("v-3", "other", at.Add(61*time.Minute), true) // the hour is over
 }
 
 // TestPruneClickLimitsDeletesOnlyPastWindows: the pruner walks the whole
@@ -99,6 +119,9 @@ func TestPruneClickLimitsDeletesOnlyPastWindows(t *testing.T) {
 	if n != (hours-4)*perHour || oldest != formatTime(start.Add(4*time.Hour)) {
 		t.Errorf("left %d rows from %s, want %d from %s", n, oldest, (hours-4)*perHour, formatTime(start.Add(4*time.Hour)))
 	}
+	if len(s.limits.rows) != hours-4 {
+		t.Errorf("memory keeps %d windows, want %d", len(s.limits.rows), hours-4)
+	}
 	if again, err := s.pruneClickLimits(ctx, before); err != nil || again != 0 {
 		t.Errorf("pruning again deleted %d, %v; want 0", again, err)
 	}
@@ -130,8 +153,8 @@ func TestPrevSourceHashFindsTheVisitorOfYesterdaysSalt(t *testing.T) {
 	if !record("clk_1", "vis-y", midnight.Add(-20*time.Minute), yesterday) {
 		t.Fatal("the first click was not counted")
 	}
-	// A fresh store: the answer comes from the file, not from memory.
-	s.recent = recentClicks{}
+	// Memory forgets: the answer comes from the file.
+	s.limits = clickLimits{}
 	if record("clk_2", "vis-t", midnight.Add(20*time.Minute), today) {
 		t.Error("the visitor under today's salt, 40 minutes later, was counted")
 	}
@@ -148,4 +171,69 @@ func openWithJane(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestClickLimitsHoldAcrossProcesses: two stores on one file (two
+// processes) decide from their memories, yet each reads the rows the other
+// appended before deciding: a visitor counted by one is a repeat at the
+// other, an address's cap is shared, and a store opened afterwards knows
+// both from the file. Afterwards both memories know every visitor, so
+// their repeats are answered without a write transaction.
+func TestClickLimitsHoldAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	a := openT(t, path)
+	if err := a.CreateReferrer(ctx, domain.Referrer{ID: "rfr_1", OrgID: "org_a", ProgramID: "prg_1", Email: "a@x.io", Code: "jane"}); err != nil {
+		t.Fatal(err)
+	}
+	b := openT(t, path)
+	at := time.Date(2026, 3, 10, 12, 5, 0, 0, time.UTC)
+	clickA, clickB := clicker(t, a, 2), clicker(t, b, 2)
+	clickA("v1", "addr-1", at, true)
+	clickB("v1", "addr-1", at.Add(time.Minute), false) // a counted it
+	clickB("v2", "addr-1", at.Add(2*time.Minute), true)
+	clickA("v2", "addr-1", at.Add(3*time.Minute), false) // b counted it
+	clickA("v3", "addr-1", at.Add(4*time.Minute), false) // the address had its 2 (one at each store)
+	clickB("v3", "addr-1", at.Add(5*time.Minute), false)
+	clickB("v3", "addr-2", at.Add(6*time.Minute), true)
+	clickA("v1", "addr-1", at.Add(61*time.Minute), true) // the hour is over: a new window too
+
+	// Both memories now answer what the other recorded without a write.
+	for _, s := range []*Store{a, b} {
+		for _, v := range []string{"v2", "v3"} {
+			p := &pendingClick{c: domain.Click{VisitorHash: v, At: at.Add(30 * time.Minute)}, key: domain.CodeKey("jane"),
+				lim: store.ClickLimits{Window: time.Hour, SourceHash: "addr-1", PerSource: 2}}
+			if v == "v3" {
+				p.lim.SourceHash = "addr-2"
+			}
+			if !s.limits.decided(p) {
+				t.Errorf("a store's memory does not know %s", v)
+			}
+		}
+	}
+	var n int
+	if err := a.r.QueryRowContext(ctx, `SELECT clicks FROM referrers WHERE id = 'rfr_1'`).Scan(&n); err != nil || n != 4 {
+		t.Errorf("referrer's clicks = %d, %v; want 4", n, err)
+	}
+	c := openT(t, path)
+	clickC := clicker(t, c, 2)
+	clickC("v3", "addr-2", at.Add(20*time.Minute), false)
+	clickC("v4", "addr-1", at.Add(20*time.Minute), false) // addr-1's window is full
+	clickC("v4", "addr-3", at.Add(20*time.Minute), true)
+}
+
+// clicker returns a func recording a click of visitor from source at at
+// through rfr_1's code jane in s, with an hour's window and perSource, that
+// fails t unless the answer is want.
+func clicker(t *testing.T, s *Store, perSource int) func(visitor, source string, at time.Time, want bool) {
+	id := 0
+	return func(visitor, source string, at time.Time, want bool) {
+		t.Helper()
+		id++
+		got, err := s.RecordClick(t.Context(), domain.Click{ID: fmt.Sprintf("clk_%p_%d", s, id), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
+			VisitorHash: visitor, At: at}, store.ClickLimits{Window: time.Hour, SourceHash: source, PerSource: perSource})
+		if err != nil || got != want {
+			t.Errorf("RecordClick(%s from %s at %s) = %v, %v; want %v", visitor, source, at.Format(time.TimeOnly), got, err, want)
+		}
+	}
 }

@@ -82,8 +82,9 @@ func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
 	if _, ok := s.inBatch(ctx); ok {
 		// InTx holds the writer the group would wait for: writeGrouped
 		// runs the click in a savepoint of the batch instead.
+		// Its rows join memory when the next group reads them back.
 		return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) (err error) {
-			p.counted, err = recordClickTx(ctx, tx, p)
+			p.counted, err = recordClickTx(ctx, tx, s.limits.begin(), p)
 			return err
 		})
 	}
@@ -187,6 +188,7 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	}
 	tx := &wtx{Tx: sqlTx, p: s.w}
 	defer tx.prepareMissed(ctx)
+	lt := s.limits.begin()
 	var clicks []*pendingClick
 	var clickAt []int
 	alone := len(batch) == 1 // a write alone needs no savepoint
@@ -194,7 +196,7 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		if alone {
 			var err error
 			if r.click != nil {
-				r.click.counted, err = recordClickTx(ctx, tx, r.click)
+				r.click.counted, err = recordClickTx(ctx, tx, lt, r.click)
 			} else {
 				err = r.fn(ctx, tx)
 			}
@@ -224,7 +226,7 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		}
 	}
 	if len(clicks) > 0 {
-		if err := recordClicks(ctx, tx, clicks, len(clicks) == len(batch)); err != nil {
+		if err := recordClicks(ctx, tx, lt, clicks, len(clicks) == len(batch)); err != nil {
 			_ = tx.Rollback()
 			return all(err)
 		}
@@ -235,6 +237,7 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	if err := tx.Commit(); err != nil {
 		return all(err)
 	}
+	lt.committed()
 	for i := range errs {
 		errs[i] = mapErr(errs[i])
 	}

@@ -511,6 +511,25 @@ INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, las
 DROP TABLE click_dedupe;
 DROP TABLE click_sources;
 `,
+	// click_limits appended to, not keyed (clicklimits.go): the rows are
+	// decided from memory, so the table only has to be read back in order
+	// (at open, and the rows another process appended), and a group of
+	// counted clicks writes its last page instead of a random leaf per
+	// click. The rows are copied in time order.
+	`
+CREATE TABLE click_limits_log (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	code_key     TEXT NOT NULL,
+	source_hash  TEXT NOT NULL,
+	window_start TEXT NOT NULL,
+	visitor_hash TEXT NOT NULL,
+	last_at      TEXT NOT NULL
+);
+INSERT INTO click_limits_log (code_key, source_hash, window_start, visitor_hash, last_at)
+	SELECT code_key, source_hash, window_start, visitor_hash, last_at FROM click_limits ORDER BY last_at;
+DROP TABLE click_limits;
+ALTER TABLE click_limits_log RENAME TO click_limits;
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -41,12 +41,11 @@ type Store struct {
 	// group commits the hot writes (clicks, conversions) together.
 	group *grouper
 	ckpt  *checkpointer // nil until Open has finished
-	// recent answers repeat clicks without a query.
-	recent recentClicks
 	// converted answers GetReferral for converted referrals.
 	converted convertedReferrals
-	// horizon and the pruner delete click_limits rows no click needs
-	// (clicklimits.go).
+	// limits is memory's copy of click_limits; horizon and the pruner
+	// delete the rows no click needs (clicklimits.go).
+	limits  clickLimits
 	horizon clickHorizon
 	pruner  *loop
 }
@@ -135,6 +134,10 @@ func Open(path string) (*Store, error) {
 	if err := s.backfillSearchWords(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: index search words: %w", err)
+	}
+	if err := s.limits.load(ctx, s.w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: read click limits: %w", err)
 	}
 
 	rq := cloneValues(common)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
@@ -114,34 +113,30 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 		return false, err
 	}
 	key := domain.CodeKey(c.Code)
-	// A repeat of a visit this store counted is answered from memory; any
-	// other click is decided in the (grouped) write transaction, with the
-	// other clicks of its group (clickbatch.go), which checks the file, so
-	// two racing first visits still count once.
-	if s.recent.repeat(key, c, lim) {
+	p := &pendingClick{c: c, data: data, key: key, lim: lim}
+	// A repeat, or an address at its cap, by the rows memory has is
+	// answered at once (rows are only added: more rows say the same); any
+	// other click is decided in the (grouped) write transaction with the
+	// other clicks of its group (clickbatch.go), after the rows other
+	// processes appended, so two racing first visits still count once.
+	if s.limits.decided(p) {
 		return false, nil
 	}
 	s.horizon.saw(c.At, lim)
-	p := &pendingClick{c: c, data: data, key: key, lim: lim}
 	if s.group.grouping() {
 		p.boxRows() // here rather than on the committer (clickbatch.go)
 	}
 	if err := s.clickGrouped(ctx, p); err != nil {
 		return false, err
 	}
-	counted := p.counted
-	if counted {
-		s.recent.add(key, c)
-	}
-	return counted, nil
+	return p.counted, nil
 }
 
 // recordClickTx decides and writes one click in tx, as its own batch
 // would (recordClicks runs it when a batch fails).
-func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) {
+func recordClickTx(ctx context.Context, tx *wtx, lt *limitTx, p *pendingClick) (bool, error) {
 	p.boxRows()
-	st, err := readLimits(ctx, tx, []*pendingClick{p})
-	if err != nil || !st.counts(p) {
+	if err := lt.catchUp(ctx, tx); err != nil || lt.decided(p) {
 		return false, err // not counted: nothing is written
 	}
 	c := p.c
@@ -153,7 +148,12 @@ func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) 
 	if err := mustAffect(res); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, insertLimitRow, p.limitRow...); err != nil {
+	res, err = tx.ExecContext(ctx, insertLimitRow, p.limitRow...)
+	if err != nil {
+		return false, err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
 		return false, err
 	}
 	if _, err := tx.ExecContext(ctx,
@@ -163,47 +163,14 @@ func recordClickTx(ctx context.Context, tx *wtx, p *pendingClick) (bool, error) 
 	}
 	// The analytics rollup counts clicks from the outbox like every
 	// other record (the visitor hash is not in the image).
-	return true, appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data)
+	if err := appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data); err != nil {
+		return false, err
+	}
+	lt.wrote(p, seq)
+	return true, nil
 }
 
 const insertLimitRow = `INSERT INTO click_limits (code_key, source_hash, window_start, visitor_hash, last_at) VALUES (?, ?, ?, ?, ?)`
-
-// recentClicks remembers when this store last counted each visitor's click
-// through each code, for ClickLimits.Window, so that repeat visits (the
-// commonest redirect) need no query. It only ever answers "a repeat": a
-// visitor it does not know is checked in the file (another process may
-// have counted it). It is bounded: when full it starts over.
-type recentClicks struct {
-	mu sync.Mutex
-	m  map[recentKey]time.Time
-}
-
-type recentKey struct{ code, visitor string }
-
-const maxRecentClicks = 100_000
-
-func (r *recentClicks) repeat(key string, c domain.Click, lim store.ClickLimits) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, h := range []string{c.VisitorHash, lim.PrevVisitorHash} {
-		if last, ok := r.m[recentKey{key, h}]; ok && h != "" && last.After(c.At.Add(-lim.Window)) {
-			return true // as isDuplicateClick would find in the file
-		}
-	}
-	return false
-}
-
-func (r *recentClicks) add(key string, c domain.Click) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil || len(r.m) >= maxRecentClicks {
-		r.m = make(map[recentKey]time.Time)
-	}
-	k := recentKey{key, c.VisitorHash}
-	if last, ok := r.m[k]; !ok || c.At.After(last) {
-		r.m[k] = c.At
-	}
-}
 
 // DaySalt returns the day's salt, storing candidate when the day has none,
 // and deletes the salts that expired by day.

@@ -13,16 +13,20 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-// Analytics rollups on SQLite. The rollup reads the outbox behind its own
-// cursor (analytics_feed) and adds the deltas of what it read to
-// analytics_cells in the same write transaction that moves the cursor, so
-// every change is applied exactly once; the single writer serialises
-// concurrent rollups. PruneChanges keeps the changes the rollup has not
-// read yet.
+// Analytics rollups on SQLite. The rollup reads two feeds, each behind its
+// own cursor: the outbox (analytics_feed) and the clicks table by rowid
+// (analytics_click_feed; counted clicks write no outbox row), and adds the
+// deltas of what it read to analytics_cells in the same write transaction
+// that moves both cursors, so every change and click is applied exactly
+// once; the single writer serialises concurrent rollups. Clicks are never
+// deleted (a trigger refuses it), so their rowids grow in commit order.
+// PruneChanges keeps the changes the rollup has not read yet.
 
 var _ store.Analytics = (*Store)(nil)
 
-// entityClick is the outbox entity of counted clicks (analytics only).
+// entityClick is the entity of counted clicks in the rollup's feed. Clicks
+// are not in the outbox (only those written before the click feed was;
+// the outbox cursor folds those).
 const entityClick = "click"
 
 // analyticsEntities are the outbox entities the rollup counts.
@@ -33,16 +37,17 @@ var figureCols = strings.Join(store.FigureNames, ", ")
 
 // orgRollup is an organization's rollup state.
 type orgRollup struct {
-	loc            *time.Location
-	zone           string
-	rebuiltThrough int64
-	version        int64
+	loc                  *time.Location
+	zone                 string
+	rebuiltThrough       int64 // the outbox seq its last rebuild recounted through
+	clicksRebuiltThrough int64 // the clicks rowid its last rebuild recounted through
+	version              int64
 }
 
 func loadOrgRollup(ctx context.Context, q querier, orgID string) (orgRollup, bool, error) {
 	var o orgRollup
-	err := q.QueryRowContext(ctx, `SELECT time_zone, rebuilt_through, version FROM analytics_orgs WHERE org_id = ?`, orgID).
-		Scan(&o.zone, &o.rebuiltThrough, &o.version)
+	err := q.QueryRowContext(ctx, `SELECT time_zone, rebuilt_through, clicks_rebuilt_through, version FROM analytics_orgs WHERE org_id = ?`, orgID).
+		Scan(&o.zone, &o.rebuiltThrough, &o.clicksRebuiltThrough, &o.version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, false, nil
 	}
@@ -76,6 +81,25 @@ func setFeedCursor(ctx context.Context, tx *wtx, cursor int64, asOf time.Time) e
 	return err
 }
 
+// clickCursor is the rollup's position in the clicks table: the rowid of
+// the last click it read (the migration set it past every click written
+// before the click feed; those are in the outbox).
+func clickCursor(ctx context.Context, q querier) (int64, error) {
+	var cursor int64
+	err := q.QueryRowContext(ctx, `SELECT cursor FROM analytics_click_feed WHERE id = 1`).Scan(&cursor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return cursor, err
+}
+
+// clicksHead is the rowid of the last click written.
+func clicksHead(ctx context.Context, q querier) (int64, error) {
+	var head int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM clicks`).Scan(&head)
+	return head, err
+}
+
 // outboxHead is the highest sequence number the outbox has handed out.
 func outboxHead(ctx context.Context, q querier) (int64, error) {
 	var head sql.NullInt64
@@ -87,8 +111,9 @@ func outboxHead(ctx context.Context, q querier) (int64, error) {
 }
 
 // RollUp applies the analytics deltas of up to limit outbox changes after
-// the cursor, and moves the cursor past them, in one transaction. Changes
-// of an organization whose cells are not built, or that its last rebuild
+// the outbox cursor and up to limit clicks after the click cursor, and
+// moves both cursors past them, in one transaction. Changes and clicks of
+// an organization whose cells are not built, or that its last rebuild
 // already recounted, are passed over.
 func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (store.RollUpResult, error) {
 	if limit <= 0 {
@@ -101,30 +126,54 @@ func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (sto
 		if err != nil {
 			return err
 		}
+		clicksFrom, err := clickCursor(ctx, tx)
+		if err != nil {
+			return err
+		}
 		changes, err := readChanges(ctx, tx, `seq > ?`, []any{cursor}, limit)
 		if err != nil {
 			return err
 		}
-		res.Changes = len(changes)
-		res.CaughtUp = len(changes) < limit
+		clicks, err := readClicks(ctx, tx, `rowid > ?`, []any{clicksFrom}, limit)
+		if err != nil {
+			return err
+		}
+		res.Changes = len(changes) + len(clicks)
+		res.CaughtUp = len(changes) < limit && len(clicks) < limit
 		orgs := map[string]*orgRollup{}
+		org := func(orgID string) (*orgRollup, error) {
+			o, ok := orgs[orgID]
+			if !ok {
+				st, found, err := loadOrgRollup(ctx, tx, orgID)
+				if err != nil {
+					return nil, err
+				}
+				if found {
+					o = &st
+				}
+				orgs[orgID] = o
+			}
+			return o, nil
+		}
 		var counted []store.Change
 		for _, c := range changes {
 			if !isAnalyticsEntity(c.Entity) {
 				continue
 			}
-			o, ok := orgs[c.OrgID]
-			if !ok {
-				st, found, err := loadOrgRollup(ctx, tx, c.OrgID)
-				if err != nil {
-					return err
-				}
-				if found {
-					o = &st
-				}
-				orgs[c.OrgID] = o
+			o, err := org(c.OrgID)
+			if err != nil {
+				return err
 			}
 			if o != nil && c.Seq > o.rebuiltThrough {
+				counted = append(counted, c)
+			}
+		}
+		for _, c := range clicks {
+			o, err := org(c.OrgID)
+			if err != nil {
+				return err
+			}
+			if o != nil && c.Seq > o.clicksRebuiltThrough {
 				counted = append(counted, c)
 			}
 		}
@@ -141,14 +190,27 @@ func (s *Store) RollUp(ctx context.Context, limit int, fold store.FoldFunc) (sto
 			return err
 		}
 		res.Cells = len(cells)
+		// Nothing else can commit while this transaction holds the writer:
+		// a feed read to its end has given everything made before now, one
+		// that is not as far as its last item.
+		at := time.Now()
 		if len(changes) > 0 {
 			cursor = changes[len(changes)-1].Seq
-			asOf = changes[len(changes)-1].At
+			if len(changes) == limit {
+				at = changes[len(changes)-1].At
+			}
 		}
-		if res.CaughtUp {
-			// Nothing else can commit while this transaction holds the
-			// writer: every change made before now has been read.
-			asOf = time.Now()
+		if len(clicks) > 0 {
+			last := clicks[len(clicks)-1]
+			if len(clicks) == limit && last.At.Before(at) {
+				at = last.At
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE analytics_click_feed SET cursor = ? WHERE id = 1`, last.Seq); err != nil {
+				return err
+			}
+		}
+		if at.After(asOf) {
+			asOf = at
 		}
 		res.AsOf = asOf
 		return setFeedCursor(ctx, tx, cursor, asOf)
@@ -167,7 +229,41 @@ func isAnalyticsEntity(entity string) bool {
 
 // readChanges reads outbox rows matching where, oldest first.
 func readChanges(ctx context.Context, q querier, where string, args []any, limit int) ([]store.Change, error) {
-	query := `SELECT seq, entity, op, org_id, id, old_image, new_image, at FROM outbox WHERE ` + where + ` ORDER BY seq`
+	return readFeed(ctx, q, `SELECT seq, entity, op, org_id, id, old_image, new_image, at FROM outbox WHERE `+where+` ORDER BY seq`,
+		args, limit, func(rows *sql.Rows, c *store.Change, at *string) error {
+			var old, neu sql.NullString
+			if err := rows.Scan(&c.Seq, &c.Entity, &c.Op, &c.OrgID, &c.ID, &old, &neu, at); err != nil {
+				return err
+			}
+			if old.Valid {
+				c.OldImage = []byte(old.String)
+			}
+			if neu.Valid {
+				c.NewImage = []byte(neu.String)
+			}
+			return nil
+		})
+}
+
+// readClicks reads clicks matching where as changes (click INSERTs whose
+// Seq is the rowid), oldest first.
+func readClicks(ctx context.Context, q querier, where string, args []any, limit int) ([]store.Change, error) {
+	return readFeed(ctx, q, `SELECT rowid, org_id, id, data, at FROM clicks WHERE `+where+` ORDER BY rowid`,
+		args, limit, func(rows *sql.Rows, c *store.Change, at *string) error {
+			var data string
+			c.Entity, c.Op = entityClick, opInsert
+			if err := rows.Scan(&c.Seq, &c.OrgID, &c.ID, &data, at); err != nil {
+				return err
+			}
+			c.NewImage = []byte(data)
+			return nil
+		})
+}
+
+// readFeed runs query (with a LIMIT if limit > 0) and scans each row into
+// a change with scan, which also gives the row's time.
+func readFeed(ctx context.Context, q querier, query string, args []any, limit int,
+	scan func(rows *sql.Rows, c *store.Change, at *string) error) ([]store.Change, error) {
 	if limit > 0 {
 		query += ` LIMIT ?`
 		args = append(args, limit)
@@ -179,19 +275,10 @@ func readChanges(ctx context.Context, q querier, where string, args []any, limit
 	defer rows.Close()
 	var out []store.Change
 	for rows.Next() {
-		var (
-			c        store.Change
-			old, neu sql.NullString
-			at       string
-		)
-		if err := rows.Scan(&c.Seq, &c.Entity, &c.Op, &c.OrgID, &c.ID, &old, &neu, &at); err != nil {
+		var c store.Change
+		var at string
+		if err := scan(rows, &c, &at); err != nil {
 			return nil, err
-		}
-		if old.Valid {
-			c.OldImage = []byte(old.String)
-		}
-		if neu.Valid {
-			c.NewImage = []byte(neu.String)
 		}
 		if c.At, err = parseTime(at); err != nil {
 			return nil, err
@@ -313,9 +400,9 @@ func foldRecords(ctx context.Context, q querier, orgID, entity, query string, ar
 
 // RebuildAnalytics recounts every cell of org from its records in org's
 // zone, in one write transaction: the recount is exactly the state of the
-// records at that moment, and the changes up to the outbox's head — the
-// ones the recount includes — are marked as rebuilt through, so the feed
-// skips them.
+// records at that moment, and the changes up to the outbox's head and the
+// clicks up to the clicks' last rowid — the ones the recount includes —
+// are marked as rebuilt through, so the feeds skip them.
 func (s *Store) RebuildAnalytics(ctx context.Context, org domain.Organization, fold store.FoldFunc) error {
 	loc, err := time.LoadLocation(org.Zone())
 	if err != nil {
@@ -323,6 +410,10 @@ func (s *Store) RebuildAnalytics(ctx context.Context, org domain.Organization, f
 	}
 	return s.write(ctx, func(tx *wtx) error {
 		head, err := outboxHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		clicks, err := clicksHead(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -335,9 +426,11 @@ func (s *Store) RebuildAnalytics(ctx context.Context, org domain.Organization, f
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO analytics_orgs (org_id, time_zone, rebuilt_through, version) VALUES (?, ?, ?, 1)
+		_, err = tx.ExecContext(ctx, `INSERT INTO analytics_orgs (org_id, time_zone, rebuilt_through, clicks_rebuilt_through, version)
+			VALUES (?, ?, ?, ?, 1)
 			ON CONFLICT (org_id) DO UPDATE SET time_zone = excluded.time_zone, rebuilt_through = excluded.rebuilt_through,
-				version = analytics_orgs.version + 1`, org.ID, org.Zone(), head)
+				clicks_rebuilt_through = excluded.clicks_rebuilt_through, version = analytics_orgs.version + 1`,
+			org.ID, org.Zone(), head, clicks)
 		return err
 	})
 }
@@ -423,6 +516,17 @@ func (s *Store) HealAnalytics(ctx context.Context, orgID, from, to string, fold 
 				counted = append(counted, c)
 			}
 		}
+		clicksFrom, err := clickCursor(ctx, tx)
+		if err != nil {
+			return err
+		}
+		// By rowid, not the organization's index: the clicks the feed has
+		// not read are the table's last few.
+		pendingClicks, err := readClicks(ctx, tx, `rowid > ? AND +org_id = ?`, []any{max(clicksFrom, o.clicksRebuiltThrough), orgID}, 0)
+		if err != nil {
+			return err
+		}
+		counted = append(counted, pendingClicks...)
 		pendingCells, err := fold(counted, func(string) *time.Location { return o.loc })
 		if err != nil {
 			return err

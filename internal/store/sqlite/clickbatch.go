@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
@@ -44,8 +43,8 @@ type pendingClick struct {
 	// The values of its rows (boxRows), boxed by the caller (many run at
 	// once) rather than by the one goroutine that commits, when groups are
 	// forming.
-	clickRow, limitRow, outboxRow []any
-	pr                            *probe // what deciding it looks up (probe)
+	clickRow, limitRow []any
+	pr                 *probe // what deciding it looks up (probe)
 
 	counted bool
 	err     error
@@ -60,7 +59,6 @@ func (p *pendingClick) boxRows() {
 	p.window = formatTime(windowStart(c.At, p.lim))
 	p.clickRow = []any{c.ID, c.OrgID, c.ReferrerID, c.VisitorHash, at, p.data}
 	p.limitRow = []any{p.key, p.lim.SourceHash, p.window, c.VisitorHash, at}
-	p.outboxRow = []any{entityClick, opInsert, c.OrgID, c.ID, nil, p.data}
 	p.probe()
 }
 
@@ -177,7 +175,7 @@ func writeClickBatch(ctx context.Context, tx *wtx, lt *limitTx, clicks []*pendin
 			return err
 		}
 	}
-	args := make([]any, 0, 7*len(counted))
+	args := make([]any, 0, 6*len(counted))
 	for _, p := range counted {
 		args = append(args, p.limitRow...)
 	}
@@ -193,17 +191,9 @@ func writeClickBatch(ctx context.Context, tx *wtx, lt *limitTx, clicks []*pendin
 	for _, p := range counted {
 		args = append(args, p.clickRow...)
 	}
-	if err := insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", 6, args); err != nil {
-		return err
-	}
-	// The analytics rollup counts clicks from the outbox (appendChange).
-	args = args[:0]
-	at := any(formatTime(time.Now()))
-	for _, p := range counted {
-		args = append(args, p.outboxRow...)
-		args = append(args, at)
-	}
-	return insertRows(ctx, tx, `INSERT OR FAIL INTO outbox (entity, op, org_id, id, old_image, new_image, at) VALUES `, `(?, ?, ?, ?, ?, ?, ?)`, "", 7, args)
+	// No outbox row: the analytics rollup reads clicks from their table
+	// (analytics.go), and nothing else consumes click changes.
+	return insertRows(ctx, tx, `INSERT OR FAIL INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES `, `(?, ?, ?, ?, ?, ?)`, "", 6, args)
 }
 
 // batchSize is how many of n rows one statement takes: all of them up to

@@ -13,16 +13,15 @@ import (
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
-// clickLimitsMigration is the index in migrations of the one that replaced
-// click_dedupe and click_sources by click_limits.
-func clickLimitsMigration(t *testing.T) int {
+// migrationWith is the index in migrations of the one that holds sql.
+func migrationWith(t *testing.T, sql string) int {
 	t.Helper()
 	for i, m := range migrations {
-		if strings.Contains(m, "CREATE TABLE click_limits") {
+		if strings.Contains(m, sql) {
 			return i
 		}
 	}
-	t.Fatal("no migration creates click_limits")
+	t.Fatalf("no migration holds %q", sql)
 	return 0
 }
 
@@ -33,7 +32,7 @@ func clickLimitsMigration(t *testing.T) int {
 func TestMigrationKeepsTheClickLimitsOfTheOldTables(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 10, 12, 20, 0, 0, time.UTC)
-	s := openMigratedFrom(t, clickLimitsMigration(t),
+	s := openMigratedFrom(t, migrationWith(t, "CREATE TABLE click_limits"),
 		`INSERT INTO referrers (id, org_id, program_id, email, code_key, clicks, data) VALUES ('rfr_1', 'org_a', 'prg_1', 'a@x.io', 'JANE', 5, '{"id":"rfr_1","orgId":"org_a","programId":"prg_1","email":"a@x.io","code":"jane"}')`,
 		fmt.Sprintf(`INSERT INTO click_dedupe (code_key, visitor_hash, last_at) VALUES ('JANE', 'v-old', '%s'), ('JANE', 'v-older', '%s')`,
 			formatTime(at), formatTime(at.Add(-3*time.Hour))),

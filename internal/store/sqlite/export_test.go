@@ -6,11 +6,13 @@ import (
 	"os"
 )
 
-// LoseLatestChange moves the analytics cursor past the newest outbox
-// change, as if the feed had lost it (the heal test).
+// LoseLatestChange moves the analytics cursors past the newest outbox
+// change and the newest click, as if the feeds had lost them (the heal
+// test).
 func LoseLatestChange(s *Store) error {
 	_, err := s.w.ExecContext(context.Background(),
-		`UPDATE analytics_feed SET cursor = (SELECT MAX(seq) FROM outbox) WHERE id = 1`)
+		`UPDATE analytics_feed SET cursor = (SELECT MAX(seq) FROM outbox) WHERE id = 1;
+		UPDATE analytics_click_feed SET cursor = (SELECT MAX(rowid) FROM clicks) WHERE id = 1`)
 	return err
 }
 

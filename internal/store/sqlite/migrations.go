@@ -530,6 +530,26 @@ INSERT INTO click_limits_log (code_key, source_hash, window_start, visitor_hash,
 DROP TABLE click_limits;
 ALTER TABLE click_limits_log RENAME TO click_limits;
 `,
+	// Clicks leave the outbox (analytics.go): the rollup counts them from
+	// the clicks table by rowid, behind its own cursor, and each
+	// organization's rebuild marks the last click rowid it recounted.
+	// Clicks written before this migration keep their outbox rows, which
+	// the outbox cursor still folds: the click cursor starts past them.
+	// A rowid table hands out rowids above the largest, so they grow in
+	// commit order as long as no click is deleted: none ever is, and the
+	// trigger keeps it so.
+	`
+CREATE TABLE analytics_click_feed (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	cursor INTEGER NOT NULL
+);
+INSERT INTO analytics_click_feed (id, cursor) SELECT 1, COALESCE(MAX(rowid), 0) FROM clicks;
+ALTER TABLE analytics_orgs ADD COLUMN clicks_rebuilt_through INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER clicks_never_deleted BEFORE DELETE ON clicks
+BEGIN
+	SELECT RAISE(ABORT, 'clicks are never deleted: the analytics rollup reads them by rowid');
+END;
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/analytics"
 	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
@@ -36,6 +37,10 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 
 	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	if err := s.CreateReferrer(ctx, domain.Referrer{ID: "rfr_1", OrgID: "org_a", ProgramID: "prg_1", Email: "a@x.io", Code: "jane"}); err != nil {
+		t.Fatal(err)
+	}
+	// Its analytics cells are built, so the rollup below folds.
+	if err := s.RebuildAnalytics(ctx, domain.Organization{ID: "org_a"}, analytics.Fold); err != nil {
 		t.Fatal(err)
 	}
 	// The statement caches start empty apart from what setup prepared.
@@ -84,6 +89,9 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 		func() error { _, err := s.GetAPIKeyByHash(ctx, "hash"); return err },
 		func() error { _, err := s.GetUser(ctx, "org_a", "usr_1"); return err },
 		func() error { _, err := s.GetUserByEmail(ctx, "a@x.io"); return err },
+		// The analytics rollup (every second on the embedded server): both
+		// feeds, the outbox and the clicks by rowid.
+		func() error { _, err := s.RollUp(ctx, 100, analytics.Fold); return err },
 	} {
 		if err := read(); err != nil && err != store.ErrNotFound {
 			t.Fatal(err)

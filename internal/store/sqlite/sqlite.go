@@ -12,7 +12,8 @@
 // Fields the domain keeps out of JSON (password, token, key and visitor
 // hashes) have their own columns. Every change of a program, referrer,
 // referral, conversion or user also appends a row to the outbox table in the
-// same transaction (store.Outbox).
+// same transaction (store.Outbox); a counted click does not (the analytics
+// rollup, its only reader, reads the clicks table: analytics.go).
 package sqlite
 
 import (

@@ -156,14 +156,11 @@ func recordClickTx(ctx context.Context, tx *wtx, lt *limitTx, p *pendingClick) (
 	if err != nil {
 		return false, err
 	}
+	// No outbox row: the analytics rollup reads clicks from their table
+	// (analytics.go).
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO clicks (id, org_id, referrer_id, visitor_hash, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.clickRow...); err != nil {
-		return false, err
-	}
-	// The analytics rollup counts clicks from the outbox like every
-	// other record (the visitor hash is not in the image).
-	if err := appendChange(ctx, tx, entityClick, opInsert, c.OrgID, c.ID, "", p.data); err != nil {
 		return false, err
 	}
 	lt.wrote(p, seq)

@@ -50,6 +50,7 @@ func RunAnalytics(t *testing.T, newStore func(t *testing.T) AnalyticsStore, opt 
 		{"HandCounted", testHandCounted},
 		{"ZonesAndBuckets", testZonesAndBuckets},
 		{"TimeZoneChangeRebuckets", testTimeZoneChange},
+		{"ClicksAroundARebuildCountOnce", testClicksAroundARebuild},
 		{"Randomized", func(t *testing.T, w *world) { testRandomized(t, w, opt.Events) }},
 		{"HealsALostChange", func(t *testing.T, w *world) { testHeal(t, w, opt.Lose) }},
 	}
@@ -610,6 +611,47 @@ func testTimeZoneChange(t *testing.T, w *world) {
 	if a := day("2026-04-01"); a != 2 {
 		t.Fatalf("a click after the change: 1st has %d clicks, want 2", a)
 	}
+}
+
+// testClicksAroundARebuild: clicks the feed has not read yet when an
+// organization's cells are rebuilt (its time zone changed), and clicks
+// after the rebuild, are each counted exactly once.
+func testClicksAroundARebuild(t *testing.T, w *world) {
+	org := w.org(t, "UTC")
+	prog := w.program(t, org.ID, "USD")
+	r := w.referrer(t, org.ID, prog.ID, "")
+	start := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	n := 0
+	clicks := func(k int) {
+		t.Helper()
+		for range k {
+			w.click(t, r, start.Add(time.Duration(n)*time.Minute))
+			n++
+		}
+	}
+	want := func(when string) {
+		t.Helper()
+		s, err := w.svc.Summary(w.ctx, org.ID, analytics.Query{From: "2026-05-01", To: "2026-05-31"}, false)
+		must(t, err, "Summary")
+		if s.Clicks != int64(n) {
+			t.Fatalf("%s: %d clicks, want %d", when, s.Clicks, n)
+		}
+	}
+	clicks(3)
+	w.roll(t)
+	want("rolled up")
+	clicks(4) // not read by the feed when the next run rebuilds
+	w.setZone(t, org.ID, "Europe/Paris")
+	w.roll(t)
+	want("after a rebuild with clicks the feed had not read")
+	clicks(2)
+	w.roll(t)
+	want("after clicks after the rebuild")
+	clicks(5)
+	w.setZone(t, org.ID, "UTC")
+	clicks(1)
+	w.roll(t)
+	want("after a second rebuild among clicks")
 }
 
 // --- the randomized test --------------------------------------------------

@@ -110,13 +110,65 @@ func Beneficiary(referrerID, partnerID string) string {
 }
 
 // CommissionID derives the ID of the ledger entry of the given kind for a
-// conversion or deal and a beneficiary: "com_" and 26 base32 characters of
-// SHA-256 over the three parts. Redelivering a conversion yields the same ID,
-// so a store that inserts only absent IDs records exactly one commission per
-// (conversion, beneficiary).
+// conversion or deal and a beneficiary: "com_", the time of the source's
+// ULID (its first 10 characters: the millisecond it was recorded) and 16
+// base32 characters (80 bits) of SHA-256 over the three parts. Redelivering
+// a conversion yields the same ID, so a store that inserts only absent IDs
+// records exactly one commission per (conversion, beneficiary). The IDs of
+// later sources sort later, so a store's index of entries by ID grows at its
+// end instead of getting an entry on a random page per commission (the
+// SQLite ledger's primary key and audit index). A source whose ID does not
+// end in a ULID gets LegacyCommissionID.
+//
+// Entries recorded before the time came first have LegacyCommissionID:
+// whoever looks for a source's entry by its ID looks for both
+// (CommissionIDs).
 func CommissionID(conversionOrDealID, beneficiaryID, kind string) string {
+	h := LegacyCommissionID(conversionOrDealID, beneficiaryID, kind)
+	t, ok := ulidTime(conversionOrDealID)
+	if !ok {
+		return h
+	}
+	return idPrefix + t + h[len(idPrefix):len(idPrefix)+idHashChars-len(t)]
+}
+
+// LegacyCommissionID is the ID CommissionID derived before it put the
+// source's time first: "com_" and 26 base32 characters of SHA-256 over the
+// three parts. The entries recorded then keep it. It never equals a
+// CommissionID with the time first: base32 has no 0 or 1, and a ULID's
+// time starts with one of them until the year 4199.
+func LegacyCommissionID(conversionOrDealID, beneficiaryID, kind string) string {
 	return hashID("commission", conversionOrDealID, beneficiaryID, kind)
 }
+
+// CommissionIDs are the IDs the entry of the given kind for a conversion or
+// deal and a beneficiary has: CommissionID, or LegacyCommissionID if it was
+// recorded before.
+func CommissionIDs(conversionOrDealID, beneficiaryID, kind string) [2]string {
+	return [2]string{CommissionID(conversionOrDealID, beneficiaryID, kind), LegacyCommissionID(conversionOrDealID, beneficiaryID, kind)}
+}
+
+// ulidTime is the time part of an ID that is a prefix, "_" and a ULID
+// (domain.IDs): the ULID's first 10 characters.
+func ulidTime(id string) (string, bool) {
+	i := strings.LastIndexByte(id, '_')
+	u := id[i+1:]
+	if i < 0 || len(u) != ulidChars {
+		return "", false
+	}
+	for j := range len(u) {
+		if !strings.ContainsRune(crockford, rune(u[j])) {
+			return "", false
+		}
+	}
+	return u[:ulidTimeChars], true
+}
+
+const (
+	ulidChars     = 26
+	ulidTimeChars = 10
+	crockford     = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
 
 // AdjustmentID is the ID of the one retroactive adjustment of a counter's
 // period, so the period-close job can run again without adding a second.

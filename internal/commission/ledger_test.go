@@ -62,8 +62,8 @@ var idRe = regexp.MustCompile(`^com_[A-Z2-7]{26}$`)
 
 func TestCommissionID(t *testing.T) {
 	a := commission.CommissionID("cnv_1", "rfr_1", "commission")
-	if !idRe.MatchString(a) {
-		t.Errorf("ID %q is not com_ + 26 base32 characters", a)
+	if !idRe.MatchString(a) || a != commission.LegacyCommissionID("cnv_1", "rfr_1", "commission") {
+		t.Errorf("ID %q of a source without a ULID is not com_ + 26 base32 characters", a)
 	}
 	if b := commission.CommissionID("cnv_1", "rfr_1", "commission"); a != b {
 		t.Errorf("IDs differ for the same input: %q, %q", a, b)
@@ -78,6 +78,33 @@ func TestCommissionID(t *testing.T) {
 	for _, o := range others {
 		if o == a {
 			t.Errorf("different inputs share ID %q", a)
+		}
+	}
+}
+
+// A source that is a ULID (domain.IDs) gives an ID that starts with its
+// time, so that later sources' entries sort later; its legacy ID (entries
+// recorded before) is another.
+func TestCommissionIDStartsWithTheSourcesTime(t *testing.T) {
+	earlier, later := "cnv_01JEPQ6S8A0000000000000000", "cnv_01JEPQ6S8BZZZZZZZZZZZZZZZZ"
+	a := commission.CommissionID(earlier, "rfr_1", "commission")
+	if !regexp.MustCompile(`^com_01JEPQ6S8A[A-Z2-7]{16}$`).MatchString(a) {
+		t.Errorf("ID %q is not com_, the ULID's 10 time characters and 16 base32 characters", a)
+	}
+	if b := commission.CommissionID(later, "rfr_1", "commission"); b <= a {
+		t.Errorf("a later source's ID %q sorts before %q", b, a)
+	}
+	if b := commission.CommissionID(earlier, "rfr_2", "commission"); b == a || b[:14] != a[:14] {
+		t.Errorf("another beneficiary's ID %q, the first %q", b, a)
+	}
+	ids := commission.CommissionIDs(earlier, "rfr_1", "commission")
+	legacy := commission.LegacyCommissionID(earlier, "rfr_1", "commission")
+	if ids != [2]string{a, legacy} || !idRe.MatchString(legacy) || legacy == a {
+		t.Errorf("CommissionIDs = %q; ID %q, legacy %q", ids, a, legacy)
+	}
+	for _, notULID := range []string{"cnv_01JEPQ6S8A000000000000000", "cnv_01JEPQ6S8A000000000000000U", "01JEPQ6S8A0000000000000000x"} {
+		if got := commission.CommissionID(notULID, "rfr_1", "commission"); !idRe.MatchString(got) {
+			t.Errorf("source %q: ID %q, want the legacy form", notULID, got)
 		}
 	}
 }

@@ -155,7 +155,7 @@ func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID 
 		return nil, false, err
 	}
 	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)
-	if hasEntry(entries, commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))) {
+	if hasEntry(entries, commission.CommissionIDs(conv.ID, beneficiary, string(commission.KindCommission))) {
 		return nil, false, nil
 	}
 	ch, err := c.commissionOf(ctx, conv, getProgram)

@@ -143,8 +143,8 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		return err
 	}
 	beneficiary := commission.Beneficiary(conv.ReferrerID, conv.PartnerID)
-	firstID := commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))
-	if !hasEntry(entries, firstID) {
+	firstIDs := commission.CommissionIDs(conv.ID, beneficiary, string(commission.KindCommission))
+	if !hasEntry(entries, firstIDs) {
 		created, err := c.price(ctx, conv)
 		switch {
 		case errors.Is(err, errRecordedBefore):
@@ -160,10 +160,10 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		if entries, err = c.st.CommissionsOfSource(ctx, orgID, conv.ID); err != nil {
 			return err
 		}
-		if !hasEntry(entries, firstID) {
+		if !hasEntry(entries, firstIDs) {
 			// Written but not visible yet (an eventually consistent
 			// index): read again.
-			return fmt.Errorf("pipeline: commission %s not visible yet: %w", firstID, store.ErrConflict)
+			return fmt.Errorf("pipeline: commission %s not visible yet: %w", firstIDs[0], store.ErrConflict)
 		}
 	}
 	return c.refund(ctx, conv, entries)
@@ -172,9 +172,12 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 // errRecordedBefore: the commission price was about to record exists.
 var errRecordedBefore = errors.New("pipeline: commission recorded before")
 
-func hasEntry(entries []commission.Commission, id string) bool {
+// hasEntry reports whether entries hold an entry with one of ids
+// (commission.CommissionIDs: the ID an entry gets now, or the one it got
+// when it was recorded before).
+func hasEntry(entries []commission.Commission, ids [2]string) bool {
 	for _, e := range entries {
-		if e.ID == id {
+		if e.ID == ids[0] || e.ID == ids[1] {
 			return true
 		}
 	}

@@ -38,12 +38,12 @@ func (c *Calculator) ReconcileDeal(ctx context.Context, orgID, dealID string) er
 	if d.ClosedAt == nil {
 		return Permanent(fmt.Errorf("pipeline: won deal %s has no closedAt", d.ID))
 	}
-	id := commission.CommissionID(d.ID, d.PartnerID, string(commission.KindCommission))
+	ids := commission.CommissionIDs(d.ID, d.PartnerID, string(commission.KindCommission))
 	entries, err := c.st.CommissionsOfSource(ctx, orgID, d.ID)
 	if err != nil {
 		return err
 	}
-	if hasEntry(entries, id) {
+	if hasEntry(entries, ids) {
 		return nil
 	}
 	wonAt := *d.ClosedAt

@@ -527,9 +527,9 @@ func periodConversion(ruleAt func(time.Time) (domain.CommissionRule, bool), bene
 	}
 	pc = commission.PeriodConversion{Value: value, Refunded: conv.Refunded}
 	recorded := false
-	firstID := commission.CommissionID(conv.ID, beneficiary, string(commission.KindCommission))
+	firstIDs := commission.CommissionIDs(conv.ID, beneficiary, string(commission.KindCommission))
 	for _, e := range mine {
-		recorded = recorded || e.ID == firstID
+		recorded = recorded || e.ID == firstIDs[0] || e.ID == firstIDs[1]
 		switch e.Status {
 		case commission.StatusReversed:
 		case commission.StatusRejected:

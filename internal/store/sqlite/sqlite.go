@@ -42,6 +42,8 @@ type Store struct {
 	// group commits the hot writes (clicks, conversions) together.
 	group *grouper
 	ckpt  *checkpointer // nil until Open has finished
+	// converted answers GetReferral for converted referrals.
+	converted convertedReferrals
 	// limits is memory's copy of click_limits; horizon and the pruner
 	// delete the rows no click needs (clicklimits.go).
 	limits  clickLimits
@@ -77,18 +79,19 @@ func Open(path string) (*Store, error) {
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	common.Add("_pragma", "foreign_keys(1)")
 	common.Add("_pragma", "synchronous(NORMAL)")
-	// Reads go through a memory map instead of a read system call per
-	// page (the writer's; the readers' below do not), and each connection
-	// keeps more pages cached (the hot indexes of a busy installation do
-	// not fit in the default 2 MB).
-	common.Add("_pragma", "mmap_size(268435456)")
-	common.Add("_pragma", "cache_size(-16384)")
+	// The driver runs the _pragma values sorted by their text, not in the
+	// order given: a pragma set here must not be set again below with
+	// another value (the readers' mmap_size(0) once ran before a common
+	// mmap_size(268435456), which won).
 	// Savepoints (group commit, InTx) journal the pages they change in a
 	// statement journal: in memory, not in a temporary file written with
 	// a system call per page.
 	common.Add("_pragma", "temp_store(MEMORY)")
 
 	wq := cloneValues(common)
+	// The writer reads through a memory map instead of a read system call
+	// per page (the readers do not, below).
+	wq.Add("_pragma", "mmap_size(268435456)")
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "wal_autocheckpoint(0)") // checkpoint.go does them
 	// A smaller page cache for the writer (4 MiB, 1,024 pages; readers keep
@@ -100,7 +103,7 @@ func Open(path string) (*Store, error) {
 	// 16 MiB that scan was about 16 % of the group committer's CPU under the
 	// new-visitor load; the pages it now re-reads cost less (most come from
 	// the memory map).
-	wq.Add("_pragma", "cache_size(-4096)")
+	wq.Add("_pragma", "cache_size(-4096)") // readers: below
 	// Statement journals and savepoints (a multi-row statement or a
 	// grouped write that may be undone alone keeps the pages it changes
 	// there) stay in memory: in a temporary file past 64 KiB, they cost a
@@ -148,6 +151,9 @@ func Open(path string) (*Store, error) {
 	// (the writer connection, which seldom finds the WAL changed by
 	// another, keeps its map).
 	rq.Add("_pragma", "mmap_size(0)")
+	// Each reader keeps more pages cached than the default 2 MB: the hot
+	// indexes of a busy installation do not fit in it.
+	rq.Add("_pragma", "cache_size(-16384)")
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()

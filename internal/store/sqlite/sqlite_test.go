@@ -35,6 +35,31 @@ func migrationCount(t *testing.T, s *Store) int {
 	return n
 }
 
+// The driver runs a connection's pragmas sorted by their text, so a value
+// set twice is the one that sorts last: each pool must end up with its own.
+func TestEachPoolHasItsOwnMmapAndCacheSize(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "db.sqlite"))
+	for _, c := range []struct {
+		name       string
+		p          *pool
+		mmap, size int64
+	}{
+		{"writer", s.w, 268435456, -4096},
+		{"reader", s.r, 0, -16384},
+	} {
+		var mmap, size int64
+		if err := c.p.QueryRow(`PRAGMA mmap_size`).Scan(&mmap); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.p.QueryRow(`PRAGMA cache_size`).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if mmap != c.mmap || size != c.size {
+			t.Errorf("%s: mmap_size %d, cache_size %d; want %d, %d", c.name, mmap, size, c.mmap, c.size)
+		}
+	}
+}
+
 func TestReopenKeepsDataAndAppliesMigrationsOnce(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nested", "dir", "db.sqlite")
@@ -230,6 +255,61 @@ func TestClicksAndConversions(t *testing.T) {
 	list, _, err := s.ListReferrals(ctx, "org_a", store.ReferralFilter{Status: domain.ReferralConverted}, store.Page{})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("filtered referrals = %+v, %v", list, err)
+	}
+}
+
+// GetReferral keeps converted referrals only: a pending one is read again
+// (a conversion converts it), a converted one never changes and is answered
+// from memory.
+func TestGetReferralKeepsConvertedReferralsOnly(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	pending := domain.Referral{ID: "rfl_p", OrgID: "org_a", ProgramID: "prg_1", ReferrerID: "rfr_1",
+		Email: "p@x.io", Status: domain.ReferralPending, CreatedAt: t0}
+	if err := s.RecordConversion(ctx, domain.Conversion{ID: "cnv_0", OrgID: "org_a", ReferralID: "rfl_none", ProgramID: "prg_1",
+		ExternalID: "ord-0", OccurredAt: t0, CreatedAt: t0}, &pending); err != nil {
+		t.Fatal(err)
+	}
+	conv := domain.Conversion{ID: "cnv_1", OrgID: "org_a", ReferralID: "rfl_p", ProgramID: "prg_1",
+		ExternalID: "ord-1", OccurredAt: t0.Add(time.Hour), CreatedAt: t0}
+	if got, err := s.GetReferral(ctx, "org_a", "rfl_p"); err != nil || got.Status != domain.ReferralPending {
+		t.Fatalf("pending referral = %+v, %v", got, err)
+	}
+	if err := s.RecordConversion(ctx, conv, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetReferral(ctx, "org_a", "rfl_p")
+	if err != nil || got.Status != domain.ReferralConverted || !got.ConvertedAt.Equal(conv.OccurredAt) {
+		t.Fatalf("referral after its conversion = %+v, %v (a pending referral was kept)", got, err)
+	}
+	// Answered from memory from now on, even when the file changes under
+	// it (which nothing in the store does to a converted referral):
+	got.ConvertedAt = nil // the caller's copy
+	if _, err := s.w.Exec(`UPDATE referrals SET data = json_set(data, '$.name', 'changed') WHERE id = 'rfl_p'`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.GetReferral(ctx, "org_a", "rfl_p")
+	if err != nil || again.Name != "" || again.ConvertedAt == nil || !again.ConvertedAt.Equal(conv.OccurredAt) {
+		t.Fatalf("converted referral read again = %+v, %v", again, err)
+	}
+	if _, err := s.GetReferral(ctx, "org_b", "rfl_p"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another organization's referral: %v", err)
+	}
+	// Another conversion of it (which skips reading its status) leaves it
+	// as it was.
+	later := conv
+	later.ID, later.ExternalID, later.OccurredAt = "cnv_2", "ord-2", t0.Add(2*time.Hour)
+	if err := s.RecordConversion(ctx, later, nil); err != nil {
+		t.Fatal(err)
+	}
+	var status, convertedAt string
+	if err := s.r.QueryRow(`SELECT status, converted_at FROM referrals WHERE id = 'rfl_p'`).Scan(&status, &convertedAt); err != nil ||
+		status != domain.ReferralConverted || convertedAt != formatTime(conv.OccurredAt) {
+		t.Fatalf("referral after another conversion: %s at %s, %v", status, convertedAt, err)
+	}
+	// A converted referral cannot be expired.
+	if _, err := s.ExpireReferral(ctx, "org_a", "rfl_p", t0.Add(48*time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("expire a converted referral: %v", err)
 	}
 }
 

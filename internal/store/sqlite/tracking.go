@@ -248,7 +248,14 @@ func (s *Store) CreateReferral(ctx context.Context, r domain.Referral) error {
 
 // GetReferral returns the organization's referral with id.
 func (s *Store) GetReferral(ctx context.Context, orgID, id string) (domain.Referral, error) {
-	return getOne(ctx, s.r, scanReferral, `SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND id = ?`, orgID, id)
+	if r, ok := s.converted.get(orgID, id); ok {
+		return r, nil
+	}
+	r, err := getOne(ctx, s.r, scanReferral, `SELECT `+referralCols+` FROM referrals WHERE org_id = ? AND id = ?`, orgID, id)
+	if err == nil && r.OrgID == orgID && r.ID == id {
+		s.converted.add(r)
+	}
+	return r, err
 }
 
 // GetReferralByExternalID returns the organization's referral with the
@@ -341,6 +348,9 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
 			return err
 		}
+		if s.converted.has(c.OrgID, c.ReferralID) {
+			return nil // converted before, and a converted referral stays so
+		}
 		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt, c.CreatedAt)
 	})
 }
@@ -388,8 +398,13 @@ func changeReferralStatus(ctx context.Context, tx *wtx, orgID, referralID string
 	if err := unmarshal(old, &r); err != nil {
 		return r, err
 	}
+	converted := r.Status == domain.ReferralConverted
 	if !change(&r) {
 		return r, nil
+	}
+	if converted {
+		// GetReferral keeps converted referrals (convertedReferrals).
+		return r, errors.New("sqlite: a converted referral never changes")
 	}
 	r = normReferral(r)
 	data, err := marshal(r)

@@ -282,15 +282,22 @@ func run(args []string) error {
 			}
 		}
 		if sc != "conversion" && ctx.Err() == nil {
+			// The referrer's count is read once every click acknowledged
+			// before it is applied (the SQLite store journals clicks and
+			// applies them behind the redirects): how long the read took
+			// is about how long after the run the last click was applied.
+			start := time.Now()
 			after, err := api.clicks(ctx, fx.referrerID)
 			if err != nil {
 				return err
 			}
+			took := time.Since(start)
 			want := int64(0)
 			if sc == "new" {
 				want = int64(r.product.status[http.StatusFound])
 			}
-			fmt.Printf("clicks       %d counted for %d redirects (want %d)\n", after-before, r.product.status[http.StatusFound], want)
+			fmt.Printf("clicks       %d counted for %d redirects (want %d), read %s after the run\n", after-before, r.product.status[http.StatusFound], want,
+				took.Round(time.Millisecond))
 			if after-before != want {
 				failures = append(failures, fmt.Errorf("product %s: the server counted %d clicks for %d redirects, want %d (is TRUSTED_PROXIES=127.0.0.1 set?)",
 					sc, after-before, r.product.status[http.StatusFound], want))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Batched writes. The embedded commission pipeline makes many small writes
@@ -27,6 +28,8 @@ type batch struct {
 	// mu serialises the savepoints (a write under the batch's context
 	// from another goroutine waits for the one in progress).
 	mu sync.Mutex
+	// clicks: a click was written in the batch (clickGrouped).
+	clicks atomic.Bool
 }
 
 // InTx runs fn with one write transaction for every write the store makes
@@ -51,9 +54,15 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	// everybody's, so nothing of the batch may interrupt it: its writes
 	// run without ctx's cancellation.
 	bctx := context.WithoutCancel(ctx)
-	return s.writeGrouped(ctx, func(_ context.Context, tx *wtx) error {
-		return fn(context.WithValue(bctx, inTxKey{}, &batch{s: s, tx: tx}))
+	var b *batch
+	err := s.writeGrouped(ctx, func(_ context.Context, tx *wtx) error {
+		b = &batch{s: s, tx: tx}
+		return fn(context.WithValue(bctx, inTxKey{}, b))
 	})
+	if err == nil && b != nil && b.clicks.Load() {
+		s.limits.wroteOutside() // its click rows are in the file, not in memory
+	}
+	return err
 }
 
 // inBatch returns the batch ctx belongs to, if it is one of s.

@@ -48,6 +48,7 @@ type pendingClick struct {
 
 	counted bool
 	err     error
+	seq     uint64 // its place in the click journal (journal.go)
 }
 
 // boxRows fills p's row values once.

@@ -99,7 +99,7 @@ func TestClickBatchDecidesAsOneAtATime(t *testing.T) {
 				return err
 			})
 			if err == nil {
-				lt.committed()
+				lt.committed(nil)
 			}
 			if twin.counted = twin.counted && err == nil; !errors.Is(errs[i], err) || clicks[i].counted != twin.counted {
 				t.Fatalf("group %d, click %d (%+v, %+v): batched %v, %v; alone %v, %v",

@@ -162,11 +162,52 @@ func (pr *probe) decided(sets ...limitSet) bool {
 	return pr.cap > 0 && n >= pr.cap
 }
 
-// clickLimits is the memory's copy of click_limits.
+// clickLimits is the memory's copy of click_limits, and the rows of the
+// clicks acknowledged through the journal but not yet applied (journal.go).
 type clickLimits struct {
 	mu   sync.Mutex
 	rows limitSet
 	seq  int64 // the last row's seq
+	// pend holds the rows of pendClicks, the clicks reserved and not yet
+	// applied.
+	pend       limitSet
+	pendClicks []*pendingClick
+	// outside counts the transactions that committed click rows memory
+	// does not have (an InTx's); refreshed is the count memory has read
+	// the file after.
+	outside   atomic.Int64
+	refreshed atomic.Int64
+}
+
+func (l *clickLimits) wroteOutside() { l.outside.Add(1) }
+
+// refresh reads the rows appended since memory's last when a transaction
+// outside the group committer wrote some (refresh is a no-op otherwise).
+func (l *clickLimits) refresh(ctx context.Context, q querier) error {
+	n := l.outside.Load()
+	if l.refreshed.Load() == n {
+		return nil
+	}
+	l.mu.Lock()
+	seq := l.seq
+	l.mu.Unlock()
+	rows, last, err := readLimitRows(ctx, q, seq)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seq == seq { // else the group committer moved memory meanwhile: it has read them
+		if l.rows == nil {
+			l.rows = limitSet{}
+		}
+		for _, r := range rows {
+			l.rows.add(r)
+		}
+		l.seq = last
+	}
+	l.refreshed.Store(n)
+	return nil
 }
 
 // decided reports whether memory alone says p does not count (a repeat, or
@@ -175,7 +216,24 @@ func (l *clickLimits) decided(p *pendingClick) bool {
 	pr := p.probe()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.rows != nil && pr.decided(l.rows)
+	return pr.decided(l.rows, l.pend)
+}
+
+// reserve decides p from memory and the clicks pending and, when it
+// counts, adds it to the pending ones.
+func (l *clickLimits) reserve(p *pendingClick) bool {
+	pr := p.probe()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if pr.decided(l.rows, l.pend) {
+		return false
+	}
+	if l.pend == nil {
+		l.pend = limitSet{}
+	}
+	l.pend.add(p.row())
+	l.pendClicks = append(l.pendClicks, p)
+	return true
 }
 
 // load reads every row into memory (Open: the table holds the recent
@@ -239,12 +297,15 @@ func readLimitRows(ctx context.Context, q querier, seq int64) ([]limitRow, int64
 // plus the rows the transaction read (appended since the memory's last)
 // and wrote.
 type limitTx struct {
-	l    *clickLimits
-	base int64 // memory's last seq when t began
-	seen limitSet
-	rows []limitRow // seen's rows, in order
-	seq  int64      // the last row seen
-	read bool
+	l *clickLimits
+	// withPending: decide with the clicks pending in the journal too (a
+	// click written outside the applier, which applies those very clicks).
+	withPending bool
+	base        int64 // memory's last seq when t began
+	seen        limitSet
+	rows        []limitRow // seen's rows, in order
+	seq         int64      // the last row seen
+	read        bool
 }
 
 func (l *clickLimits) begin() *limitTx {
@@ -279,8 +340,8 @@ func (t *limitTx) decided(p *pendingClick) bool {
 	pr := p.probe()
 	t.l.mu.Lock()
 	defer t.l.mu.Unlock()
-	if t.l.rows == nil {
-		t.l.rows = limitSet{}
+	if t.withPending {
+		return pr.decided(t.l.rows, t.seen, t.l.pend)
 	}
 	return pr.decided(t.l.rows, t.seen)
 }
@@ -303,27 +364,48 @@ func (t *limitTx) undo(n int, seq int64) {
 	t.seq = seq
 }
 
-// committed adds what t saw to memory: call it once t's transaction has
-// committed, never for one that did not.
-func (t *limitTx) committed() {
-	if len(t.rows) == 0 {
+// committed adds what t saw to memory and takes applied, the journaled
+// clicks t's transaction applied (counted or not), off the pending ones —
+// at once, so no decision sees a click in both or in neither: call it once
+// t's transaction has committed, never for one that did not.
+func (t *limitTx) committed(applied []*pendingClick) {
+	if len(t.rows) == 0 && len(applied) == 0 {
 		return
 	}
-	t.l.mu.Lock()
-	defer t.l.mu.Unlock()
-	if t.l.seq != t.base {
-		// Memory moved since t began (not by the one group committer's
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(applied) > 0 {
+		done := make(map[*pendingClick]bool, len(applied))
+		for _, p := range applied {
+			done[p] = true
+		}
+		kept := l.pendClicks[:0]
+		for _, p := range l.pendClicks {
+			if !done[p] {
+				kept = append(kept, p)
+			}
+		}
+		clear(l.pendClicks[len(kept):])
+		l.pendClicks = kept
+		l.pend = limitSet{}
+		for _, p := range kept {
+			l.pend.add(p.row())
+		}
+	}
+	if l.seq != t.base {
+		// Memory moved since t began (not in the one group committer's
 		// order of things): leave it; the next transaction reads t's rows
 		// back from the file.
 		return
 	}
-	if t.l.rows == nil {
-		t.l.rows = limitSet{}
+	if l.rows == nil {
+		l.rows = limitSet{}
 	}
 	for _, r := range t.rows {
-		t.l.rows.add(r)
+		l.rows.add(r)
 	}
-	t.l.seq = t.seq
+	l.seq = t.seq
 }
 
 // sources are the addresses p's visitor is looked up under.
@@ -408,7 +490,8 @@ func (s *Store) startClickPruner() {
 // the front, and one appended out of order is deleted in a later round.
 // It returns how many rows it deleted.
 func (s *Store) pruneClickLimits(ctx context.Context, before time.Time) (int64, error) {
-	s.limits.prune(before)
+	// Memory last: the clicks applied meanwhile join it.
+	defer s.limits.prune(before)
 	cut := formatTime(before)
 	var deleted, from int64
 	for {

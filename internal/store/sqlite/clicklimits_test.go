@@ -152,8 +152,13 @@ func TestPrevSourceHashFindsTheVisitorOfYesterdaysSalt(t *testing.T) {
 	if !record("clk_1", "vis-y", midnight.Add(-20*time.Minute), yesterday) {
 		t.Fatal("the first click was not counted")
 	}
-	// Memory forgets: the answer comes from the file.
+	// Memory forgets and is told to read the file again: the answer comes
+	// from the file.
+	if err := s.waitApplied(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	s.limits = clickLimits{}
+	s.limits.wroteOutside()
 	if record("clk_2", "vis-t", midnight.Add(20*time.Minute), today) {
 		t.Error("the visitor under today's salt, 40 minutes later, was counted")
 	}
@@ -173,11 +178,12 @@ func openWithJane(t *testing.T) *Store {
 }
 
 // TestClickLimitsHoldAcrossProcesses: two stores on one file (two
-// processes) decide from their memories, yet each reads the rows the other
-// appended before deciding: a visitor counted by one is a repeat at the
-// other, an address's cap is shared, and a store opened afterwards knows
-// both from the file. Afterwards both memories know every visitor, so
-// their repeats are answered without a write transaction.
+// processes) decide from their memories and journals; the one that applies
+// a click reads the rows the other applied before, so the clicks stored
+// respect the per-visitor window and the address's cap across both (a
+// store's answer can be "counted" for a click the other store had already
+// counted: the applier then leaves it out). A store opened afterwards
+// knows every row from the file.
 func TestClickLimitsHoldAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db")
@@ -187,32 +193,62 @@ func TestClickLimitsHoldAcrossProcesses(t *testing.T) {
 	}
 	b := openT(t, path)
 	at := time.Date(2026, 3, 10, 12, 5, 0, 0, time.UTC)
-	clickA, clickB := clicker(t, a, 2), clicker(t, b, 2)
-	clickA("v1", "addr-1", at, true)
-	clickB("v1", "addr-1", at.Add(time.Minute), false) // a counted it
-	clickB("v2", "addr-1", at.Add(2*time.Minute), true)
-	clickA("v2", "addr-1", at.Add(3*time.Minute), false) // b counted it
-	clickA("v3", "addr-1", at.Add(4*time.Minute), false) // the address had its 2 (one at each store)
-	clickB("v3", "addr-1", at.Add(5*time.Minute), false)
-	clickB("v3", "addr-2", at.Add(6*time.Minute), true)
-	clickA("v1", "addr-1", at.Add(61*time.Minute), true) // the hour is over: a new window too
-
-	// Both memories now answer what the other recorded without a write.
-	for _, s := range []*Store{a, b} {
-		for _, v := range []string{"v2", "v3"} {
-			p := &pendingClick{c: domain.Click{VisitorHash: v, At: at.Add(30 * time.Minute)}, key: domain.CodeKey("jane"),
-				lim: store.ClickLimits{Window: time.Hour, SourceHash: "addr-1", PerSource: 2}}
-			if v == "v3" {
-				p.lim.SourceHash = "addr-2"
-			}
-			if !s.limits.decided(p) {
-				t.Errorf("a store's memory does not know %s", v)
-			}
+	n := 0
+	click := func(s *Store, visitor, source string, at time.Time) {
+		t.Helper()
+		n++
+		if _, err := s.RecordClick(ctx, domain.Click{ID: fmt.Sprintf("clk_%d", n), OrgID: "org_a", ReferrerID: "rfr_1", Code: "jane",
+			VisitorHash: visitor, At: at}, store.ClickLimits{Window: time.Hour, SourceHash: source, PerSource: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.waitApplied(ctx); err != nil { // applied before the other store's next click
+			t.Fatal(err)
 		}
 	}
-	var n int
-	if err := a.r.QueryRowContext(ctx, `SELECT clicks FROM referrers WHERE id = 'rfr_1'`).Scan(&n); err != nil || n != 4 {
-		t.Errorf("referrer's clicks = %d, %v; want 4", n, err)
+	click(a, "v1", "addr-1", at)
+	click(b, "v1", "addr-1", at.Add(time.Minute)) // a stored it
+	click(b, "v2", "addr-1", at.Add(2*time.Minute))
+	click(a, "v2", "addr-1", at.Add(3*time.Minute)) // b stored it
+	click(a, "v3", "addr-1", at.Add(4*time.Minute)) // the address had its 2 (one from each store)
+	click(b, "v3", "addr-1", at.Add(5*time.Minute))
+	click(b, "v3", "addr-2", at.Add(6*time.Minute))
+	click(a, "v1", "addr-1", at.Add(61*time.Minute)) // the hour is over: a new window too
+
+	stored := func(s *Store) []string {
+		t.Helper()
+		rows, err := s.r.QueryContext(ctx, `SELECT visitor_hash, at FROM clicks ORDER BY at`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var v, at string
+			if err := rows.Scan(&v, &at); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v+"@"+at[11:16])
+		}
+		return out
+	}
+	want := []string{"v1@12:05", "v2@12:07", "v3@12:11", "v1@13:06"}
+	if got := stored(a); !slices.Equal(got, want) {
+		t.Errorf("clicks stored %v, want %v", got, want)
+	}
+	var clicks int
+	if err := a.r.QueryRowContext(ctx, `SELECT clicks FROM referrers WHERE id = 'rfr_1'`).Scan(&clicks); err != nil || clicks != len(want) {
+		t.Errorf("referrer's clicks = %d, %v; want %d", clicks, err, len(want))
+	}
+	// Afterwards both memories know every visitor: their repeats are
+	// answered without a write.
+	for _, s := range []*Store{a, b} {
+		for _, c := range []struct{ visitor, source string }{{"v2", "addr-1"}, {"v3", "addr-2"}} {
+			p := &pendingClick{c: domain.Click{VisitorHash: c.visitor, At: at.Add(30 * time.Minute)}, key: domain.CodeKey("jane"),
+				lim: store.ClickLimits{Window: time.Hour, SourceHash: c.source, PerSource: 2}}
+			if !s.limits.decided(p) {
+				t.Errorf("a store's memory does not know %s", c.visitor)
+			}
+		}
 	}
 	c := openT(t, path)
 	clickC := clicker(t, c, 2)

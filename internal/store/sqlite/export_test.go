@@ -10,6 +10,9 @@ import (
 // change and the newest click, as if the feeds had lost them (the heal
 // test).
 func LoseLatestChange(s *Store) error {
+	if err := s.waitApplied(context.Background()); err != nil {
+		return err
+	}
 	_, err := s.w.ExecContext(context.Background(),
 		`UPDATE analytics_feed SET cursor = (SELECT MAX(seq) FROM outbox) WHERE id = 1;
 		UPDATE analytics_click_feed SET cursor = (SELECT MAX(rowid) FROM clicks) WHERE id = 1`)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +30,14 @@ const (
 	groupAvgScale = 8
 )
 
+// applyRetryWait is how long the applier waits before trying again
+// journaled clicks whose transaction failed; Close tries closeApplyTries
+// times.
+const (
+	applyRetryWait  = 100 * time.Millisecond
+	closeApplyTries = 3
+)
+
 // errClosed answers writes queued after Close.
 var errClosed = errors.New("sqlite: store closed")
 
@@ -41,8 +48,7 @@ type groupReq struct {
 }
 
 type grouper struct {
-	avg     int          // groupLoop's only
-	avgSeen atomic.Int64 // avg, for other goroutines
+	avg     int // groupLoop's only
 	stop    sync.Once
 	reqs    chan groupReq
 	quit    chan struct{}
@@ -75,20 +81,20 @@ func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, t
 	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
 }
 
-// clickGrouped decides and writes p with the other clicks of its group and
-// returns once their transaction has committed (p.counted is then set) or
-// failed.
+// clickGrouped decides and writes p in a savepoint of the InTx batch ctx
+// belongs to (which holds the writer the journal's applier would need),
+// seeing the clicks pending in the journal too. Its row joins memory when
+// the next group reads it back.
 func (s *Store) clickGrouped(ctx context.Context, p *pendingClick) error {
-	if _, ok := s.inBatch(ctx); ok {
-		// InTx holds the writer the group would wait for: writeGrouped
-		// runs the click in a savepoint of the batch instead.
-		// Its rows join memory when the next group reads them back.
-		return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) (err error) {
-			p.counted, err = recordClickTx(ctx, tx, s.limits.begin(), p)
-			return err
-		})
+	if b, ok := s.inBatch(ctx); ok {
+		b.clicks.Store(true)
 	}
-	return s.enqueue(ctx, groupReq{click: p, done: make(chan error, 1)})
+	return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) (err error) {
+		lt := s.limits.begin()
+		lt.withPending = true
+		p.counted, err = recordClickTx(ctx, tx, lt, p)
+		return err
+	})
 }
 
 func (s *Store) enqueue(ctx context.Context, req groupReq) error {
@@ -108,16 +114,83 @@ func (s *Store) groupLoop() {
 		var batch []groupReq
 		select {
 		case r := <-s.group.reqs:
-			batch = append(batch, r)
+			batch = s.group.gather(append(batch, r))
+		case <-s.jnl.ready:
+			// Journaled clicks (journal.go). Nobody waits for them (the
+			// redirects were answered), and a commit costs about as much
+			// for one click as for a hundred: unless a read waits for
+			// them, they are applied in batches, every applyEvery.
+			batch = s.jnl.settle(s.group.quit, s.group.reqs)
+		drain:
+			for len(batch) < maxGroup {
+				select {
+				case r := <-s.group.reqs:
+					batch = append(batch, r)
+				default:
+					break drain
+				}
+			}
 		case <-s.group.quit:
-			return
+			// Close: apply every click acknowledged (RecordClick
+			// refuses new ones by now; the records still buffered or
+			// being written are written first).
+			s.jnl.mu.Lock()
+			_ = s.jnl.flushLocked(s.jnl.seq)
+			s.jnl.mu.Unlock()
+			for fails := 0; s.jnl.more() && fails < closeApplyTries; {
+				if !s.applyGroup(nil) {
+					fails++
+					time.Sleep(applyRetryWait)
+				}
+			}
+			return // anything left is in the journal, for the next Open
 		}
-		batch = s.group.gather(batch)
-		errs := s.commitGroup(batch)
-		for i, r := range batch {
-			r.done <- errs[i]
+		if !s.applyGroup(batch) {
+			// Try again shortly (a click waits in the journal, durable).
+			time.AfterFunc(applyRetryWait, func() {
+				select {
+				case s.jnl.ready <- struct{}{}:
+				default:
+				}
+			})
 		}
 	}
+}
+
+// applyGroup commits batch with the journaled clicks waiting (journal.go)
+// and answers batch's callers. It reports false when the clicks could not
+// be applied (they stay pending).
+func (s *Store) applyGroup(batch []groupReq) bool {
+	clicks := s.jnl.take()
+	n := len(batch)
+	for _, p := range clicks {
+		batch = append(batch, groupReq{click: p})
+	}
+	if len(batch) > 0 {
+		// A journaled click that fails alone here (its referrer gone, its
+		// ID taken) or is refused by another process's click in the same
+		// instant is left out. A transaction that failed as a whole
+		// (p.err unset: the file busy, the disk full) applied none of
+		// them: they stay pending and are tried again.
+		errs := s.commitGroup(batch)
+		for i, r := range batch[:n] {
+			r.done <- errs[i]
+		}
+		for j, p := range clicks {
+			if errs[n+j] != nil && p.err == nil {
+				s.jnl.untake(clicks)
+				return false
+			}
+		}
+	}
+	s.jnl.done(clicks)
+	if s.jnl.more() {
+		select {
+		case s.jnl.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // gather adds the requests queued meanwhile to batch (its first). It lets
@@ -163,18 +236,12 @@ more:
 		timer.Stop()
 	}
 	g.avg += len(batch) - g.avg/groupAvgScale
-	g.avgSeen.Store(int64(g.avg))
 	return batch
-}
-
-// grouping reports whether the recent groups held more than one write.
-func (g *grouper) grouping() bool {
-	return g.avgSeen.Load() >= 3*groupAvgScale/2
 }
 
 // commitGroup runs batch in one transaction and returns each one's error.
 func (s *Store) commitGroup(batch []groupReq) []error {
-	ctx := context.Background()
+	ctx := context.WithValue(context.Background(), applierKey{}, true)
 	errs := make([]error, len(batch))
 	all := func(err error) []error {
 		for i := range errs {
@@ -237,7 +304,14 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 	if err := tx.Commit(); err != nil {
 		return all(err)
 	}
-	lt.committed()
+	// The journaled clicks (no caller waits) leave the pending ones.
+	var applied []*pendingClick
+	for _, r := range batch {
+		if r.click != nil && r.done == nil {
+			applied = append(applied, r.click)
+		}
+	}
+	lt.committed(applied)
 	for i := range errs {
 		errs[i] = mapErr(errs[i])
 	}

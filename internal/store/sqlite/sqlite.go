@@ -38,7 +38,13 @@ import (
 // Store is the SQLite implementation of store.Store and store.Outbox.
 type Store struct {
 	w *pool // writer: one connection, every write transaction
-	r *pool // readers: several query-only connections
+	r *pool // readers: several query-only connections (reads wait for the journaled clicks)
+	// rq: the readers without waiting (RecordClick's referrer check).
+	rq *pool
+	// jnl: the click journal, applied by the group committer (journal.go).
+	jnl *clickJournal
+	// referrers known to exist (RecordClick checks before acknowledging).
+	referrers sync.Map
 	// group commits the hot writes (clicks, conversions) together.
 	group *grouper
 	ckpt  *checkpointer // nil until Open has finished
@@ -162,7 +168,7 @@ func Open(path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s.r = &pool{DB: r}
+	s.r, s.rq = &pool{DB: r, wait: s.waitApplied}, &pool{DB: r}
 	if err := r.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -170,6 +176,15 @@ func Open(path string) (*Store, error) {
 	if s.ckpt, err = startCheckpointer(path, common); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
+	}
+	// Clicks acknowledged by a process that ended before applying them.
+	if err := s.replayJournals(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.jnl, err = openJournal(path); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.startGrouper()
 	s.startClickPruner()
@@ -188,8 +203,16 @@ func cloneValues(v url.Values) url.Values {
 // before it have committed).
 func (s *Store) Close() error {
 	s.pruner.stop()
-	s.stopGrouper()
+	if s.jnl != nil {
+		s.jnl.mu.Lock()
+		s.jnl.closed = true // RecordClick refuses from now on
+		s.jnl.mu.Unlock()
+	}
+	s.stopGrouper() // applies every click acknowledged
 	var errs []error
+	if s.jnl != nil {
+		errs = append(errs, s.jnl.closeJournal())
+	}
 	errs = append(errs, s.ckpt.stop())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
@@ -243,6 +266,11 @@ func mapErr(err error) error {
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if b, ok := s.inBatch(ctx); ok {
 		return b.savepoint(fn) // InTx: a savepoint of the batch's transaction
+	}
+	// A write that reads (the outbox, counts) sees every click
+	// acknowledged before it (journal.go).
+	if err := s.waitApplied(ctx); err != nil {
+		return mapErr(err)
 	}
 	sqlTx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -347,6 +375,8 @@ type pool struct {
 	*sql.DB
 	stmts sync.Map // query → *sql.Stmt
 	n     atomic.Int32
+	// wait, when set, runs before every query (Store.waitApplied).
+	wait func(ctx context.Context) error
 }
 
 const maxPrepared = 512
@@ -373,6 +403,11 @@ func (p *pool) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if p.wait != nil {
+		if err := p.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
 	st, err := p.stmt(ctx, query)
 	if err != nil || st == nil {
 		return p.DB.QueryContext(ctx, query, args...)
@@ -381,6 +416,10 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if p.wait != nil {
+		// A cancelled wait leaves the query to fail on the same context.
+		_ = p.wait(ctx)
+	}
 	st, err := p.stmt(ctx, query)
 	if err != nil || st == nil {
 		return p.DB.QueryRowContext(ctx, query, args...)

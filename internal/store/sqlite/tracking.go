@@ -114,22 +114,26 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	}
 	key := domain.CodeKey(c.Code)
 	p := &pendingClick{c: c, data: data, key: key, lim: lim}
-	// A repeat, or an address at its cap, by the rows memory has is
-	// answered at once (rows are only added: more rows say the same); any
-	// other click is decided in the (grouped) write transaction with the
-	// other clicks of its group (clickbatch.go), after the rows other
-	// processes appended, so two racing first visits still count once.
+	p.boxRows()
+	if err := s.limits.refresh(ctx, s.rq); err != nil {
+		return false, err
+	}
+	// A repeat, or an address at its cap, by the rows memory has and the
+	// clicks pending is answered at once. Any other click is decided
+	// again, reserved and appended to the journal (journal.go).
 	if s.limits.decided(p) {
 		return false, nil
 	}
 	s.horizon.saw(c.At, lim)
-	if s.group.grouping() {
-		p.boxRows() // here rather than on the committer (clickbatch.go)
+	if _, ok := s.inBatch(ctx); ok {
+		// InTx holds the writer: the click is decided and written in a
+		// savepoint of its transaction.
+		if err := s.clickGrouped(ctx, p); err != nil {
+			return false, err
+		}
+		return p.counted, nil
 	}
-	if err := s.clickGrouped(ctx, p); err != nil {
-		return false, err
-	}
-	return p.counted, nil
+	return s.recordJournaled(ctx, p)
 }
 
 // recordClickTx decides and writes one click in tx, as its own batch

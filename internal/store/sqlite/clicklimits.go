@@ -105,7 +105,8 @@ type probe struct {
 	window   int64
 	visitors []digest
 	source   digest
-	cap      int32 // PerSource; 0 for none
+	cap      int32    // PerSource; 0 for none
+	row      limitRow // the row the click adds when it counts
 }
 
 func (p *pendingClick) probe() *probe {
@@ -127,15 +128,13 @@ func (p *pendingClick) probe() *probe {
 			}
 		}
 	}
+	pr.row = limitRow{window: pr.window, visitor: digestOf(p.key, lim.SourceHash, c.VisitorHash), source: pr.source, at: c.At.UnixNano()}
 	p.pr = pr
 	return pr
 }
 
 // row is p's click_limits row.
-func (p *pendingClick) row() limitRow {
-	return limitRow{window: p.probe().window, visitor: digestOf(p.key, p.lim.SourceHash, p.c.VisitorHash),
-		source: p.probe().source, at: p.c.At.UnixNano()}
-}
+func (p *pendingClick) row() limitRow { return p.probe().row }
 
 // decided reports whether sets say p does not count: a repeat, or its
 // address at its cap. (Rows only ever add to that: a click that is a

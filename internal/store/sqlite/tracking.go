@@ -108,13 +108,7 @@ func scanClick(sc rowScanner) (domain.Click, error) {
 // does not have is store.ErrNotFound.
 func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.ClickLimits) (bool, error) {
 	c = normClick(c)
-	data, err := marshal(c)
-	if err != nil {
-		return false, err
-	}
-	key := domain.CodeKey(c.Code)
-	p := &pendingClick{c: c, data: data, key: key, lim: lim}
-	p.boxRows()
+	p := &pendingClick{c: c, key: domain.CodeKey(c.Code), lim: lim}
 	if err := s.limits.refresh(ctx, s.rq); err != nil {
 		return false, err
 	}
@@ -124,6 +118,13 @@ func (s *Store) RecordClick(ctx context.Context, c domain.Click, lim store.Click
 	if s.limits.decided(p) {
 		return false, nil
 	}
+	// Its JSON and rows only for a click that may count.
+	data, err := marshal(c)
+	if err != nil {
+		return false, err
+	}
+	p.data = data
+	p.boxRows()
 	s.horizon.saw(c.At, lim)
 	if _, ok := s.inBatch(ctx); ok {
 		// InTx holds the writer: the click is decided and written in a

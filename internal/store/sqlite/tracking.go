@@ -333,12 +333,21 @@ func (s *Store) ConversionConflictFirst() bool { return true }
 // store.ErrConflict and nothing is written. A referral the organization does
 // not have is left alone (there is nothing to mark).
 func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error {
-	c = normConversion(c)
-	data, err := marshal(c)
+	fn, err := s.recordConversion(c, newReferral)
 	if err != nil {
 		return err
 	}
-	return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.writeGrouped(ctx, fn)
+}
+
+// recordConversion is RecordConversion's part of a group commit.
+func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referral) (func(context.Context, *wtx) error, error) {
+	c = normConversion(c)
+	data, err := marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err
@@ -357,7 +366,7 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 			return nil // converted before, and a converted referral stays so
 		}
 		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt, c.CreatedAt)
-	})
+	}, nil
 }
 
 // markConverted sets a pending or expired referral's status to converted

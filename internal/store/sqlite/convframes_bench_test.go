@@ -20,7 +20,8 @@ import (
 // BenchmarkConversionFrames records groups of conversions of one referral
 // (as scripts/throughput.sh's conversion scenario does) through the group
 // committer, prices them with the embedded pipeline (outbox pump, queue,
-// calculator, ledger) and runs the analytics rollup once per group, into a
+// calculator, ledger; no webhook endpoint, so no notification is queued)
+// and runs the analytics rollup once per group, into a
 // store already holding 5,000 priced conversions, and reports the WAL
 // frames each conversion costs in each phase: every frame is two write
 // system calls now and a copy at the next checkpoint. The frames are
@@ -42,6 +43,9 @@ func BenchmarkConversionFrames(b *testing.B) {
 			ids := domain.NewULIDs(domain.SystemClock)
 			org, ref := convFramesFixture(b, s, ids)
 			emb := pipeline.NewEmbedded(s, s, pipeline.NewCalculator(s, domain.SystemClock, pipeline.NoPartnerRules{}), nil)
+			// As in the one-process server of the throughput script: no
+			// webhook endpoint, so no notifications are queued.
+			emb.Pump.Wanted = func(context.Context, string) (bool, error) { return false, nil }
 			rollup := &analytics.Rollup{Store: s, HealEvery: -1}
 			n := 0
 			record := func(size int) {

@@ -197,8 +197,8 @@ func (s *Store) CountReferrers(ctx context.Context, orgID string, f store.Referr
 
 // listMatching is listPage for a list narrowed by m. With a date range,
 // the page's ids are chosen and sorted first — from the date index, which
-// holds them — and only the page's rows are read: a range of many rows
-// sorts their ids, not their records.
+// holds them with their rowids — and only the page's rows are read: a
+// range of many rows sorts their ids, not their records.
 func listMatching[T any](ctx context.Context, db *pool, cols, table, where string, args []any, m store.Match,
 	p store.Page, scan func(rowScanner) (T, error), idOf func(T) string) ([]T, string, error) {
 	if m.From.IsZero() && m.To.IsZero() {
@@ -213,7 +213,9 @@ func listMatching[T any](ctx context.Context, db *pool, cols, table, where strin
 		where += " AND id < ?"
 		args = append(args, after)
 	}
-	query := "SELECT " + cols + " FROM " + table + " WHERE id IN (SELECT id FROM " + table + " WHERE " + where +
+	// The page's rows by rowid: conversions are keyed (org_id, id), so
+	// an id alone finds none through an index.
+	query := "SELECT " + cols + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + where +
 		" ORDER BY id DESC LIMIT ?) ORDER BY id DESC"
 	return queryPage(ctx, db, query, append(args, p.Limit+1), p, scan, idOf)
 }

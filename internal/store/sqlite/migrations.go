@@ -550,6 +550,35 @@ BEGIN
 	SELECT RAISE(ABORT, 'clicks are never deleted: the analytics rollup reads them by rowid');
 END;
 `,
+	// Conversions keyed (org_id, id), as every query names them: the
+	// primary key's index is the (org_id, id) index, one B-tree fewer
+	// written per conversion (id alone was the key, with a second index
+	// on (org_id, id)). Still a rowid table: as a WITHOUT ROWID table its
+	// rows (the JSON) would be the key B-tree's entries, whose splits
+	// cost more pages than the two indexes saved (BenchmarkConversionFrames;
+	// docs/performance.md, "Conversions, fifth pass"). Rows are copied in
+	// rowid order with their IDs and data; the other indexes are made
+	// again.
+	`
+CREATE TABLE conversions_keyed (
+	id          TEXT NOT NULL,
+	org_id      TEXT NOT NULL,
+	program_id  TEXT NOT NULL,
+	referral_id TEXT NOT NULL,
+	external_id TEXT NOT NULL DEFAULT '',
+	occurred_at TEXT NOT NULL,
+	data        TEXT NOT NULL,
+	PRIMARY KEY (org_id, id)
+);
+INSERT INTO conversions_keyed (id, org_id, program_id, referral_id, external_id, occurred_at, data)
+	SELECT id, org_id, program_id, referral_id, external_id, occurred_at, data FROM conversions ORDER BY rowid;
+DROP TABLE conversions;
+ALTER TABLE conversions_keyed RENAME TO conversions;
+CREATE UNIQUE INDEX conversions_external_id ON conversions (org_id, external_id) WHERE external_id <> '';
+CREATE INDEX conversions_program ON conversions (org_id, program_id, id);
+CREATE INDEX conversions_referral ON conversions (org_id, referral_id, id);
+CREATE INDEX conversions_occurred ON conversions (org_id, occurred_at, id);
+`,
 }
 
 // migrate applies the migrations the file lacks, each in its own write

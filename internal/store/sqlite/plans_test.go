@@ -89,6 +89,16 @@ func TestHotQueriesUseIndexesAtAMillionRows(t *testing.T) {
 		func() error { _, err := s.GetAPIKeyByHash(ctx, "hash"); return err },
 		func() error { _, err := s.GetUser(ctx, "org_a", "usr_1"); return err },
 		func() error { _, err := s.GetUserByEmail(ctx, "a@x.io"); return err },
+		// The conversions' lists: the table is keyed (org_id, id), so no
+		// statement may look a conversion up by id alone.
+		func() error {
+			_, _, err := s.ListConversions(ctx, "org_a", store.ConversionFilter{ProgramID: "prg_1"}, store.Page{Cursor: encodeCursor("cnv_2")})
+			return err
+		},
+		func() error {
+			_, _, err := s.ListConversions(ctx, "org_a", store.ConversionFilter{Match: store.Match{From: at, To: at.Add(time.Hour)}}, store.Page{})
+			return err
+		},
 		// The analytics rollup (every second on the embedded server): both
 		// feeds, the outbox and the clicks by rowid.
 		func() error { _, err := s.RollUp(ctx, 100, analytics.Fold); return err },

@@ -56,11 +56,11 @@ func BenchmarkConversionFrames(b *testing.B) {
 					c := domain.Conversion{ID: ids("cnv"), OrgID: org, ReferralID: ref.ID, ProgramID: ref.ProgramID,
 						ReferrerID: ref.ReferrerID, Event: domain.EventPurchase, Amount: &domain.Money{Amount: 4999, Currency: "USD"},
 						ExternalID: fmt.Sprintf("load-%d", n), OccurredAt: now, RefundedAmount: domain.Money{Currency: "USD"}, CreatedAt: now}
-					fn, err := s.recordConversion(c, nil)
+					req, err := s.recordConversion(c, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
-					reqs[i] = groupReq{fn: fn}
+					reqs[i] = req
 				}
 				for i, err := range s.commitGroup(reqs) {
 					if err != nil {

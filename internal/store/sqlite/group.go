@@ -16,7 +16,8 @@ import (
 // goroutine to goroutine. writeGrouped instead queues the transaction for
 // one goroutine that runs every transaction queued meanwhile inside one
 // SQLite transaction, each in its own savepoint (so one that fails is
-// undone alone), commits once, and only then answers every caller: a
+// undone alone; a write that can only fail at its first statement needs
+// none: groupReq.firstFails), commits once, and only then answers every caller: a
 // caller is never told its write happened before the commit that holds it.
 
 // maxGroup bounds the transactions committed together; groupYields is how
@@ -42,10 +43,23 @@ const (
 var errClosed = errors.New("sqlite: store closed")
 
 type groupReq struct {
-	fn    func(ctx context.Context, tx *wtx) error
-	click *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
-	done  chan error
+	fn func(ctx context.Context, tx *wtx) error
+	// firstFails: fn runs without a savepoint (whose journal copies every
+	// page fn changes). Only fn's first write may fail while the
+	// transaction stays usable — a constraint, which undoes that statement
+	// alone — and fn returns that failure as unwritten: fn left nothing
+	// behind. Any other error of fn fails the whole group.
+	firstFails bool
+	click      *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
+	done       chan error
 }
+
+// unwritten is the error of a firstFails write that failed at its first
+// statement, which changed nothing.
+type unwritten struct{ err error }
+
+func (u unwritten) Error() string { return u.err.Error() }
+func (u unwritten) Unwrap() error { return u.err }
 
 type grouper struct {
 	avg     int // groupLoop's only
@@ -74,11 +88,18 @@ func (s *Store) stopGrouper() {
 // the caller's would let one caller's cancellation interrupt — and so roll
 // back — everybody's transaction. An error from fn undoes fn's writes only.
 func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return s.writeGroupedReq(ctx, groupReq{fn: fn})
+}
+
+// writeGroupedReq is writeGrouped of a request with its flags set
+// (firstFails).
+func (s *Store) writeGroupedReq(ctx context.Context, req groupReq) error {
 	if b, ok := s.inBatch(ctx); ok {
 		// InTx holds the writer connection the group would wait for.
-		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
+		return b.savepoint(func(tx *wtx) error { return req.fn(context.WithoutCancel(ctx), tx) })
 	}
-	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+	req.done = make(chan error, 1)
+	return s.enqueue(ctx, req)
 }
 
 // clickGrouped decides and writes p in a savepoint of the InTx batch ctx
@@ -275,6 +296,19 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		}
 		if r.click != nil {
 			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
+			continue
+		}
+		if r.firstFails {
+			var u unwritten
+			switch err := r.fn(ctx, tx); {
+			case err == nil:
+			case errors.As(err, &u):
+				errs[i] = u.err // nothing of it written
+			default:
+				// Its earlier writes cannot be undone alone.
+				_ = tx.Rollback()
+				return all(err)
+			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {

@@ -116,3 +116,75 @@ func TestGroupedWritesAreEachAllOrNothingAndDurable(t *testing.T) {
 		t.Fatal("a click after Close was recorded")
 	}
 }
+
+// TestGroupedConversionsWithoutSavepoints: a conversion of a known
+// referral runs in its group without a savepoint (groupReq.firstFails).
+// One refused (a taken externalId) writes nothing — no conversion, no
+// outbox change — and the others of its group commit; a write that fails
+// after its first statement fails its whole group, which then writes
+// nothing.
+func TestGroupedConversionsWithoutSavepoints(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	conv := func(id, ext string) groupReq {
+		req, err := s.recordConversion(domain.Conversion{ID: id, OrgID: "org_a", ProgramID: "prg_1", ReferralID: "rfl_1",
+			ExternalID: ext, OccurredAt: t0, CreatedAt: t0}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !req.firstFails {
+			t.Fatal("a conversion of a known referral is grouped with a savepoint")
+		}
+		return req
+	}
+	changes := func() int {
+		cs, err := s.Changes(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	if errs := s.commitGroup([]groupReq{conv("cnv_1", "ord-1")}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	before := changes()
+	errs := s.commitGroup([]groupReq{conv("cnv_2", "ord-2"), conv("cnv_3", "ord-1"), conv("cnv_4", "ord-4"), conv("cnv_1", "ord-5")})
+	for i, want := range []error{nil, store.ErrConflict, nil, store.ErrConflict} {
+		if !errors.Is(errs[i], want) {
+			t.Errorf("conversion %d of the group: %v, want %v", i, errs[i], want)
+		}
+	}
+	for id, want := range map[string]error{"cnv_2": nil, "cnv_3": store.ErrNotFound, "cnv_4": nil} {
+		if _, err := s.GetConversion(ctx, "org_a", id); !errors.Is(err, want) {
+			t.Errorf("GetConversion(%s) = %v, want %v", id, err, want)
+		}
+	}
+	if c, err := s.GetConversionByExternalID(ctx, "org_a", "ord-5"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused ID's externalId was stored: %+v, %v", c, err)
+	}
+	if got := changes() - before; got != 2 {
+		t.Errorf("%d outbox changes for the group, want 2 (one per conversion stored)", got)
+	}
+
+	failing := groupReq{firstFails: true, fn: func(ctx context.Context, tx *wtx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (entity, op, org_id, id, at) VALUES ('x', 'INSERT', 'org_a', 'x_1', ?)`,
+			formatTime(t0)); err != nil {
+			return unwritten{err}
+		}
+		return errors.New("failed after its first write")
+	}}
+	before = changes()
+	for i, err := range s.commitGroup([]groupReq{conv("cnv_6", "ord-6"), failing, conv("cnv_7", "ord-7")}) {
+		if err == nil {
+			t.Errorf("request %d of a group that failed: no error", i)
+		}
+	}
+	for _, id := range []string{"cnv_6", "cnv_7"} {
+		if _, err := s.GetConversion(ctx, "org_a", id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetConversion(%s) after its group failed: %v, want not found", id, err)
+		}
+	}
+	if got := changes() - before; got != 0 {
+		t.Errorf("%d outbox changes after a failed group, want none", got)
+	}
+}

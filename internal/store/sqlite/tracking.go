@@ -333,21 +333,24 @@ func (s *Store) ConversionConflictFirst() bool { return true }
 // store.ErrConflict and nothing is written. A referral the organization does
 // not have is left alone (there is nothing to mark).
 func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newReferral *domain.Referral) error {
-	fn, err := s.recordConversion(c, newReferral)
+	req, err := s.recordConversion(c, newReferral)
 	if err != nil {
 		return err
 	}
-	return s.writeGrouped(ctx, fn)
+	return s.writeGroupedReq(ctx, req)
 }
 
-// recordConversion is RecordConversion's part of a group commit.
-func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referral) (func(context.Context, *wtx) error, error) {
+// recordConversion is RecordConversion's part of a group commit. Without
+// a new referral its first write is the conversion's insert, the one
+// that may be refused (a taken externalId or ID): it needs no savepoint
+// (groupReq.firstFails).
+func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referral) (groupReq, error) {
 	c = normConversion(c)
 	data, err := marshal(c)
 	if err != nil {
-		return nil, err
+		return groupReq{}, err
 	}
-	return func(ctx context.Context, tx *wtx) error {
+	return groupReq{firstFails: newReferral == nil, fn: func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err
@@ -357,7 +360,7 @@ func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referr
 			`INSERT INTO conversions (id, org_id, program_id, referral_id, external_id, occurred_at, data)
 			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.ProgramID, c.ReferralID, c.ExternalID, formatTime(c.OccurredAt), data); err != nil {
-			return err
+			return unwritten{err}
 		}
 		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
 			return err
@@ -366,7 +369,7 @@ func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referr
 			return nil // converted before, and a converted referral stays so
 		}
 		return markConverted(ctx, tx, c.OrgID, c.ReferralID, c.OccurredAt, c.CreatedAt)
-	}, nil
+	}}, nil
 }
 
 // markConverted sets a pending or expired referral's status to converted

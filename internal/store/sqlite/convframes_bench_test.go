@@ -33,41 +33,12 @@ func BenchmarkConversionFrames(b *testing.B) {
 	for _, size := range []int{1, 16} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
 			ctx := context.Background()
-			path := filepath.Join(b.TempDir(), "db")
-			s, err := Open(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			_ = s.ckpt.stop()
-			ids := domain.NewULIDs(domain.SystemClock)
-			org, ref := convFramesFixture(b, s, ids)
+			s, path, record := convGroupStore(b)
 			emb := pipeline.NewEmbedded(s, s, pipeline.NewCalculator(s, domain.SystemClock, pipeline.NoPartnerRules{}), nil)
 			// As in the one-process server of the throughput script: no
 			// webhook endpoint, so no notifications are queued.
 			emb.Pump.Wanted = func(context.Context, string) (bool, error) { return false, nil }
 			rollup := &analytics.Rollup{Store: s, HealEvery: -1}
-			n := 0
-			record := func(size int) {
-				reqs := make([]groupReq, size)
-				for i := range reqs {
-					n++
-					now := time.Now().UTC()
-					c := domain.Conversion{ID: ids("cnv"), OrgID: org, ReferralID: ref.ID, ProgramID: ref.ProgramID,
-						ReferrerID: ref.ReferrerID, Event: domain.EventPurchase, Amount: &domain.Money{Amount: 4999, Currency: "USD"},
-						ExternalID: fmt.Sprintf("load-%d", n), OccurredAt: now, RefundedAmount: domain.Money{Currency: "USD"}, CreatedAt: now}
-					req, err := s.recordConversion(c, nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					reqs[i] = req
-				}
-				for i, err := range s.commitGroup(reqs) {
-					if err != nil {
-						b.Fatalf("conversion %d: %v", i, err)
-					}
-				}
-			}
 			price := func() {
 				if err := emb.Drain(ctx); err != nil {
 					b.Fatal(err)
@@ -177,6 +148,67 @@ func BenchmarkConversionFrames(b *testing.B) {
 				b.Logf("%d groups of %d:%s", b.N, size, report.String())
 			}
 		})
+	}
+}
+
+// BenchmarkConversionGroup commits groups of 16 conversions of one
+// referral, as the group committer does under load, on a store already
+// holding 4,800; one op is one group (the WAL is emptied every 50, untimed).
+//
+//	go test -run '^$' -bench ConversionGroup -benchmem ./internal/store/sqlite/
+func BenchmarkConversionGroup(b *testing.B) {
+	s, _, record := convGroupStore(b)
+	for range 300 {
+		record(16)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		record(16)
+		if i%50 == 49 {
+			b.StopTimer()
+			if _, err := s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	}
+}
+
+// convGroupStore opens a store (its checkpointer stopped) with
+// convFramesFixture's organization and returns it, its file's path and a
+// function that commits a group of size new conversions of the fixture's
+// referral through commitGroup.
+func convGroupStore(b *testing.B) (*Store, string, func(size int)) {
+	path := filepath.Join(b.TempDir(), "db")
+	s, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	_ = s.ckpt.stop()
+	ids := domain.NewULIDs(domain.SystemClock)
+	org, ref := convFramesFixture(b, s, ids)
+	n := 0
+	return s, path, func(size int) {
+		reqs := make([]groupReq, size)
+		for i := range reqs {
+			n++
+			now := time.Now().UTC()
+			c := domain.Conversion{ID: ids("cnv"), OrgID: org, ReferralID: ref.ID, ProgramID: ref.ProgramID,
+				ReferrerID: ref.ReferrerID, Event: domain.EventPurchase, Amount: &domain.Money{Amount: 4999, Currency: "USD"},
+				ExternalID: fmt.Sprintf("load-%d", n), OccurredAt: now, RefundedAmount: domain.Money{Currency: "USD"}, CreatedAt: now}
+			req, err := s.recordConversion(c, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reqs[i] = req
+		}
+		for i, err := range s.commitGroup(reqs) {
+			if err != nil {
+				b.Fatalf("conversion %d: %v", i, err)
+			}
+		}
 	}
 }
 

@@ -145,7 +145,7 @@ func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID 
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
 	}
-	if err != nil || conv.RefundedAmount.Amount > 0 {
+	if err != nil || refunded(conv) {
 		return nil, false, err
 	}
 	var entries []commission.Commission

@@ -154,7 +154,7 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		case !created:
 			return nil // nothing earned, so nothing to refund
 		}
-		if conv.RefundedAmount.Amount <= 0 {
+		if !refunded(conv) {
 			return nil
 		}
 		if entries, err = c.st.CommissionsOfSource(ctx, orgID, conv.ID); err != nil {
@@ -167,6 +167,13 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		}
 	}
 	return c.refund(ctx, conv, entries)
+}
+
+// refunded reports whether the conversion was refunded: its refunded
+// amount, or — for a conversion without a value, refunded in full or not
+// at all — its RefundedAt.
+func refunded(conv domain.Conversion) bool {
+	return conv.RefundedAmount.Amount > 0 || conv.RefundedAt != nil
 }
 
 // errRecordedBefore: the commission price was about to record exists.

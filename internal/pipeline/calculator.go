@@ -65,7 +65,10 @@ const maxConflictRetries = 5
 // itself and to hand the same message any number of times: it does not act
 // on what a message says happened, it reconciles the ledger with the
 // conversion's or deal's current state, and every write it makes is conditional (deterministic
-// IDs that must not exist, revisions that must not have moved).
+// IDs that must not exist, revisions that must not have moved). (The one
+// exception to reading the current state: a new conversion handed over by
+// the embedded pump is priced from its change's image, which holds all
+// that pricing reads; see PrepareBatch.)
 type Calculator struct {
 	st    LedgerStore
 	now   domain.Clock

@@ -16,8 +16,7 @@ import (
 // goroutine to goroutine. writeGrouped instead queues the transaction for
 // one goroutine that runs every transaction queued meanwhile inside one
 // SQLite transaction, each in its own savepoint (so one that fails is
-// undone alone; a write that can only fail at its first statement needs
-// none: groupReq.firstFails), commits once, and only then answers every caller: a
+// undone alone), commits once, and only then answers every caller: a
 // caller is never told its write happened before the commit that holds it.
 
 // maxGroup bounds the transactions committed together; groupYields is how
@@ -43,23 +42,13 @@ const (
 var errClosed = errors.New("sqlite: store closed")
 
 type groupReq struct {
-	fn func(ctx context.Context, tx *wtx) error
-	// firstFails: fn runs without a savepoint (whose journal copies every
-	// page fn changes). Only fn's first write may fail while the
-	// transaction stays usable — a constraint, which undoes that statement
-	// alone — and fn returns that failure as unwritten: fn left nothing
-	// behind. Any other error of fn fails the whole group.
-	firstFails bool
-	click      *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
-	done       chan error
+	fn    func(ctx context.Context, tx *wtx) error
+	click *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
+	done  chan error
+	// again: fn only writes through tx, so the committer may run it a
+	// second time in a new transaction (commitAtOnce).
+	again bool
 }
-
-// unwritten is the error of a firstFails write that failed at its first
-// statement, which changed nothing.
-type unwritten struct{ err error }
-
-func (u unwritten) Error() string { return u.err.Error() }
-func (u unwritten) Unwrap() error { return u.err }
 
 type grouper struct {
 	avg     int // groupLoop's only
@@ -88,18 +77,22 @@ func (s *Store) stopGrouper() {
 // the caller's would let one caller's cancellation interrupt — and so roll
 // back — everybody's transaction. An error from fn undoes fn's writes only.
 func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	return s.writeGroupedReq(ctx, groupReq{fn: fn})
-}
-
-// writeGroupedReq is writeGrouped of a request with its flags set
-// (firstFails).
-func (s *Store) writeGroupedReq(ctx context.Context, req groupReq) error {
 	if b, ok := s.inBatch(ctx); ok {
 		// InTx holds the writer connection the group would wait for.
-		return b.savepoint(func(tx *wtx) error { return req.fn(context.WithoutCancel(ctx), tx) })
+		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
 	}
-	req.done = make(chan error, 1)
-	return s.enqueue(ctx, req)
+	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+}
+
+// writeGroupedAgain is writeGrouped for an fn whose only effect is what
+// it writes through tx (and its error), which the committer may therefore
+// run again: a group of such writes commits without a savepoint each
+// (commitAtOnce).
+func (s *Store) writeGroupedAgain(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	if b, ok := s.inBatch(ctx); ok {
+		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
+	}
+	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1), again: true})
 }
 
 // clickGrouped decides and writes p in a savepoint of the InTx batch ctx
@@ -214,6 +207,45 @@ func (s *Store) applyGroup(batch []groupReq) bool {
 	return true
 }
 
+// commitAtOnce commits a group of writes that may run again (groupReq's
+// again: conversions) without a savepoint each. A savepoint makes SQLite
+// copy every page a write changes into the statement journal first, in
+// case it is undone — about as much copying as the write itself, and
+// nearly always for nothing: writes seldom fail. When one fails, the
+// whole transaction is rolled back and ok is false: commitGroup runs the
+// group again, each write in its savepoint, so that only the one that
+// fails is undone. A failed commit is final, as in commitGroup (its
+// writes are not run again).
+func (s *Store) commitAtOnce(ctx context.Context, batch []groupReq) (errs []error, ok bool) {
+	if len(batch) < 2 {
+		return nil, false // alone, commitGroup needs no savepoint either
+	}
+	for _, r := range batch {
+		if !r.again || r.click != nil {
+			return nil, false
+		}
+	}
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false
+	}
+	tx := &wtx{Tx: sqlTx, p: s.w}
+	defer tx.prepareMissed(ctx)
+	for _, r := range batch {
+		if err := r.fn(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return nil, false
+		}
+	}
+	errs = make([]error, len(batch))
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			errs[i] = mapErr(err)
+		}
+	}
+	return errs, true
+}
+
 // gather adds the requests queued meanwhile to batch (its first). It lets
 // the goroutines that are about to queue a write (their requests are being
 // served) run first: a few yields cost microseconds and make the groups
@@ -263,6 +295,9 @@ more:
 // commitGroup runs batch in one transaction and returns each one's error.
 func (s *Store) commitGroup(batch []groupReq) []error {
 	ctx := context.WithValue(context.Background(), applierKey{}, true)
+	if errs, ok := s.commitAtOnce(ctx, batch); ok {
+		return errs
+	}
 	errs := make([]error, len(batch))
 	all := func(err error) []error {
 		for i := range errs {
@@ -296,19 +331,6 @@ func (s *Store) commitGroup(batch []groupReq) []error {
 		}
 		if r.click != nil {
 			clicks, clickAt = append(clicks, r.click), append(clickAt, i)
-			continue
-		}
-		if r.firstFails {
-			var u unwritten
-			switch err := r.fn(ctx, tx); {
-			case err == nil:
-			case errors.As(err, &u):
-				errs[i] = u.err // nothing of it written
-			default:
-				// Its earlier writes cannot be undone alone.
-				_ = tx.Rollback()
-				return all(err)
-			}
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT grouped`); err != nil {

@@ -117,74 +117,66 @@ func TestGroupedWritesAreEachAllOrNothingAndDurable(t *testing.T) {
 	}
 }
 
-// TestGroupedConversionsWithoutSavepoints: a conversion of a known
-// referral runs in its group without a savepoint (groupReq.firstFails).
-// One refused (a taken externalId) writes nothing — no conversion, no
-// outbox change — and the others of its group commit; a write that fails
-// after its first statement fails its whole group, which then writes
-// nothing.
-func TestGroupedConversionsWithoutSavepoints(t *testing.T) {
+// TestGroupOfWritesThatMayRunAgainFailsAlone: a group of writes that may
+// run again (conversions) commits without a savepoint each; when one of
+// them fails after it wrote, the group runs again with savepoints, so that
+// only the failing write is undone and every other one is written once.
+func TestGroupOfWritesThatMayRunAgainFailsAlone(t *testing.T) {
 	ctx := context.Background()
 	s := openT(t, filepath.Join(t.TempDir(), "db"))
-	conv := func(id, ext string) groupReq {
-		req, err := s.recordConversion(domain.Conversion{ID: id, OrgID: "org_a", ProgramID: "prg_1", ReferralID: "rfl_1",
-			ExternalID: ext, OccurredAt: t0, CreatedAt: t0}, nil)
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE probe (id TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("refused after writing")
+	write := func(id string, fail bool) groupReq {
+		return groupReq{again: true, fn: func(ctx context.Context, tx *wtx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO probe (id) VALUES (?)`, id); err != nil {
+				return err
+			}
+			if fail {
+				return refused
+			}
+			return nil
+		}}
+	}
+	stored := func() []string {
+		t.Helper()
+		rows, err := s.w.QueryContext(ctx, `SELECT id FROM probe ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !req.firstFails {
-			t.Fatal("a conversion of a known referral is grouped with a savepoint")
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
 		}
-		return req
-	}
-	changes := func() int {
-		cs, err := s.Changes(ctx, 0, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(cs)
-	}
-	if errs := s.commitGroup([]groupReq{conv("cnv_1", "ord-1")}); errs[0] != nil {
-		t.Fatal(errs[0])
-	}
-	before := changes()
-	errs := s.commitGroup([]groupReq{conv("cnv_2", "ord-2"), conv("cnv_3", "ord-1"), conv("cnv_4", "ord-4"), conv("cnv_1", "ord-5")})
-	for i, want := range []error{nil, store.ErrConflict, nil, store.ErrConflict} {
-		if !errors.Is(errs[i], want) {
-			t.Errorf("conversion %d of the group: %v, want %v", i, errs[i], want)
-		}
-	}
-	for id, want := range map[string]error{"cnv_2": nil, "cnv_3": store.ErrNotFound, "cnv_4": nil} {
-		if _, err := s.GetConversion(ctx, "org_a", id); !errors.Is(err, want) {
-			t.Errorf("GetConversion(%s) = %v, want %v", id, err, want)
-		}
-	}
-	if c, err := s.GetConversionByExternalID(ctx, "org_a", "ord-5"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("the refused ID's externalId was stored: %+v, %v", c, err)
-	}
-	if got := changes() - before; got != 2 {
-		t.Errorf("%d outbox changes for the group, want 2 (one per conversion stored)", got)
+		return ids
 	}
 
-	failing := groupReq{firstFails: true, fn: func(ctx context.Context, tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (entity, op, org_id, id, at) VALUES ('x', 'INSERT', 'org_a', 'x_1', ?)`,
-			formatTime(t0)); err != nil {
-			return unwritten{err}
-		}
-		return errors.New("failed after its first write")
-	}}
-	before = changes()
-	for i, err := range s.commitGroup([]groupReq{conv("cnv_6", "ord-6"), failing, conv("cnv_7", "ord-7")}) {
-		if err == nil {
-			t.Errorf("request %d of a group that failed: no error", i)
-		}
+	errs := s.commitGroup([]groupReq{write("a", false), write("b", false), write("c", false)})
+	if errors.Join(errs...) != nil || fmt.Sprint(stored()) != "[a b c]" {
+		t.Fatalf("a group that succeeds: errors %v, stored %v", errs, stored())
 	}
-	for _, id := range []string{"cnv_6", "cnv_7"} {
-		if _, err := s.GetConversion(ctx, "org_a", id); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetConversion(%s) after its group failed: %v, want not found", id, err)
-		}
+	// "e" fails after writing; "d" and "f" are written once each (a second
+	// insert of the same id would fail).
+	errs = s.commitGroup([]groupReq{write("d", false), write("e", true), write("f", false)})
+	if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
+		t.Fatalf("a group with a failing write: errors %v, want nil, %v, nil", errs, refused)
 	}
-	if got := changes() - before; got != 0 {
-		t.Errorf("%d outbox changes after a failed group, want none", got)
+	if got := fmt.Sprint(stored()); got != "[a b c d f]" {
+		t.Fatalf("stored %s, want [a b c d f]", got)
+	}
+	// A write that fails because of what an earlier one of its group
+	// wrote fails the same way when the group runs again.
+	errs = s.commitGroup([]groupReq{write("g", false), write("g", false)})
+	if errs[0] != nil || errs[1] == nil {
+		t.Fatalf("a group writing g twice: errors %v, want nil then a conflict", errs)
+	}
+	if got := fmt.Sprint(stored()); got != "[a b c d f g]" {
+		t.Fatalf("stored %s, want [a b c d f g]", got)
 	}
 }

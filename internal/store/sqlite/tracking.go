@@ -337,20 +337,19 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	if err != nil {
 		return err
 	}
-	return s.writeGroupedReq(ctx, req)
+	// Its only effect is what it writes: the committer may run it again.
+	return s.writeGroupedAgain(ctx, req.fn)
 }
 
-// recordConversion is RecordConversion's part of a group commit. Without
-// a new referral its first write is the conversion's insert, the one
-// that may be refused (a taken externalId or ID): it needs no savepoint
-// (groupReq.firstFails).
+// recordConversion is RecordConversion's part of a group commit, as the
+// committer gets it (benchmarks commit such groups themselves).
 func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referral) (groupReq, error) {
 	c = normConversion(c)
 	data, err := marshal(c)
 	if err != nil {
 		return groupReq{}, err
 	}
-	return groupReq{firstFails: newReferral == nil, fn: func(ctx context.Context, tx *wtx) error {
+	return groupReq{again: true, fn: func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err
@@ -360,7 +359,7 @@ func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referr
 			`INSERT INTO conversions (id, org_id, program_id, referral_id, external_id, occurred_at, data)
 			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.ProgramID, c.ReferralID, c.ExternalID, formatTime(c.OccurredAt), data); err != nil {
-			return unwritten{err}
+			return err
 		}
 		if err := appendChange(ctx, tx, entityConversion, opInsert, c.OrgID, c.ID, "", data); err != nil {
 			return err

@@ -190,6 +190,14 @@ func BenchmarkRedirectParallel(b *testing.B) {
 // conversion serves POST /v1/conversions for externalID and fails the
 // benchmark unless it answers want.
 func (e *benchEnv) conversion(b *testing.B, externalID string, want int) {
+	if err := e.convert(externalID, want); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// convert serves POST /v1/conversions for externalID and reports an
+// answer other than want.
+func (e *benchEnv) convert(externalID string, want int) error {
 	body := `{"referralId":"` + e.referralID + `","event":"purchase","amount":{"amount":4999,"currency":"USD"},"externalId":"` + externalID + `"}`
 	r := httptest.NewRequest(http.MethodPost, "/v1/conversions", strings.NewReader(body))
 	r.RemoteAddr = "192.0.2.10:40000"
@@ -198,8 +206,9 @@ func (e *benchEnv) conversion(b *testing.B, externalID string, want int) {
 	w := httptest.NewRecorder()
 	e.handler.ServeHTTP(w, r)
 	if w.Code != want {
-		b.Fatalf("POST /v1/conversions (externalId %s): status %d, want %d; body %s", externalID, w.Code, want, w.Body)
+		return fmt.Errorf("POST /v1/conversions (externalId %s): status %d, want %d; body %s", externalID, w.Code, want, w.Body)
 	}
+	return nil
 }
 
 func BenchmarkRecordConversion(b *testing.B) {
@@ -210,6 +219,23 @@ func BenchmarkRecordConversion(b *testing.B) {
 		n++
 		e.conversion(b, "order-"+strconv.Itoa(n), http.StatusCreated)
 	}
+}
+
+// BenchmarkRecordConversionParallel: 16 conversions at a time per
+// processor, as the throughput script sends them — they commit in groups.
+func BenchmarkRecordConversionParallel(b *testing.B) {
+	e := newBenchEnv(b)
+	var n atomic.Uint64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := e.convert("order-"+strconv.FormatUint(n.Add(1), 10), http.StatusCreated); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 func BenchmarkRecordConversionDuplicate(b *testing.B) {

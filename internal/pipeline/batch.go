@@ -29,6 +29,18 @@ var _ BatchHandler = (*Calculator)(nil)
 // which the returned step calls. The result is what Handle would have
 // done with each message, in fewer transactions: the new commissions of
 // an organization are written as one ledger change.
+//
+// A message the pump routed carries its conversion as recorded (its
+// change's new image, Message.conv), which is priced as it is, unread:
+// pricing reads nothing a refund changes, and a refund is a later change
+// of the conversion, whose conversion.refunded message is handled after
+// this one — in a later batch, or later in this one. In this one, though,
+// Handle would not see the commission this batch records (the step's reads
+// do not see its writes before they commit), so a conversion refunded in
+// the same batch is read, as without an image: found refunded, it is left
+// to Handle whole (priced and refunded by ReconcileConversion).
+// Conversions are never deleted (nor anonymized): the one an image shows
+// is the one a read would find, refunds aside.
 func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx context.Context) []error {
 	type prepared struct {
 		change *store.LedgerChange // nil: nothing earned
@@ -37,10 +49,11 @@ func (c *Calculator) PrepareBatch(ctx context.Context, msgs []Message) func(ctx 
 	}
 	plans := make([]prepared, len(msgs))
 	programs := memoPrograms(c.st.GetProgram)
-	read := c.readConversions(ctx, msgs)
+	images := recordedImages(msgs)
+	read := c.readConversions(ctx, msgs, images)
 	for i, m := range msgs {
 		if isPriceable(m) {
-			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID, programs, read[m.OrgID])
+			plans[i].change, plans[i].ok, plans[i].err = c.prepareConversion(ctx, m.OrgID, m.EntityID, images[i], programs, read[m.OrgID])
 		}
 	}
 	return func(ctx context.Context) []error {
@@ -98,15 +111,44 @@ type conversionsRead struct {
 	entries map[string][]commission.Commission
 }
 
-// readConversions reads the conversions of the batch's priceable messages
-// and their ledger entries, one query each per organization instead of two
-// per conversion. An organization whose read fails is left out: its
-// conversions are read one by one.
-func (c *Calculator) readConversions(ctx context.Context, msgs []Message) map[string]*conversionsRead {
-	ids := map[string][]string{}
+// recordedImages returns, for each of msgs, the conversion PrepareBatch
+// prices it from without reading it (nil: read it): the image a priceable
+// message carries (Message.conv), unless the batch holds a refund of the
+// same conversion.
+func recordedImages(msgs []Message) []*domain.Conversion {
+	type key struct{ org, id string }
+	var refunded map[key]bool
 	for _, m := range msgs {
+		if m.Type == TypeConversionRefunded {
+			if refunded == nil {
+				refunded = map[key]bool{}
+			}
+			refunded[key{m.OrgID, m.EntityID}] = true
+		}
+	}
+	images := make([]*domain.Conversion, len(msgs))
+	for i, m := range msgs {
+		if m.conv != nil && isPriceable(m) && !refunded[key{m.OrgID, m.EntityID}] {
+			images[i] = m.conv
+		}
+	}
+	return images
+}
+
+// readConversions reads the conversions of the batch's priceable messages
+// that have no image (images, recordedImages) and the ledger entries of
+// all of them, one query each per organization instead of two per
+// conversion. An organization whose read fails is left out: its
+// conversions are read one by one.
+func (c *Calculator) readConversions(ctx context.Context, msgs []Message, images []*domain.Conversion) map[string]*conversionsRead {
+	ids := map[string][]string{}
+	unread := map[string][]string{}
+	for i, m := range msgs {
 		if isPriceable(m) {
 			ids[m.OrgID] = append(ids[m.OrgID], m.EntityID)
+			if images[i] == nil {
+				unread[m.OrgID] = append(unread[m.OrgID], m.EntityID)
+			}
 		}
 	}
 	out := map[string]*conversionsRead{}
@@ -114,9 +156,12 @@ func (c *Calculator) readConversions(ctx context.Context, msgs []Message) map[st
 		if len(list) < 2 {
 			continue // one by one costs the same
 		}
-		convs, err := c.st.GetConversions(ctx, org, list)
-		if err != nil {
-			continue
+		var convs map[string]domain.Conversion
+		var err error
+		if need := unread[org]; len(need) > 0 {
+			if convs, err = c.st.GetConversions(ctx, org, need); err != nil {
+				continue
+			}
 		}
 		entries, err := c.st.CommissionsOfSources(ctx, org, list)
 		if err != nil {
@@ -129,23 +174,28 @@ func (c *Calculator) readConversions(ctx context.Context, msgs []Message) map[st
 
 // prepareConversion computes the commission of a conversion not priced
 // yet and not refunded (ok), or reports that reconciling it takes more
-// (!ok: ReconcileConversion). read, when not nil, holds the conversion and
-// its entries (readConversions); else they are read here.
-func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string, getProgram programGetter, read *conversionsRead) (*store.LedgerChange, bool, error) {
+// (!ok: ReconcileConversion). image, when not nil, is the conversion as
+// recorded (recordedImages); read, when not nil, holds the conversion
+// (unless image is set) and its entries (readConversions); else they are
+// read here.
+func (c *Calculator) prepareConversion(ctx context.Context, orgID, conversionID string, image *domain.Conversion, getProgram programGetter, read *conversionsRead) (*store.LedgerChange, bool, error) {
 	var conv domain.Conversion
 	var err error
-	if read != nil {
+	switch {
+	case image != nil:
+		conv = *image
+	case read != nil:
 		var found bool
 		if conv, found = read.convs[conversionID]; !found {
 			err = store.ErrNotFound
 		}
-	} else {
+	default:
 		conv, err = c.st.GetConversion(ctx, orgID, conversionID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, false, Permanent(fmt.Errorf("pipeline: conversion %s of %s not found", conversionID, orgID))
 	}
-	if err != nil || conv.RefundedAmount.Amount > 0 {
+	if err != nil || refunded(conv) {
 		return nil, false, err
 	}
 	var entries []commission.Commission

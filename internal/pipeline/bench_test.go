@@ -139,3 +139,33 @@ func BenchmarkEmbeddedPipeline(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRouteAndPrepare times what the embedded pump does with a batch
+// of 64 new conversions before its write transaction: route their outbox
+// changes and prepare their pricing (PrepareBatch without the write step,
+// so every round prices them again). One op is one batch.
+func BenchmarkRouteAndPrepare(b *testing.B) {
+	f := newFixture(b, pct(1000))
+	f.recordN(EmbeddedBatch)
+	changes, err := f.st.Changes(f.ctx, 0, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	calc := NewCalculator(f.st, f.clock.Now, NoPartnerRules{})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var work []Message
+		for _, c := range changes {
+			msgs, err := Route(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			work = append(work, msgs...)
+		}
+		if len(work) != EmbeddedBatch {
+			b.Fatalf("%d messages routed, want %d", len(work), EmbeddedBatch)
+		}
+		calc.PrepareBatch(f.ctx, work)
+	}
+}

@@ -65,7 +65,10 @@ const maxConflictRetries = 5
 // itself and to hand the same message any number of times: it does not act
 // on what a message says happened, it reconciles the ledger with the
 // conversion's or deal's current state, and every write it makes is conditional (deterministic
-// IDs that must not exist, revisions that must not have moved).
+// IDs that must not exist, revisions that must not have moved). (The one
+// exception to reading the current state: a new conversion handed over by
+// the embedded pump is priced from its change's image, which holds all
+// that pricing reads; see PrepareBatch.)
 type Calculator struct {
 	st    LedgerStore
 	now   domain.Clock
@@ -154,7 +157,7 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		case !created:
 			return nil // nothing earned, so nothing to refund
 		}
-		if conv.RefundedAmount.Amount <= 0 {
+		if !refunded(conv) {
 			return nil
 		}
 		if entries, err = c.st.CommissionsOfSource(ctx, orgID, conv.ID); err != nil {
@@ -167,6 +170,13 @@ func (c *Calculator) reconcileOnce(ctx context.Context, orgID, conversionID stri
 		}
 	}
 	return c.refund(ctx, conv, entries)
+}
+
+// refunded reports whether the conversion was refunded: its refunded
+// amount, or — for a conversion without a value, refunded in full or not
+// at all — its RefundedAt.
+func refunded(conv domain.Conversion) bool {
+	return conv.RefundedAmount.Amount > 0 || conv.RefundedAt != nil
 }
 
 // errRecordedBefore: the commission price was about to record exists.

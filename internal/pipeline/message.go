@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partnerloop/partnerloop/internal/domain"
 )
 
 // Message is one unit of work or notification, as queued.
@@ -38,6 +40,14 @@ type Message struct {
 	// number, the stream record's SequenceNumber), zero-padded so that it
 	// sorts: with At it orders the events of one record. Not part of ID.
 	Seq string `json:"seq,omitempty"`
+
+	// conv is the conversion a conversion.recorded message is about as
+	// its change recorded it (the change's new image), when Route could
+	// read a whole conversion from it: the embedded pump hands the message
+	// to the calculator directly, which prices it from conv instead of
+	// reading the conversion again (PrepareBatch). It is never encoded, so
+	// a message delivered by a queue has none and the conversion is read.
+	conv *domain.Conversion
 }
 
 // OrderKey orders the events of one record: At, then Seq.

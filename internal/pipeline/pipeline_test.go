@@ -121,6 +121,37 @@ func TestRefundOfConversionWithoutValue(t *testing.T) {
 	}
 }
 
+// A conversion without a value refunded before the pipeline priced it —
+// its refund in the same batch as its insert, or handled first — ends
+// with its commission reversed: its RefundedAt, not its refunded amount
+// (still 0), is what says it was refunded.
+func TestRefundOfConversionWithoutValueBeforePricing(t *testing.T) {
+	amount := int64(2500)
+	for _, how := range []string{"pump", "refund first"} {
+		t.Run(how, func(t *testing.T) {
+			f := newFixture(t, domain.CommissionRule{Type: domain.RuleFlat, Amount: &amount})
+			refunded, kept := f.record(nil), f.record(nil)
+			f.refund(refunded.ID, 0)
+			if how == "refund first" {
+				msgs := f.pendingMessages()
+				slices.Reverse(msgs)
+				for _, m := range msgs {
+					if err := f.calc.Handle(f.ctx, m); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			f.drain()
+			if es := f.entries(refunded.ID); len(es) != 1 || es[0].Status != commission.StatusReversed || net(es) != 0 {
+				t.Fatalf("refunded signup: %+v", es)
+			}
+			if es := f.entries(kept.ID); len(es) != 1 || es[0].Status != commission.StatusPending || net(es) != 2500 {
+				t.Fatalf("other signup: %+v", es)
+			}
+		})
+	}
+}
+
 func TestDuplicateDeliveriesRecordOneCommission(t *testing.T) {
 	f := newFixture(t, pct(1000))
 	conv := f.record(i64(4999))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/partnerloop/partnerloop/internal/domain"
 	"github.com/partnerloop/partnerloop/internal/store"
 )
 
@@ -78,12 +79,12 @@ type statusImage struct {
 }
 
 func routeConversion(c store.Change) ([]Message, error) {
+	if c.Op == OpInsert {
+		return routeRecorded(c)
+	}
 	var neu, old conversionImage
 	if err := decodeImage(c, "new", c.NewImage, &neu, true); err != nil {
 		return nil, err
-	}
-	if c.Op == OpInsert {
-		return one(c, TypeConversionRecorded, ConversionPayload{ConversionID: c.ID, ProgramID: neu.ProgramID})
 	}
 	if err := decodeImage(c, "old", c.OldImage, &old, false); err != nil {
 		return nil, err
@@ -99,6 +100,33 @@ func routeConversion(c store.Change) ([]Message, error) {
 		ConversionID: c.ID, ProgramID: neu.ProgramID, RefundedTotal: neu.RefundedAmount.Amount,
 		PreviousRefunded: old.RefundedAmount.Amount, Currency: neu.RefundedAmount.Currency,
 	})
+}
+
+// routeRecorded routes a conversion INSERT: conversion.recorded, with the
+// conversion its new image holds (Message.conv) — decoded once, for the
+// routing and the pricing — when the image is a whole conversion: the
+// stored record at its insert (the SQLite store writes the same JSON to
+// the row and the image, and has since its first version; DynamoDB's
+// stream images decode to the same record). An image that reads only as
+// far as routing needs, or names another conversion or organization, or
+// lacks what pricing needs (program, occurredAt), or already holds a
+// refund (never at an insert), routes as before and the calculator reads
+// the conversion.
+func routeRecorded(c store.Change) ([]Message, error) {
+	var conv domain.Conversion
+	if decodeImage(c, "new", c.NewImage, &conv, true) != nil {
+		var neu conversionImage
+		if err := decodeImage(c, "new", c.NewImage, &neu, true); err != nil {
+			return nil, err
+		}
+		return one(c, TypeConversionRecorded, ConversionPayload{ConversionID: c.ID, ProgramID: neu.ProgramID})
+	}
+	msgs, err := one(c, TypeConversionRecorded, ConversionPayload{ConversionID: c.ID, ProgramID: conv.ProgramID})
+	if err == nil && conv.ID == c.ID && conv.OrgID == c.OrgID && conv.ProgramID != "" && !conv.OccurredAt.IsZero() &&
+		conv.RefundedAmount.Amount == 0 && conv.RefundedAt == nil {
+		msgs[0].conv = &conv
+	}
+	return msgs, err
 }
 
 func routeCommission(c store.Change) ([]Message, error) {

@@ -45,6 +45,9 @@ type groupReq struct {
 	fn    func(ctx context.Context, tx *wtx) error
 	click *pendingClick // instead of fn: written with the group's other clicks (clickbatch.go)
 	done  chan error
+	// again: fn only writes through tx, so the committer may run it a
+	// second time in a new transaction (commitAtOnce).
+	again bool
 }
 
 type grouper struct {
@@ -79,6 +82,17 @@ func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, t
 		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
 	}
 	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+}
+
+// writeGroupedAgain is writeGrouped for an fn whose only effect is what
+// it writes through tx (and its error), which the committer may therefore
+// run again: a group of such writes commits without a savepoint each
+// (commitAtOnce).
+func (s *Store) writeGroupedAgain(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	if b, ok := s.inBatch(ctx); ok {
+		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
+	}
+	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1), again: true})
 }
 
 // clickGrouped decides and writes p in a savepoint of the InTx batch ctx
@@ -193,6 +207,45 @@ func (s *Store) applyGroup(batch []groupReq) bool {
 	return true
 }
 
+// commitAtOnce commits a group of writes that may run again (groupReq's
+// again: conversions) without a savepoint each. A savepoint makes SQLite
+// copy every page a write changes into the statement journal first, in
+// case it is undone — about as much copying as the write itself, and
+// nearly always for nothing: writes seldom fail. When one fails, the
+// whole transaction is rolled back and ok is false: commitGroup runs the
+// group again, each write in its savepoint, so that only the one that
+// fails is undone. A failed commit is final, as in commitGroup (its
+// writes are not run again).
+func (s *Store) commitAtOnce(ctx context.Context, batch []groupReq) (errs []error, ok bool) {
+	if len(batch) < 2 {
+		return nil, false // alone, commitGroup needs no savepoint either
+	}
+	for _, r := range batch {
+		if !r.again || r.click != nil {
+			return nil, false
+		}
+	}
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false
+	}
+	tx := &wtx{Tx: sqlTx, p: s.w}
+	defer tx.prepareMissed(ctx)
+	for _, r := range batch {
+		if err := r.fn(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return nil, false
+		}
+	}
+	errs = make([]error, len(batch))
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			errs[i] = mapErr(err)
+		}
+	}
+	return errs, true
+}
+
 // gather adds the requests queued meanwhile to batch (its first). It lets
 // the goroutines that are about to queue a write (their requests are being
 // served) run first: a few yields cost microseconds and make the groups
@@ -242,6 +295,9 @@ more:
 // commitGroup runs batch in one transaction and returns each one's error.
 func (s *Store) commitGroup(batch []groupReq) []error {
 	ctx := context.WithValue(context.Background(), applierKey{}, true)
+	if errs, ok := s.commitAtOnce(ctx, batch); ok {
+		return errs
+	}
 	errs := make([]error, len(batch))
 	all := func(err error) []error {
 		for i := range errs {

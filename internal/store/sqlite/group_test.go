@@ -116,3 +116,67 @@ func TestGroupedWritesAreEachAllOrNothingAndDurable(t *testing.T) {
 		t.Fatal("a click after Close was recorded")
 	}
 }
+
+// TestGroupOfWritesThatMayRunAgainFailsAlone: a group of writes that may
+// run again (conversions) commits without a savepoint each; when one of
+// them fails after it wrote, the group runs again with savepoints, so that
+// only the failing write is undone and every other one is written once.
+func TestGroupOfWritesThatMayRunAgainFailsAlone(t *testing.T) {
+	ctx := context.Background()
+	s := openT(t, filepath.Join(t.TempDir(), "db"))
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE probe (id TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("refused after writing")
+	write := func(id string, fail bool) groupReq {
+		return groupReq{again: true, fn: func(ctx context.Context, tx *wtx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO probe (id) VALUES (?)`, id); err != nil {
+				return err
+			}
+			if fail {
+				return refused
+			}
+			return nil
+		}}
+	}
+	stored := func() []string {
+		t.Helper()
+		rows, err := s.w.QueryContext(ctx, `SELECT id FROM probe ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+
+	errs := s.commitGroup([]groupReq{write("a", false), write("b", false), write("c", false)})
+	if errors.Join(errs...) != nil || fmt.Sprint(stored()) != "[a b c]" {
+		t.Fatalf("a group that succeeds: errors %v, stored %v", errs, stored())
+	}
+	// "e" fails after writing; "d" and "f" are written once each (a second
+	// insert of the same id would fail).
+	errs = s.commitGroup([]groupReq{write("d", false), write("e", true), write("f", false)})
+	if errs[0] != nil || !errors.Is(errs[1], refused) || errs[2] != nil {
+		t.Fatalf("a group with a failing write: errors %v, want nil, %v, nil", errs, refused)
+	}
+	if got := fmt.Sprint(stored()); got != "[a b c d f]" {
+		t.Fatalf("stored %s, want [a b c d f]", got)
+	}
+	// A write that fails because of what an earlier one of its group
+	// wrote fails the same way when the group runs again.
+	errs = s.commitGroup([]groupReq{write("g", false), write("g", false)})
+	if errs[0] != nil || errs[1] == nil {
+		t.Fatalf("a group writing g twice: errors %v, want nil then a conflict", errs)
+	}
+	if got := fmt.Sprint(stored()); got != "[a b c d f g]" {
+		t.Fatalf("stored %s, want [a b c d f g]", got)
+	}
+}

@@ -338,7 +338,8 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	if err != nil {
 		return err
 	}
-	return s.writeGrouped(ctx, func(ctx context.Context, tx *wtx) error {
+	// Its only effect is what it writes: the committer may run it again.
+	return s.writeGroupedAgain(ctx, func(ctx context.Context, tx *wtx) error {
 		if newReferral != nil {
 			if err := insertReferral(ctx, tx, *newReferral); err != nil {
 				return err

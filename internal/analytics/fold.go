@@ -14,7 +14,6 @@
 package analytics
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -66,6 +65,11 @@ func Fold(changes []store.Change, zone func(orgID string) *time.Location) ([]sto
 type accumulator struct {
 	m     map[cellID]*store.Cell
 	order []cellID
+	// groups are the cells one add adds to, by what decides them: most
+	// records of a round share their program, referrer, partner, day and
+	// currency with another (a conversion, its referral and its
+	// commission), and find their cells with one lookup.
+	groups map[groupID][]*store.Cell
 }
 
 type cellID struct {
@@ -73,7 +77,20 @@ type cellID struct {
 	store.CellKey
 }
 
-func newAccumulator() *accumulator { return &accumulator{m: map[cellID]*store.Cell{}} }
+// groupID is what decides the cells of an add.
+type groupID struct {
+	org      string
+	d        dims
+	loc      *time.Location
+	year     int
+	month    time.Month
+	day      int
+	currency string
+}
+
+func newAccumulator() *accumulator {
+	return &accumulator{m: map[cellID]*store.Cell{}, groups: map[groupID][]*store.Cell{}}
+}
 
 // dims is what a record is attributed to.
 type dims struct {
@@ -87,6 +104,24 @@ func (a *accumulator) add(org string, d dims, at time.Time, loc *time.Location, 
 		f = f.Neg()
 	}
 	local := at.In(loc)
+	y, m, dd := local.Date()
+	g := groupID{org: org, d: d, loc: loc, year: y, month: m, day: dd, currency: currency}
+	cells, ok := a.groups[g]
+	if !ok {
+		cells = a.group(org, d, local, currency)
+		a.groups[g] = cells
+	}
+	for _, c := range cells {
+		if err := c.Figures.Add(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// group finds or makes the cells of the record's levels, for the day and
+// month of local, in currency.
+func (a *accumulator) group(org string, d dims, local time.Time, currency string) []*store.Cell {
 	day := local.Format(store.DateLayout)
 	month := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, time.UTC).Format(store.DateLayout)
 	type level struct {
@@ -106,6 +141,7 @@ func (a *accumulator) add(org string, d dims, at time.Time, loc *time.Location, 
 				program: d.program, partner: d.partner})
 		}
 	}
+	cells := make([]*store.Cell, 0, 2*len(levels))
 	for _, l := range levels {
 		for _, g := range [...]struct{ grain, start string }{{store.GrainDay, day}, {store.GrainMonth, month}} {
 			id := cellID{org: org, CellKey: store.CellKey{Level: l.name, DimID: l.dim, Grain: g.grain, Start: g.start, Currency: currency}}
@@ -115,12 +151,10 @@ func (a *accumulator) add(org string, d dims, at time.Time, loc *time.Location, 
 				a.m[id] = c
 				a.order = append(a.order, id)
 			}
-			if err := c.Figures.Add(f); err != nil {
-				return err
-			}
+			cells = append(cells, c)
 		}
 	}
-	return nil
+	return cells
 }
 
 // cells returns the non-zero deltas in first-touched order.
@@ -135,59 +169,63 @@ func (a *accumulator) cells() ([]store.Cell, error) {
 }
 
 // image adds sign × the contribution of one image of a changed record
-// (nothing for an absent image).
+// (nothing for an absent image), read into a slim view (views.go): the
+// rollup reads every image of every change, and decoding the full records
+// — their times above all — cost most of its CPU.
 func (a *accumulator) image(c store.Change, img []byte, sign int64, loc *time.Location) error {
 	if len(img) == 0 {
 		return nil
 	}
-	decode := func(v any) error {
-		if err := json.Unmarshal(img, v); err != nil {
-			return fmt.Errorf("analytics: %s %s of %s: %w", c.Entity, c.ID, c.OrgID, err)
-		}
-		return nil
-	}
 	switch c.Entity {
 	case EntityClick:
-		var k domain.Click
-		if err := decode(&k); err != nil {
+		k, err := decodeView[clickView](c, img)
+		if err != nil {
 			return err
 		}
-		return a.add(c.OrgID, dims{k.ProgramID, k.ReferrerID, k.PartnerID}, k.At, loc, "", sign, store.Figures{Clicks: 1})
+		return a.add(c.OrgID, k.dims(), k.At, loc, "", sign, store.Figures{Clicks: 1})
 	case EntityReferral:
-		var r domain.Referral
-		if err := decode(&r); err != nil {
+		r, err := decodeView[referralView](c, img)
+		if err != nil {
 			return err
 		}
 		f := store.Figures{Referrals: 1}
 		if r.Status == domain.ReferralConverted {
 			f.ConvertedReferrals = 1
 		}
-		return a.add(c.OrgID, dims{r.ProgramID, r.ReferrerID, r.PartnerID}, r.CreatedAt, loc, "", sign, f)
+		return a.add(c.OrgID, r.dims(), r.CreatedAt, loc, "", sign, f)
 	case EntityConversion:
-		return a.conversion(c, decode, sign, loc)
-	case EntityDeal:
-		return a.deal(c, decode, sign, loc)
-	case EntityCommission:
-		var e commission.Commission
-		if err := decode(&e); err != nil {
+		v, err := decodeView[conversionView](c, img)
+		if err != nil {
 			return err
 		}
-		return a.add(c.OrgID, dims{e.ProgramID, e.ReferrerID, e.PartnerID}, entryTime(e), loc, e.Amount.Currency, sign, entryFigures(e))
+		return a.conversion(c.OrgID, v, sign, loc)
+	case EntityDeal:
+		d, err := decodeView[dealView](c, img)
+		if err != nil {
+			return err
+		}
+		return a.deal(c.OrgID, d, sign, loc)
+	case EntityCommission:
+		e, err := decodeView[commissionView](c, img)
+		if err != nil {
+			return err
+		}
+		at, err := e.at()
+		if err != nil {
+			return decodeError(c, err)
+		}
+		return a.add(c.OrgID, e.dims(), at, loc, e.Amount.Currency, sign, entryFigures(e.Status, e.Amount.Amount))
 	}
 	return nil
 }
 
-func (a *accumulator) conversion(c store.Change, decode func(any) error, sign int64, loc *time.Location) error {
-	var v domain.Conversion
-	if err := decode(&v); err != nil {
-		return err
-	}
-	d := dims{v.ProgramID, v.ReferrerID, v.PartnerID}
+func (a *accumulator) conversion(org string, v conversionView, sign int64, loc *time.Location) error {
+	d := v.dims()
 	f := store.Figures{Conversions: 1}
 	if v.PartnerID != "" {
 		f.PartnerConversions = 1
 	}
-	if err := a.add(c.OrgID, d, v.OccurredAt, loc, "", sign, f); err != nil {
+	if err := a.add(org, d, v.OccurredAt, loc, "", sign, f); err != nil {
 		return err
 	}
 	if v.Amount == nil {
@@ -198,52 +236,42 @@ func (a *accumulator) conversion(c store.Change, decode func(any) error, sign in
 	if v.PartnerID != "" {
 		m.PartnerRevenue = net
 	}
-	return a.add(c.OrgID, d, v.OccurredAt, loc, v.Amount.Currency, sign, m)
+	return a.add(org, d, v.OccurredAt, loc, v.Amount.Currency, sign, m)
 }
 
 // deal: a partner deal counts as registered when created and as won, at its
 // won value, when it was marked won; direct deals are not partner
 // contribution and count nowhere.
-func (a *accumulator) deal(c store.Change, decode func(any) error, sign int64, loc *time.Location) error {
-	var d domain.Deal
-	if err := decode(&d); err != nil {
-		return err
-	}
+func (a *accumulator) deal(org string, d dealView, sign int64, loc *time.Location) error {
 	if d.PartnerID == "" || d.Source != domain.DealSourcePartner {
 		return nil
 	}
 	at := dims{partner: d.PartnerID}
-	if err := a.add(c.OrgID, at, d.CreatedAt, loc, "", sign, store.Figures{DealsRegistered: 1}); err != nil {
+	if err := a.add(org, at, d.CreatedAt, loc, "", sign, store.Figures{DealsRegistered: 1}); err != nil {
 		return err
 	}
-	if d.Status != domain.DealWon || d.ClosedAt == nil {
+	if d.Status != domain.DealWon {
 		return nil
 	}
-	if err := a.add(c.OrgID, at, *d.ClosedAt, loc, "", sign, store.Figures{DealsWon: 1}); err != nil {
+	closed, ok, err := rawTime(d.ClosedAt)
+	if err != nil || !ok {
+		return err
+	}
+	if err := a.add(org, at, closed, loc, "", sign, store.Figures{DealsWon: 1}); err != nil {
 		return err
 	}
 	value := d.Value
 	if d.WonValue != nil {
 		value = *d.WonValue
 	}
-	return a.add(c.OrgID, at, *d.ClosedAt, loc, value.Currency, sign, store.Figures{DealValue: value.Amount})
-}
-
-// entryTime is when a ledger entry counts: its occurredAt (entries written
-// before it was recorded fall back to their creation).
-func entryTime(e commission.Commission) time.Time {
-	if e.OccurredAt.IsZero() {
-		return e.CreatedAt
-	}
-	return e.OccurredAt
+	return a.add(org, at, closed, loc, value.Currency, sign, store.Figures{DealValue: value.Amount})
 }
 
 // entryFigures: commission counts every entry that is not rejected or
 // reversed; commissionAccrued sorts entries by status.
-func entryFigures(e commission.Commission) store.Figures {
-	amt := e.Amount.Amount
+func entryFigures(status commission.Status, amt int64) store.Figures {
 	var f store.Figures
-	switch e.Status {
+	switch status {
 	case commission.StatusPending:
 		f.Pending, f.Commission = amt, amt
 	case commission.StatusApproved:

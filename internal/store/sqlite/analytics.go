@@ -231,17 +231,8 @@ func isAnalyticsEntity(entity string) bool {
 func readChanges(ctx context.Context, q querier, where string, args []any, limit int) ([]store.Change, error) {
 	return readFeed(ctx, q, `SELECT seq, entity, op, org_id, id, old_image, new_image, at FROM outbox WHERE `+where+` ORDER BY seq`,
 		args, limit, func(rows *sql.Rows, c *store.Change, at *string) error {
-			var old, neu sql.NullString
-			if err := rows.Scan(&c.Seq, &c.Entity, &c.Op, &c.OrgID, &c.ID, &old, &neu, at); err != nil {
-				return err
-			}
-			if old.Valid {
-				c.OldImage = []byte(old.String)
-			}
-			if neu.Valid {
-				c.NewImage = []byte(neu.String)
-			}
-			return nil
+			// Straight into the images (NULL: nil), one copy each.
+			return rows.Scan(&c.Seq, &c.Entity, &c.Op, &c.OrgID, &c.ID, &c.OldImage, &c.NewImage, at)
 		})
 }
 

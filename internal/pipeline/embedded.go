@@ -30,6 +30,17 @@ const (
 // commits.
 const EmbeddedBatch = 64
 
+// EmbeddedPumpBatch is how many changes a round of NewEmbedded's pump
+// reads. Under a stream of conversions the pump runs full rounds back to
+// back, and each round costs the same fixed work whatever its size: the
+// outbox read, a program and ledger read per organization, a commit that
+// writes the tails of the ledger's B-trees (commissions and five indexes,
+// the audit trail, the outbox) to the WAL once more. At 100 changes
+// (about 50 conversions) a round, the server spent about 12 % more CPU per
+// conversion than at 400 (docs/performance.md, fifth pass); 1,000 gave
+// nothing more, and makes the round that holds the writer longer.
+const EmbeddedPumpBatch = 400
+
 // DefaultBackoff is the delay before the next attempt after the
 // receiveCount-th failed delivery: 1 s, 2 s, 4 s, … capped at a minute.
 func DefaultBackoff(receiveCount int) time.Duration {
@@ -120,7 +131,7 @@ func NewEmbedded(st store.Outbox, q store.Queue, calc Handler, log *slog.Logger)
 		prepare = bh.PrepareBatch
 	}
 	return &Embedded{
-		Pump: &Pump{Outbox: st, Queue: q, Log: log, Tx: tr},
+		Pump: &Pump{Outbox: st, Queue: q, Log: log, Tx: tr, Batch: EmbeddedPumpBatch},
 		Commissions: &Worker{Queue: q, Name: QueueCommissions, Handle: calc.Handle, Prepare: prepare, Batch: EmbeddedBatch, Tx: tr,
 			Log: log.With("queue", QueueCommissions)},
 		Events: &Worker{Queue: q, Name: QueueEvents, Batch: EmbeddedBatch, Log: log.With("queue", QueueEvents)},

@@ -162,11 +162,18 @@ func normalizeCookies(s string) string {
 	return presession.ReplaceAllString(s, "pl_presession=<random>")
 }
 
+// dataAsOf is the time a page's analytics are as of (dataAsOf's first
+// group is what comes before it).
+var dataAsOf = regexp.MustCompile(`(?i)(data-as-of>[^<]*data as of )[^<]*`)
+
 // normalize blanks the members that are random by design (session tokens,
-// form tokens).
+// form tokens) or by the clock (the analytics' as-of time).
 func normalize(body string) string {
 	var m map[string]any
 	if json.Unmarshal([]byte(body), &m) != nil {
+		// A page's "data as of" is the rollup's last run, in minutes: the
+		// two requests may fall on either side of a minute.
+		body = dataAsOf.ReplaceAllString(body, "${1}<the rollup's last run>")
 		return csrfField.ReplaceAllString(body, `name="csrf" value="<token>"`)
 	}
 	if _, ok := m["token"]; ok {

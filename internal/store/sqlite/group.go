@@ -77,22 +77,18 @@ func (s *Store) stopGrouper() {
 // the caller's would let one caller's cancellation interrupt — and so roll
 // back — everybody's transaction. An error from fn undoes fn's writes only.
 func (s *Store) writeGrouped(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	if b, ok := s.inBatch(ctx); ok {
-		// InTx holds the writer connection the group would wait for.
-		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
-	}
-	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1)})
+	return s.submit(ctx, groupReq{fn: fn})
 }
 
-// writeGroupedAgain is writeGrouped for an fn whose only effect is what
-// it writes through tx (and its error), which the committer may therefore
-// run again: a group of such writes commits without a savepoint each
-// (commitAtOnce).
-func (s *Store) writeGroupedAgain(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+// submit is writeGrouped for a request that may say more than its fn
+// (groupReq's again: the committer may run fn again).
+func (s *Store) submit(ctx context.Context, r groupReq) error {
 	if b, ok := s.inBatch(ctx); ok {
-		return b.savepoint(func(tx *wtx) error { return fn(context.WithoutCancel(ctx), tx) })
+		// InTx holds the writer connection the group would wait for.
+		return b.savepoint(func(tx *wtx) error { return r.fn(context.WithoutCancel(ctx), tx) })
 	}
-	return s.enqueue(ctx, groupReq{fn: fn, done: make(chan error, 1), again: true})
+	r.done = make(chan error, 1)
+	return s.enqueue(ctx, r)
 }
 
 // clickGrouped decides and writes p in a savepoint of the InTx batch ctx

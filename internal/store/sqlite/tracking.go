@@ -337,12 +337,12 @@ func (s *Store) RecordConversion(ctx context.Context, c domain.Conversion, newRe
 	if err != nil {
 		return err
 	}
-	// Its only effect is what it writes: the committer may run it again.
-	return s.writeGroupedAgain(ctx, req.fn)
+	return s.submit(ctx, req)
 }
 
 // recordConversion is RecordConversion's part of a group commit, as the
-// committer gets it (benchmarks commit such groups themselves).
+// committer gets it (benchmarks commit such groups themselves). Its only
+// effect is what it writes, so the committer may run it again (again).
 func (s *Store) recordConversion(c domain.Conversion, newReferral *domain.Referral) (groupReq, error) {
 	c = normConversion(c)
 	data, err := marshal(c)
